@@ -1,0 +1,18 @@
+import { Command, CommanderError } from 'commander';
+import { registerEncodeCommand } from './commands/encode.ts';
+
+/** `taskscope <command>`: the same engine as the browser app, headless, on the wasm or cpu backend. */
+export async function main(argv: string[]): Promise<void> {
+  const program = new Command('taskscope')
+    .description('Taskscope: multi-task learning on GLUE, headless')
+    .exitOverride()
+    .showHelpAfterError();
+  registerEncodeCommand(program);
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) process.exit(e.exitCode);
+    process.stderr.write(`taskscope: ${(e as Error).message}\n`);
+    process.exit(1);
+  }
+}

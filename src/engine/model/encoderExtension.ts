@@ -1,0 +1,23 @@
+import type * as tf from '@tensorflow/tfjs';
+
+/** Per-call facts a task-specific encoder part needs. */
+export interface ExtensionContext {
+  taskId: number;
+  training: boolean;
+  batchSize: number;
+  seqLen: number;
+  nextSeed: () => number | undefined;
+}
+
+/**
+ * Task-specific parts that plug into the shared encoder rather than copying it (EmBERT task embeddings,
+ * Gated-BERT adapters, PALs). Each hook returns tensors to add; absent hooks cost nothing.
+ */
+export interface EncoderExtension {
+  /** Terms added to layer l's Q, K, V projections, each [B, T, H] or broadcastable. */
+  projectionDeltas?(layer: number, hIn: tf.Tensor, ctx: ExtensionContext): { q?: tf.Tensor; k?: tf.Tensor; v?: tf.Tensor } | null;
+  /** A term added inside layer l's final residual, [B, T, H] (PALs run in parallel with the layer). */
+  layerDelta?(layer: number, hIn: tf.Tensor, ctx: ExtensionContext): tf.Tensor | null;
+  namedVariables(): Map<string, tf.Variable>;
+  dispose(): void;
+}

@@ -1,0 +1,15 @@
+import { defineConfig } from 'vite';
+import { svelte } from '@sveltejs/vite-plugin-svelte';
+import { sharedAssetsMirror } from './src/devtools/sharedAssetsMirror.ts';
+
+// `base: './'` makes the built site work from any sub-path (a project page, a folder on a static host).
+// No COOP/COEP headers: threaded wasm hangs inside a module worker (tools/STACK.md pitfall 4), and a static
+// host must not need special headers.
+export default defineConfig({
+  base: './',
+  plugins: [svelte(), sharedAssetsMirror()],
+  worker: { format: 'es' },
+  server: { host: '127.0.0.1', port: 5173, strictPort: false },
+  preview: { host: '127.0.0.1', port: 4173 },
+  build: { target: 'es2022', chunkSizeWarningLimit: 4096 },
+});
