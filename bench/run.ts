@@ -1,0 +1,28 @@
+/**
+ * Runs every benchmark in one process, one after another, and writes bench/results/summary.json.
+ * Each benchmark interleaves Taskscope with its peer (PyTorch CPU, @huggingface/tokenizers) inside its own
+ * run, so the ratios it reports are side by side; absolute numbers move with the shared machine's load.
+ *
+ *   npm run bench            (all)
+ *   npm run bench -- encoder tokenizer
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+type Bench = { name: string; run: () => Promise<unknown> };
+
+const BENCHES: Bench[] = [
+  { name: 'tokenizer', run: async () => (await import('./tokenizerBench.ts')).runTokenizerBench({}) },
+  { name: 'encoder', run: async () => (await import('./encoderBench.ts')).runEncoderBench({ rounds: 3, reps: 3, batch: 32, seq: 128 }) },
+];
+
+const wanted = process.argv.slice(2);
+const results: Record<string, unknown> = { machine: { node: process.version, date: new Date().toISOString() } };
+for (const b of BENCHES) {
+  if (wanted.length && !wanted.includes(b.name)) continue;
+  process.stderr.write(`== ${b.name}\n`);
+  results[b.name] = await b.run();
+  console.log(JSON.stringify({ [b.name]: results[b.name] }, null, 2));
+}
+mkdirSync(resolve(import.meta.dirname, 'results'), { recursive: true });
+writeFileSync(resolve(import.meta.dirname, 'results/summary.json'), JSON.stringify(results, null, 2));

@@ -1,0 +1,40 @@
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+/** Debian's python3-torch is installed for /usr/bin/python3 only (tools/STACK.md §10). */
+export const TORCH_PYTHON = process.env.TASKSCOPE_TORCH_PYTHON ?? '/usr/bin/python3';
+
+export interface TorchRequest { op: 'forward' | 'train'; config: Record<string, number | string>; batch: number; seq: number; reps: number; warmup: number }
+export interface TorchAnswer { op: string; ms: number[]; torch: string; threads: number }
+
+/** A long-lived PyTorch process answering timing requests, so its runs interleave with ours. */
+export class TorchPeer {
+  private proc: ChildProcessWithoutNullStreams;
+  private lines: AsyncIterableIterator<string>;
+  private constructor(proc: ChildProcessWithoutNullStreams) {
+    this.proc = proc;
+    this.lines = createInterface({ input: proc.stdout })[Symbol.asyncIterator]();
+  }
+  static available(): boolean {
+    if (!existsSync(TORCH_PYTHON)) return false;
+    const r = spawnSync(TORCH_PYTHON, ['-c', 'import torch'], { stdio: 'ignore' });
+    return r.status === 0;
+  }
+  static start(): TorchPeer {
+    const script = fileURLToPath(new URL('./torchBert.py', import.meta.url));
+    const proc = spawn(TORCH_PYTHON, [script], { stdio: ['pipe', 'pipe', 'pipe'] });
+    proc.stderr.on('data', (d) => process.stderr.write(`[torch] ${d}`));
+    return new TorchPeer(proc);
+  }
+  async request(req: TorchRequest): Promise<TorchAnswer> {
+    this.proc.stdin.write(JSON.stringify(req) + '\n');
+    const { value, done } = await this.lines.next();
+    if (done) throw new Error('PyTorch peer exited');
+    return JSON.parse(value) as TorchAnswer;
+  }
+  close() {
+    this.proc.stdin.end();
+  }
+}
