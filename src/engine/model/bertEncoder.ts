@@ -110,6 +110,7 @@ export class BertEncoder {
     const embeddingOutput = h as tf.Tensor3D;
 
     const bias = attentionBias(input.attentionMask);
+    ctx.attentionBias = bias;
     const hiddenStates: tf.Tensor3D[] = [embeddingOutput];
     const attentions: tf.Tensor4D[] = [];
     for (let l = 0; l < cfg.numHiddenLayers; l++) {

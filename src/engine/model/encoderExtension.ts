@@ -7,6 +7,8 @@ export interface ExtensionContext {
   batchSize: number;
   seqLen: number;
   nextSeed: () => number | undefined;
+  /** The encoder's additive attention-mask bias [B, 1, 1, T] (0 real key, −10000 padding); PALs attend with it. */
+  attentionBias?: tf.Tensor;
 }
 
 /**
