@@ -9,6 +9,8 @@ export default defineConfig({
   base: './',
   plugins: [svelte(), sharedAssetsMirror()],
   worker: { format: 'es' },
+  // Found late, these make Vite re-bundle and reload the page on the first visit.
+  optimizeDeps: { include: ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-webgpu', '@tensorflow/tfjs-backend-wasm', 'comlink', '@observablehq/plot', 'idb'] },
   server: { host: '127.0.0.1', port: 5173, strictPort: false },
   preview: { host: '127.0.0.1', port: 4173 },
   build: { target: 'es2022', chunkSizeWarningLimit: 4096 },
