@@ -1,0 +1,90 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import type { DataHarnessApi } from '../harness/data.ts';
+import { repoRoot } from '../helpers/shared.ts';
+import { startBrowserHarness, type BrowserHarness } from './harness.ts';
+
+let h: BrowserHarness;
+let page: Page;
+let errors: string[];
+const numbers: Record<string, unknown> = {};
+
+beforeAll(async () => {
+  h = await startBrowserHarness();
+  ({ page, errors } = await h.open('tests/harness/data.html'));
+  await page.waitForFunction(() => window.__taskscopeData !== undefined, undefined, { timeout: 120_000 });
+});
+
+afterAll(async () => {
+  await h?.close();
+  // The browser half of the data benchmark (bench/dataBench.ts is the Node half).
+  if (Object.keys(numbers).length > 0) {
+    mkdirSync(resolve(repoRoot, 'bench/results'), { recursive: true });
+    writeFileSync(resolve(repoRoot, 'bench/results/data-browser.json'), `${JSON.stringify({ ...numbers, date: new Date().toISOString() }, null, 2)}\n`);
+  }
+});
+
+function call<K extends keyof DataHarnessApi>(name: K, ...args: Parameters<DataHarnessApi[K]>): Promise<Awaited<ReturnType<DataHarnessApi[K]>>> {
+  return page.evaluate(
+    ([n, a]) => (window.__taskscopeData![n as K] as (...x: unknown[]) => unknown)(...(a as unknown[])),
+    [name, args] as const,
+  ) as Promise<Awaited<ReturnType<DataHarnessApi[K]>>>;
+}
+
+test('the data worker lists the registry', async () => {
+  const tasks = await call('tasks');
+  expect(tasks.map((t) => t.name)).toEqual(['CoLA', 'SST-2', 'MRPC', 'STS-B', 'QQP', 'MNLI', 'QNLI', 'RTE', 'WNLI', 'AX', 'SciTail', 'SNLI']);
+});
+
+test('checks SST-2 from the GLUE TSV mirror and MNLI from the Hub mirror in the worker', async () => {
+  const sst = await call('check', 'glue-url', 'SST-2');
+  expect(sst.res.map((r) => [r.split, r.rows, r.issues.length])).toEqual([['train', 67349, 0], ['dev', 872, 0], ['test', 1821, 0]]);
+  numbers.sst2TsvParseRowsPerSec = Math.round(((67349 + 872 + 1821) / sst.ms) * 1000);
+  const mnli = await call('check', 'hub', 'MNLI');
+  expect(mnli.res.map((r) => [r.split, r.rows, r.labelCounts ?? null])).toEqual([
+    ['train', 0, null],
+    ['dev_matched', 9815, [3213, 3123, 3479]],
+    ['dev_mismatched', 9832, [3240, 3129, 3463]],
+    ['test_matched', 9796, null],
+    ['test_mismatched', 9847, null],
+  ]);
+  expect(mnli.res[0].file).toBeNull();
+  const zip = await call('check', 'zip', 'RTE');
+  expect(zip.res.map((r) => [r.split, r.file, r.rows])).toEqual([['train', null, 0], ['dev', 'glue_data/RTE/dev.tsv', 277], ['test', null, 0]]);
+});
+
+test('builds shards into IndexedDB from both sources, reads batches, deletes the cache', async () => {
+  await call('deleteCache', 'RTE');
+  const tsv = await call('build', 'glue-url', 'RTE', 'train', 128, 512);
+  expect([tsv.manifest.rows, tsv.manifest.shards.length, tsv.manifest.complete]).toEqual([2490, 5, true]);
+  expect(tsv.events.at(-1)).toMatchObject({ phase: 'done', rows: 2490, shardsWritten: 5, shardsReused: 0 });
+  numbers.rteTrainBuildRowsPerSec = Math.round((2490 / tsv.ms) * 1000);
+  const pq = await call('build', 'hub', 'RTE', 'train', 128, 512);
+  // Same rows from the Hub: every shard is kept.
+  expect(pq.events.at(-1)).toMatchObject({ phase: 'done', shardsWritten: 0, shardsReused: 5 });
+  expect(pq.manifest.shards.map((s) => s.checksum)).toEqual(tsv.manifest.shards.map((s) => s.checksum));
+  expect(pq.manifest.source.kind).toBe('parquet');
+
+  const size = await call('cacheSize');
+  expect(size.shardBytes).toBe(tsv.manifest.bytes);
+  const key = { task: 'RTE', split: 'train', variant: tsv.manifest.variant };
+  const b = await call('batches', [key], 3);
+  expect(b.info.batchesPerEpoch).toBe(Math.ceil(2490 / 8));
+  for (const x of b.out) {
+    expect(x.task).toBe('RTE');
+    expect(x.ids).toBe(x.batchSize * x.seqLen);
+    expect(x.seqLen).toBeLessThanOrEqual(128);
+  }
+  expect(b.position.cursor).toBe(3);
+  expect(await call('deleteCache', 'RTE')).toBe(1);
+  expect(await call('cached')).toEqual([]);
+});
+
+test('IndexedDB shard throughput', async () => {
+  const r = await call('idbThroughput', 16, 1);
+  expect(r.mb).toBe(16);
+  numbers.idb = r;
+  expect(errors).toEqual([]);
+});
