@@ -120,6 +120,8 @@ export const ExperimentSchema = v.object({
   backend: v.optional(v.picklist(['auto', 'webgpu', 'wasm', 'cpu']), 'auto'),
   /** Evaluate on dev every N optimiser steps (0 = end of each epoch only). */
   evalEvery: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0)), 0),
+  /** Save a resumable train state every N optimiser steps (0 = at the end of each epoch only). */
+  checkpointEvery: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0)), 0),
 });
 
 export type ExperimentInput = v.InferInput<typeof ExperimentSchema>;

@@ -30,7 +30,9 @@ export class LinearLayer {
     return new Map([[`${prefix}.weight`, this.kernel], [`${prefix}.bias`, this.bias]]);
   }
   snapshot(): LinearSnapshot {
-    const W = tf.tidy(() => tf.transpose(this.kernel)).arraySync() as number[][];
+    const kernelT = tf.transpose(this.kernel);
+    const W = kernelT.arraySync() as number[][];
+    kernelT.dispose();
     return { W, b: this.bias.arraySync() as number[] };
   }
   dispose() {

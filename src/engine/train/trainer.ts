@@ -1,0 +1,516 @@
+import * as tf from '@tensorflow/tfjs';
+import { BatchReader } from '../data/batchReader.ts';
+import type { LoadedSplit } from '../data/shardReader.ts';
+import type { Experiment } from '../experiment/experimentSchema.ts';
+import { Rng, type RngState } from '../runtime/rng.ts';
+import { batchToTensors, disposeBatch, realTokens } from './batchTensors.ts';
+import { clipGradientsTensor } from './clipGradients.ts';
+import { evaluateTasks, type EvaluationResult } from './evaluate.ts';
+import type { MultiTaskModel } from './multiTaskModel.ts';
+import { createOptimizer, type SlotOptimizer } from './optim/index.ts';
+import { SiwlmAlphaCounter } from './sampling/siwlm.ts';
+import { lrAt, type ScheduleOptions } from './schedule.ts';
+import { epochTaskOrder, nominalEpochLength, type ScheduleContext } from './taskScheduler.ts';
+import type { RunStatus, StepEvent, TrainerEvent } from './trainEvents.ts';
+import {
+  assignVariables,
+  decodeTrainState,
+  encodeTrainState,
+  readVariables,
+  TRAIN_STATE_FORMAT,
+  type TrainState,
+  type TrainStateStore,
+} from './trainState.ts';
+import { smartLossExtras, smartOptionsFromExperiment } from './smart.ts';
+import { accumulateGradients, globalNorm, microBatchGradients, type LossExtras } from './trainStep.ts';
+
+export type TaskEntry = Experiment['tasks'][number];
+
+/** A task's tokenized splits. */
+export interface TaskSplits {
+  train: LoadedSplit;
+  /** Labelled dev split for evaluation; without it the task is trained but not scored. */
+  dev?: LoadedSplit;
+}
+
+export interface TrainerOptions {
+  experiment: Experiment;
+  /** Must have a head for every task of the experiment (see `runTaskOrder` and `buildMultiTaskModel`). */
+  model: MultiTaskModel;
+  data: Readonly<Record<string, TaskSplits>>;
+  /** Where train states go (checkpointEvery, epoch ends, stop); none = no checkpoints. */
+  store?: TrainStateStore;
+  onEvent?: (e: TrainerEvent) => void;
+  /** KD / SMART terms (see LossExtras). */
+  lossExtras?: LossExtras;
+}
+
+export interface RunResult {
+  status: 'done' | 'stopped' | 'failed';
+  step: number;
+  /** The failure, for 'failed'. */
+  message?: string;
+  lastEvaluation: EvaluationResult | null;
+}
+
+/** The run stopped on a NaN/Inf loss or gradient; nothing was applied or saved from the bad step. */
+export class NonFiniteLossError extends Error {
+  constructor(message: string, readonly step: number, readonly task: string, readonly lastCheckpointStep: number | null) {
+    super(message);
+    this.name = 'NonFiniteLossError';
+  }
+}
+
+/**
+ * The run's task order: the experiment's, with the SIWLM central task moved first (task id 0 is the one the
+ * intensive phase favours; Taskscope decision 6). Without `centralTask` the first listed task is central.
+ */
+export function runTaskOrder(exp: Experiment): TaskEntry[] {
+  const tasks = [...exp.tasks];
+  if (!exp.siwlm.enabled || !exp.siwlm.centralTask) return tasks;
+  const i = tasks.findIndex((t) => t.name === exp.siwlm.centralTask);
+  if (i < 0) throw new Error(`siwlm.centralTask ${exp.siwlm.centralTask} is not one of the tasks`);
+  return [tasks[i], ...tasks.slice(0, i), ...tasks.slice(i + 1)];
+}
+
+/** Experiment fields that may change between a save and a resume without changing the run's arithmetic. */
+const RESUME_FREE_FIELDS = ['name', 'evalEvery', 'checkpointEvery', 'backend', 'evalBatchSize', 'data', 'model'] as const;
+
+function runDefinition(exp: Experiment): string {
+  const copy: Record<string, unknown> = { ...exp };
+  for (const k of RESUME_FREE_FIELDS) delete copy[k];
+  return JSON.stringify(copy);
+}
+
+function describeNonFinite(x: number): string {
+  return Number.isNaN(x) ? 'NaN' : x > 0 ? 'Inf' : '-Inf';
+}
+
+/** Lets queued messages (pause/stop from the page) run between steps. */
+function yieldToEventLoop(): Promise<void> {
+  const g = globalThis as { setImmediate?: (f: () => void) => void };
+  return new Promise((r) => (g.setImmediate ? g.setImmediate(r) : setTimeout(r, 0)));
+}
+
+const now = () => globalThis.performance.now();
+
+/**
+ * The step-wise multi-task trainer (MT-DNN `train.py`, SPEC §1.5–1.8; SIWLM §2): every batch holds one task,
+ * an epoch's task order comes from the sampler, losses are divided by gradAccumulation and (SIWLM) scaled by
+ * task_weight·α, gradients are clipped to a global norm, and the optimiser steps with the warmup schedule over
+ * t_total = epochs·Σ batches / gradAccumulation. Dropout masks are seeded per batch, so a seed on one backend
+ * gives one loss curve, and a saved state resumes it exactly.
+ */
+export class Trainer {
+  readonly experiment: Experiment;
+  readonly model: MultiTaskModel;
+  readonly tasks: TaskEntry[];
+  readonly optimizer: SlotOptimizer;
+  /** Optimiser updates in the whole run. */
+  readonly totalSteps: number;
+  /** The learning-rate schedule's t_total. */
+  readonly scheduleTotal: number;
+  /** Micro-batches per epoch (the sampler's epoch length). */
+  readonly epochLength: number;
+  private readonly totalMicro: number;
+  private readonly readers: BatchReader[];
+  private readonly splits: TaskSplits[];
+  private readonly weights: number[];
+  private readonly scheduleCtx: ScheduleContext;
+  private readonly lrOptions: ScheduleOptions;
+  private readonly siwlm: SiwlmAlphaCounter | null;
+  private readonly store?: TrainStateStore;
+  private readonly onEvent?: (e: TrainerEvent) => void;
+  private readonly lossExtras?: LossExtras;
+
+  private rng: Rng;
+  private epoch = 0;
+  private epochOrder: number[] = [];
+  private epochPosition = 0;
+  private epochRngState: RngState;
+  private completedEpochs = 0;
+  private stepCount = 0;
+  private microStep = 0;
+  private lastEvalStep = -1;
+  private lastCheckpointStep: number | null = null;
+  private lastEvaluation: EvaluationResult | null = null;
+  private readonly perTaskLoss: Record<string, number> = {};
+  private failure: string | null = null;
+  private statusValue: RunStatus = 'idle';
+  private pauseRequested = false;
+  private stopRequested = false;
+  private wake: (() => void) | null = null;
+  private session = { start: now(), steps: 0, rows: 0, tokens: 0, trainSeconds: 0 };
+
+  constructor(opts: TrainerOptions) {
+    const exp = opts.experiment;
+    this.experiment = exp;
+    this.model = opts.model;
+    this.store = opts.store;
+    this.onEvent = opts.onEvent;
+    // SMART follows the experiment unless the caller composes its own extras (the pipeline adds KD too).
+    const smart = smartOptionsFromExperiment(exp.smart);
+    this.lossExtras = opts.lossExtras ?? (smart ? smartLossExtras(smart) : undefined);
+    this.tasks = runTaskOrder(exp);
+    const names = this.tasks.map((t) => t.name);
+    for (const t of this.tasks) {
+      const slot = this.model.slot(t.name);
+      if (slot.choice !== t.head) throw new Error(`trainer: ${t.name} has a ${slot.choice} head but the experiment asks for ${t.head}`);
+      if (!opts.data[t.name]) throw new Error(`trainer: no training data for task ${t.name}`);
+      if (opts.data[t.name].train.rows === 0) throw new Error(`trainer: the training split of ${t.name} is empty`);
+    }
+    this.splits = this.tasks.map((t) => opts.data[t.name]);
+    this.readers = this.tasks.map((t, i) => new BatchReader([this.splits[i].train], { batchSize: exp.batchSize, seed: trainReaderSeed(exp.seed, t.name) }));
+    this.weights = this.tasks.map((t, i) => (!exp.siwlm.enabled ? 1 : i === 0 ? exp.siwlm.centralWeight : t.weight));
+    this.siwlm = exp.siwlm.enabled && exp.siwlm.alternation ? new SiwlmAlphaCounter(this.tasks.length) : null;
+    this.scheduleCtx = {
+      taskNames: names,
+      batchCounts: this.readers.map((r) => r.batchesPerEpoch),
+      sizes: this.splits.map((s) => s.train.rows),
+      totalEpochs: Math.max(1, Math.ceil(exp.epochs)),
+    };
+    // The real epoch length (MT-DNN with ratio > 0 subsamples auxiliary batches); a throwaway generator draws it.
+    this.epochLength = epochTaskOrder(exp.sampler, this.scheduleCtx, 0, new Rng(0)).length;
+    this.totalMicro = Math.max(1, Math.round(exp.epochs * this.epochLength));
+    // Accumulation runs across epoch ends (MT-DNN counts batches globally); a last partial group is never applied.
+    this.totalSteps = Math.floor(this.totalMicro / exp.gradAccumulation);
+    if (this.totalSteps < 1) {
+      throw new Error(`trainer: ${this.totalMicro} batches do not fill one step of gradAccumulation ${exp.gradAccumulation}`);
+    }
+    this.scheduleTotal = Math.floor((exp.epochs * nominalEpochLength(exp.sampler, this.scheduleCtx)) / exp.gradAccumulation);
+    this.lrOptions = { base: exp.optimizer.lr, warmup: exp.schedule.warmup, kind: exp.schedule.kind };
+
+    const o = exp.optimizer;
+    const params = [...this.model.namedVariables()].map(([name, variable]) => ({ name, variable }));
+    // torch Adam has no decoupled decay (and the schema's default wd is MT-DNN's 0.01): 'adam' ignores it, 'adamw' uses it.
+    this.optimizer = createOptimizer(o.kind, params, {
+      beta1: o.beta1,
+      beta2: o.beta2,
+      eps: o.eps,
+      weightDecay: o.kind === 'adam' ? undefined : o.weightDecay,
+      decayFilter: o.decayFilter,
+      maxGradNorm: o.maxGradNorm,
+    });
+
+    this.rng = new Rng(`${exp.seed}/sampler`);
+    this.epochRngState = this.rng.getState();
+    this.beginEpoch(0);
+  }
+
+  get step(): number {
+    return this.stepCount;
+  }
+
+  get currentEpoch(): number {
+    return this.epoch;
+  }
+
+  get status(): RunStatus {
+    return this.statusValue;
+  }
+
+  get checkpointStep(): number | null {
+    return this.lastCheckpointStep;
+  }
+
+  get evaluation(): EvaluationResult | null {
+    return this.lastEvaluation;
+  }
+
+  /** The learning rate of the update after `steps` updates. */
+  learningRate(steps = this.stepCount): number {
+    return lrAt(steps, this.scheduleTotal, this.lrOptions);
+  }
+
+  pause(): void {
+    this.pauseRequested = true;
+  }
+
+  resume(): void {
+    this.pauseRequested = false;
+    this.wake?.();
+  }
+
+  /** Ends the run after the current step (a checkpoint is saved when there is a store). */
+  stop(): void {
+    this.stopRequested = true;
+    this.wake?.();
+  }
+
+  /** Runs steps until the end of training, a stop() or a non-finite loss. Pausing waits between steps. */
+  async run(): Promise<RunResult> {
+    this.checkUsable();
+    if (this.statusValue === 'running' || this.statusValue === 'paused') throw new Error('trainer: run() is already in progress');
+    this.stopRequested = false;
+    this.session = { start: now(), steps: 0, rows: 0, tokens: 0, trainSeconds: 0 };
+    this.setStatus('running');
+    try {
+      while (this.stepCount < this.totalSteps && !this.stopRequested) {
+        if (this.pauseRequested) {
+          this.setStatus('paused');
+          await new Promise<void>((r) => (this.wake = r));
+          this.wake = null;
+          if (!this.stopRequested) this.setStatus('running');
+          continue;
+        }
+        const epochsBefore = this.completedEpochs;
+        await this.trainStep();
+        const epochEnded = this.completedEpochs > epochsBefore;
+        const every = (n: number) => n > 0 && this.stepCount % n === 0;
+        if (epochEnded || every(this.experiment.evalEvery)) await this.evaluate();
+        if (this.store && (epochEnded || every(this.experiment.checkpointEvery))) await this.saveCheckpoint();
+        await yieldToEventLoop();
+      }
+      if (this.stopRequested && this.stepCount < this.totalSteps) {
+        if (this.store && this.lastCheckpointStep !== this.stepCount) await this.saveCheckpoint();
+        this.setStatus('stopped');
+        return { status: 'stopped', step: this.stepCount, lastEvaluation: this.lastEvaluation };
+      }
+      if (this.lastEvalStep !== this.stepCount) await this.evaluate();
+      if (this.store && this.lastCheckpointStep !== this.stepCount) await this.saveCheckpoint();
+      this.setStatus('done');
+      return { status: 'done', step: this.stepCount, lastEvaluation: this.lastEvaluation };
+    } catch (e) {
+      const message = (e as Error).message;
+      this.setStatus('failed', message);
+      if (e instanceof NonFiniteLossError) return { status: 'failed', step: this.stepCount, message, lastEvaluation: this.lastEvaluation };
+      throw e;
+    }
+  }
+
+  /** One optimiser update over gradAccumulation batches. Throws NonFiniteLossError (and applies nothing) on NaN/Inf. */
+  async trainStep(): Promise<StepEvent> {
+    this.checkUsable();
+    if (this.stepCount >= this.totalSteps) throw new Error(`trainer: training is complete (${this.totalSteps} steps)`);
+    const exp = this.experiment;
+    const started = now();
+    const acc = new Map<string, tf.Tensor>();
+    const losses: { task: string; loss: tf.Scalar; total: tf.Scalar; weight: number }[] = [];
+    let rows = 0;
+    let tokens = 0;
+    const stepNumber = this.stepCount + 1;
+    let gradNormValue = NaN;
+    let event: StepEvent;
+    try {
+      for (let k = 0; k < exp.gradAccumulation; k++) {
+        const { taskIdx, batch } = this.nextMicroBatch();
+        const slot = this.model.slot(this.tasks[taskIdx].name);
+        const weight = this.weights[taskIdx] * (this.siwlm ? this.siwlm.next(taskIdx) : 1);
+        const t = batchToTensors(batch, slot.spec.type, slot.spec.numLabels);
+        try {
+          const r = microBatchGradients(this.model, slot.spec.name, t, {
+            seed: dropoutSeed(exp.seed, this.microStep),
+            weight,
+            scale: 1 / exp.gradAccumulation,
+            lossExtras: this.lossExtras,
+            uids: batch.uids,
+          });
+          losses.push({ task: slot.spec.name, loss: r.taskLoss, total: r.totalLoss, weight });
+          accumulateGradients(acc, r.grads);
+        } finally {
+          disposeBatch(t);
+        }
+        this.microStep++;
+        rows += batch.batchSize;
+        tokens += realTokens(batch);
+      }
+      const values = await Promise.all(losses.map((l) => l.loss.data()));
+      const totals = await Promise.all(losses.map((l) => l.total.data()));
+      totals.forEach((v, i) => {
+        if (!Number.isFinite(v[0])) this.failNonFinite(`non-finite loss (${describeNonFinite(v[0])})`, stepNumber, losses[i].task);
+      });
+      // The clipping computes the global norm anyway; without clipping it is computed for the log and the guard.
+      const clipped = exp.globalClip > 0 ? clipGradientsTensor(acc, exp.globalClip) : { grads: acc, norm: globalNorm(acc) };
+      try {
+        const gradNorm = (await clipped.norm.data())[0];
+        if (!Number.isFinite(gradNorm)) this.failNonFinite(`non-finite gradient norm (${describeNonFinite(gradNorm)})`, stepNumber, losses[losses.length - 1].task);
+        this.optimizer.step(clipped.grads, (s) => lrAt(s, this.scheduleTotal, this.lrOptions));
+        gradNormValue = gradNorm;
+      } finally {
+        clipped.norm.dispose();
+        if (clipped.grads !== acc) tf.dispose([...clipped.grads.values()]);
+      }
+      const lr = this.learningRate(this.stepCount);
+      this.stepCount++;
+      let lossSum = 0;
+      values.forEach((v, i) => {
+        this.perTaskLoss[losses[i].task] = v[0];
+        lossSum += v[0];
+      });
+      this.session.steps++;
+      this.session.rows += rows;
+      this.session.tokens += tokens;
+      this.session.trainSeconds += (now() - started) / 1000;
+      // Throughput counts training time only; the ETA uses wall time per step, evaluations and saves included.
+      const elapsed = (now() - this.session.start) / 1000;
+      const train = this.session.trainSeconds;
+      const stepSeconds = elapsed / this.session.steps;
+      event = {
+        type: 'step',
+        step: this.stepCount,
+        totalSteps: this.totalSteps,
+        epoch: this.epoch,
+        task: losses[losses.length - 1].task,
+        tasks: losses.map((l) => l.task),
+        weights: losses.map((l) => l.weight),
+        loss: lossSum / values.length,
+        perTaskLoss: { ...this.perTaskLoss },
+        lr,
+        gradNorm: gradNormValue,
+        examplesPerSec: train > 0 ? this.session.rows / train : 0,
+        tokensPerSec: train > 0 ? this.session.tokens / train : 0,
+        etaSeconds: stepSeconds * (this.totalSteps - this.stepCount),
+        elapsedSeconds: elapsed,
+      };
+    } catch (e) {
+      // Batches were consumed but nothing applied: this trainer's position no longer matches its weights.
+      this.failure ??= `step ${stepNumber} failed: ${(e as Error).message}`;
+      throw e;
+    } finally {
+      tf.dispose([...acc.values()]);
+      tf.dispose(losses.flatMap((l) => [l.loss, l.total]));
+    }
+    this.onEvent?.(event);
+    return event;
+  }
+
+  /** Dev metrics of every task with a dev split (and the mean GLUE score). */
+  async evaluate(): Promise<EvaluationResult> {
+    const result = await evaluateTasks(
+      this.model,
+      this.tasks.map((t, i) => ({ spec: this.model.slot(t.name).spec, dev: this.splits[i].dev })),
+      this.experiment.evalBatchSize,
+      { step: this.stepCount, epoch: this.epoch },
+    );
+    this.lastEvalStep = this.stepCount;
+    this.lastEvaluation = result;
+    this.onEvent?.({ type: 'eval', result });
+    return result;
+  }
+
+  async getState(): Promise<TrainState> {
+    this.checkUsable();
+    const { slots, ...opt } = await this.optimizer.getState();
+    return {
+      meta: {
+        format: TRAIN_STATE_FORMAT,
+        savedAt: new Date().toISOString(),
+        experiment: this.experiment,
+        tasks: this.tasks.map((t) => t.name),
+        step: this.stepCount,
+        microStep: this.microStep,
+        epoch: this.epoch,
+        epochPosition: this.epochPosition,
+        completedEpochs: this.completedEpochs,
+        epochRngState: [...this.epochRngState] as RngState,
+        rngState: this.rng.getState(),
+        readers: Object.fromEntries(this.tasks.map((t, i) => [t.name, this.readers[i].position])),
+        siwlm: this.siwlm ? this.siwlm.getState() : null,
+        optimizer: opt,
+        lastEvalStep: this.lastEvalStep,
+      },
+      model: await readVariables(this.model.namedVariables()),
+      optimizer: { ...opt, slots },
+    };
+  }
+
+  /** Puts the run (model, optimiser, sampler, readers, counters) back where the state was taken. */
+  setState(state: TrainState, origin = 'train state'): void {
+    if (this.statusValue === 'running') throw new Error('trainer: cannot restore a state while running');
+    const m = state.meta;
+    if (runDefinition(m.experiment) !== runDefinition(this.experiment)) {
+      const a = m.experiment as Record<string, unknown>;
+      const b = this.experiment as Record<string, unknown>;
+      const differ = Object.keys({ ...a, ...b }).filter((k) => !(RESUME_FREE_FIELDS as readonly string[]).includes(k) && JSON.stringify(a[k]) !== JSON.stringify(b[k]));
+      throw new Error(`${origin}: saved by a different experiment (fields differ: ${differ.join(', ')}); a resumed run must keep them`);
+    }
+    const names = this.tasks.map((t) => t.name);
+    if (m.tasks.join(',') !== names.join(',')) throw new Error(`${origin}: tasks ${m.tasks.join(', ')} differ from this run's ${names.join(', ')}`);
+    assignVariables(this.model.namedVariables(), state.model, origin);
+    this.optimizer.setState(state.optimizer);
+    this.tasks.forEach((t, i) => {
+      const p = m.readers[t.name];
+      if (!p) throw new Error(`${origin}: no batch position for task ${t.name}`);
+      this.readers[i].restore(p);
+    });
+    this.rng = Rng.fromState(m.epochRngState);
+    this.epoch = m.epoch;
+    this.epochRngState = [...m.epochRngState] as RngState;
+    this.epochOrder = epochTaskOrder(this.experiment.sampler, this.scheduleCtx, m.epoch, this.rng);
+    if (this.rng.getState().join(',') !== m.rngState.join(',')) throw new Error(`${origin}: the sampler state does not reproduce epoch ${m.epoch}'s task order (data sizes changed?)`);
+    if (m.epochPosition > this.epochOrder.length) throw new Error(`${origin}: epoch position ${m.epochPosition} is past the epoch's ${this.epochOrder.length} batches`);
+    this.epochPosition = m.epochPosition;
+    if (this.siwlm) {
+      if (!m.siwlm) throw new Error(`${origin}: no SIWLM counter state`);
+      this.siwlm.setState(m.siwlm);
+    }
+    this.stepCount = m.step;
+    this.microStep = m.microStep;
+    this.completedEpochs = m.completedEpochs;
+    this.lastEvalStep = m.lastEvalStep;
+    this.lastCheckpointStep = m.step;
+    this.failure = null;
+  }
+
+  /** Restores the store's latest state; false when the store has none. */
+  async restoreFromStore(): Promise<boolean> {
+    if (!this.store) throw new Error('trainer: no state store to restore from');
+    const stored = await this.store.load();
+    if (!stored) return false;
+    this.setState(decodeTrainState(stored, this.store.describe()), this.store.describe());
+    return true;
+  }
+
+  async saveCheckpoint(): Promise<void> {
+    if (!this.store) throw new Error('trainer: no state store to save to');
+    this.checkUsable();
+    await this.store.save(encodeTrainState(await this.getState()), this.stepCount);
+    this.lastCheckpointStep = this.stepCount;
+    this.onEvent?.({ type: 'checkpoint', step: this.stepCount, where: this.store.describe() });
+  }
+
+  dispose(): void {
+    this.optimizer.dispose();
+  }
+
+  private beginEpoch(epoch: number): void {
+    this.epoch = epoch;
+    this.epochRngState = this.rng.getState();
+    this.epochOrder = epochTaskOrder(this.experiment.sampler, this.scheduleCtx, epoch, this.rng);
+    this.epochPosition = 0;
+    this.siwlm?.startEpoch(epoch);
+  }
+
+  private nextMicroBatch() {
+    if (this.epochPosition >= this.epochOrder.length) this.beginEpoch(this.epoch + 1);
+    const taskIdx = this.epochOrder[this.epochPosition++];
+    if (this.epochPosition === this.epochOrder.length) this.completedEpochs++;
+    return { taskIdx, batch: this.readers[taskIdx].next() };
+  }
+
+  private failNonFinite(what: string, step: number, task: string): never {
+    const where = this.lastCheckpointStep === null ? 'no checkpoint was saved' : `last good checkpoint is step ${this.lastCheckpointStep}`;
+    const message = `${what} at step ${step} on task ${task}; stopped, ${where}`;
+    this.failure = message;
+    throw new NonFiniteLossError(message, step, task, this.lastCheckpointStep);
+  }
+
+  private checkUsable(): void {
+    if (this.failure) throw new Error(`trainer: the run stopped (${this.failure}); restore a checkpoint to continue`);
+  }
+
+  private setStatus(status: RunStatus, message?: string): void {
+    this.statusValue = status;
+    this.onEvent?.({ type: 'status', status, step: this.stepCount, message });
+  }
+}
+
+/** The seed of a task's training batch reader (row shuffling per epoch). */
+export function trainReaderSeed(seed: number, task: string): string {
+  return `${seed}/train/${task}`;
+}
+
+/** The dropout seed of the n-th batch of a run: a hash, so it needs no state of its own to resume. */
+export function dropoutSeed(seed: number, microStep: number): number {
+  return new Rng(`${seed}/dropout/${microStep}`).nextUint32();
+}
