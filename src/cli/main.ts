@@ -1,5 +1,10 @@
 import { Command, CommanderError } from 'commander';
+import { registerDataCommands } from './commands/data.ts';
 import { registerEncodeCommand } from './commands/encode.ts';
+import { registerPipelineCommand } from './commands/pipeline.ts';
+import { registerPretrainCommand } from './commands/pretrain.ts';
+import { registerSelectCommand } from './commands/select.ts';
+import { registerTrainCommand } from './commands/train.ts';
 
 /** `taskscope <command>`: the same engine as the browser app, headless, on the wasm or cpu backend. */
 export async function main(argv: string[]): Promise<void> {
@@ -8,6 +13,11 @@ export async function main(argv: string[]): Promise<void> {
     .exitOverride()
     .showHelpAfterError();
   registerEncodeCommand(program);
+  registerDataCommands(program);
+  registerPretrainCommand(program);
+  registerSelectCommand(program);
+  registerTrainCommand(program);
+  registerPipelineCommand(program);
   try {
     await program.parseAsync(argv);
   } catch (e) {

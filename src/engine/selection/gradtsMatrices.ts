@@ -1,0 +1,96 @@
+import { gradtsImportance } from '../analysis/gradtsImportance.ts';
+import type { HeadMatrix, LabelledBatch } from '../analysis/types.ts';
+import { BatchReader } from '../data/batchReader.ts';
+import type { LoadedSplit } from '../data/shardReader.ts';
+import type { Experiment } from '../experiment/experimentSchema.ts';
+import { batchToTensors, disposeBatch } from '../train/batchTensors.ts';
+import { subsetSplit } from '../train/memorySplit.ts';
+import type { TaskSpec } from '../train/taskSpec.ts';
+import { nowMs, secondsSince } from './selectionResult.ts';
+import { trainOnTasks, withTasks, type SelectionEnv } from './trainRunner.ts';
+
+/**
+ * GradTS's head matrices of one task (SPEC §3.1–3.4): the task is fine-tuned ALONE from the shared initial
+ * encoder (adamax 5e-5, 3 epochs, batch 4, evaluating nothing), then the `gradts` statistic is taken on its
+ * training set, one example at a time, in file order, with dropout on.
+ */
+
+/** §3.1's tuning settings, as a partial experiment over the user's (which wins, for small budgets). */
+export const GRADTS_TUNE_CONFIG = {
+  optimizer: { kind: 'adamax', lr: 5e-5 },
+  schedule: { kind: 'warmup_linear', warmup: 0.1 },
+  epochs: 3,
+  batchSize: 4,
+  gradAccumulation: 1,
+  globalClip: 1,
+  seed: 2018,
+} as const;
+
+export interface InstanceMatrices {
+  rows: number[];
+  uids: string[];
+  /** Each example's matrix, normalised on its own (§3.4), in `rows` order. */
+  matrices: HeadMatrix[];
+}
+
+export interface GradtsTaskImportance {
+  task: string;
+  /** Mean raw matrix over the measured examples, per-layer L1, global min-max (§3.3). */
+  taskMatrix: HeadMatrix;
+  instances?: InstanceMatrices;
+  tuneSeconds: number;
+  measureSeconds: number;
+  /** Rows trained (× epochs) plus rows measured. */
+  examplesProcessed: number;
+}
+
+export interface GradtsImportanceOptions {
+  /** Keep the per-example matrices (GradTS-fg needs them for auxiliary tasks). */
+  instances?: boolean;
+  /** Measure only the first N training rows (GradTS uses all of them). */
+  maxMeasureRows?: number;
+  /** Dropout seed of the measurement (examples i use seed + 1000·i). */
+  dropoutSeed?: number;
+}
+
+/** Every row of `split` in file order, one tensor batch at a time; each batch is disposed once consumed. */
+export async function* labelledBatches(split: LoadedSplit, spec: TaskSpec, batchSize: number): AsyncGenerator<LabelledBatch> {
+  const reader = new BatchReader([split], { batchSize, seed: 0, shuffle: false, bucketBatches: 1 });
+  for (const b of reader.restOfEpoch()) {
+    const t = batchToTensors(b, spec.type, spec.numLabels);
+    try {
+      yield t;
+    } finally {
+      disposeBatch(t);
+    }
+  }
+}
+
+export async function gradtsTaskImportance(env: SelectionEnv, tuneExperiment: Experiment, task: string, opts: GradtsImportanceOptions = {}): Promise<GradtsTaskImportance> {
+  const tuned = await trainOnTasks(env, { experiment: withTasks(tuneExperiment, [task]), target: task, label: `gradts tune ${task}`, keepModel: true, noDev: true });
+  const model = tuned.model!;
+  const measureStart = nowMs();
+  try {
+    const full = env.data[task].train;
+    const n = Math.min(full.rows, opts.maxMeasureRows ?? full.rows);
+    if (n < 1) throw new Error(`gradts: ${task} has no training rows to measure`);
+    const rows = Array.from({ length: n }, (_, i) => i);
+    const split = n === full.rows ? full : subsetSplit(full, rows);
+    const slot = model.slot(task);
+    const r = await gradtsImportance(model.encoder, slot.head, labelledBatches(split, slot.spec, tuneExperiment.evalBatchSize), {
+      training: true,
+      dropoutSeed: opts.dropoutSeed ?? tuneExperiment.seed,
+      taskId: model.taskId(task),
+    });
+    return {
+      task,
+      taskMatrix: r.taskNormalized,
+      instances: opts.instances ? { rows, uids: split.uids.slice(0, n), matrices: r.instanceNormalized } : undefined,
+      tuneSeconds: tuned.wallSeconds,
+      measureSeconds: secondsSince(measureStart),
+      examplesProcessed: tuned.examplesProcessed + n,
+    };
+  } finally {
+    model.dispose();
+  }
+}
