@@ -9,12 +9,10 @@ import { dirSource } from '../../engine/checkpoint/nodeSource.ts';
 import { parseDoLowerCase } from '../../engine/checkpoint/tokenizerConfig.ts';
 import { urlSource } from '../../engine/checkpoint/urlSource.ts';
 import { buildShards, shardKeyFor } from '../../engine/data/buildShards.ts';
-import { urlFileProvider } from '../../engine/data/fileProvider.ts';
-import { parquetSourceFromPath, tsvSourceFromPath } from '../../engine/data/nodeFiles.ts';
 import { FolderShardStore } from '../../engine/data/nodeShardStore.ts';
 import { ShardReader, type LoadedSplit } from '../../engine/data/shardReader.ts';
-import { TsvSource } from '../../engine/data/tsvSource.ts';
 import type { DataSource } from '../../engine/data/types.ts';
+import { dataSourceOf } from '../experimentDataSource.ts';
 import type { Experiment } from '../../engine/experiment/experimentSchema.ts';
 import { syntheticVocabText } from '../../engine/synthetic/syntheticTasks.ts';
 import { BertTokenizer } from '../../engine/tokenizer/bertTokenizer.ts';
@@ -54,20 +52,6 @@ export function nodeRunStorage(dir: string): RunStorage {
       }
     },
   };
-}
-
-function dataSourceOf(exp: Experiment): Promise<DataSource> | DataSource {
-  const d = exp.data;
-  switch (d.kind) {
-    case 'glue-dir':
-      return tsvSourceFromPath(d.path);
-    case 'glue-url':
-      return new TsvSource(urlFileProvider(d.url));
-    case 'hub':
-      return parquetSourceFromPath(d.mirror);
-    case 'synthetic':
-      throw new Error('pipeline: mtl.data kind "synthetic" has no GLUE test sets; give a GLUE folder ({"kind": "glue-dir", "path": …}) or the Hub');
-  }
 }
 
 async function readVocabFolder(dir: string): Promise<{ vocabText: string; doLowerCase: boolean }> {
@@ -180,7 +164,7 @@ export async function runPipelineCli(o: PipelineCliOptions, note: (line: string)
 
   const vocab = await nodeModelVocab(cfg.mtl, o.vocab);
   const tokenizer = BertTokenizer.fromVocabText(vocab.vocabText, { doLowerCase: vocab.doLowerCase });
-  const source = await dataSourceOf(cfg.mtl);
+  const source = await dataSourceOf(cfg.mtl, 'pipeline');
   const started = Date.now();
   const onEvent = (e: PipelineEvent) => {
     if (e.type === 'stage') note(`[${((Date.now() - started) / 1000).toFixed(1)} s] stage ${e.stage}: ${e.status}`);

@@ -3,10 +3,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { getTask } from '../../../datasets/glueTasks.ts';
 import type { TaskName } from '../../../datasets/types.ts';
-import { urlFileProvider } from '../../engine/data/fileProvider.ts';
-import { parquetSourceFromPath, tsvSourceFromPath } from '../../engine/data/nodeFiles.ts';
-import { TsvSource } from '../../engine/data/tsvSource.ts';
-import type { DataSource } from '../../engine/data/types.ts';
+import { dataSourceOf } from '../experimentDataSource.ts';
 import { parseExperiment, type Experiment, type ExperimentInput } from '../../engine/experiment/experimentSchema.ts';
 import type { BertEncoder } from '../../engine/model/bertEncoder.ts';
 import { parseSelectionConfig, type SelectionConfig } from '../../engine/selection/selectionConfig.ts';
@@ -111,23 +108,13 @@ export async function selectionSettings(o: SelectCliOptions, fromFile: unknown, 
   return parseSelectionConfig(merged, `${origin}: selection`);
 }
 
-function dataSourceOf(exp: Experiment): Promise<DataSource> | DataSource {
-  const d = exp.data;
-  switch (d.kind) {
-    case 'glue-dir': return tsvSourceFromPath(d.path);
-    case 'glue-url': return new TsvSource(urlFileProvider(d.url));
-    case 'hub': return parquetSourceFromPath(d.mirror);
-    case 'synthetic': throw new Error('select: data kind "synthetic" is not supported here; give a GLUE folder ({"kind": "glue-dir", "path": …}) or the Hub');
-  }
-}
-
 const firstDevSplit = (task: TaskName) => getTask(task).splits.find((s) => s.name.startsWith('dev') && s.labelled)?.name;
 
 /** Loads every task's training split (trainFraction / maxTrainRows applied) and first labelled dev split, and the initial model. */
 export async function nodeSelectionEnv(exp: Experiment, opts: { vocab?: string; cache: string; note: Note }): Promise<SelectionEnv> {
   const vocab = await nodeModelVocab(exp, opts.vocab);
   const tokenizer = BertTokenizer.fromVocabText(vocab.vocabText, { doLowerCase: vocab.doLowerCase });
-  const loadSplit = shardSplitLoader(await dataSourceOf(exp), tokenizer, opts.cache);
+  const loadSplit = shardSplitLoader(await dataSourceOf(exp, 'select'), tokenizer, opts.cache);
   const data: Record<string, TaskSplits> = {};
   for (const t of exp.tasks) {
     const name = t.name as TaskName;

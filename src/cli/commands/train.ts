@@ -14,10 +14,7 @@ import type { TrainerEvent } from '../../engine/train/trainEvents.ts';
 import { runTaskOrder, Trainer, type TaskSplits } from '../../engine/train/trainer.ts';
 import { trainRowsFor } from '../../engine/train/trainSubset.ts';
 import { initNodeBackend, NODE_BACKENDS } from '../nodeBackend.ts';
-import { urlFileProvider } from '../../engine/data/fileProvider.ts';
-import { parquetSourceFromPath, tsvSourceFromPath } from '../../engine/data/nodeFiles.ts';
-import { TsvSource } from '../../engine/data/tsvSource.ts';
-import type { DataSource } from '../../engine/data/types.ts';
+import { dataSourceOf } from '../experimentDataSource.ts';
 import { nodeInitialModel, nodeModelVocab, shardSplitLoader } from './pipeline.ts';
 
 export interface TrainCliOptions {
@@ -42,20 +39,6 @@ async function readExperiment(path: string): Promise<Experiment> {
     throw new Error(`--config: ${file}: not valid JSON (${(e as Error).message})`);
   }
   return parseExperiment(raw, file);
-}
-
-function dataSourceOf(exp: Experiment): Promise<DataSource> | DataSource {
-  const d = exp.data;
-  switch (d.kind) {
-    case 'glue-dir':
-      return tsvSourceFromPath(d.path);
-    case 'glue-url':
-      return new TsvSource(urlFileProvider(d.url));
-    case 'hub':
-      return parquetSourceFromPath(d.mirror);
-    default:
-      throw new Error(`train: data kind "${d.kind}" is not available in the CLI; give a GLUE folder ({"kind": "glue-dir", "path": …}) or a Hub mirror`);
-  }
 }
 
 const exists = (p: string) => stat(p).then(() => true, () => false);
@@ -92,7 +75,7 @@ export async function runTrainCli(o: TrainCliOptions, note: (line: string) => vo
   const vocabDir = vocabDirOf(o.vocab);
   const vocab = await nodeModelVocab(exp, vocabDir);
   const tokenizer = BertTokenizer.fromVocabText(vocab.vocabText, { doLowerCase: vocab.doLowerCase });
-  const source = await dataSourceOf(exp);
+  const source = await dataSourceOf(exp, 'train');
   const load = shardSplitLoader(source, tokenizer, o.cache ? resolve(o.cache) : join(dirname(out), '.shards'));
   const data: Record<string, TaskSplits> = {};
   for (const entry of runTaskOrder(exp)) {
