@@ -82,6 +82,24 @@ test('builds shards into IndexedDB from both sources, reads batches, deletes the
   expect(await call('cached')).toEqual([]);
 });
 
+test('a data worker killed mid-build resumes in a new worker to the same shard checksums as an uninterrupted build', async () => {
+  const r = await call('killMidBuild', 'SST-2', 'dev', 128, 100, 3);
+  expect(r.killedAt).toBeGreaterThanOrEqual(3);
+  expect(r.rows).toEqual([872, 872]);
+  expect(r.resumed).toHaveLength(9);
+  expect(r.resumed).toEqual(r.clean);
+  // The resumed build kept what the killed worker had finished instead of starting over.
+  expect(r.resumedLast).toMatchObject({ phase: 'done', shardsWritten: 9 - r.killedAt, shardsReused: r.killedAt });
+});
+
+test('a full quota in real IndexedDB names the shard, keeps the earlier shards intact, and a later build resumes', async () => {
+  const r = await call('quotaFull', 'RTE', 'dev', 64, 2);
+  expect(r.message).toBe('StorageFullError: storage full while writing shard 2 of RTE/dev: The quota has been exceeded. (shards 0–1 are kept; free space and build again to continue)');
+  expect([r.keptShards, r.complete]).toEqual([2, false]);
+  expect(r.verified).toEqual([true, true]);
+  expect([r.finalRows, r.finalComplete]).toEqual([277, true]);
+});
+
 test('IndexedDB shard throughput', async () => {
   const r = await call('idbThroughput', 16, 1);
   expect(r.mb).toBe(16);
