@@ -13,7 +13,13 @@ type Bench = { name: string; run: () => Promise<unknown> };
 
 const BENCHES: Bench[] = [
   { name: 'tokenizer', run: async () => (await import('./tokenizerBench.ts')).runTokenizerBench({}) },
-  { name: 'data', run: async () => (await import('./dataBench.ts')).runDataBench({}) },
+  {
+    name: 'data',
+    run: async () => ({
+      node: await (await import('./dataBench.ts')).runDataBench({}),
+      browser: await (await import('./dataBrowserBench.ts')).runDataBrowserBench(),
+    }),
+  },
   { name: 'encoder', run: async () => (await import('./encoderBench.ts')).runEncoderBench({ rounds: 3, reps: 3, batch: 32, seq: 128 }) },
 ];
 
