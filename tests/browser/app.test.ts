@@ -18,6 +18,8 @@ beforeAll(async () => {
   h = await startBrowserHarness();
   ({ page, errors } = await h.open('index.html'));
   await page.setViewportSize({ width: 1280, height: 1400 });
+  // The inspector is the workbench's Model view; it loads the default model when first shown.
+  await page.getByRole('tab', { name: 'Model', exact: true }).click();
 });
 
 afterAll(async () => {

@@ -1,5 +1,5 @@
 import * as Comlink from 'comlink';
-import type { ModelWorkerApi } from '../../workers/model.worker.ts';
+import type { ModelWorkerApi } from '../../../workers/model.worker.ts';
 
 /** The model worker behind a comlink proxy. Every result is plain data (the UI thread holds no tensors). */
 export interface ModelClient {
@@ -8,7 +8,7 @@ export interface ModelClient {
 }
 
 export function createModelClient(): ModelClient {
-  const worker = new Worker(new URL('../../workers/model.worker.ts', import.meta.url), { type: 'module', name: 'taskscope-model' });
+  const worker = new Worker(new URL('../../../workers/model.worker.ts', import.meta.url), { type: 'module', name: 'taskscope-model' });
   const api = Comlink.wrap<ModelWorkerApi>(worker);
   return {
     api,

@@ -1,0 +1,113 @@
+import 'fake-indexeddb/auto';
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useBackend } from '../helpers/nodeBackends.ts';
+import { maskImportance } from '../../src/engine/analysis/headImportance.ts';
+import { BatchReader } from '../../src/engine/data/batchReader.ts';
+import { batchToTensors, disposeBatch } from '../../src/engine/train/batchTensors.ts';
+import { subsetSplit } from '../../src/engine/train/memorySplit.ts';
+import { Trainer } from '../../src/engine/train/trainer.ts';
+import { MemoryTrainStateStore } from '../../src/engine/train/trainState.ts';
+import { parseAppExperiment } from '../../src/urlState/appExperiment.ts';
+import { syntheticDemoExperiment } from '../../src/urlState/defaults.ts';
+import { freshModel } from '../../workers/trainer/buildModel.ts';
+import { LiveRun } from '../../workers/trainer/liveRun.ts';
+import { getRun } from '../../workers/trainer/runStore.ts';
+import { syntheticSplits, syntheticTokenizer } from '../../workers/trainer/syntheticData.ts';
+import type { RunRecord, RunUpdate } from '../../workers/trainer/types.ts';
+
+/** The trainer worker's run adapter in Node (cpu backend, fake IndexedDB), on the offline demo's data. */
+
+beforeAll(async () => {
+  await useBackend('cpu');
+});
+
+const TASKS = ['SYN-FIRST', 'SYN-CONTAINS', 'SYN-MATCH', 'SYN-COUNT'];
+
+describe('synthetic demo data', () => {
+  it('tokenizes each generated example to one id per word, with the segments of pair tasks', () => {
+    const s = syntheticSplits(TASKS, { trainRows: 20, devRows: 8, seed: 3, maxLength: 32 });
+    const tok = syntheticTokenizer();
+    expect(tok.vocabSize).toBe(45);
+    const match = s['SYN-MATCH'].train;
+    expect(match.rows).toBe(20);
+    for (let r = 0; r < match.rows; r++) {
+      const ids = Array.from(match.ids.subarray(match.offsets[r], match.offsets[r + 1]));
+      expect(ids[0]).toBe(2); // [CLS]
+      expect(ids[match.segmentA[r] - 1]).toBe(3); // [SEP] closes segment A
+      expect(ids[ids.length - 1]).toBe(3);
+      // Label 1 iff both segments start with the same word.
+      expect(match.labels[r]).toBe(ids[1] === ids[match.segmentA[r]] ? 1 : 0);
+    }
+    expect(s['SYN-COUNT'].dev!.manifest.taskType).toBe('regression');
+    // Same seed, same rows (what lets a reloaded page resume); dev differs from train.
+    const again = syntheticSplits(TASKS, { trainRows: 20, devRows: 8, seed: 3, maxLength: 32 });
+    expect(Array.from(again['SYN-FIRST'].train.ids)).toEqual(Array.from(s['SYN-FIRST'].train.ids));
+    expect(s['SYN-FIRST'].dev!.uids[0]).not.toBe(s['SYN-FIRST'].train.uids[0]);
+  });
+});
+
+describe('LiveRun', () => {
+  it('streams batched updates, keeps the run record in IndexedDB and measures mask importance on the probe batch', async () => {
+    const exp = parseAppExperiment({ ...syntheticDemoExperiment(), tasks: TASKS.map((name) => ({ name, maxTrainRows: 16 })), epochs: 1, checkpointEvery: 2, evalEvery: 0 });
+    const splits = syntheticSplits(TASKS, { trainRows: 16, devRows: 8, seed: exp.seed, maxLength: exp.maxLength });
+    const tensorsBefore = tf.memory().numTensors;
+    const model = freshModel(exp, { vocabSize: 45 });
+    const store = new MemoryTrainStateStore();
+    const now = new Date().toISOString();
+    const record: RunRecord = {
+      id: 'run-node-test', name: exp.name, createdAt: now, updatedAt: now, status: 'preparing', experiment: exp,
+      model: { origin: 'random', layers: 2, heads: 4, hidden: 64, vocabSize: 45 }, dataKind: 'synthetic', backend: 'cpu',
+      step: 0, totalSteps: 0, checkpointStep: null, evaluation: null, importance: null, correlation: null, lr: 0, examplesPerSec: 0,
+      etaSeconds: 0, elapsedSeconds: 0, losses: [], data: { kind: 'synthetic', trainRows: 16, devRows: 8 },
+      options: { importanceEvery: 2, probeRows: 8 }, configJson: '{}', vocabText: '', doLowerCase: true,
+    };
+    const updates: RunUpdate[] = [];
+    let run: LiveRun | null = null;
+    const trainer = new Trainer({ experiment: exp, model, data: splits, store, onEvent: (e) => run?.handle(e) });
+    run = new LiveRun(record, trainer, model, splits, (u) => updates.push(structuredClone(u)));
+    const result = await run.run();
+    try {
+      expect(result.status).toBe('done');
+      expect(trainer.totalSteps).toBe(4);
+      // One loss point per step (one task per batch), delivered once across the batched updates.
+      const points = updates.flatMap((u) => u.newLosses);
+      expect(points.map((p) => p.step)).toEqual([1, 2, 3, 4]);
+      expect(new Set(points.map((p) => p.task))).toEqual(new Set(TASKS));
+      expect(updates.length).toBeLessThan(20);
+      const last = updates[updates.length - 1].summary;
+      expect([last.status, last.step, last.totalSteps, last.checkpointStep]).toEqual(['done', 4, 4, 4]);
+      expect(store.savedSteps).toEqual([2, 4]);
+
+      // The final importance is the mask measure on each task's first 8 dev rows, in eval mode.
+      const imp = last.importance!;
+      expect(imp.step).toBe(4);
+      expect(imp.probeRows).toEqual(Object.fromEntries(TASKS.map((t) => [t, 8])));
+      for (const task of TASKS) {
+        const probe = subsetSplit(splits[task].dev!, [0, 1, 2, 3, 4, 5, 6, 7]);
+        const spec = model.slot(task).spec;
+        const t = batchToTensors(new BatchReader([probe], { batchSize: 8, seed: 0, shuffle: false, bucketBatches: 1 }).next(), spec.type, spec.numLabels);
+        const direct = await maskImportance(model.encoder, model.head(task), [t], { perExample: false, taskId: model.taskId(task) });
+        disposeBatch(t);
+        imp.tasks[task].forEach((row, l) => row.forEach((x, h) => expect(x).toBeCloseTo(direct.normalized[l][h], 6)));
+        expect(Math.max(...imp.tasks[task].flat())).toBe(1);
+      }
+      const c = last.correlation!.kendall_tau_b;
+      expect(c.tasks).toEqual(TASKS);
+      c.values.forEach((row, i) => {
+        expect(row[i]).toBeCloseTo(1, 12);
+        row.forEach((x, j) => expect(x).toBeCloseTo(c.values[j][i], 12));
+      });
+
+      const stored = (await getRun('run-node-test'))!;
+      expect(stored.status).toBe('done');
+      expect(stored.losses.map((p) => p.step)).toEqual([1, 2, 3, 4]);
+      expect(stored.importance!.step).toBe(4);
+    } finally {
+      trainer.dispose();
+      model.dispose();
+    }
+    // Training, evaluation and the importance measurements leave no tensor behind.
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+  });
+});

@@ -1,0 +1,122 @@
+import type { ShardKey } from '../../src/engine/data/shardStore.ts';
+import type { Experiment } from '../../src/engine/experiment/experimentSchema.ts';
+import type { TaskCorrelationMatrix } from '../../src/engine/analysis/taskCorrelation.ts';
+import type { HeadMatrix } from '../../src/engine/analysis/types.ts';
+import type { EvaluationResult } from '../../src/engine/train/evaluate.ts';
+import type { RunStatus } from '../../src/engine/train/trainEvents.ts';
+
+/** Plain data shared by the trainer worker and the page (the page imports these as types only). */
+
+/** Where a run's model comes from, resolved by the page to something the worker can fetch or read. */
+export type ModelFrom =
+  | { kind: 'url'; base: string }
+  | { kind: 'files'; files: File[]; paths?: string[] }
+  /** A random encoder of the experiment's `model` shape (kind 'random'). */
+  | { kind: 'random' };
+
+export interface PreparedModel {
+  origin: string;
+  layers: number;
+  heads: number;
+  hidden: number;
+  vocabSize: number;
+  doLowerCase: boolean;
+  /** The vocabulary, for the data worker's tokenizer. */
+  vocabText: string;
+  vocabHash: string;
+  /** True when the files came from the worker's IndexedDB cache because the network fetch failed. */
+  fromCache: boolean;
+}
+
+/** Where a run's examples come from. */
+export type RunData =
+  /** Generated in the worker from the experiment's seed (the offline demo). */
+  | { kind: 'synthetic'; trainRows: number; devRows: number }
+  /** Token shards in IndexedDB built by the data worker, per task. */
+  | { kind: 'shards'; tasks: Record<string, { train: ShardKey; dev?: ShardKey }>; devRows: number };
+
+export interface RunOptions {
+  /** Recompute head importance every this many optimiser steps (and at the end). */
+  importanceEvery: number;
+  /** Dev rows per task in the importance probe batch. */
+  probeRows: number;
+}
+
+export interface StartRunRequest {
+  experiment: Experiment;
+  model: ModelFrom;
+  data: RunData;
+  options: RunOptions;
+}
+
+export interface LossPoint {
+  step: number;
+  task: string;
+  loss: number;
+}
+
+export interface ImportanceState {
+  /** Optimiser step the matrices were measured at. */
+  step: number;
+  measure: 'mask';
+  /** Per task: the normalised [L][A] mask importance on the task's probe batch (dev rows, eval mode). */
+  tasks: Record<string, HeadMatrix>;
+  probeRows: Record<string, number>;
+}
+
+export interface CorrelationState {
+  step: number;
+  kendall_tau_b: TaskCorrelationMatrix;
+  spearman: TaskCorrelationMatrix;
+}
+
+export type LiveStatus = RunStatus | 'preparing' | 'interrupted';
+
+/** Everything the page shows about a run; the worker sends it in increments (`RunUpdate`). */
+export interface RunSummary {
+  id: string;
+  name: string;
+  createdAt: string;
+  updatedAt: string;
+  status: LiveStatus;
+  message?: string;
+  experiment: Experiment;
+  model: { origin: string; layers: number; heads: number; hidden: number; vocabSize: number };
+  dataKind: RunData['kind'];
+  backend: string;
+  step: number;
+  totalSteps: number;
+  checkpointStep: number | null;
+  evaluation: EvaluationResult | null;
+  importance: ImportanceState | null;
+  correlation: CorrelationState | null;
+  lr: number;
+  examplesPerSec: number;
+  etaSeconds: number;
+  elapsedSeconds: number;
+}
+
+/** A run as stored (IndexedDB "taskscope-workbench"): the summary, its loss curve and what a resume needs. */
+export interface RunRecord extends RunSummary {
+  losses: LossPoint[];
+  data: RunData;
+  options: RunOptions;
+  /** config.json text of the encoder (with the experiment's dropout), to rebuild it on resume and export. */
+  configJson: string;
+  vocabText: string;
+  doLowerCase: boolean;
+}
+
+/** An increment from the worker: the new summary plus loss points since the last update. */
+export interface RunUpdate {
+  summary: RunSummary;
+  newLosses: LossPoint[];
+  /** True for the first update of a resumed run: the page replaces its loss curve with `newLosses`. */
+  reset?: boolean;
+}
+
+export interface EmbeddingRequest {
+  /** Dev rows per task. */
+  rowsPerTask: number;
+  seed: number;
+}
