@@ -89,7 +89,3 @@ export function accumulateGradients(acc: Map<string, tf.Tensor>, grads: Map<stri
   }
 }
 
-/** ‖g‖₂ over all gradients (torch clip_grad_norm_'s total norm), as a scalar tensor. */
-export function globalNorm(grads: Map<string, tf.Tensor>): tf.Scalar {
-  return tf.tidy(() => tf.norm(tf.stack([...grads.values()].map((g) => tf.norm(g)))) as tf.Scalar);
-}

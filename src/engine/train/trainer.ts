@@ -4,7 +4,7 @@ import type { LoadedSplit } from '../data/shardReader.ts';
 import type { Experiment } from '../experiment/experimentSchema.ts';
 import { Rng, type RngState } from '../runtime/rng.ts';
 import { batchToTensors, disposeBatch, realTokens } from './batchTensors.ts';
-import { clipGradientsTensor } from './clipGradients.ts';
+import { clipGradientsTensor, globalNorm } from './clipGradients.ts';
 import { evaluateTasks, type EvaluationResult } from './evaluate.ts';
 import type { MultiTaskModel } from './multiTaskModel.ts';
 import { createOptimizer, type SlotOptimizer } from './optim/index.ts';
@@ -22,7 +22,7 @@ import {
   type TrainStateStore,
 } from './trainState.ts';
 import { smartLossExtras, smartOptionsFromExperiment } from './smart.ts';
-import { accumulateGradients, globalNorm, microBatchGradients, type LossExtras } from './trainStep.ts';
+import { accumulateGradients, microBatchGradients, type LossExtras } from './trainStep.ts';
 
 export type TaskEntry = Experiment['tasks'][number];
 
@@ -320,7 +320,7 @@ export class Trainer {
         if (!Number.isFinite(v[0])) this.failNonFinite(`non-finite loss (${describeNonFinite(v[0])})`, stepNumber, losses[i].task);
       });
       // The clipping computes the global norm anyway; without clipping it is computed for the log and the guard.
-      const clipped = exp.globalClip > 0 ? clipGradientsTensor(acc, exp.globalClip) : { grads: acc, norm: globalNorm(acc) };
+      const clipped = exp.globalClip > 0 ? clipGradientsTensor(acc, exp.globalClip) : { grads: acc, norm: globalNorm(acc.values()) };
       try {
         const gradNorm = (await clipped.norm.data())[0];
         if (!Number.isFinite(gradNorm)) this.failNonFinite(`non-finite gradient norm (${describeNonFinite(gradNorm)})`, stepNumber, losses[losses.length - 1].task);
