@@ -5,6 +5,7 @@
  *
  *   npm run bench            (all)
  *   npm run bench -- encoder tokenizer
+ *   npm run bench -- train     (training step per backend vs its matmul peak; see bench/trainBench.ts)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -21,6 +22,15 @@ const BENCHES: Bench[] = [
     }),
   },
   { name: 'encoder', run: async () => (await import('./encoderBench.ts')).runEncoderBench({ rounds: 3, reps: 3, batch: 32, seq: 128 }) },
+  {
+    name: 'train',
+    run: async () => {
+      const m = await import('./trainBench.ts');
+      const res = await m.runTrainBench({ rounds: 2, reps: 3, warmup: 1, cpuReps: 1, matmul: 1024, optimizer: 'adamw', backends: ['wasm', 'cpu', 'torch'] });
+      m.reportTrainBench(res); // also bench/results/train.md, the table the README quotes
+      return res;
+    },
+  },
 ];
 
 const wanted = process.argv.slice(2);

@@ -2,11 +2,17 @@
 -10000 padding bias), timed the same way. Reads one JSON request per stdin line and answers one JSON line,
 so the TypeScript benchmark can interleave it with the tfjs backends inside one run.
 
-Request: {"op": "forward"|"train", "config": {...HF BERT fields...}, "batch": B, "seq": T, "reps": n, "warmup": w}
+Requests (each may add "threads": n to run with torch.set_num_threads(n); the default is restored after):
+  {"op": "forward"|"train", "config": {...HF BERT fields...}, "batch": B, "seq": T, "reps": n, "warmup": w}
+      train also takes "optimizer": "adamw"|"adamax"|"adam", "weight_decay", "global_clip", "labels" (classes):
+      Taskscope's trainer step (dropout, cross-entropy, clip_grad_norm_, optimiser step).
+  {"op": "matmul", "n": N, "reps": n, "warmup": w}: an N×N by N×N float32 matmul (the machine's matmul peak).
+  {"op": "info"}: version, default thread count, CPU count and the BLAS torch was built with.
 Answer:  {"op": ..., "ms": [per-rep milliseconds], "torch": version, "threads": n}
 """
 import json
 import math
+import os
 import sys
 import time
 
@@ -16,9 +22,11 @@ import torch.nn.functional as F
 
 
 class Layer(nn.Module):
-    def __init__(self, H, A, I):
+    def __init__(self, H, A, I, p_hidden=0.0, p_attn=0.0):
         super().__init__()
         self.A = A
+        # Dropout where BERT (and Taskscope's encoder) has it; inactive under model.eval() (the forward bench).
+        self.drop_hidden, self.drop_attn = nn.Dropout(p_hidden), nn.Dropout(p_attn)
         self.q, self.k, self.v = nn.Linear(H, H), nn.Linear(H, H), nn.Linear(H, H)
         self.o = nn.Linear(H, H)
         self.ln1 = nn.LayerNorm(H, eps=1e-12)
@@ -31,42 +39,70 @@ class Layer(nn.Module):
         d = H // self.A
         split = lambda x: x.view(B, T, self.A, d).transpose(1, 2)
         q, k, v = split(self.q(h)), split(self.k(h)), split(self.v(h))
-        p = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(d) + bias, dim=-1)
+        p = self.drop_attn(torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(d) + bias, dim=-1))
         ctx = (p @ v).transpose(1, 2).reshape(B, T, H)
-        a = self.ln1(self.o(ctx) + h)
-        return self.ln2(self.out(F.gelu(self.i(a))) + a)
+        a = self.ln1(self.drop_hidden(self.o(ctx)) + h)
+        return self.ln2(self.drop_hidden(self.out(F.gelu(self.i(a)))) + a)
 
 
 class Bert(nn.Module):
-    def __init__(self, c, n_labels=2):
+    def __init__(self, c, n_labels=2, p_task=0.1):
         super().__init__()
         H = c["hidden_size"]
+        p_hidden, p_attn = c.get("hidden_dropout_prob", 0.0), c.get("attention_probs_dropout_prob", 0.0)
+        self.drop_emb, self.drop_task = nn.Dropout(p_hidden), nn.Dropout(p_task)
         self.word = nn.Embedding(c["vocab_size"], H)
         self.pos = nn.Embedding(c["max_position_embeddings"], H)
         self.typ = nn.Embedding(c["type_vocab_size"], H)
         self.ln = nn.LayerNorm(H, eps=1e-12)
-        self.layers = nn.ModuleList(Layer(H, c["num_attention_heads"], c["intermediate_size"]) for _ in range(c["num_hidden_layers"]))
+        self.layers = nn.ModuleList(Layer(H, c["num_attention_heads"], c["intermediate_size"], p_hidden, p_attn) for _ in range(c["num_hidden_layers"]))
         self.pool = nn.Linear(H, H)
         self.cls = nn.Linear(H, n_labels)
 
     def forward(self, ids, types, mask):
         T = ids.shape[1]
-        h = self.ln(self.word(ids) + self.pos(torch.arange(T))[None] + self.typ(types))
+        h = self.drop_emb(self.ln(self.word(ids) + self.pos(torch.arange(T))[None] + self.typ(types)))
         bias = ((1.0 - mask[:, None, None, :].float()) * -10000.0)
         for layer in self.layers:
             h = layer(h, bias)
-        return self.cls(torch.tanh(self.pool(h[:, 0])))
+        return self.cls(self.drop_task(torch.tanh(self.pool(h[:, 0]))))
 
 
-def run(req):
+def make_optimizer(model, req):
+    kind, wd = req.get("optimizer", "adamw"), req.get("weight_decay", 0.01)
+    # Taskscope's decayFilter 'no-bias-norm': no weight decay on biases and LayerNorm parameters.
+    decay = [p for n, p in model.named_parameters() if not (n.endswith("bias") or ".ln" in n or n.startswith("ln"))]
+    rest = [p for n, p in model.named_parameters() if n.endswith("bias") or ".ln" in n or n.startswith("ln")]
+    groups = [{"params": decay, "weight_decay": wd}, {"params": rest, "weight_decay": 0.0}]
+    if kind == "adamw":
+        return torch.optim.AdamW(groups, lr=1e-4, eps=1e-6)
+    if kind == "adamax":
+        return torch.optim.Adamax(groups, lr=1e-4, eps=1e-6)
+    return torch.optim.Adam(model.parameters(), lr=1e-4, eps=1e-6)
+
+
+def timed(once, req):
+    for _ in range(req.get("warmup", 1)):
+        once()
+    ms = []
+    for _ in range(req.get("reps", 3)):
+        t = time.perf_counter()
+        once()
+        ms.append((time.perf_counter() - t) * 1000)
+    return ms
+
+
+def run_model(req):
     torch.manual_seed(0)
     c, B, T = req["config"], req["batch"], req["seq"]
-    model = Bert(c)
+    n_labels = req.get("labels", 2)
+    model = Bert(c, n_labels)
     ids = torch.randint(0, c["vocab_size"], (B, T))
     types = torch.zeros(B, T, dtype=torch.long)
     mask = torch.ones(B, T, dtype=torch.long)
-    labels = torch.randint(0, 2, (B,))
-    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    labels = torch.randint(0, n_labels, (B,))
+    opt = make_optimizer(model, req) if req["op"] == "train" else None
+    clip = req.get("global_clip", 1.0)
 
     def once():
         if req["op"] == "forward":
@@ -76,17 +112,36 @@ def run(req):
         else:
             model.train()
             opt.zero_grad()
-            F.cross_entropy(model(ids, types, mask), labels).backward()
+            loss = F.cross_entropy(model(ids, types, mask), labels)
+            loss.backward()
+            if clip > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
             opt.step()
+            loss.item()  # the trainer reads the loss back every step
 
-    for _ in range(req.get("warmup", 1)):
-        once()
-    ms = []
-    for _ in range(req.get("reps", 3)):
-        t = time.perf_counter()
-        once()
-        ms.append((time.perf_counter() - t) * 1000)
-    return {"op": req["op"], "ms": ms, "torch": torch.__version__, "threads": torch.get_num_threads()}
+    return timed(once, req)
+
+
+def run_matmul(req):
+    torch.manual_seed(0)
+    n = req["n"]
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    return timed(lambda: torch.mm(a, b), req)
+
+
+DEFAULT_THREADS = torch.get_num_threads()
+
+
+def run(req):
+    if req["op"] == "info":
+        blas = next((f.split("=", 1)[1] for f in torch.__config__.show().replace(",", " ").split() if f.startswith("BLAS_INFO=")), "unknown")
+        return {"op": "info", "ms": [], "torch": torch.__version__, "threads": DEFAULT_THREADS, "cpus": os.cpu_count(), "blas": blas}
+    torch.set_num_threads(req.get("threads") or DEFAULT_THREADS)
+    try:
+        ms = run_matmul(req) if req["op"] == "matmul" else run_model(req)
+        return {"op": req["op"], "ms": ms, "torch": torch.__version__, "threads": torch.get_num_threads()}
+    finally:
+        torch.set_num_threads(DEFAULT_THREADS)
 
 
 if __name__ == "__main__":

@@ -6,8 +6,17 @@ import { fileURLToPath } from 'node:url';
 /** Debian's python3-torch is installed for /usr/bin/python3 only (tools/STACK.md §10). */
 export const TORCH_PYTHON = process.env.TASKSCOPE_TORCH_PYTHON ?? '/usr/bin/python3';
 
-export interface TorchRequest { op: 'forward' | 'train'; config: Record<string, number | string>; batch: number; seq: number; reps: number; warmup: number }
-export interface TorchAnswer { op: string; ms: number[]; torch: string; threads: number }
+/** `threads` runs that request under torch.set_num_threads(n); absent = torch's default. */
+export type TorchRequest =
+  | { op: 'forward'; config: Record<string, number | string>; batch: number; seq: number; reps: number; warmup: number; threads?: number }
+  | {
+    op: 'train'; config: Record<string, number | string>; batch: number; seq: number; reps: number; warmup: number; threads?: number;
+    optimizer?: 'adamw' | 'adamax' | 'adam'; weight_decay?: number; global_clip?: number; labels?: number;
+  }
+  | { op: 'matmul'; n: number; reps: number; warmup: number; threads?: number }
+  | { op: 'info' };
+/** `cpus` and `blas` (torch's BLAS_INFO) come with op 'info' only; `threads` is then torch's default thread count. */
+export interface TorchAnswer { op: string; ms: number[]; torch: string; threads: number; cpus?: number; blas?: string }
 
 /** A long-lived PyTorch process answering timing requests, so its runs interleave with ours. */
 export class TorchPeer {
