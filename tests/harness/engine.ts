@@ -10,6 +10,7 @@ import type { Encoding } from '../../src/engine/tokenizer/types.ts';
 import { loadBertCheckpoint } from '../../src/engine/checkpoint/hfFolder.ts';
 import { urlSource } from '../../src/engine/checkpoint/modelSource.ts';
 import type { BertCheckpoint } from '../../src/engine/checkpoint/types.ts';
+import { computeImportanceFixture, type ImportanceFixture, type ImportanceFixtureResult } from '../../src/engine/analysis/fixtureCheck.ts';
 
 /**
  * Test-only page: runs engine modules on the page's own thread (webgpu here) and hands plain arrays back to
@@ -56,6 +57,15 @@ export interface ForwardResult {
   classificationLogits: number[][];
   regression: number[][];
   /** tf.memory().numTensors before and after the call, to catch leaks. */
+  tensorsBefore: number;
+  tensorsAfter: number;
+}
+
+export interface ImportanceRun {
+  backend: string;
+  result: ImportanceFixtureResult;
+  /** Wall time of computeImportanceFixture alone (model and fixture JSON already loaded). */
+  ms: number;
   tensorsBefore: number;
   tensorsAfter: number;
 }
@@ -115,6 +125,22 @@ const api = {
       tensorsBefore,
       tensorsAfter: tf.memory().numTensors,
     };
+  },
+
+  /**
+   * Every `minibatch` importance field of a fixture, recomputed on the active backend. The page fetches the
+   * fixture JSON itself: posting 2-3 MB through page.evaluate would be slower and the numbers are identical.
+   */
+  async importanceFixture(name: string): Promise<ImportanceRun> {
+    const { model } = await fixture(name);
+    const res = await fetch(`${mirrorUrl(name)}.json`);
+    if (!res.ok) throw new Error(`fixture JSON ${name}: HTTP ${res.status}`);
+    const fx = (await res.json()) as ImportanceFixture;
+    const tensorsBefore = tf.memory().numTensors;
+    const t0 = performance.now();
+    const result = await computeImportanceFixture(fx, model);
+    const ms = performance.now() - t0;
+    return { backend: tf.getBackend(), result, ms, tensorsBefore, tensorsAfter: tf.memory().numTensors };
   },
 
   async encodeTexts(name: string, pairs: TextPair[], maxLength: number): Promise<EncodedRow[]> {
