@@ -139,6 +139,10 @@ describe('synthetic demo', () => {
     expect(await other.getByTestId('exp-batch').inputValue()).toBe('16');
     expect(await other.getByTestId('exp-seed').inputValue()).toBe('1');
     expect(await other.evaluate(() => (window as any).__taskscope.trainer.current())).toBeNull();
+    // The parameter table follows the variant: PALs (r 204, L2 H64) gives each task 277,300 of its own beside its 130-parameter head.
+    expect(await other.getByTestId('param-count-task-SYN-FIRST').textContent()).toBe('130');
+    await other.getByTestId('exp-variant').selectOption('pals');
+    await expect.poll(() => other.getByTestId('param-count-task-SYN-FIRST').textContent()).toBe('277,430');
     expect(otherErrors).toEqual([]);
     await other.close();
   });

@@ -44,6 +44,13 @@ describe('taskscope train', () => {
     const metrics = JSON.parse(await readFile(join(out, 'metrics.json'), 'utf8'));
     expect(metrics).toMatchObject({ status: 'done', step: 6, totalSteps: 6, backend: 'wasm', seed: 3 });
     expect(metrics.evaluation.glueScore).toBe(evals[0].glueScore);
+    // L1 H16 I32 over 30,522 words: (30,522 + 512 + 2)·16 + 2·16 embeddings, 2,224 per layer, 272 pooler.
+    const parameters = {
+      variant: 'mtdnn', sharedEncoder: 499_104, variantShared: 0, total: 499_104 + 34 + 17,
+      tasks: [{ task: 'RTE', headKind: 'classification', variant: 0, head: 34, total: 34 }, { task: 'STS-B', headKind: 'regression', variant: 0, head: 17, total: 17 }],
+    };
+    expect(metrics.parameters).toEqual(parameters);
+    expect(lines).toContain('parameters (mtdnn): shared encoder 499,104 + variant shared 0; per task RTE 34 (variant 0 + classification head 34), STS-B 17 (variant 0 + regression head 17); total 499,155');
 
     expect((await readdir(join(out, 'checkpoint'))).sort()).toEqual(
       ['config.json', 'experiment.json', 'heads.json', 'metrics.json', 'model.safetensors', 'tokenizer_config.json', 'vocab.txt'],
@@ -51,6 +58,7 @@ describe('taskscope train', () => {
     const ckpt = await loadBertCheckpoint(dirSource(join(out, 'checkpoint')));
     expect(ckpt.config).toMatchObject({ vocabSize: 30522, hiddenSize: 16, numHiddenLayers: 1 });
     expect(ckpt.tensors.get('embeddings.word_embeddings.weight')!.shape).toEqual([30522, 16]);
+    expect([...ckpt.tensors.values()].reduce((a, t) => a + t.data.length, 0)).toBe(parameters.sharedEncoder);
   });
 
   it('a bad config names the file and the field', async () => {

@@ -7,6 +7,7 @@ import type { SplitName } from '../../../datasets/types.ts';
 import { writeFolder } from '../../engine/checkpoint/nodeSource.ts';
 import { parseExperiment, type Experiment } from '../../engine/experiment/experimentSchema.ts';
 import { BertTokenizer } from '../../engine/tokenizer/bertTokenizer.ts';
+import { describeParameterCounts, experimentParameterCounts } from '../../engine/train/experimentParameterCounts.ts';
 import { exportCheckpointFiles } from '../../engine/train/exportCheckpoint.ts';
 import { FolderTrainStateStore } from '../../engine/train/folderTrainStateStore.ts';
 import { buildMultiTaskModel, variantExtensionFor } from '../../engine/train/modelFactory.ts';
@@ -92,6 +93,8 @@ export async function runTrainCli(o: TrainCliOptions, note: (line: string) => vo
   const model = buildMultiTaskModel(exp, initial.encoder, { extension: variantExtensionFor(exp, initial.encoder) });
   const c = model.encoder.config;
   note(`model: L=${c.numHiddenLayers} H=${c.hiddenSize} A=${c.numAttentionHeads} I=${c.intermediateSize} vocab ${c.vocabSize}${exp.variant.kind !== 'mtdnn' ? ` + ${exp.variant.kind}` : ''}; backend ${backend}; seed ${exp.seed}`);
+  const parameters = experimentParameterCounts(exp, c);
+  note(describeParameterCounts(parameters));
 
   const bars = o.progress === false ? null : new MultiBar({ format: ' {bar} {value}/{total} steps | epoch {epoch} | loss {loss} | lr {lr} | {eps} ex/s | {tps} tok/s | ETA {eta_formatted}', hideCursor: true, noTTYOutput: false, etaBuffer: 50 }, Presets.shades_classic);
   const say = (line: string) => (bars ? bars.log(`${line}\n`) : note(line));
@@ -141,6 +144,7 @@ export async function runTrainCli(o: TrainCliOptions, note: (line: string) => vo
     seed: exp.seed,
     wallSeconds,
     evaluation: result.lastEvaluation,
+    parameters,
   };
   if (result.status === 'failed') {
     await writeFile(join(out, 'metrics.json'), `${JSON.stringify(summary, null, 2)}\n`);
