@@ -3,7 +3,9 @@ import { registerDataCommands } from './commands/data.ts';
 import { registerEncodeCommand } from './commands/encode.ts';
 import { registerPipelineCommand } from './commands/pipeline.ts';
 import { registerPretrainCommand } from './commands/pretrain.ts';
+import { registerPruneCommand } from './commands/prune.ts';
 import { registerSelectCommand } from './commands/select.ts';
+import { registerStudyCommand } from './commands/study.ts';
 import { registerTrainCommand } from './commands/train.ts';
 
 /** `taskscope <command>`: the same engine as the browser app, headless, on the wasm or cpu backend. */
@@ -18,6 +20,8 @@ export async function main(argv: string[]): Promise<void> {
   registerSelectCommand(program);
   registerTrainCommand(program);
   registerPipelineCommand(program);
+  registerStudyCommand(program);
+  registerPruneCommand(program);
   try {
     await program.parseAsync(argv);
   } catch (e) {

@@ -9,7 +9,8 @@ import { averageTeachers, combineSoftLabels, distillationLossExtras, parseSoftLa
 import { predictSplit, taskMetrics, type SplitPredictions, type TaskEvaluation } from './evaluate.ts';
 import { exportCheckpointFiles, parseHeadsFile } from './exportCheckpoint.ts';
 import { buildEncoder, buildMultiTaskModel } from './modelFactory.ts';
-import { MultiTaskModel } from './multiTaskModel.ts';
+import type { MultiTaskModel } from './multiTaskModel.ts';
+import { modelFromExport } from './trainedModel.ts';
 import type { PipelineConfig } from './pipelineConfig.ts';
 import { readText, requireText, runFolderSource, writeRunFolder, type RunStorage } from './runStorage.ts';
 import { smartLossExtras, smartOptionsFromExperiment } from './smart.ts';
@@ -243,12 +244,7 @@ async function train(ctx: StageContext, run: string, slot: string, exp: Experime
 /** A model saved by a training stage: the encoder from the HF folder, the heads from heads.json. */
 async function loadRunModel(storage: RunStorage, folder: string, exp: Experiment): Promise<MultiTaskModel> {
   const ckpt = await loadBertCheckpoint(runFolderSource(storage, folder));
-  const heads = parseHeadsFile(await requireText(storage, `${folder}/heads.json`, 'task heads'), `${storage.describe()}/${folder}/heads.json`);
-  const encoder = buildEncoder(exp, { checkpoint: ckpt });
-  return MultiTaskModel.create(encoder, heads.map((h) => {
-    const entry = exp.tasks.find((t) => t.name === h.task);
-    return { spec: taskSpecFromRegistry(h.task, entry?.dropout ?? h.dropout), choice: h.kind === 'san' ? 'san' as const : 'linear' as const, init: { snapshot: h } };
-  }), exp.seed);
+  return modelFromExport(ckpt, await requireText(storage, `${folder}/heads.json`, 'task heads'), exp, `${storage.describe()}/${folder}/heads.json`);
 }
 
 function json(value: unknown): string {

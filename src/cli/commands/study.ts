@@ -1,0 +1,32 @@
+import type { Command } from 'commander';
+import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseStudy } from '../study/studyConfig.ts';
+import { runStudy } from '../study/runStudy.ts';
+import { studyResults, studyTable } from '../study/studyTable.ts';
+
+interface StudyCliOptions { parallel: string; arms?: string; tableOnly?: boolean }
+
+/** `taskscope study <study.json>`: run (or continue) every arm × task × seed, then write results.md and results.json. */
+export function registerStudyCommand(program: Command): void {
+  program.command('study')
+    .description('run a comparison (arms × tasks × seeds) as child CLI runs and tabulate mean ± std')
+    .argument('<study.json>', 'study file (see src/cli/study/studyConfig.ts)')
+    .option('--parallel <N>', 'runs at a time (each uses one core on wasm)', '2')
+    .option('--arms <a,b>', 'only these arms')
+    .option('--table-only', 'do not run anything; tabulate the finished runs')
+    .action(async (file: string, o: StudyCliOptions) => {
+      const path = resolve(file);
+      const study = parseStudy(JSON.parse(await readFile(path, 'utf8')), path);
+      const note = (l: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${l}\n`);
+      let failures = 0;
+      if (!o.tableOnly) failures = await runStudy(study, { parallel: Number(o.parallel), arms: o.arms?.split(','), note });
+      const results = studyResults(study);
+      const table = studyTable(study, results);
+      await mkdir(study.outDir, { recursive: true });
+      await writeFile(join(study.outDir, 'results.md'), table);
+      await writeFile(join(study.outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+      process.stdout.write(table);
+      if (failures) throw new Error(`${failures} run(s) failed`);
+    });
+}
