@@ -13,23 +13,26 @@ import type { ShardKey } from '../src/engine/data/shardStore.ts';
 import type { Experiment } from '../src/engine/experiment/experimentSchema.ts';
 import { syntheticVocabText } from '../src/engine/synthetic/syntheticTasks.ts';
 import { BertTokenizer } from '../src/engine/tokenizer/bertTokenizer.ts';
-import { selectTrainRows } from '../src/engine/train/domainAdaptation.ts';
 import { predictSplit } from '../src/engine/train/evaluate.ts';
 import { exportCheckpointFiles } from '../src/engine/train/exportCheckpoint.ts';
 import { IdbTrainStateStore } from '../src/engine/train/idbTrainStateStore.ts';
-import { subsetSplit } from '../src/engine/train/memorySplit.ts';
 import type { MultiTaskModel } from '../src/engine/train/multiTaskModel.ts';
 import { buildSubmissionZip, type SubmissionPredictions } from '../src/engine/train/submission.ts';
 import { assignVariables, decodeTrainState } from '../src/engine/train/trainState.ts';
 import { Trainer, type TaskSplits } from '../src/engine/train/trainer.ts';
+import { parseSelectionConfig } from '../src/engine/selection/selectionConfig.ts';
+import type { SelectionResult } from '../src/engine/selection/selectionResult.ts';
 import { parseAppExperiment } from '../src/urlState/appExperiment.ts';
 import { backendReport, setupBrowserBackend, type BackendName, type BackendReport } from './browserBackend.ts';
 import { configJsonOf, freshModel, modelFromConfig, specsFor } from './trainer/buildModel.ts';
 import { LiveRun } from './trainer/liveRun.ts';
 import { loadCachedCheckpoint } from './trainer/modelCache.ts';
 import { deleteRun, getRun, listRuns, putRun } from './trainer/runStore.ts';
-import { syntheticSplits, syntheticTokenizer } from './trainer/syntheticData.ts';
-import type { EmbeddingRequest, ImportanceState, ModelFrom, PreparedModel, RunData, RunRecord, RunSummary, RunUpdate, StartRunRequest } from './trainer/types.ts';
+import { loadRunData } from './trainer/runData.ts';
+import { SelectionJob } from './trainer/selectionJob.ts';
+import { workerSelectionEnv, type EncoderInit } from './trainer/selectionEnv.ts';
+import { syntheticTokenizer } from './trainer/syntheticData.ts';
+import type { EmbeddingRequest, ImportanceState, ModelFrom, PreparedModel, RunRecord, RunSummary, RunUpdate, SelectionProgress, SelectionRequest, StartRunRequest } from './trainer/types.ts';
 
 /**
  * The trainer worker: owns tfjs and the run storage in IndexedDB, and adapts the engine's Trainer to the page.
@@ -52,6 +55,8 @@ let backendReady: Promise<BackendReport> | null = null;
 let prepared: { key: string; checkpoint: BertCheckpoint; info: PreparedModel } | null = null;
 let live: LiveRun | null = null;
 let shardStore: Promise<IdbShardStore> | null = null;
+/** The auxiliary-task selection in progress (it shares tfjs and the CPU with training: one at a time). */
+let selecting: SelectionJob | null = null;
 
 function ensureBackend(pref: Experiment['backend']): Promise<BackendReport> {
   // 'auto' and 'webgpu' share an order; asking again for the active one keeps it (and its tensors). Setups run
@@ -110,31 +115,25 @@ async function loadShard(key: ShardKey): Promise<LoadedSplit> {
   return (await ShardReader.open(await shards(), key)).loadAll();
 }
 
-const firstRows = (s: LoadedSplit, n: number) => (n > 0 && n < s.rows ? subsetSplit(s, Array.from({ length: n }, (_, i) => i)) : s);
-
-/** The run's splits: training rows per the experiment's trainFraction/maxTrainRows, dev capped at devRows. */
-async function loadRunData(exp: Experiment, data: RunData, opts: { devOnly?: boolean } = {}): Promise<Record<string, TaskSplits>> {
-  if (data.kind === 'synthetic') {
-    const all = syntheticSplits(exp.tasks.map((t) => t.name), { trainRows: data.trainRows, devRows: data.devRows, seed: exp.seed, maxLength: exp.maxLength });
-    return Object.fromEntries(exp.tasks.map((t) => [t.name, { train: selectTrainRows(all[t.name].train, t, exp.seed), dev: all[t.name].dev }]));
-  }
-  const out: Record<string, TaskSplits> = {};
-  for (const t of exp.tasks) {
-    const keys = data.tasks[t.name];
-    if (!keys) throw new Error(`no cached data for task ${t.name}: build its shards in the Data view first`);
-    const dev = keys.dev ? firstRows(await loadShard(keys.dev), data.devRows) : undefined;
-    const train = opts.devOnly && dev ? dev : selectTrainRows(await loadShard(keys.train), t, exp.seed);
-    out[t.name] = { train, dev };
-  }
-  return out;
-}
-
 function newRunId(): string {
   return `run-${Date.now().toString(36)}-${Math.floor(Math.random() * 36 ** 4).toString(36).padStart(4, '0')}`;
 }
 
 function checkIdle(): void {
   if (live && !live.finished) throw new Error(`run ${live.id} is still in progress: stop it first`);
+  if (selecting) throw new Error(`a ${selecting.selection.method} selection for ${selecting.selection.target} is in progress: stop it first`);
+}
+
+/** The initial weights of a new run or selection: random ones of the experiment's shape (synthetic vocabulary only), or a loaded checkpoint. */
+async function encoderInit(exp: Experiment, from: ModelFrom): Promise<{ init: EncoderInit; vocabText: string; doLowerCase: boolean; origin: string }> {
+  if (from.kind === 'random') {
+    if (exp.model.kind !== 'random' || exp.model.vocab !== 'synthetic') {
+      throw new Error('a random encoder is only available with the synthetic vocabulary here (model.vocab "synthetic"); load a model folder for GLUE');
+    }
+    return { init: { vocabSize: syntheticTokenizer().vocabSize }, vocabText: syntheticVocabText(), doLowerCase: true, origin: `random ${exp.model.layers}×${exp.model.heads}, H=${exp.model.hidden}` };
+  }
+  const p = await prepare(from);
+  return { init: { checkpoint: p.checkpoint }, vocabText: p.checkpoint.vocabText, doLowerCase: p.checkpoint.doLowerCase, origin: p.info.origin };
 }
 
 /** Frees the previous run's model (kept after it ends so exports and maps need no rebuild). */
@@ -240,26 +239,9 @@ const api = {
     const exp = parseAppExperiment(req.experiment, 'run request');
     await ensureBackend(exp.backend);
     disposeLive();
-    const splits = await loadRunData(exp, req.data);
-    let model: MultiTaskModel;
-    let vocabText: string;
-    let doLowerCase: boolean;
-    let origin: string;
-    if (req.model.kind === 'random') {
-      if (exp.model.kind !== 'random' || exp.model.vocab !== 'synthetic') {
-        throw new Error('a random encoder is only available with the synthetic vocabulary here (model.vocab "synthetic"); load a model folder for GLUE');
-      }
-      vocabText = syntheticVocabText();
-      doLowerCase = true;
-      origin = `random ${exp.model.layers}×${exp.model.heads}, H=${exp.model.hidden}`;
-      model = freshModel(exp, { vocabSize: syntheticTokenizer().vocabSize });
-    } else {
-      const p = await prepare(req.model);
-      vocabText = p.checkpoint.vocabText;
-      doLowerCase = p.checkpoint.doLowerCase;
-      origin = p.info.origin;
-      model = freshModel(exp, { checkpoint: p.checkpoint });
-    }
+    const splits = await loadRunData(exp, req.data, loadShard);
+    const { init, vocabText, doLowerCase, origin } = await encoderInit(exp, req.model);
+    const model = freshModel(exp, init);
     const c = model.encoder.config;
     const now = new Date().toISOString();
     const record: RunRecord = {
@@ -300,10 +282,42 @@ const api = {
     const exp = parseAppExperiment(record.experiment, `run ${id}`);
     await ensureBackend(exp.backend);
     disposeLive();
-    const splits = await loadRunData(exp, record.data);
+    const splits = await loadRunData(exp, record.data, loadShard);
     const model = modelFromConfig(exp, record.configJson);
     record.message = undefined;
     return launch({ ...record, experiment: exp }, model, splits, onUpdate, true);
+  },
+
+  /**
+   * Auxiliary-task selection (GradTS-trial, GradTS-fg, FastMTL, random) over the experiment's tasks, on the
+   * data and initial model a training run of the same experiment would use; `onProgress` (a Comlink.proxy)
+   * receives log lines and step ticks. Resolves with the result JSON; rejects with "selection stopped" after
+   * `stopSelection()`.
+   */
+  async runSelection(req: SelectionRequest, onProgress: (p: SelectionProgress) => void): Promise<SelectionResult> {
+    checkIdle();
+    const exp = parseAppExperiment(req.experiment, 'selection request');
+    const selection = parseSelectionConfig(req.selection, 'selection request: selection');
+    const send = (p: SelectionProgress) => {
+      Promise.resolve(onProgress(p)).catch(() => {
+        // The page went away; the selection still finishes (and its result is dropped).
+      });
+    };
+    const job = new SelectionJob(exp, selection, send);
+    selecting = job;
+    try {
+      await ensureBackend(exp.backend);
+      send({ line: `${selection.method} for ${selection.target} on ${tf.getBackend()}: loading ${req.data.kind} data and the initial model`, elapsedSeconds: 0 });
+      const { init } = await encoderInit(exp, req.model);
+      const data = await loadRunData(exp, req.data, loadShard);
+      return await job.run(workerSelectionEnv(exp, data, init));
+    } finally {
+      selecting = null;
+    }
+  },
+
+  stopSelection(): void {
+    selecting?.stop();
   },
 
   pause(): void {
@@ -390,7 +404,7 @@ const api = {
   async embeddings(id: string, req: EmbeddingRequest, onProgress?: (done: number, total: number) => void): Promise<EmbeddingMap> {
     const { model, record, owned } = await modelOfRun(id);
     try {
-      const splits = await loadRunData(record.experiment, record.data, { devOnly: true });
+      const splits = await loadRunData(record.experiment, record.data, loadShard, { devOnly: true });
       const parts = [];
       for (const t of record.experiment.tasks) {
         const s = splits[t.name].dev ?? splits[t.name].train;

@@ -4,6 +4,7 @@ import type { TaskCorrelationMatrix } from '../../src/engine/analysis/taskCorrel
 import type { HeadMatrix } from '../../src/engine/analysis/types.ts';
 import type { EvaluationResult } from '../../src/engine/train/evaluate.ts';
 import type { RunStatus } from '../../src/engine/train/trainEvents.ts';
+import type { SelectionConfig } from '../../src/engine/selection/selectionConfig.ts';
 
 /** Plain data shared by the trainer worker and the page (the page imports these as types only). */
 
@@ -119,4 +120,24 @@ export interface EmbeddingRequest {
   /** Dev rows per task. */
   rowsPerTask: number;
   seed: number;
+}
+
+/** An auxiliary-task selection over the experiment's tasks (the target is one of them, the others are the candidates). */
+export interface SelectionRequest {
+  /** The base experiment: model, data, tasks, per-task row limits. */
+  experiment: Experiment;
+  model: ModelFrom;
+  data: RunData;
+  /** The `selection` section of an experiment file (method, target, budgets, per-stage overrides). */
+  selection: SelectionConfig;
+}
+
+/** A progress message of a selection: a log line (a stage began, a run evaluated) and/or the training position. */
+export interface SelectionProgress {
+  line?: string;
+  /** The training run in progress ("trial 2", "gradts tune SYN-FIRST", "to-mtdnn", …) and its step. */
+  run?: string;
+  step?: number;
+  totalSteps?: number;
+  elapsedSeconds: number;
 }

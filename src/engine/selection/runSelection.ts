@@ -6,7 +6,7 @@ import { runGradtsFg } from './gradtsFineGrained.ts';
 import { gradtsTaskImportance, type GradtsTaskImportance, type InstanceMatrices } from './gradtsMatrices.ts';
 import { runGradtsTrial } from './gradtsTrial.ts';
 import { runRandomSelection } from './randomSelect.ts';
-import { stageExperiment, type SelectionConfig } from './selectionConfig.ts';
+import { stageExperiment, type ExperimentParser, type SelectionConfig, type Stage } from './selectionConfig.ts';
 import { type ModelSize, type SelectionMethod, type SelectionResult } from './selectionResult.ts';
 import { asSelectionTraining, trainOnSelection, trainOnTasks, withTasks, type SelectionEnv } from './trainRunner.ts';
 import { getTask } from '../../../datasets/glueTasks.ts';
@@ -23,6 +23,8 @@ export interface SelectionRun {
   selection: SelectionConfig;
   env: SelectionEnv;
   onProgress?: (message: string) => void;
+  /** Validates each stage's experiment (default `parseExperiment`; the page passes its synthetic-aware wrapper). */
+  parse?: ExperimentParser;
 }
 
 /** Where the GradTS matrices came from and what producing them cost. */
@@ -56,6 +58,10 @@ class SelectionContext {
     if (this.candidates.length === 0) throw new Error(`selection: the experiment lists no candidate auxiliary task besides ${sel.target}`);
   }
 
+  stage(stage: Stage) {
+    return stageExperiment(this.run.base, this.run.selection, stage, this.run.parse);
+  }
+
   progress(msg: string) {
     this.run.onProgress?.(msg);
   }
@@ -67,7 +73,7 @@ class SelectionContext {
     // GradTS-fg needs the auxiliary tasks' instance matrices later: the same measurement gives them, so keep them.
     const keep = instances || this.method === 'gradts-fg';
     this.progress(`gradts: tuning ${task} alone, then measuring its head matrices`);
-    const r = await gradtsTaskImportance(this.run.env, stageExperiment(this.run.base, this.run.selection, 'tune'), task, {
+    const r = await gradtsTaskImportance(this.run.env, this.stage('tune'), task, {
       instances: keep,
       maxMeasureRows: this.run.selection.maxMeasureRows,
     });
@@ -101,7 +107,7 @@ class SelectionContext {
     const sel = this.run.selection;
     const prov = await this.taskMatrices();
     const corr = taskCorrelationMatrix(prov.matrices, prov.correlationMethod);
-    const trialExp = stageExperiment(this.run.base, sel, 'trial');
+    const trialExp = this.stage('trial');
     let size: ModelSize | undefined;
     const result = await runGradtsTrial({
       target: this.target,
@@ -156,7 +162,7 @@ class SelectionContext {
       instances[t] = r.instances!;
       pay(r);
     }
-    const trainExp = stageExperiment(this.run.base, sel, 'trial');
+    const trainExp = this.stage('trial');
     const result = await runGradtsFg({
       target: this.target,
       auxTasks,
@@ -186,8 +192,8 @@ class SelectionContext {
       tdSeed: sel.tdSeed,
       lossKind,
       scoring: sel.clean && lossKind === 'ce' ? 'softmax' : 'sigmoid',
-      tdExperiment: stageExperiment(this.run.base, sel, 'td'),
-      trainExperiment: sel.train === false ? undefined : stageExperiment(this.run.base, sel, 'train'),
+      tdExperiment: this.stage('td'),
+      trainExperiment: sel.train === false ? undefined : this.stage('train'),
     });
   }
 
@@ -200,7 +206,7 @@ class SelectionContext {
       seed: sel.seed ?? 0,
       tdSeed: sel.tdSeed,
       tdPerTask: sel.tdPerTask,
-      trainExperiment: sel.train === false ? undefined : stageExperiment(this.run.base, sel, 'train'),
+      trainExperiment: sel.train === false ? undefined : this.stage('train'),
     });
   }
 }

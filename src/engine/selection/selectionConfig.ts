@@ -66,10 +66,13 @@ function presetRecipe(stage: Stage, tdSeed: number): Record<string, unknown> {
   }
 }
 
+/** Validates a stage's experiment: `parseExperiment`, or the app's wrapper that also accepts the synthetic demo's tasks. */
+export type ExperimentParser = (input: unknown, origin: string) => Experiment;
+
 /** The experiment of one stage: the user's experiment ⊕ the stage's preset ⊕ stages.all ⊕ stages.<stage>. */
-export function stageExperiment(base: ExperimentInput, sel: SelectionConfig, stage: Stage): Experiment {
+export function stageExperiment(base: ExperimentInput, sel: SelectionConfig, stage: Stage, parse: ExperimentParser = parseExperiment): Experiment {
   const all = sel.stages?.all ?? {};
   const own = sel.stages?.[stage] ?? {};
   const input = { ...base, ...presetRecipe(stage, sel.tdSeed ?? 205), ...all, ...own };
-  return parseExperiment(input, `selection stage '${stage}'`);
+  return parse(input, `selection stage '${stage}'`);
 }

@@ -15,6 +15,7 @@ import { createDataClient, type DataClient } from '../clients/dataClient.ts';
 import { createTrainerClient, type TrainerClient } from '../clients/trainerClient.ts';
 import { errorMessage } from '../clients/modelClient.ts';
 import { JobList, type Job } from './jobs.svelte.ts';
+import { SelectionRun } from './selectionRun.svelte.ts';
 import { fromRun, fromSnapshot, toSnapshot, type ShownResults } from './results.ts';
 
 /** Files the user picked this session (browsers cannot reopen a path, so they live in page memory). */
@@ -76,6 +77,8 @@ export class Workbench {
   importedModel = $state.raw<ImportedModel | null>(null);
   importedData = $state.raw<ImportedData | null>(null);
   readonly jobs = new JobList();
+  /** The Selection view's auxiliary-task selection (kept here so it survives switching views). */
+  readonly selection = new SelectionRun(this);
 
   readonly trainer: TrainerClient;
   private dataClient: DataClient | null = null;
@@ -207,37 +210,46 @@ export class Workbench {
   startExperiment(exp: Experiment): Promise<void> {
     return this.guard(async () => {
       if (this.busy) throw new Error(`run "${this.run!.name}" is still in progress: stop it first`);
-      this.offline = null;
-      this.notice = null;
-      const options = { importanceEvery: this.demo.importanceEvery, probeRows: this.demo.probeRows };
-      if (exp.data.kind === 'synthetic') {
-        if (exp.model.kind !== 'random') throw new Error('the synthetic tasks need a random encoder over the synthetic vocabulary (model.kind "random", vocab "synthetic")');
-        const trainRows = Math.max(...exp.tasks.map((t) => t.maxTrainRows ?? this.demo.rowsPerTask));
-        await this.launch(exp, { kind: 'random' }, { kind: 'synthetic', trainRows, devRows: this.demo.devRows }, options);
-        return;
-      }
-      const from = this.modelFrom(exp);
-      let prepared: PreparedModel;
-      try {
-        prepared = await this.jobs.run('Loading model', (job) =>
-          this.trainer.api.prepareModel(from, Comlink.proxy((loaded: number, total: number | undefined) => {
-            this.jobs.update(job.id, { detail: `${(loaded / 1e6).toFixed(1)}${total ? ` / ${(total / 1e6).toFixed(1)}` : ''} MB`, progress: total ? loaded / total : null });
-          })));
-      } catch (e) {
-        this.offline = { what: `the model (${describeModel(exp)})`, reason: errorMessage(e) };
-        return;
-      }
-      if (prepared.fromCache) this.notice = `The model could not be downloaded; using the copy cached in this browser (${prepared.origin}).`;
-      let tasks: Extract<RunData, { kind: 'shards' }>['tasks'];
-      try {
-        tasks = await this.buildShards(exp, prepared);
-      } catch (e) {
-        if (e instanceof CancelledError) throw e;
-        this.offline = { what: `the GLUE data (${describeData(exp)})`, reason: errorMessage(e) };
-        return;
-      }
-      await this.launch(exp, from, { kind: 'shards', tasks, devRows: this.demo.devRows }, options);
+      if (this.selection.running) throw new Error('a selection is in progress (Selection view): stop it first');
+      const inputs = await this.runInputs(exp);
+      if (!inputs) return;
+      await this.launch(exp, inputs.model, inputs.data, { importanceEvery: this.demo.importanceEvery, probeRows: this.demo.probeRows });
     });
+  }
+
+  /**
+   * The model and data the worker reads for `exp` (a run, or a selection over its tasks): the synthetic demo's
+   * generated rows, or the model loaded and GLUE token shards built. Null when a download failed (`offline` says why).
+   */
+  async runInputs(exp: Experiment): Promise<{ model: ModelFrom; data: RunData } | null> {
+    this.offline = null;
+    this.notice = null;
+    if (exp.data.kind === 'synthetic') {
+      if (exp.model.kind !== 'random') throw new Error('the synthetic tasks need a random encoder over the synthetic vocabulary (model.kind "random", vocab "synthetic")');
+      const trainRows = Math.max(...exp.tasks.map((t) => t.maxTrainRows ?? this.demo.rowsPerTask));
+      return { model: { kind: 'random' }, data: { kind: 'synthetic', trainRows, devRows: this.demo.devRows } };
+    }
+    const from = this.modelFrom(exp);
+    let prepared: PreparedModel;
+    try {
+      prepared = await this.jobs.run('Loading model', (job) =>
+        this.trainer.api.prepareModel(from, Comlink.proxy((loaded: number, total: number | undefined) => {
+          this.jobs.update(job.id, { detail: `${(loaded / 1e6).toFixed(1)}${total ? ` / ${(total / 1e6).toFixed(1)}` : ''} MB`, progress: total ? loaded / total : null });
+        })));
+    } catch (e) {
+      this.offline = { what: `the model (${describeModel(exp)})`, reason: errorMessage(e) };
+      return null;
+    }
+    if (prepared.fromCache) this.notice = `The model could not be downloaded; using the copy cached in this browser (${prepared.origin}).`;
+    let tasks: Extract<RunData, { kind: 'shards' }>['tasks'];
+    try {
+      tasks = await this.buildShards(exp, prepared);
+    } catch (e) {
+      if (e instanceof CancelledError) throw e;
+      this.offline = { what: `the GLUE data (${describeData(exp)})`, reason: errorMessage(e) };
+      return null;
+    }
+    return { model: from, data: { kind: 'shards', tasks, devRows: this.demo.devRows } };
   }
 
   private modelFrom(exp: Experiment): ModelFrom {
