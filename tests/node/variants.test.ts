@@ -299,6 +299,33 @@ describe('variant errors', () => {
     disposeInput(input);
   });
 
+  it('Gated-BERT pads a shorter batch to gated_seq_len itself: outputs equal a batch padded by hand, cut back', async () => {
+    const ext = createVariantExtension(variantConfig(ckpt.config, 'gated'), { from: 'random', seed: 3 })!;
+    const T = 20; // < gated_seq_len 32
+    const short = batchOf(fx.examples.slice(0, 3), T);
+    const padded = {
+      inputIds: tf.pad(short.inputIds, [[0, 0], [0, fx.max_seq_len - T]], ckpt.config.padTokenId) as tf.Tensor2D,
+      tokenTypeIds: tf.pad(short.tokenTypeIds, [[0, 0], [0, fx.max_seq_len - T]]) as tf.Tensor2D,
+      attentionMask: tf.pad(short.attentionMask, [[0, 0], [0, fx.max_seq_len - T]]) as tf.Tensor2D,
+    };
+    const before = tf.memory().numTensors;
+    const [a, b, pa, pb] = withExtension(ext, () => tf.tidy(() => {
+      const x = encoder.forward(short, { taskId: TASK });
+      const y = encoder.forward(padded, { taskId: TASK });
+      return [x.lastHiddenState, tf.slice(y.lastHiddenState, [0, 0, 0], [-1, T, -1]), x.pooled, y.pooled];
+    }));
+    expect(a.shape).toEqual([3, T, ckpt.config.hiddenSize]);
+    expect(tf.memory().numTensors - before).toBe(4);
+    const diff = async (u: tf.Tensor, v: tf.Tensor) => (await tf.max(tf.abs(tf.sub(u, v))).data())[0];
+    expect(await diff(a, b)).toBeLessThan(1e-6);
+    expect(await diff(pa, pb)).toBeLessThan(1e-6);
+    // The gate really reads the padded tail: without the fixed length the layer would have refused T = 20.
+    expect(ext.fixedSeqLen).toBe(fx.max_seq_len);
+    tf.dispose([a, b, pa, pb, padded.inputIds, padded.tokenTypeIds, padded.attentionMask]);
+    disposeInput(short);
+    ext.dispose();
+  });
+
   it('the PAL constructor rejects pal_heads that do not divide hidden_size_aug', () => {
     const cfg = { ...variantConfig(ckpt.config, 'pals'), palHeads: 5 };
     expect(() => new ProjectedAttentionLayers(cfg, { from: 'random', seed: 0 })).toThrow('PALs: pal_heads (5) must divide hidden_size_aug (12)');

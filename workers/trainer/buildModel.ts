@@ -2,9 +2,7 @@ import { parseBertConfig, serializeBertConfig } from '../../src/engine/checkpoin
 import type { BertCheckpoint } from '../../src/engine/checkpoint/types.ts';
 import type { Experiment } from '../../src/engine/experiment/experimentSchema.ts';
 import { BertEncoder } from '../../src/engine/model/bertEncoder.ts';
-import { createVariantExtension } from '../../src/engine/model/variants/createVariantExtension.ts';
-import { VARIANT_DEFAULTS } from '../../src/engine/model/variants/variantConfig.ts';
-import { buildEncoder, buildMultiTaskModel, withEncoderDropout } from '../../src/engine/train/modelFactory.ts';
+import { buildEncoder, buildMultiTaskModel, variantExtensionFor, withEncoderDropout } from '../../src/engine/train/modelFactory.ts';
 import type { MultiTaskModel } from '../../src/engine/train/multiTaskModel.ts';
 import { taskSpecFromRegistry, type TaskSpec } from '../../src/engine/train/taskSpec.ts';
 import { isSyntheticTask } from '../../src/urlState/appExperiment.ts';
@@ -17,15 +15,7 @@ export function specsFor(exp: Experiment): Record<string, TaskSpec> {
 
 /** Encoder + variant extension + one head per task. */
 export function assembleModel(exp: Experiment, encoder: BertEncoder): MultiTaskModel {
-  const extension = createVariantExtension({
-    ...VARIANT_DEFAULTS,
-    bert: encoder.config,
-    variant: exp.variant.kind,
-    numTasks: exp.tasks.length,
-    hiddenSizeAug: exp.variant.hiddenSizeAug,
-    palHeads: exp.variant.palHeads,
-  }, { from: 'random', seed: exp.seed });
-  return buildMultiTaskModel(exp, encoder, { specs: specsFor(exp), extension });
+  return buildMultiTaskModel(exp, encoder, { specs: specsFor(exp), extension: variantExtensionFor(exp, encoder) });
 }
 
 /** A fresh model for a new run: pretrained weights from a checkpoint, or random weights of the experiment's shape. */

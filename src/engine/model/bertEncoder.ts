@@ -84,6 +84,8 @@ export class BertEncoder {
 
   forward(input: EncoderInput, opts: ForwardOptions = {}): EncoderOutput {
     if (this.disposed) throw new Error('BertEncoder: used after dispose()');
+    const fixed = this.extension?.fixedSeqLen;
+    if (fixed !== undefined && input.inputIds.shape[1] < fixed) return this.forwardPadded(input, opts, fixed);
     const cfg = this.config;
     const p = this.params;
     const training = opts.training ?? false;
@@ -131,6 +133,29 @@ export class BertEncoder {
       embeddingOutput,
       hiddenStates: opts.outputHiddenStates ? hiddenStates : undefined,
       attentions: opts.outputAttentions ? attentions : undefined,
+    };
+  }
+
+  /**
+   * Pads [B, T] inputs to [B, S] with [PAD] tokens under attention mask 0 (as the seed's loader pads to
+   * max_seq_length), runs the layers, and cuts every output back to T positions. Real tokens never attend to
+   * the padding, so only an extension that reads the whole sequence sees a difference.
+   */
+  private forwardPadded(input: EncoderInput, opts: ForwardOptions, S: number): EncoderOutput {
+    const T = input.inputIds.shape[1];
+    const pad = (x: tf.Tensor2D, value: number) => tf.pad(x, [[0, 0], [0, S - T]], value) as tf.Tensor2D;
+    const out = this.forward({
+      inputIds: pad(input.inputIds, this.config.padTokenId),
+      tokenTypeIds: pad(input.tokenTypeIds, 0),
+      attentionMask: pad(input.attentionMask, 0),
+    }, opts);
+    const cut3 = (x: tf.Tensor3D) => tf.slice(x, [0, 0, 0], [-1, T, -1]) as tf.Tensor3D;
+    return {
+      lastHiddenState: cut3(out.lastHiddenState),
+      pooled: out.pooled,
+      embeddingOutput: cut3(out.embeddingOutput),
+      hiddenStates: out.hiddenStates?.map(cut3),
+      attentions: out.attentions?.map((a) => tf.slice(a, [0, 0, 0, 0], [-1, -1, T, T]) as tf.Tensor4D),
     };
   }
 

@@ -20,6 +20,12 @@ export interface EncoderExtension {
   projectionDeltas?(layer: number, hIn: tf.Tensor, ctx: ExtensionContext): { q?: tf.Tensor; k?: tf.Tensor; v?: tf.Tensor } | null;
   /** A term added inside layer l's final residual, [B, T, H] (PALs run in parallel with the layer). */
   layerDelta?(layer: number, hIn: tf.Tensor, ctx: ExtensionContext): tf.Tensor | null;
+  /**
+   * When set, every input is padded to exactly this many tokens ([PAD], attention mask 0) before the layers and
+   * the outputs are cut back: an extension that reads the whole sequence at once (Gated-BERT's gate over the
+   * flattened [B, T·H] states) needs the fixed length the seed's data loader pads to.
+   */
+  readonly fixedSeqLen?: number;
   namedVariables(): Map<string, tf.Variable>;
   dispose(): void;
 }

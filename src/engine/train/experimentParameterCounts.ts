@@ -45,12 +45,14 @@ export const BERT_BASE_UNCASED_VOCAB_SIZE = 30522;
 const linear = (inDim: number, outDim: number) => inDim * outDim + outDim;
 
 /**
- * The variant options `variantExtensionFor` builds from an experiment. The experiment cannot set the seeds'
- * hard-coded options, so those are VARIANT_DEFAULTS (e.g. Gated-BERT's gated_seq_len 128).
+ * The variant options of an experiment (`variantExtensionFor` and the trainer worker build from these). The
+ * seeds' other hard-coded options are VARIANT_DEFAULTS; Gated-BERT's gated_seq_len is the experiment's
+ * maxLength, as the seed sets it from max_seq_length (its gate reads the whole padded sequence).
  */
 export function experimentVariantOptions(exp: Experiment): VariantOptions {
   return {
     ...VARIANT_DEFAULTS,
+    gatedSeqLen: exp.maxLength,
     variant: exp.variant.kind,
     numTasks: exp.tasks.length,
     hiddenSizeAug: exp.variant.hiddenSizeAug,

@@ -4,7 +4,7 @@ import type { Experiment } from '../experiment/experimentSchema.ts';
 import { BertEncoder } from '../model/bertEncoder.ts';
 import type { EncoderExtension } from '../model/encoderExtension.ts';
 import { createVariantExtension } from '../model/variants/createVariantExtension.ts';
-import { VARIANT_DEFAULTS } from '../model/variants/variantConfig.ts';
+import { experimentVariantOptions } from './experimentParameterCounts.ts';
 import type { VariantExtension } from '../model/variants/variantExtension.ts';
 import { MultiTaskModel } from './multiTaskModel.ts';
 import { taskSpecFromRegistry, type TaskSpec } from './taskSpec.ts';
@@ -55,12 +55,5 @@ export function buildMultiTaskModel(exp: Experiment, encoder: BertEncoder, opts:
 
 /** The experiment's variant parts (EmBERT, Gated-BERT, PALs) for this encoder, fresh from the seed; null for MT-DNN. */
 export function variantExtensionFor(exp: Experiment, encoder: BertEncoder): VariantExtension | null {
-  return createVariantExtension({
-    ...VARIANT_DEFAULTS,
-    bert: encoder.config,
-    variant: exp.variant.kind,
-    numTasks: exp.tasks.length,
-    hiddenSizeAug: exp.variant.hiddenSizeAug,
-    palHeads: exp.variant.palHeads,
-  }, { from: 'random', seed: exp.seed });
+  return createVariantExtension({ ...experimentVariantOptions(exp), bert: encoder.config }, { from: 'random', seed: exp.seed });
 }

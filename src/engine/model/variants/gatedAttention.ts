@@ -35,6 +35,8 @@ interface TaskAdapters { queryDown: DenseParams; queryUp: DenseParams; keyDown: 
 export class GatedAttention implements VariantExtension {
   readonly variant = 'gated' as const;
   readonly numTasks: number;
+  /** The gate's input is [B, gated_seq_len·H]: the encoder pads every batch to this length. */
+  readonly fixedSeqLen: number;
   private readonly embert: EmbertAttention;
   private readonly params: ExtensionParams;
   private readonly adapters: TaskAdapters[] = [];
@@ -48,6 +50,7 @@ export class GatedAttention implements VariantExtension {
     const H = bert.hiddenSize;
     const T = numTasks;
     this.numTasks = T;
+    this.fixedSeqLen = S;
     this.lastLayer = bert.numHiddenLayers - 1;
     const layers = Array.from({ length: this.lastLayer }, (_, l) => l);
     this.embert = new EmbertAttention(config, init, layers);
