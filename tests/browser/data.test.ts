@@ -4,16 +4,18 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { DataHarnessApi } from '../harness/data.ts';
 import { repoRoot } from '../helpers/shared.ts';
-import { startBrowserHarness, type BrowserHarness } from './harness.ts';
+import { pageApi, startBrowserHarness, type BrowserHarness } from './harness.ts';
 
 let h: BrowserHarness;
 let page: Page;
 let errors: string[];
+let call: ReturnType<typeof pageApi<DataHarnessApi>>;
 const numbers: Record<string, unknown> = {};
 
 beforeAll(async () => {
   h = await startBrowserHarness();
   ({ page, errors } = await h.open('tests/harness/data.html'));
+  call = pageApi<DataHarnessApi>(page, '__taskscopeData');
   await page.waitForFunction(() => window.__taskscopeData !== undefined, undefined, { timeout: 120_000 });
 });
 
@@ -26,12 +28,6 @@ afterAll(async () => {
   }
 });
 
-function call<K extends keyof DataHarnessApi>(name: K, ...args: Parameters<DataHarnessApi[K]>): Promise<Awaited<ReturnType<DataHarnessApi[K]>>> {
-  return page.evaluate(
-    ([n, a]) => (window.__taskscopeData![n as K] as (...x: unknown[]) => unknown)(...(a as unknown[])),
-    [name, args] as const,
-  ) as Promise<Awaited<ReturnType<DataHarnessApi[K]>>>;
-}
 
 test('the data worker lists the registry', async () => {
   const tasks = await call('tasks');

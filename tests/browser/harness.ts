@@ -80,3 +80,18 @@ export async function startBrowserHarness(): Promise<BrowserHarness> {
     throw e;
   }
 }
+
+/** The test-only page APIs a harness page puts on `window` (tests/harness/*.ts). */
+type HarnessGlobal = '__taskscope' | '__taskscopeData';
+
+/**
+ * A typed caller for the functions a harness page exposes on `window[global]`: `call('name', ...args)` runs
+ * the function inside the page and returns its (structured-cloned) result.
+ */
+export function pageApi<Api extends object>(page: Page, global: HarnessGlobal) {
+  return <K extends keyof Api>(name: K, ...args: Api[K] extends (...a: infer P) => unknown ? P : never): Promise<Api[K] extends (...a: never[]) => infer R ? Awaited<R> : never> =>
+    page.evaluate(
+      ([g, n, a]) => ((window as unknown as Record<string, Record<string, (...x: unknown[]) => unknown>>)[g][n as string])(...(a as unknown[])),
+      [global, name, args] as const,
+    ) as Promise<Api[K] extends (...a: never[]) => infer R ? Awaited<R> : never>;
+}

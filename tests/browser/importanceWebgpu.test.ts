@@ -1,41 +1,25 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
 import { FIXTURE_NAMES, loadFixture, type FixtureName } from '../helpers/shared.ts';
-import { maxRelDiff } from '../helpers/compare.ts';
+import { GRAD_FIELDS, LOSS_FIELDS, LOSS_TOL, NORMALIZED_FIELDS, TASKS, TOL, extremes, importanceFieldErrors, maxAbs, normalizedMatrices } from '../helpers/importanceFixtureCompare.ts';
 import type { HarnessApi, ImportanceRun } from '../harness/engine.ts';
-import { startBrowserHarness, type BrowserHarness } from './harness.ts';
+import { pageApi, startBrowserHarness, type BrowserHarness } from './harness.ts';
 
-/*
- * Head importance (mask gradients and GradTS) on webgpu in Chromium against the float64 reference: the same
- * fields, tolerances and floors as tests/node/headImportance.test.ts (see the reasoning there), all as
- * maxRelDiff(ours, ref, floor) = max |Δ| / max(|ref|, floor):
- * losses 1e-5 with floor 1e-2·max|ref|; gradients and raw importances 1e-3 with floor 1e-3·max|ref|;
- * min-max-normalised matrices 1e-3 with floor 1 (absolute on the [0, 1] scale), their 0 and 1 on the same heads.
- */
-const LOSS_TOL = 1e-5;
-const TOL = 1e-3;
-
-const LOSS_FIELDS = ['per_example_loss', 'loss_mean'] as const;
-const GRAD_FIELDS = ['per_example_mask_grads', 'importance_raw', 'batch_mean_loss_mask_grad', 'gradts_raw_per_example'] as const;
-const NORMALIZED_FIELDS = ['importance_normalized', 'gradts_instance_normalized', 'gradts_task_normalized'] as const;
-const TASKS = ['classification', 'regression'] as const;
-
+// Head importance (mask gradients and GradTS) on webgpu in Chromium against the float64 reference, compared
+// exactly as the Node test does it (tests/helpers/importanceFixtureCompare.ts says why each tolerance).
 // On SwiftShader computeImportanceFixture takes ~30 s for random-tiny but ~180 s for bert-tiny-arch-random, so
 // the larger fixture runs only on request (TASKSCOPE_WEBGPU_IMPORTANCE_ALL=1, e.g. on a machine with a real GPU).
 const FIXTURES: FixtureName[] = process.env.TASKSCOPE_WEBGPU_IMPORTANCE_ALL === '1' ? [...FIXTURE_NAMES] : ['random-tiny'];
 
-const flat = (a: unknown): number[] => (Array.isArray(a) ? a.flatMap(flat) : [a as number]);
-const maxAbs = (a: unknown) => Math.max(...flat(a).map(Math.abs));
-/** Row-major [L, A] matrices: the flat indices holding exactly 0 (min) and exactly 1 (max). */
-const extremes = (m: number[][]) => ({ zeros: m.flat().flatMap((v, i) => (v === 0 ? [i] : [])), ones: m.flat().flatMap((v, i) => (v === 1 ? [i] : [])) });
-
 let h: BrowserHarness;
 let page: Page;
 let errors: string[];
+let call: ReturnType<typeof pageApi<HarnessApi>>;
 
 beforeAll(async () => {
   h = await startBrowserHarness();
   ({ page, errors } = await h.open('tests/harness/engine.html'));
+  call = pageApi<HarnessApi>(page, '__taskscope');
   await page.waitForFunction(() => window.__taskscope !== undefined, undefined, { timeout: 120_000 });
   // webgpu only: a silent fallback to wasm would pass every numeric check below without testing webgpu.
   await call('backend', ['webgpu']);
@@ -45,13 +29,6 @@ afterAll(async () => {
   await h?.close();
 });
 
-/** Calls one harness function inside the page. */
-function call<K extends keyof HarnessApi>(name: K, ...args: Parameters<HarnessApi[K]>): Promise<Awaited<ReturnType<HarnessApi[K]>>> {
-  return page.evaluate(
-    ([n, a]) => (window.__taskscope![n as K] as (...x: unknown[]) => unknown)(...(a as unknown[])),
-    [name, args] as const,
-  ) as Promise<Awaited<ReturnType<HarnessApi[K]>>>;
-}
 
 test('the page runs tfjs on the webgpu backend', async () => {
   const report = await call('backendInfo');
@@ -78,17 +55,13 @@ describe.each(FIXTURES.map((n) => [n] as [FixtureName]))('head importance vs flo
       const ours = run.result[task];
       const ref = fx.minibatch[task];
       expect(ours.per_example_loss).toHaveLength(fx.minibatch.example_ids.length);
-      const worst: Record<string, number> = {};
-      for (const k of LOSS_FIELDS) worst[k] = maxRelDiff(ours[k], ref[k], 1e-2 * maxAbs(ref[k]));
-      for (const k of GRAD_FIELDS) worst[k] = maxRelDiff(ours[k], ref[k], 1e-3 * maxAbs(ref[k]));
-      for (const k of NORMALIZED_FIELDS) worst[k] = maxRelDiff(ours[k], ref[k], 1);
+      const worst = importanceFieldErrors(ours, ref);
       console.log(`${name} webgpu ${task} worst relative error per field:\n` +
         Object.entries(worst).map(([k, v]) => `  ${k.padEnd(28)} ${v.toExponential(2)}`).join('\n'));
       for (const k of LOSS_FIELDS) expect(worst[k], k).toBeLessThan(LOSS_TOL);
       for (const k of [...GRAD_FIELDS, ...NORMALIZED_FIELDS]) expect(worst[k], k).toBeLessThan(TOL);
-      const mats = (f: any) => [f.importance_normalized, f.gradts_task_normalized, ...f.gradts_instance_normalized] as number[][][];
-      const refMats = mats(ref);
-      mats(ours).forEach((m, i) => expect(extremes(m), `matrix ${i}`).toEqual(extremes(refMats[i]!)));
+      const refMats = normalizedMatrices(ref);
+      normalizedMatrices(ours).forEach((m, i) => expect(extremes(m), `matrix ${i}`).toEqual(extremes(refMats[i]!)));
     });
   }
 

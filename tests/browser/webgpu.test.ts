@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
 import { FIXTURE_NAMES, loadFixture, type FixtureName } from '../helpers/shared.ts';
 import type { ForwardResult, HarnessApi } from '../harness/engine.ts';
-import { maxAbsDiff } from './compare.ts';
-import { startBrowserHarness, type BrowserHarness } from './harness.ts';
+import { maxAbsDiff } from '../helpers/compare.ts';
+import { pageApi, startBrowserHarness, type BrowserHarness } from './harness.ts';
 
 // float32 on WebGPU against the float64 reference (hidden states/attentions stored to 7 significant digits).
 const TOL = 1e-4;
@@ -13,10 +13,12 @@ const EXPECTED_ADAPTER = process.env.TASKSCOPE_EXPECT_ADAPTER ?? 'swiftshader';
 let h: BrowserHarness;
 let page: Page;
 let errors: string[];
+let call: ReturnType<typeof pageApi<HarnessApi>>;
 
 beforeAll(async () => {
   h = await startBrowserHarness();
   ({ page, errors } = await h.open('tests/harness/engine.html'));
+  call = pageApi<HarnessApi>(page, '__taskscope');
   await page.waitForFunction(() => window.__taskscope !== undefined, undefined, { timeout: 120_000 });
 });
 
@@ -24,13 +26,6 @@ afterAll(async () => {
   await h?.close();
 });
 
-/** Calls one harness function inside the page. */
-function call<K extends keyof HarnessApi>(name: K, ...args: Parameters<HarnessApi[K]>): Promise<Awaited<ReturnType<HarnessApi[K]>>> {
-  return page.evaluate(
-    ([n, a]) => (window.__taskscope![n as K] as (...x: unknown[]) => unknown)(...(a as unknown[])),
-    [name, args] as const,
-  ) as Promise<Awaited<ReturnType<HarnessApi[K]>>>;
-}
 
 test('the page runs tfjs on the webgpu backend', async () => {
   const report = await call('backend');

@@ -2,6 +2,7 @@ import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { FIXTURE_NAMES, fixtureModelDir, loadFixture } from '../helpers/shared.ts';
 import { maxRelDiff } from '../helpers/compare.ts';
+import { GRAD_FIELDS, LOSS_FIELDS, LOSS_TOL, NORMALIZED_FIELDS, TASKS, TOL, extremes, importanceFieldErrors, maxAbs, normalizedMatrices } from '../helpers/importanceFixtureCompare.ts';
 import { NODE_TEST_BACKENDS, useBackend } from '../helpers/nodeBackends.ts';
 import { dirSource } from '../../src/engine/checkpoint/nodeSource.ts';
 import { loadBertCheckpoint } from '../../src/engine/checkpoint/hfFolder.ts';
@@ -16,34 +17,6 @@ import { headCorrelation } from '../../src/engine/analysis/taskCorrelation.ts';
 import { instanceToTaskCorrelation } from '../../src/engine/analysis/instanceCorrelation.ts';
 import { disposeBatch, taskLosses } from '../../src/engine/analysis/exampleLoss.ts';
 import type { LabelledBatch } from '../../src/engine/analysis/types.ts';
-
-/*
- * Tolerances against the float64 reference (refbert), all as maxRelDiff(ours, ref, floor) = max |Δ| / max(|ref|, floor):
- * - losses: 1e-5 relative, floor 1e-2 · max|ref|. A squared error of a near-perfect prediction is a difference of
- *   O(1) numbers, squared: float32 gets `pred` to ~1e-7 of its size, so the loss's relative error grows without
- *   bound as the loss goes to 0 (random-tiny's regression has one loss of 1.6e-4).
- * - gradients and raw importances: 1e-3 relative, floor 1e-3 · max|ref| of the tensor. A gradient that cancels to
- *   near 0 still carries the absolute rounding error of the large terms it sums, which scales with the tensor's size.
- * - min-max-normalised matrices: 1e-3 relative with floor 1 = the matrix's max (min-max makes it exactly 1), i.e.
- *   1e-3 absolute on the [0, 1] scale. Min-max turns relative errors of its input into ABSOLUTE errors of every
- *   output, amplified by κ = max/(max − min) of the per-layer-normalised matrix: κ reaches 56 for a
- *   bert-tiny-arch-random instance (two heads per layer, nearly equal), so 1e-5 relative in the raw gradients becomes
- *   ~6e-4 on every entry, including the one min-max maps to exactly 0. The raw inputs are checked at 1e-3 relative
- *   above; here we also require the 0 and the 1 to land on the same heads as in the reference.
- */
-const LOSS_TOL = 1e-5;
-const TOL = 1e-3;
-
-type Fields = ImportanceFixtureResult['classification'];
-const LOSS_FIELDS = ['per_example_loss', 'loss_mean'] as const;
-const GRAD_FIELDS = ['per_example_mask_grads', 'importance_raw', 'batch_mean_loss_mask_grad', 'gradts_raw_per_example'] as const;
-const NORMALIZED_FIELDS = ['importance_normalized', 'gradts_instance_normalized', 'gradts_task_normalized'] as const;
-const TASKS = ['classification', 'regression'] as const;
-
-const flat = (a: unknown): number[] => (Array.isArray(a) ? a.flatMap(flat) : [a as number]);
-const maxAbs = (a: unknown) => Math.max(...flat(a).map(Math.abs));
-/** Row-major [L, A] matrices: the flat indices holding exactly 0 (min) and exactly 1 (max). */
-const extremes = (m: number[][]) => ({ zeros: m.flat().flatMap((v, i) => (v === 0 ? [i] : [])), ones: m.flat().flatMap((v, i) => (v === 1 ? [i] : [])) });
 
 async function loadModel(name: (typeof FIXTURE_NAMES)[number], patch: Partial<BertCheckpoint['config']> = {}) {
   const ckpt = await loadBertCheckpoint(dirSource(fixtureModelDir(name)));
@@ -67,28 +40,22 @@ for (const backend of NODE_TEST_BACKENDS) {
 
       for (const task of TASKS) {
         it(`${task}: per-example losses and their mean within ${LOSS_TOL} relative`, () => {
-          const ref = fx.minibatch[task];
           expect(ours[task].per_example_loss).toHaveLength(fx.minibatch.example_ids.length);
-          for (const k of LOSS_FIELDS) {
-            expect(maxRelDiff(ours[task][k], ref[k], 1e-2 * maxAbs(ref[k])), k).toBeLessThan(LOSS_TOL);
-          }
+          const worst = importanceFieldErrors(ours[task], fx.minibatch[task]);
+          for (const k of LOSS_FIELDS) expect(worst[k], k).toBeLessThan(LOSS_TOL);
         });
 
         it(`${task}: mask gradients and raw importances (mask and GradTS) within ${TOL} relative`, () => {
-          const ref = fx.minibatch[task];
-          for (const k of GRAD_FIELDS) {
-            expect(maxRelDiff(ours[task][k], ref[k], 1e-3 * maxAbs(ref[k])), k).toBeLessThan(TOL);
-          }
+          const worst = importanceFieldErrors(ours[task], fx.minibatch[task]);
+          for (const k of GRAD_FIELDS) expect(worst[k], k).toBeLessThan(TOL);
         });
 
         it(`${task}: normalised matrices within ${TOL} of the [0, 1] scale, with 0 and 1 on the same heads`, () => {
           const ref = fx.minibatch[task];
-          for (const k of NORMALIZED_FIELDS) {
-            expect(maxRelDiff(ours[task][k], ref[k], 1), k).toBeLessThan(TOL);
-          }
-          const mats = (f: Fields | any) => [f.importance_normalized, f.gradts_task_normalized, ...f.gradts_instance_normalized] as number[][][];
-          const refMats = mats(ref);
-          mats(ours[task]).forEach((m, i) => expect(extremes(m), `matrix ${i}`).toEqual(extremes(refMats[i])));
+          const worst = importanceFieldErrors(ours[task], ref);
+          for (const k of NORMALIZED_FIELDS) expect(worst[k], k).toBeLessThan(TOL);
+          const refMats = normalizedMatrices(ref);
+          normalizedMatrices(ours[task]).forEach((m, i) => expect(extremes(m), `matrix ${i}`).toEqual(extremes(refMats[i]!)));
         });
       }
 
