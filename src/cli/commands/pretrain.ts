@@ -18,6 +18,7 @@ import { MlmPretrainer, type MlmEvalResult } from '../../engine/pretrain/pretrai
 import { Rng } from '../../engine/runtime/rng.ts';
 import { BertTokenizer } from '../../engine/tokenizer/bertTokenizer.ts';
 import { initNodeBackend } from '../nodeBackend.ts';
+import { intOption, numberOption } from '../optionValues.ts';
 
 interface PretrainCliOptions {
   glue: string; vocab?: string; init?: string; out: string; resume?: boolean; backend: string;
@@ -31,17 +32,6 @@ const HEAD_SEED_OFFSET = 1_000_003;
 
 /** Options that fix the data stream and the model; a resumed run takes them from the checkpoint. */
 const RUN_KEYS = ['maxLen', 'batchSize', 'lr', 'warmup', 'weightDecay', 'clip', 'seed', 'heldOut'] as const;
-
-function int(name: string, text: string, min = 1): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got "${text}"`);
-  return n;
-}
-function num(name: string, text: string, min = 0): number {
-  const n = Number(text);
-  if (!Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number >= ${min}, got "${text}"`);
-  return n;
-}
 
 /** Writes every file under a temporary name first, then renames: a crash leaves whole files (the step check catches a mix). */
 async function writeCheckpoint(dir: string, files: ReadonlyMap<string, Uint8Array>): Promise<void> {
@@ -106,14 +96,14 @@ export function registerPretrainCommand(program: Command) {
           (o as unknown as Record<string, string>)[k] = saved[k];
         }
       }
-      const maxLen = int('max-len', o.maxLen, 8);
-      const batchSize = int('batch-size', o.batchSize);
-      const steps = int('steps', o.steps);
-      const seed = int('seed', o.seed, 0);
-      const heldOut = int('held-out', o.heldOut, 1);
-      const saveEvery = int('save-every', o.saveEvery);
-      const evalEvery = int('eval-every', o.evalEvery, 0);
-      const maxMs = o.maxMinutes === undefined ? Infinity : num('max-minutes', o.maxMinutes) * 60_000;
+      const maxLen = intOption('max-len', o.maxLen, 8);
+      const batchSize = intOption('batch-size', o.batchSize);
+      const steps = intOption('steps', o.steps);
+      const seed = intOption('seed', o.seed, 0);
+      const heldOut = intOption('held-out', o.heldOut, 1);
+      const saveEvery = intOption('save-every', o.saveEvery);
+      const evalEvery = intOption('eval-every', o.evalEvery, 0);
+      const maxMs = o.maxMinutes === undefined ? Infinity : numberOption('max-minutes', o.maxMinutes) * 60_000;
 
       // Model: resumed, continued from --init, or new from --vocab.
       let config: BertConfig;
@@ -146,11 +136,11 @@ export function registerPretrainCommand(program: Command) {
           architectures: ['BertForMaskedLM'],
           model_type: 'bert',
           vocab_size: tok.vocabSize,
-          hidden_size: int('hidden', o.hidden),
-          num_hidden_layers: int('layers', o.layers),
-          num_attention_heads: int('heads', o.heads),
-          intermediate_size: int('intermediate', o.intermediate),
-          max_position_embeddings: int('max-positions', o.maxPositions),
+          hidden_size: intOption('hidden', o.hidden),
+          num_hidden_layers: intOption('layers', o.layers),
+          num_attention_heads: intOption('heads', o.heads),
+          intermediate_size: intOption('intermediate', o.intermediate),
+          max_position_embeddings: intOption('max-positions', o.maxPositions),
           type_vocab_size: 2,
           hidden_act: 'gelu',
           hidden_dropout_prob: 0.1,
@@ -176,7 +166,7 @@ export function registerPretrainCommand(program: Command) {
       note(`corpus: ${corpus.texts} distinct texts, ${corpus.tokens} tokens → ${corpus.train.length} training + ${corpus.heldOut.length} held-out sequences of ≤ ${maxLen} tokens (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
       const vocab = maskingVocab(tokenizer.vocab.tokens, tokenizer);
       const trainer = new MlmPretrainer(encoder, head, corpus.train, vocab, tokenizer.padId, {
-        steps, batchSize, seed, lr: num('lr', o.lr), warmup: num('warmup', o.warmup), weightDecay: num('weight-decay', o.weightDecay), maxGradNorm: num('clip', o.clip),
+        steps, batchSize, seed, lr: numberOption('lr', o.lr), warmup: numberOption('warmup', o.warmup), weightDecay: numberOption('weight-decay', o.weightDecay), maxGradNorm: numberOption('clip', o.clip),
       });
       if (resumeFrom) trainer.setState(resumeFrom);
       const runOptions = Object.fromEntries(RUN_KEYS.map((k) => [k, String(o[k])]));

@@ -15,18 +15,13 @@ import { subsetSplit } from '../../engine/train/memorySplit.ts';
 import { modelFromExport } from '../../engine/train/trainedModel.ts';
 import { dataSourceOf } from '../experimentDataSource.ts';
 import { initNodeBackend } from '../nodeBackend.ts';
+import { intOption } from '../optionValues.ts';
 import { shardSplitLoader } from './pipeline.ts';
 
 interface PruneCliOptions {
   model: string; task: string; out?: string; backend: string; cache?: string;
   importanceRows: string; randomOrders: string; fractions?: string; seed: string;
 }
-
-const int = (name: string, text: string, min: number) => {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got "${text}"`);
-  return n;
-};
 
 /**
  * `taskscope prune`: Michel et al.'s head-pruning curve for one task of a trained run. Head importance is the
@@ -63,7 +58,7 @@ export function registerPruneCommand(program: Command): void {
       const train = await load(task.name, 'train', exp.maxLength);
       const dev = devName ? await load(task.name, devName, exp.maxLength) : null;
       if (!train || !dev) throw new Error(`${task.name}: the data needs a train and a labelled dev split`);
-      const n = Math.min(int('importance-rows', o.importanceRows, 1), train.rows);
+      const n = Math.min(intOption('importance-rows', o.importanceRows, 1), train.rows);
       const spec = model.slot(task.name).spec;
       const started = performance.now();
       const imp = await maskImportance(model.encoder, model.head(task.name), labelledBatches(subsetSplit(train, Array.from({ length: n }, (_, i) => i)), spec, 16),
@@ -75,7 +70,7 @@ export function registerPruneCommand(program: Command): void {
         importance: imp.normalized,
         evaluate: maskedDevEvaluator(model, task.name, dev, { batchSize: 64 }),
         fractions,
-        randomOrders: int('random-orders', o.randomOrders, 0),
+        randomOrders: intOption('random-orders', o.randomOrders, 0),
         seed: o.seed,
         onPoint: (curve, p) => note(`  ${curve === 'importance' ? 'importance' : `random ${curve}`} ${(100 * p.fraction).toFixed(0)}% (${p.pruned} heads): ${(100 * p.score).toFixed(2)}`),
       });

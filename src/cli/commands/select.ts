@@ -15,6 +15,7 @@ import { buildEncoder } from '../../engine/train/modelFactory.ts';
 import type { TaskSplits } from '../../engine/train/trainer.ts';
 import { trainRowsFor } from '../../engine/train/trainSubset.ts';
 import { initNodeBackend } from '../nodeBackend.ts';
+import { intOption } from '../optionValues.ts';
 import { nodeInitialModel, nodeModelVocab, shardSplitLoader } from './pipeline.ts';
 
 export interface SelectCliOptions {
@@ -55,10 +56,7 @@ async function readJson(path: string, flag: string): Promise<unknown> {
 }
 
 function intFlag(name: string, text: string | undefined, min: number): number | undefined {
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, got "${text}"`);
-  return n;
+  return text === undefined ? undefined : intOption(name, text, min);
 }
 
 function numFlag(name: string, text: string | undefined): number | undefined {

@@ -3,6 +3,7 @@ import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseStudy } from '../study/studyConfig.ts';
 import { runStudy } from '../study/runStudy.ts';
+import { intOption } from '../optionValues.ts';
 import { studyResults, studyTable } from '../study/studyTable.ts';
 
 interface StudyCliOptions { parallel: string; arms?: string; tableOnly?: boolean }
@@ -20,7 +21,7 @@ export function registerStudyCommand(program: Command): void {
       const study = parseStudy(JSON.parse(await readFile(path, 'utf8')), path);
       const note = (l: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${l}\n`);
       let failures = 0;
-      if (!o.tableOnly) failures = await runStudy(study, { parallel: Number(o.parallel), arms: o.arms?.split(','), note });
+      if (!o.tableOnly) failures = await runStudy(study, { parallel: intOption('parallel', o.parallel), arms: o.arms?.split(','), note });
       const results = studyResults(study);
       const table = studyTable(study, results);
       await mkdir(study.outDir, { recursive: true });

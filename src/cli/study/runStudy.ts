@@ -66,8 +66,8 @@ export async function runStudy(study: Study, opts: { parallel: number; arms?: st
       }
     };
     // The first run alone: it tokenizes the arm's tasks into the shared shard cache the others then read.
-    if (todo.length > 0) await worker.call(null, 1);
-    await Promise.all(Array.from({ length: Math.max(1, opts.parallel) }, () => worker()));
+    if (todo.length > 0) await worker(1);
+    await Promise.all(Array.from({ length: opts.parallel }, () => worker()));
   }
   return failures;
 }
