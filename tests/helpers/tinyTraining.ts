@@ -1,3 +1,4 @@
+import { afterEach } from 'vitest';
 import { parseExperiment, type Experiment, type ExperimentInput } from '../../src/engine/experiment/experimentSchema.ts';
 import { Rng } from '../../src/engine/runtime/rng.ts';
 import { memorySplit, type TokenizedRow } from '../../src/engine/train/memorySplit.ts';
@@ -62,4 +63,19 @@ export function tinyModel(exp: Experiment): MultiTaskModel {
 
 export function tinyTrainer(exp: Experiment, data: Record<string, TaskSplits>, opts: Partial<TrainerOptions> = {}): Trainer {
   return new Trainer({ experiment: exp, model: tinyModel(exp), data, ...opts });
+}
+
+/**
+ * For a test file: registers an afterEach that disposes every trainer (and its model) passed to the returned
+ * `track` during the test, so a failing test cannot leak tensors into the next one's memory checks.
+ */
+export function disposeTrainersAfterEach(): (t: Trainer) => Trainer {
+  const live: Trainer[] = [];
+  afterEach(() => {
+    for (const t of live.splice(0)) {
+      t.dispose();
+      t.model.dispose();
+    }
+  });
+  return (t) => (live.push(t), t);
 }

@@ -1,20 +1,13 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../helpers/nodeBackends.ts';
-import { tinyExperiment, tinyTrainer, toyRows, toySplits } from '../helpers/tinyTraining.ts';
+import { tinyExperiment, tinyTrainer, toyRows, toySplits, disposeTrainersAfterEach } from '../helpers/tinyTraining.ts';
 import { memorySplit } from '../../src/engine/train/memorySplit.ts';
 import { decodeTrainState, MemoryTrainStateStore } from '../../src/engine/train/trainState.ts';
 import type { Trainer } from '../../src/engine/train/trainer.ts';
 import type { RunStatus, TrainerEvent } from '../../src/engine/train/trainEvents.ts';
 
-const live: Trainer[] = [];
-const track = (t: Trainer) => (live.push(t), t);
-afterEach(() => {
-  for (const t of live.splice(0)) {
-    t.dispose();
-    t.model.dispose();
-  }
-});
+const track = disposeTrainersAfterEach();
 
 describe('NaN/Inf guard', () => {
   beforeAll(() => useBackend('cpu'));

@@ -3,11 +3,11 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import 'fake-indexeddb/auto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { sharedDir } from '../helpers/shared.ts';
 import { useBackend } from '../helpers/nodeBackends.ts';
-import { tinyExperiment, tinyTrainer, toySplits } from '../helpers/tinyTraining.ts';
+import { tinyExperiment, tinyTrainer, toySplits, disposeTrainersAfterEach } from '../helpers/tinyTraining.ts';
 import { BatchReader } from '../../src/engine/data/batchReader.ts';
 import { dirSource, writeFolder } from '../../src/engine/checkpoint/nodeSource.ts';
 import { loadBertCheckpoint } from '../../src/engine/checkpoint/hfFolder.ts';
@@ -20,14 +20,7 @@ import { createTaskHead } from '../../src/engine/train/headFactory.ts';
 import { decodeTrainState, encodeTrainState, type StoredTrainState } from '../../src/engine/train/trainState.ts';
 import type { Trainer } from '../../src/engine/train/trainer.ts';
 
-const live: Trainer[] = [];
-const track = (t: Trainer) => (live.push(t), t);
-afterEach(() => {
-  for (const t of live.splice(0)) {
-    t.dispose();
-    t.model.dispose();
-  }
-});
+const track = disposeTrainersAfterEach();
 let tmp: string;
 beforeAll(async () => {
   await useBackend('cpu');

@@ -1,24 +1,16 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../helpers/nodeBackends.ts';
-import { tinyExperiment, tinyTrainer, toyRows } from '../helpers/tinyTraining.ts';
+import { tinyExperiment, tinyTrainer, toyRows, disposeTrainersAfterEach } from '../helpers/tinyTraining.ts';
 import { memorySplit } from '../../src/engine/train/memorySplit.ts';
 import { batchToTensors, disposeBatch } from '../../src/engine/train/batchTensors.ts';
 import { BatchReader } from '../../src/engine/data/batchReader.ts';
 import { microBatchGradients } from '../../src/engine/train/trainStep.ts';
 import { epochTaskOrder, nominalEpochLength, samplingProbs, type ScheduleContext } from '../../src/engine/train/taskScheduler.ts';
 import { Rng } from '../../src/engine/runtime/rng.ts';
-import type { Trainer } from '../../src/engine/train/trainer.ts';
 import type { StepEvent } from '../../src/engine/train/trainEvents.ts';
 
-const live: Trainer[] = [];
-const track = (t: Trainer) => (live.push(t), t);
-afterEach(() => {
-  for (const t of live.splice(0)) {
-    t.dispose();
-    t.model.dispose();
-  }
-});
+const track = disposeTrainersAfterEach();
 beforeAll(() => useBackend('cpu'));
 
 const small = { kind: 'random', layers: 1, hidden: 8, heads: 2, intermediate: 8, vocab: 'synthetic' } as const;
