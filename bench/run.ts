@@ -1,5 +1,6 @@
 /**
- * Runs every benchmark in one process, one after another, and writes bench/results/summary.json.
+ * Runs every benchmark in one process, one after another, and updates bench/results/summary.json: a named
+ * subset replaces only its own entries, so `npm run bench -- train` keeps the tokenizer figures of an earlier run.
  * Each benchmark interleaves Taskscope with its peer (PyTorch CPU, @huggingface/tokenizers) inside its own
  * run, so the ratios it reports are side by side; absolute numbers move with the shared machine's load.
  *
@@ -7,7 +8,7 @@
  *   npm run bench -- encoder tokenizer
  *   npm run bench -- train     (training step per backend vs its matmul peak; see bench/trainBench.ts)
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 type Bench = { name: string; run: () => Promise<unknown> };
@@ -34,12 +35,22 @@ const BENCHES: Bench[] = [
 ];
 
 const wanted = process.argv.slice(2);
-const results: Record<string, unknown> = { machine: { node: process.version, date: new Date().toISOString() } };
+const unknown = wanted.filter((w) => !BENCHES.some((b) => b.name === w));
+if (unknown.length) {
+  process.stderr.write(`unknown bench ${unknown.join(', ')}; choose from ${BENCHES.map((b) => b.name).join(', ')}\n`);
+  process.exit(2);
+}
+
+const summaryFile = resolve(import.meta.dirname, 'results/summary.json');
+// Each entry carries its own machine and date, since entries of different runs now live side by side.
+const summary: Record<string, unknown> = existsSync(summaryFile) ? JSON.parse(readFileSync(summaryFile, 'utf8')) : {};
+delete summary.machine; // the single run-wide stamp of the older format
 for (const b of BENCHES) {
   if (wanted.length && !wanted.includes(b.name)) continue;
   process.stderr.write(`== ${b.name}\n`);
-  results[b.name] = await b.run();
-  console.log(JSON.stringify({ [b.name]: results[b.name] }, null, 2));
+  const result = await b.run();
+  summary[b.name] = { machine: { node: process.version, date: new Date().toISOString() }, result };
+  console.log(JSON.stringify({ [b.name]: result }, null, 2));
 }
 mkdirSync(resolve(import.meta.dirname, 'results'), { recursive: true });
-writeFileSync(resolve(import.meta.dirname, 'results/summary.json'), JSON.stringify(results, null, 2));
+writeFileSync(summaryFile, JSON.stringify(summary, null, 2));
