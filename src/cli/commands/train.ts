@@ -106,7 +106,10 @@ export async function runTrainCli(o: TrainCliOptions, note: (line: string) => vo
       bar?.update(e.step, { epoch: e.epoch, loss: fmt(e.loss), lr: e.lr.toExponential(2), eps: e.examplesPerSec.toFixed(1), tps: e.tokensPerSec.toFixed(0) });
     } else if (e.type === 'eval') {
       pending.push(log({ type: 'eval', ...e.result, wallSeconds: (Date.now() - started) / 1000 }));
-      const scores = e.result.tasks.map((t) => `${t.task} ${Object.entries(t.metrics).map(([k, v]) => `${k} ${(100 * v!).toFixed(2)}`).join(' ')}`).join('; ');
+      const pct = (m: Partial<Record<string, number>>) => Object.entries(m).map(([k, v]) => `${k} ${(100 * v!).toFixed(2)}`).join(' ');
+      const scores = e.result.tasks.map((t) => `${t.task} ${pct(t.metrics)}${t.decision
+        ? ` (threshold ${t.decision.threshold.toFixed(3)} chosen on ${t.decision.holdoutRows} held-out training rows, F1 there ${(100 * t.decision.holdoutF1).toFixed(2)}; argmax: ${pct(t.decision.argmaxMetrics ?? {})})`
+        : ''}`).join('; ');
       say(`step ${e.result.step} (epoch ${e.result.epoch}) dev: ${scores}; GLUE ${(100 * e.result.glueScore).toFixed(2)}`);
     } else if (e.type === 'status') {
       pending.push(log({ ...e, wallSeconds: (Date.now() - started) / 1000 }));
@@ -118,6 +121,9 @@ export async function runTrainCli(o: TrainCliOptions, note: (line: string) => vo
   if (resuming) {
     await trainer.restoreFromStore();
     note(`resuming ${store.describe()} at step ${trainer.step} of ${trainer.totalSteps}`);
+  }
+  for (const [task, rows] of Object.entries(trainer.thresholdHoldoutRows)) {
+    if (rows > 0) note(`${task}: ${rows} of those training rows held out to choose the F1 decision threshold (thresholdHoldout)`);
   }
   note(`training: ${trainer.totalSteps} steps (${trainer.epochLength} batches per epoch, ${exp.epochs} epochs, batch ${exp.batchSize}, grad-acc ${exp.gradAccumulation}) into ${out}`);
   const bar = bars?.create(trainer.totalSteps, trainer.step, { epoch: trainer.currentEpoch, loss: '-', lr: '-', eps: '-', tps: '-' }) ?? null;

@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { TASK_NAMES } from '../../../datasets/glueTasks.ts';
+import { getTask, TASK_NAMES } from '../../../datasets/glueTasks.ts';
 
 /**
  * The one experiment config: the CLI reads it from JSON, the trainer worker receives it, the URL state
@@ -47,6 +47,12 @@ export const TaskEntrySchema = v.object({
   maxTrainRows: v.optional(positiveInt(10_000_000)),
   /** Task-specific dropout on the pooled output (MT-DNN yml dropout_p; CoLA 0.05). */
   dropout: v.optional(unit),
+  /**
+   * Binary tasks scored by F1 (MRPC, QQP): keep this fraction of the training rows out of training and choose
+   * the positive-class decision threshold that maximises F1 on them; dev and test are then scored with it.
+   * Absent or 0 = argmax. Optional without a default so states saved before it existed still resume.
+   */
+  thresholdHoldout: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(0.5))),
 });
 
 export const SamplerSchema = v.variant('kind', [
@@ -137,6 +143,13 @@ export function parseExperiment(input: unknown, origin = 'experiment'): Experime
     if (dup) throw new Error(`${origin}: tasks: ${dup} is listed twice`);
     if (exp.siwlm.enabled && exp.siwlm.centralTask && !names.includes(exp.siwlm.centralTask)) {
       throw new Error(`${origin}: siwlm.centralTask: ${exp.siwlm.centralTask} is not one of the tasks (${names.join(', ')})`);
+    }
+    for (const [i, t] of exp.tasks.entries()) {
+      if (!t.thresholdHoldout) continue;
+      const def = getTask(t.name);
+      if (def.type !== 'classification' || def.labels?.length !== 2 || !def.metrics.includes('F1')) {
+        throw new Error(`${origin}: tasks.${i}.thresholdHoldout: ${t.name} is not a binary task scored by F1 (only those have an F1 decision threshold)`);
+      }
     }
     if (exp.model.kind === 'random' && exp.model.hidden % exp.model.heads !== 0) {
       throw new Error(`${origin}: model.hidden: ${exp.model.hidden} is not divisible by model.heads ${exp.model.heads}`);

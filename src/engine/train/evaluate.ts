@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { BatchReader } from '../data/batchReader.ts';
 import type { LoadedSplit } from '../data/shardReader.ts';
+import { bestF1Threshold, thresholdPredictions } from '../metrics/f1Threshold.ts';
 import { computeMetric, type MetricName } from '../metrics/index.ts';
 import { batchToTensors, disposeBatch } from './batchTensors.ts';
 import type { MultiTaskModel } from './multiTaskModel.ts';
@@ -27,6 +28,18 @@ export interface TaskEvaluation {
   metrics: Partial<Record<MetricName, number>>;
   /** GLUE's per-task score: the mean of its metrics, MCC alone for CoLA/AX. */
   score: number;
+  /** Set when the class predictions came from an F1 decision threshold rather than argmax (thresholdHoldout). */
+  decision?: DecisionThreshold;
+}
+
+/** A positive-class threshold chosen on held-out training rows, and what argmax would have scored instead. */
+export interface DecisionThreshold {
+  threshold: number;
+  /** Held-out training rows it was chosen on, and the F1 it reached there. */
+  holdoutRows: number;
+  holdoutF1: number;
+  /** The same split's metrics with argmax predictions, for comparison. */
+  argmaxMetrics?: Partial<Record<MetricName, number>>;
 }
 
 export interface EvaluationResult {
@@ -77,7 +90,13 @@ export function scoreMetrics(spec: TaskSpec): MetricName[] {
   return spec.metrics.includes('mcc') ? ['mcc'] : spec.metrics;
 }
 
-export function taskMetrics(spec: TaskSpec, p: SplitPredictions): TaskEvaluation {
+export function taskMetrics(spec: TaskSpec, p: SplitPredictions, decision?: DecisionThreshold): TaskEvaluation {
+  if (decision) {
+    // acc/F1/MCC from the threshold; the argmax figures are kept beside them so the two can be compared.
+    const argmax = taskMetrics(spec, p);
+    const thresholded = taskMetrics(spec, { ...p, predictions: thresholdPredictions(positiveProbs(spec, p), decision.threshold) });
+    return { ...thresholded, decision: { ...decision, argmaxMetrics: argmax.metrics } };
+  }
   const metrics: Partial<Record<MetricName, number>> = {};
   for (const m of spec.metrics) {
     // Correlations take the regression scores; accuracy, F1 and MCC the argmax predictions (SPEC §1.10).
@@ -88,18 +107,30 @@ export function taskMetrics(spec: TaskSpec, p: SplitPredictions): TaskEvaluation
   return { task: spec.name, rows: p.labels.length, loss: p.loss, metrics, score: used.reduce((a, b) => a + b, 0) / used.length };
 }
 
-function positiveProbs(spec: TaskSpec, p: SplitPredictions): Float32Array {
+/** The F1-maximising threshold of a binary task, chosen on held-out training rows (thresholdHoldout). */
+export async function chooseDecisionThreshold(model: MultiTaskModel, spec: TaskSpec, holdout: LoadedSplit, batchSize: number): Promise<DecisionThreshold> {
+  const p = await predictSplit(model, spec, holdout, batchSize);
+  const best = bestF1Threshold(positiveProbs(spec, p), p.labels);
+  return { threshold: best.threshold, holdoutRows: holdout.rows, holdoutF1: best.f1 };
+}
+
+/** P(class 1) per row of a binary classification task's predictions. */
+export function positiveProbs(spec: TaskSpec, p: Pick<SplitPredictions, 'scores'>): Float32Array {
   if (spec.type !== 'classification' || spec.numLabels !== 2) throw new Error(`${spec.name}: AUC needs a binary classification task`);
   return p.scores.filter((_, i) => i % 2 === 1);
 }
 
-/** Dev metrics of every task with a dev split, and their average (the GLUE score of those tasks). */
-export async function evaluateTasks(model: MultiTaskModel, tasks: readonly { spec: TaskSpec; dev?: LoadedSplit }[], batchSize: number,
+/**
+ * Dev metrics of every task with a dev split, and their average (the GLUE score of those tasks). A task with a
+ * `holdout` split has its decision threshold chosen there first (F1 tasks with thresholdHoldout).
+ */
+export async function evaluateTasks(model: MultiTaskModel, tasks: readonly { spec: TaskSpec; dev?: LoadedSplit; holdout?: LoadedSplit }[], batchSize: number,
   at: { step: number; epoch: number }): Promise<EvaluationResult> {
   const out: TaskEvaluation[] = [];
-  for (const { spec, dev } of tasks) {
+  for (const { spec, dev, holdout } of tasks) {
     if (!dev) continue;
-    out.push(taskMetrics(spec, await predictSplit(model, spec, dev, batchSize)));
+    const decision = holdout ? await chooseDecisionThreshold(model, spec, holdout, batchSize) : undefined;
+    out.push(taskMetrics(spec, await predictSplit(model, spec, dev, batchSize), decision));
   }
   const glueScore = out.length ? out.reduce((a, t) => a + t.score, 0) / out.length : NaN;
   return { step: at.step, epoch: at.epoch, tasks: out, glueScore };

@@ -6,7 +6,8 @@ import type { LoadedSplit } from '../data/shardReader.ts';
 import type { Experiment } from '../experiment/experimentSchema.ts';
 import type { BertEncoder } from '../model/bertEncoder.ts';
 import { averageTeachers, combineSoftLabels, distillationLossExtras, parseSoftLabels, serializeSoftLabels, type SoftLabels } from './distillation.ts';
-import { predictSplit, taskMetrics, type SplitPredictions, type TaskEvaluation } from './evaluate.ts';
+import { positiveProbs, predictSplit, taskMetrics, type DecisionThreshold, type EvaluationResult, type SplitPredictions, type TaskEvaluation } from './evaluate.ts';
+import { thresholdPredictions } from '../metrics/f1Threshold.ts';
 import { exportCheckpointFiles, parseHeadsFile } from './exportCheckpoint.ts';
 import { buildEncoder, buildMultiTaskModel } from './modelFactory.ts';
 import type { MultiTaskModel } from './multiTaskModel.ts';
@@ -327,11 +328,27 @@ const finetuneStage: PipelineStage = {
   },
 };
 
-/** Runs a fine-tuned model over one split; `spec` picks the head (AX goes through MNLI's). */
-async function predictWith(ctx: StageContext, model: MultiTaskModel, spec: TaskSpec, task: TaskName, split: SplitName, exp: Experiment): Promise<SplitPredictions | null> {
+/**
+ * Runs a fine-tuned model over one split; `spec` picks the head (AX goes through MNLI's). With a decision
+ * threshold (thresholdHoldout) the class ids come from it, as the fine-tuning run's own evaluation scored them.
+ */
+async function predictWith(ctx: StageContext, model: MultiTaskModel, spec: TaskSpec, task: TaskName, split: SplitName, exp: Experiment,
+  decision?: DecisionThreshold): Promise<SplitPredictions | null> {
   const data = await ctx.env.loadSplit(task, split, exp.maxLength);
   if (!data) return null;
-  return predictSplit(model, spec, data, exp.evalBatchSize);
+  const p = await predictSplit(model, spec, data, exp.evalBatchSize);
+  return decision ? { ...p, predictions: thresholdPredictions(positiveProbs(spec, p), decision.threshold) } : p;
+}
+
+/** The threshold the fine-tuning of `task` chose on its held-out training rows (finetune/<task>/metrics.json), if any. */
+async function fineTunedDecision(storage: RunStorage, task: string): Promise<DecisionThreshold | undefined> {
+  const path = `finetune/${task}/metrics.json`;
+  const ev = JSON.parse(await requireText(storage, path, 'fine-tuning metrics')) as EvaluationResult | null;
+  const d = ev?.tasks.find((t) => t.task === task)?.decision;
+  if (d && !(Number.isFinite(d.threshold) && d.threshold >= 0 && d.threshold <= 1)) {
+    throw new Error(`${storage.describe()}/${path}: tasks[${task}].decision.threshold must be a probability in [0, 1], got ${String(d.threshold)}`);
+  }
+  return d ? { threshold: d.threshold, holdoutRows: d.holdoutRows, holdoutF1: d.holdoutF1 } : undefined;
 }
 
 interface TaskReport {
@@ -353,6 +370,7 @@ const evaluateStage: PipelineStage = {
         const model = await loadRunModel(storage, `finetune/${task}/model`, exp);
         try {
           const spec = model.slot(task).spec;
+          const decision = await fineTunedDecision(storage, task);
           const report: TaskReport = { task, splits: {}, devScore: NaN };
           const outputs: string[] = [];
           // Dev splits, and test splits that carry labels (SciTail, SNLI).
@@ -361,9 +379,9 @@ const evaluateStage: PipelineStage = {
             const p = await predictWith(ctx, model, spec, task, split, exp);
             if (!p) continue;
             const path = `evaluate/${task}.${split}.jsonl`;
-            await storage.write(path, predictionsJsonl(p));
+            await storage.write(path, predictionsJsonl(decision ? { ...p, predictions: thresholdPredictions(positiveProbs(spec, p), decision.threshold) } : p));
             outputs.push(path);
-            report.splits[split] = taskMetrics(spec, p);
+            report.splits[split] = taskMetrics(spec, p, decision);
           }
           const dev = devSplits(task).filter((s) => report.splits[s]);
           if (dev.length === 0) throw new Error(`pipeline: evaluate ${task}: the data has none of its dev splits (${devSplits(task).join(', ')})`);
@@ -405,7 +423,8 @@ const predictStage: PipelineStage = {
         };
         try {
           const spec = model.slot(task).spec;
-          for (const split of testSplits(task)) await write(`predict/${task}.${split}.jsonl`, await predictWith(ctx, model, spec, task, split, exp));
+          const decision = await fineTunedDecision(storage, task);
+          for (const split of testSplits(task)) await write(`predict/${task}.${split}.jsonl`, await predictWith(ctx, model, spec, task, split, exp, decision));
           // The diagnostic set is scored with the MNLI model (same three labels).
           if (task === 'MNLI') await write('predict/AX.test.jsonl', await predictWith(ctx, model, spec, 'AX', 'test', exp));
           if (teacher && spec.type === 'classification') {

@@ -22,6 +22,7 @@ import {
   type TrainStateStore,
 } from './trainState.ts';
 import { smartLossExtras, smartOptionsFromExperiment } from './smart.ts';
+import { splitThresholdHoldout } from './trainSubset.ts';
 import { accumulateGradients, microBatchGradients, type LossExtras } from './trainStep.ts';
 
 export type TaskEntry = Experiment['tasks'][number];
@@ -37,6 +38,7 @@ export interface TrainerOptions {
   experiment: Experiment;
   /** Must have a head for every task of the experiment (see `runTaskOrder` and `buildMultiTaskModel`). */
   model: MultiTaskModel;
+  /** The training rows per task; the trainer itself keeps a task's thresholdHoldout fraction out of them. */
   data: Readonly<Record<string, TaskSplits>>;
   /** Where train states go (checkpointEvery, epoch ends, stop); none = no checkpoints. */
   store?: TrainStateStore;
@@ -115,6 +117,8 @@ export class Trainer {
   private readonly totalMicro: number;
   private readonly readers: BatchReader[];
   private readonly splits: TaskSplits[];
+  /** Per task: training rows kept out to choose its F1 decision threshold (thresholdHoldout), if any. */
+  private readonly holdouts: (LoadedSplit | undefined)[] = [];
   private readonly weights: number[];
   private readonly scheduleCtx: ScheduleContext;
   private readonly lrOptions: ScheduleOptions;
@@ -159,7 +163,13 @@ export class Trainer {
       if (!opts.data[t.name]) throw new Error(`trainer: no training data for task ${t.name}`);
       if (opts.data[t.name].train.rows === 0) throw new Error(`trainer: the training split of ${t.name} is empty`);
     }
-    this.splits = this.tasks.map((t) => opts.data[t.name]);
+    // thresholdHoldout rows leave the training data here, so every caller (CLI, worker, pipeline) gets the same split.
+    this.splits = this.tasks.map((t) => {
+      const given = opts.data[t.name];
+      const { train, holdout } = splitThresholdHoldout(given.train, t, exp.seed);
+      this.holdouts.push(holdout);
+      return { ...given, train };
+    });
     this.readers = this.tasks.map((t, i) => new BatchReader([this.splits[i].train], { batchSize: exp.batchSize, seed: trainReaderSeed(exp.seed, t.name) }));
     this.weights = this.tasks.map((t, i) => (!exp.siwlm.enabled ? 1 : i === 0 ? exp.siwlm.centralWeight : t.weight));
     this.siwlm = exp.siwlm.enabled && exp.siwlm.alternation ? new SiwlmAlphaCounter(this.tasks.length) : null;
@@ -207,6 +217,11 @@ export class Trainer {
 
   get status(): RunStatus {
     return this.statusValue;
+  }
+
+  /** Rows each task keeps out of training for its F1 decision threshold (thresholdHoldout); 0 = none. */
+  get thresholdHoldoutRows(): Record<string, number> {
+    return Object.fromEntries(this.tasks.map((t, i) => [t.name, this.holdouts[i]?.rows ?? 0]));
   }
 
   get checkpointStep(): number | null {
@@ -378,7 +393,7 @@ export class Trainer {
   async evaluate(): Promise<EvaluationResult> {
     const result = await evaluateTasks(
       this.model,
-      this.tasks.map((t, i) => ({ spec: this.model.slot(t.name).spec, dev: this.splits[i].dev })),
+      this.tasks.map((t, i) => ({ spec: this.model.slot(t.name).spec, dev: this.splits[i].dev, holdout: this.holdouts[i] })),
       this.experiment.evalBatchSize,
       { step: this.stepCount, epoch: this.epoch },
     );

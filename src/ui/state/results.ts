@@ -27,11 +27,20 @@ export interface MetricRow {
   task: string;
   metric: MetricName;
   value: number;
+  /** How a class-prediction metric was decided when it was not argmax (an F1 decision threshold). */
+  note?: string;
 }
 
 export function metricRows(e: EvaluationResult | null): MetricRow[] {
   if (!e) return [];
-  return e.tasks.flatMap((t) => Object.entries(t.metrics).map(([metric, value]) => ({ task: t.task, metric: metric as MetricName, value: value as number })));
+  return e.tasks.flatMap((t) => Object.entries(t.metrics).map(([metric, value]) => {
+    const row: MetricRow = { task: t.task, metric: metric as MetricName, value: value as number };
+    const argmax = t.decision?.argmaxMetrics?.[metric as MetricName];
+    if (t.decision && argmax !== undefined) {
+      row.note = `threshold ${t.decision.threshold.toFixed(3)} from ${t.decision.holdoutRows} held-out training rows; argmax ${(100 * argmax).toFixed(2)}`;
+    }
+    return row;
+  }));
 }
 
 const corr = (m: TaskCorrelationMatrix) => ({ tasks: m.tasks, values: m.values.map((r) => r.map((x) => (Number.isFinite(x) ? x : null))) });
