@@ -11,7 +11,7 @@ export interface F1Threshold {
  * The decision threshold on the positive-class probability that maximises binary F1 on the given rows.
  *
  * argmax (threshold 0.5) maximises accuracy, not F1: for a calibrated classifier the F1-optimal threshold is
- * half the best reachable F1 (Lipton, Elkan & Naryanaswamy 2014), so below 0.5 on tasks such as MRPC. Every
+ * half the best reachable F1 (Lipton, Elkan & Narayanaswamy 2014), so below 0.5 on tasks such as MRPC. Every
  * distinct cut between sorted scores is tried; the threshold returned is the midpoint between the lowest
  * score predicted positive and the highest one predicted negative, so it does not sit on a training row's
  * score. Ties in F1 go to the higher threshold (fewer positives: the smaller change from argmax). Rows with the
