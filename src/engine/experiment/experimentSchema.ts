@@ -130,6 +130,13 @@ export const ExperimentSchema = v.object({
   checkpointEvery: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0)), 0),
 });
 
+/** Binary GLUE tasks scored by F1 (MRPC, QQP): the only ones `thresholdHoldout` applies to. */
+export function hasF1DecisionThreshold(task: string): boolean {
+  if (!(TASK_NAMES as readonly string[]).includes(task)) return false;
+  const def = getTask(task);
+  return def.type === 'classification' && def.labels?.length === 2 && def.metrics.includes('F1');
+}
+
 export type ExperimentInput = v.InferInput<typeof ExperimentSchema>;
 export type Experiment = v.InferOutput<typeof ExperimentSchema>;
 
@@ -145,9 +152,7 @@ export function parseExperiment(input: unknown, origin = 'experiment'): Experime
       throw new Error(`${origin}: siwlm.centralTask: ${exp.siwlm.centralTask} is not one of the tasks (${names.join(', ')})`);
     }
     for (const [i, t] of exp.tasks.entries()) {
-      if (!t.thresholdHoldout) continue;
-      const def = getTask(t.name);
-      if (def.type !== 'classification' || def.labels?.length !== 2 || !def.metrics.includes('F1')) {
+      if (t.thresholdHoldout && !hasF1DecisionThreshold(t.name)) {
         throw new Error(`${origin}: tasks.${i}.thresholdHoldout: ${t.name} is not a binary task scored by F1 (only those have an F1 decision threshold)`);
       }
     }

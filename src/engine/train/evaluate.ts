@@ -94,7 +94,7 @@ export function taskMetrics(spec: TaskSpec, p: SplitPredictions, decision?: Deci
   if (decision) {
     // acc/F1/MCC from the threshold; the argmax figures are kept beside them so the two can be compared.
     const argmax = taskMetrics(spec, p);
-    const thresholded = taskMetrics(spec, { ...p, predictions: thresholdPredictions(positiveProbs(spec, p), decision.threshold) });
+    const thresholded = taskMetrics(spec, withDecision(spec, p, decision));
     return { ...thresholded, decision: { ...decision, argmaxMetrics: argmax.metrics } };
   }
   const metrics: Partial<Record<MetricName, number>> = {};
@@ -114,9 +114,14 @@ export async function chooseDecisionThreshold(model: MultiTaskModel, spec: TaskS
   return { threshold: best.threshold, holdoutRows: holdout.rows, holdoutF1: best.f1 };
 }
 
-/** P(class 1) per row of a binary classification task's predictions. */
+/** The predictions with class ids from the decision threshold instead of argmax; unchanged without one. */
+export function withDecision(spec: TaskSpec, p: SplitPredictions, decision: DecisionThreshold | undefined): SplitPredictions {
+  return decision ? { ...p, predictions: thresholdPredictions(positiveProbs(spec, p), decision.threshold) } : p;
+}
+
+/** P(class 1) per row of a binary classification task's predictions (AUC, F1 decision thresholds). */
 export function positiveProbs(spec: TaskSpec, p: Pick<SplitPredictions, 'scores'>): Float32Array {
-  if (spec.type !== 'classification' || spec.numLabels !== 2) throw new Error(`${spec.name}: AUC needs a binary classification task`);
+  if (spec.type !== 'classification' || spec.numLabels !== 2) throw new Error(`${spec.name}: AUC and F1 thresholds need a binary classification task`);
   return p.scores.filter((_, i) => i % 2 === 1);
 }
 

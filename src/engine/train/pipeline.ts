@@ -6,8 +6,7 @@ import type { LoadedSplit } from '../data/shardReader.ts';
 import type { Experiment } from '../experiment/experimentSchema.ts';
 import type { BertEncoder } from '../model/bertEncoder.ts';
 import { averageTeachers, combineSoftLabels, distillationLossExtras, parseSoftLabels, serializeSoftLabels, type SoftLabels } from './distillation.ts';
-import { positiveProbs, predictSplit, taskMetrics, type DecisionThreshold, type EvaluationResult, type SplitPredictions, type TaskEvaluation } from './evaluate.ts';
-import { thresholdPredictions } from '../metrics/f1Threshold.ts';
+import { predictSplit, taskMetrics, withDecision, type DecisionThreshold, type EvaluationResult, type SplitPredictions, type TaskEvaluation } from './evaluate.ts';
 import { exportCheckpointFiles, parseHeadsFile } from './exportCheckpoint.ts';
 import { buildEncoder, buildMultiTaskModel } from './modelFactory.ts';
 import type { MultiTaskModel } from './multiTaskModel.ts';
@@ -336,8 +335,7 @@ async function predictWith(ctx: StageContext, model: MultiTaskModel, spec: TaskS
   decision?: DecisionThreshold): Promise<SplitPredictions | null> {
   const data = await ctx.env.loadSplit(task, split, exp.maxLength);
   if (!data) return null;
-  const p = await predictSplit(model, spec, data, exp.evalBatchSize);
-  return decision ? { ...p, predictions: thresholdPredictions(positiveProbs(spec, p), decision.threshold) } : p;
+  return withDecision(spec, await predictSplit(model, spec, data, exp.evalBatchSize), decision);
 }
 
 /** The threshold the fine-tuning of `task` chose on its held-out training rows (finetune/<task>/metrics.json), if any. */
@@ -379,7 +377,7 @@ const evaluateStage: PipelineStage = {
             const p = await predictWith(ctx, model, spec, task, split, exp);
             if (!p) continue;
             const path = `evaluate/${task}.${split}.jsonl`;
-            await storage.write(path, predictionsJsonl(decision ? { ...p, predictions: thresholdPredictions(positiveProbs(spec, p), decision.threshold) } : p));
+            await storage.write(path, predictionsJsonl(withDecision(spec, p, decision)));
             outputs.push(path);
             report.splits[split] = taskMetrics(spec, p, decision);
           }

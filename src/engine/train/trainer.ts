@@ -118,7 +118,7 @@ export class Trainer {
   private readonly readers: BatchReader[];
   private readonly splits: TaskSplits[];
   /** Per task: training rows kept out to choose its F1 decision threshold (thresholdHoldout), if any. */
-  private readonly holdouts: (LoadedSplit | undefined)[] = [];
+  private readonly holdouts: (LoadedSplit | undefined)[];
   private readonly weights: number[];
   private readonly scheduleCtx: ScheduleContext;
   private readonly lrOptions: ScheduleOptions;
@@ -164,12 +164,9 @@ export class Trainer {
       if (opts.data[t.name].train.rows === 0) throw new Error(`trainer: the training split of ${t.name} is empty`);
     }
     // thresholdHoldout rows leave the training data here, so every caller (CLI, worker, pipeline) gets the same split.
-    this.splits = this.tasks.map((t) => {
-      const given = opts.data[t.name];
-      const { train, holdout } = splitThresholdHoldout(given.train, t, exp.seed);
-      this.holdouts.push(holdout);
-      return { ...given, train };
-    });
+    const parts = this.tasks.map((t) => splitThresholdHoldout(opts.data[t.name].train, t, exp.seed));
+    this.splits = this.tasks.map((t, i) => ({ ...opts.data[t.name], train: parts[i].train }));
+    this.holdouts = parts.map((p) => p.holdout);
     this.readers = this.tasks.map((t, i) => new BatchReader([this.splits[i].train], { batchSize: exp.batchSize, seed: trainReaderSeed(exp.seed, t.name) }));
     this.weights = this.tasks.map((t, i) => (!exp.siwlm.enabled ? 1 : i === 0 ? exp.siwlm.centralWeight : t.weight));
     this.siwlm = exp.siwlm.enabled && exp.siwlm.alternation ? new SiwlmAlphaCounter(this.tasks.length) : null;
