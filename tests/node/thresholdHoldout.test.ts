@@ -116,6 +116,18 @@ describe('thresholdHoldout in the MT-DNN pipeline', () => {
     expect(test.predictions.filter((p, i) => p !== (test.scores[2 * i + 1] > test.scores[2 * i] ? 1 : 0)).length).toBeGreaterThan(0);
     const zip = unzipSync((await storage.read('submit/glue_submission.zip'))!);
     expect(strFromU8(zip['MRPC.tsv']).trim().split('\n').slice(1)).toEqual(test.uids.map((u, i) => `${u}\t${test.predictions[i]}`));
+
+    // A damaged fine-tuning record stops the later stages with the file and field named; the model stays.
+    const good = (await readText(storage, 'finetune/MRPC/metrics.json'))!;
+    const model = await storage.read('finetune/MRPC/model/model.safetensors');
+    await storage.write('finetune/MRPC/metrics.json', good.slice(0, 40));
+    await expect(runPipeline(cfg, env, { from: 'evaluate' })).rejects.toThrow(`${storage.describe()}/finetune/MRPC/metrics.json: not valid JSON`);
+    const bad = JSON.parse(good);
+    bad.tasks[0].decision.threshold = 2;
+    await storage.write('finetune/MRPC/metrics.json', JSON.stringify(bad));
+    await expect(runPipeline(cfg, env, { from: 'evaluate' }))
+      .rejects.toThrow(`${storage.describe()}/finetune/MRPC/metrics.json: tasks[MRPC].decision.threshold must be a probability in [0, 1], got 2`);
+    expect(await storage.read('finetune/MRPC/model/model.safetensors')).toEqual(model);
   });
 });
 

@@ -341,10 +341,17 @@ async function predictWith(ctx: StageContext, model: MultiTaskModel, spec: TaskS
 /** The threshold the fine-tuning of `task` chose on its held-out training rows (finetune/<task>/metrics.json), if any. */
 async function fineTunedDecision(storage: RunStorage, task: string): Promise<DecisionThreshold | undefined> {
   const path = `finetune/${task}/metrics.json`;
-  const ev = JSON.parse(await requireText(storage, path, 'fine-tuning metrics')) as EvaluationResult | null;
-  const d = ev?.tasks.find((t) => t.task === task)?.decision;
+  const origin = `${storage.describe()}/${path}`;
+  let ev: EvaluationResult | null;
+  try {
+    ev = JSON.parse(await requireText(storage, path, 'fine-tuning metrics')) as EvaluationResult | null;
+  } catch (e) {
+    if (e instanceof SyntaxError) throw new Error(`${origin}: not valid JSON (${e.message})`);
+    throw e;
+  }
+  const d = ev?.tasks?.find((t) => t.task === task)?.decision;
   if (d && !(Number.isFinite(d.threshold) && d.threshold >= 0 && d.threshold <= 1)) {
-    throw new Error(`${storage.describe()}/${path}: tasks[${task}].decision.threshold must be a probability in [0, 1], got ${String(d.threshold)}`);
+    throw new Error(`${origin}: tasks[${task}].decision.threshold must be a probability in [0, 1], got ${String(d.threshold)}`);
   }
   return d ? { threshold: d.threshold, holdoutRows: d.holdoutRows, holdoutF1: d.holdoutF1 } : undefined;
 }
