@@ -56,6 +56,12 @@ describe('parseStudy', () => {
     expect(() => parseStudy(study([{ name: 'a', mode: 'twice' }]), FILE)).toThrow(/\n {2}arms\.0\.mode: /);
   });
 
+  it('rejects a baseline that is not an arm', () => {
+    expect(() => parseStudy(study([{ name: 'a', mode: 'single' }, { name: 'b', mode: 'single' }], { baseline: 'c' }), FILE))
+      .toThrow(`${FILE}: baseline: c is not one of the arms (a, b)`);
+    expect(parseStudy(study([{ name: 'a', mode: 'single' }], { baseline: 'a' }), FILE).baseline).toBe('a');
+  });
+
   it('rejects a duplicate arm and a select arm without selection', () => {
     expect(() => parseStudy(study([{ name: 'a', mode: 'single' }, { name: 'b', mode: 'multi' }, { name: 'a', mode: 'multi' }]), FILE))
       .toThrow(`${FILE}: arms: a is listed twice`);
@@ -254,7 +260,7 @@ describe('jobResults and studyTable on fabricated finished runs', () => {
     writeFileSync(file, `${lines.map((l) => JSON.stringify(l)).join('\n')}\n`);
   };
 
-  function fabricate() {
+  function fabricate(extra: Record<string, unknown> = {}) {
     const out = tempRoot();
     const s = parseStudy(study([
       { name: 'solo', mode: 'single', tasks: ['RTE', 'MRPC'], seeds: [1, 2, 3, 4, 5] },
@@ -262,7 +268,7 @@ describe('jobResults and studyTable on fabricated finished runs', () => {
       { name: 'sel', mode: 'select', selection: { method: 'fastmtl', target: 'RTE' } },
       // Reads a selection that was never written: the table skips the arm instead of failing.
       { name: 'later', mode: 'multi', tasksFrom: { arm: 'sel', seed: 7 } },
-    ], { out }), FILE);
+    ], { out, ...extra }), FILE);
 
     const solo = armJobs(s, s.arms[0]);
     const soloRun = (task: string, seed: number) => join(solo.find((j) => j.task === task && j.seed === seed)!.dir, 'run');
@@ -356,5 +362,28 @@ describe('jobResults and studyTable on fabricated finished runs', () => {
       '| MRPC | pipe | acc 70.00 ± 0.00; f1 80.00 ± 0.00 | 2 | – | 125 |  |',
       '',
     ].join('\n'));
+  });
+
+  it('studyTable with a baseline: Δ of the task scores, the exact permutation p and every seed (p hand-counted over the splits)', () => {
+    const { s } = fabricate({ baseline: 'solo' });
+    const table = studyTable(s, studyResults(s)).split('\n');
+    const at = table.indexOf('Against `solo`: GLUE task score ×100 (MCC for CoLA, the mean of the task\'s metrics otherwise); Δ = difference of the means; p = exact two-sided permutation test over the seeds.');
+    expect(at).toBe(12);
+    expect(table.slice(at + 2)).toEqual([
+      '| task | arm | Δ score | p | baseline per seed | arm per seed |',
+      '|---|---|---|---|---|---|',
+      // RTE 52, 54 vs 50, 60, 70: 5 of the 10 two-value splits are as far apart (p 0.5).
+      '| RTE | pipe/no-finetune | -7.00 | 0.500 | s1 50.00, s2 60.00, s3 70.00 | s1 52.00, s2 54.00 |',
+      '| RTE | pipe | +5.00 | 0.700 | s1 50.00, s2 60.00, s3 70.00 | s1 60.00, s2 70.00 |',
+      // Equal means: every split is at least as extreme, and no −0.00.
+      '| RTE | sel | 0.00 | 1.000 | s1 50.00, s2 60.00, s3 70.00 | s1 55.00, s2 65.00 |',
+      // MRPC's score is the mean of accuracy and F1.
+      '| MRPC | pipe/no-finetune | -9.50 | 0.300 | s1 75.00, s2 82.50, s3 90.00 | s1 70.50, s2 75.50 |',
+      '| MRPC | pipe | -7.50 | 0.400 | s1 75.00, s2 82.50, s3 90.00 | s1 75.00, s2 75.00 |',
+      '',
+    ]);
+    // Without a baseline the table ends after the main rows.
+    const { s: plain } = fabricate();
+    expect(studyTable(plain, studyResults(plain))).not.toContain('Against');
   });
 });

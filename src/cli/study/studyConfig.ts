@@ -40,6 +40,8 @@ const StudySchema = v.object({
   base: record,
   tasks: v.pipe(v.array(v.union([v.string(), record])), v.minLength(1)),
   arms: v.pipe(v.array(ArmSchema), v.minLength(1)),
+  /** The arm the others are compared with, seed by seed, under the main table (difference and permutation p). */
+  baseline: v.optional(v.string()),
 });
 
 export type StudyArm = v.InferOutput<typeof ArmSchema>;
@@ -61,6 +63,7 @@ export function parseStudy(input: unknown, file: string): Study {
   const names = s.arms.map((a) => a.name);
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup) throw new Error(`${file}: arms: ${dup} is listed twice`);
+  if (s.baseline !== undefined && !names.includes(s.baseline)) throw new Error(`${file}: baseline: ${s.baseline} is not one of the arms (${names.join(', ')})`);
   for (const a of s.arms) {
     if (a.mode === 'select' && !a.selection) throw new Error(`${file}: arm ${a.name}: mode select needs a "selection" object`);
     for (const key of ['tasksFrom', 'randomTasksLike', 'importanceFrom'] as const) {

@@ -3,6 +3,10 @@ import { join } from 'node:path';
 import { armJobs, type StudyJob } from './studyJobs.ts';
 import { readDone } from './runStudy.ts';
 import type { Study } from './studyConfig.ts';
+import { permutationPValue } from '../../engine/metrics/permutationTest.ts';
+import type { MetricName } from '../../engine/metrics/index.ts';
+import { scoreMetrics } from '../../engine/train/evaluate.ts';
+import { taskSpecFromRegistry } from '../../engine/train/taskSpec.ts';
 
 /** One task's dev result in one finished run. */
 export interface RunResult {
@@ -106,5 +110,48 @@ export function studyTable(study: Study, results: RunResult[]): string {
       lines.push(`| ${task} | ${arm} | ${metrics} | ${rs.length} | ${rate} | ${meanStd(rs.map((r) => r.wallSeconds)).mean.toFixed(0)} | ${chosen} |`);
     }
   }
+  if (study.baseline !== undefined) lines.push('', ...baselineLines(study.baseline, tasks, arms, results));
   return `${lines.join('\n')}\n`;
+}
+
+/** GLUE's score of one task from its metrics (MCC alone for CoLA, the mean of the rest); null for a task outside the registry. */
+export function taskScore(task: string, metrics: Record<string, number>): number | null {
+  let used: MetricName[];
+  try { used = scoreMetrics(taskSpecFromRegistry(task)); } catch { return null; }
+  if (used.some((m) => typeof metrics[m] !== 'number')) return null;
+  return used.reduce((sum, m) => sum + metrics[m], 0) / used.length;
+}
+
+/**
+ * Each arm against the baseline arm, task by task: the difference of mean task scores, the exact permutation
+ * p over the seeds (so that "beats" means more than a higher mean), and every seed's score.
+ */
+function baselineLines(baseline: string, tasks: string[], arms: string[], results: RunResult[]): string[] {
+  const lines = [
+    `Against \`${baseline}\`: GLUE task score ×100 (MCC for CoLA, the mean of the task's metrics otherwise); Δ = difference of the means; p = exact two-sided permutation test over the seeds.`,
+    '',
+    '| task | arm | Δ score | p | baseline per seed | arm per seed |',
+    '|---|---|---|---|---|---|',
+  ];
+  const scored = (arm: string, task: string) => results.filter((r) => r.arm === arm && r.task === task)
+    .map((r) => ({ seed: r.seed, score: taskScore(task, r.metrics) }))
+    .filter((r): r is { seed: number; score: number } => r.score !== null)
+    .sort((x, y) => x.seed - y.seed);
+  const perSeed = (rs: { seed: number; score: number }[]) => rs.map((r) => `s${r.seed} ${(100 * r.score).toFixed(2)}`).join(', ');
+  for (const task of tasks) {
+    const base = scored(baseline, task);
+    if (base.length === 0) continue;
+    for (const arm of arms) {
+      const rs = scored(arm, task);
+      if (arm === baseline || rs.length === 0) continue;
+      const a = rs.map((r) => r.score);
+      const b = base.map((r) => r.score);
+      // Rounding can leave −0.00 for equal means.
+      const delta = (100 * (meanStd(a).mean - meanStd(b).mean)).toFixed(2).replace(/^-(0\.00)$/, '$1');
+      let p: string;
+      try { p = permutationPValue(a, b).toFixed(3); } catch { p = '–'; }
+      lines.push(`| ${task} | ${arm} | ${delta.startsWith('-') || delta === '0.00' ? '' : '+'}${delta} | ${p} | ${perSeed(base)} | ${perSeed(rs)} |`);
+    }
+  }
+  return lines;
 }
