@@ -24,7 +24,7 @@ interface PretrainCliOptions {
   glue: string; vocab?: string; init?: string; out: string; resume?: boolean; backend: string;
   layers: string; hidden: string; heads: string; intermediate: string; maxPositions: string;
   maxLen: string; batchSize: string; steps: string; lr: string; warmup: string; weightDecay: string; clip: string;
-  seed: string; heldOut: string; saveEvery: string; evalEvery: string; maxMinutes?: string;
+  seed: string; heldOut: string; saveEvery: string; evalEvery: string; maxMinutes?: string; stopAt?: string;
 }
 
 /** BertEncoder.random(config, seed) seeds its tensors seed, seed+1, …; the head's seed stays clear of them. */
@@ -75,6 +75,7 @@ export function registerPretrainCommand(program: Command) {
     .option('--save-every <N>', 'checkpoint every N steps', '100')
     .option('--eval-every <N>', 'held-out evaluation every N steps (0 = only at the start and the end)', '0')
     .option('--max-minutes <x>', 'stop (with a checkpoint) after this much wall time')
+    .option('--stop-at <step>', 'stop (with a checkpoint) after this step; the schedule stays that of --steps, so --resume --steps <same> goes on as if never stopped')
     .action(async (o: PretrainCliOptions, cmd: Command) => {
       const out = resolve(o.out);
       const logFile = join(out, 'log.jsonl');
@@ -104,6 +105,8 @@ export function registerPretrainCommand(program: Command) {
       const saveEvery = intOption('save-every', o.saveEvery);
       const evalEvery = intOption('eval-every', o.evalEvery, 0);
       const maxMs = o.maxMinutes === undefined ? Infinity : numberOption('max-minutes', o.maxMinutes) * 60_000;
+      const stopAt = o.stopAt === undefined ? steps : intOption('stop-at', o.stopAt);
+      if (stopAt > steps) throw new Error(`--stop-at ${stopAt} is beyond --steps ${steps}`);
 
       // Model: resumed, continued from --init, or new from --vocab.
       let config: BertConfig;
@@ -169,6 +172,7 @@ export function registerPretrainCommand(program: Command) {
         steps, batchSize, seed, lr: numberOption('lr', o.lr), warmup: numberOption('warmup', o.warmup), weightDecay: numberOption('weight-decay', o.weightDecay), maxGradNorm: numberOption('clip', o.clip),
       });
       if (resumeFrom) trainer.setState(resumeFrom);
+      if (stopAt <= trainer.step) throw new Error(`--stop-at ${stopAt}: the run in ${out} is already at step ${trainer.step}`);
       const runOptions = Object.fromEntries(RUN_KEYS.map((k) => [k, String(o[k])]));
       const info = { options: { ...runOptions, steps: String(steps) }, corpus: corpusInfo, backend, glue: resolve(o.glue) };
       await mkdir(out, { recursive: true });
@@ -192,7 +196,7 @@ export function registerPretrainCommand(program: Command) {
       const recent: number[] = [];
       let stoppedEarly = false;
       try {
-        while (trainer.step < steps) {
+        while (trainer.step < stopAt) {
           const ev = await trainer.trainStep();
           await log({ type: 'step', ...ev });
           recent.push(ev.loss);
@@ -213,11 +217,12 @@ export function registerPretrainCommand(program: Command) {
       } finally {
         if (tty) bar.stop();
       }
+      if (trainer.step < steps) stoppedEarly = true;
       await save();
       const r = await evaluate();
       const wall = (performance.now() - started) / 1000;
       await log({ type: 'end', step: trainer.step, wallSeconds: wall, stoppedEarly, trainLossLast50: recent.reduce((a, b) => a + b, 0) / recent.length, heldOutLoss: r.loss, heldOutAccuracy: r.accuracy });
-      note(`${stoppedEarly ? `stopped at the time limit after step ${trainer.step}` : `done: ${trainer.step} steps`} in ${wall.toFixed(0)} s; train MLM loss (mean of last ${recent.length} steps) ${(recent.reduce((a, b) => a + b, 0) / recent.length).toFixed(4)}`);
+      note(`${stoppedEarly ? `stopped after step ${trainer.step} of ${steps} (${trainer.step === stopAt ? '--stop-at' : 'the time limit'}; --resume goes on)` : `done: ${trainer.step} steps`} in ${wall.toFixed(0)} s; train MLM loss (mean of last ${recent.length} steps) ${(recent.reduce((a, b) => a + b, 0) / recent.length).toFixed(4)}`);
       process.stdout.write(`held-out MLM loss ${r.loss.toFixed(4)}, accuracy ${(100 * r.accuracy).toFixed(2)} % on ${r.predicted} masked tokens of ${corpus.heldOut.length} sequences; checkpoint in ${out}\n`);
       trainer.dispose();
       head.dispose();
