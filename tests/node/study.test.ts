@@ -6,6 +6,7 @@ import { repoRoot } from '../helpers/shared.ts';
 import { parseStudy, type Study } from '../../src/cli/study/studyConfig.ts';
 import { armJobs, jobArgs, type StudyJob } from '../../src/cli/study/studyJobs.ts';
 import { jobResults, meanStd, studyResults, studyTable } from '../../src/cli/study/studyTable.ts';
+import { jobsToRun } from '../../src/cli/study/runStudy.ts';
 
 /** Everything here is pure or reads/writes fabricated files in a temp folder: no child process, no training. */
 const dirs: string[] = [];
@@ -307,6 +308,20 @@ describe('jobResults and studyTable on fabricated finished runs', () => {
     done(sel2.dir, 0, 31);
     return { s, solo, sel1 };
   }
+
+  it('jobsToRun: what has not finished successfully, and with --tasks only those single-task runs', () => {
+    const { s, solo } = fabricate();
+    const label = (js: StudyJob[]) => js.map((j) => `${j.task ?? '*'}/${j.seed}`);
+    // RTE seed 4 failed and seed 5 never finished; MRPC seeds 4 and 5 never ran.
+    expect(label(jobsToRun(solo))).toEqual(['RTE/4', 'MRPC/4', 'RTE/5', 'MRPC/5']);
+    expect(label(jobsToRun(solo, ['RTE']))).toEqual(['RTE/4', 'RTE/5']);
+    expect(label(jobsToRun(solo, ['SST-2']))).toEqual([]);
+    // A pipeline run covers all its tasks at once: not run under a task filter.
+    const pipe = armJobs(s, s.arms[1]);
+    rmSync(join(pipe[0].dir, 'done.json'));
+    expect(label(jobsToRun(pipe))).toEqual(['*/1']);
+    expect(label(jobsToRun(pipe, ['RTE']))).toEqual([]);
+  });
 
   it('meanStd is the sample std', () => {
     const r = meanStd([0.5, 0.6, 0.7]);

@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { parseStudy } from '../study/studyConfig.ts';
+import { parseStudy, taskEntry } from '../study/studyConfig.ts';
 import { runStudy } from '../study/runStudy.ts';
 import { intOption } from '../optionValues.ts';
 import { studyResults, studyTable } from '../study/studyTable.ts';
 
-interface StudyCliOptions { parallel: string; arms?: string; tableOnly?: boolean }
+interface StudyCliOptions { parallel: string; arms?: string; tasks?: string; tableOnly?: boolean }
 
 /** `taskscope study <study.json>`: run (or continue) every arm × task × seed, then write results.md and results.json. */
 export function registerStudyCommand(program: Command): void {
@@ -15,13 +15,18 @@ export function registerStudyCommand(program: Command): void {
     .argument('<study.json>', 'study file (see src/cli/study/studyConfig.ts)')
     .option('--parallel <N>', 'runs at a time (each uses one core on wasm)', '2')
     .option('--arms <a,b>', 'only these arms')
+    .option('--tasks <a,b>', 'only the single-task runs of these tasks')
     .option('--table-only', 'do not run anything; tabulate the finished runs')
     .action(async (file: string, o: StudyCliOptions) => {
       const path = resolve(file);
       const study = parseStudy(JSON.parse(await readFile(path, 'utf8')), path);
       const note = (l: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${l}\n`);
       let failures = 0;
-      if (!o.tableOnly) failures = await runStudy(study, { parallel: intOption('parallel', o.parallel), arms: o.arms?.split(','), note });
+      const tasks = o.tasks?.split(',');
+      const known = [...new Set([...study.tasks, ...study.arms.flatMap((a) => a.tasks ?? [])].map((t) => taskEntry(t).name))];
+      const unknown = tasks?.find((t) => !known.includes(t));
+      if (unknown) throw new Error(`--tasks: ${unknown} is not a task of ${path} (${known.join(', ')})`);
+      if (!o.tableOnly) failures = await runStudy(study, { parallel: intOption('parallel', o.parallel), arms: o.arms?.split(','), tasks, note });
       const results = studyResults(study);
       const table = studyTable(study, results);
       await mkdir(study.outDir, { recursive: true });

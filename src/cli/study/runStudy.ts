@@ -36,10 +36,18 @@ async function runJob(job: StudyJob, study: Study, cache: string): Promise<DoneR
 }
 
 /**
+ * The jobs still to run: not finished successfully and, with `tasks`, only single-task runs of those tasks
+ * (a run over several tasks together is not split, so it waits for a run without the filter).
+ */
+export function jobsToRun(jobs: StudyJob[], tasks?: readonly string[]): StudyJob[] {
+  return jobs.filter((j) => readDone(j)?.exitCode !== 0 && (!tasks || (j.task !== null && tasks.includes(j.task))));
+}
+
+/**
  * Runs the arms in order (a later arm may read an earlier one's selection), each arm's jobs `parallel` at a
  * time; a job with a successful done.json is skipped, so running the study again continues it.
  */
-export async function runStudy(study: Study, opts: { parallel: number; arms?: string[]; note: (line: string) => void }): Promise<number> {
+export async function runStudy(study: Study, opts: { parallel: number; arms?: string[]; tasks?: string[]; note: (line: string) => void }): Promise<number> {
   const cache = join(study.outDir, '.shards');
   let failures = 0;
   for (const arm of study.arms) {
@@ -53,7 +61,7 @@ export async function runStudy(study: Study, opts: { parallel: number; arms?: st
       failures++;
       continue;
     }
-    const todo = jobs.filter((j) => readDone(j)?.exitCode !== 0);
+    const todo = jobsToRun(jobs, opts.tasks);
     let next = 0;
     const worker = async (limit = Infinity) => {
       for (let n = 0; n < limit && next < todo.length; n++) {
