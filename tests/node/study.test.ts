@@ -400,5 +400,8 @@ describe('jobResults and studyTable on fabricated finished runs', () => {
     // Without a baseline the table ends after the main rows.
     const { s: plain } = fabricate();
     expect(studyTable(plain, studyResults(plain))).not.toContain('Against');
+    // A baseline arm that has not run yet: no comparison section (not an empty one).
+    const { s: early } = fabricate({ baseline: 'later' });
+    expect(studyTable(early, studyResults(early))).toBe(studyTable(plain, studyResults(plain)));
   });
 });

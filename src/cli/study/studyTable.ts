@@ -110,7 +110,8 @@ export function studyTable(study: Study, results: RunResult[]): string {
       lines.push(`| ${task} | ${arm} | ${metrics} | ${rs.length} | ${rate} | ${meanStd(rs.map((r) => r.wallSeconds)).mean.toFixed(0)} | ${chosen} |`);
     }
   }
-  if (study.baseline !== undefined) lines.push('', ...baselineLines(study.baseline, tasks, arms, results));
+  const against = study.baseline === undefined ? [] : baselineLines(study.baseline, tasks, arms, results);
+  if (against.length > 0) lines.push('', ...against);
   return `${lines.join('\n')}\n`;
 }
 
@@ -127,12 +128,7 @@ export function taskScore(task: string, metrics: Record<string, number>): number
  * p over the seeds (so that "beats" means more than a higher mean), and every seed's score.
  */
 function baselineLines(baseline: string, tasks: string[], arms: string[], results: RunResult[]): string[] {
-  const lines = [
-    `Against \`${baseline}\`: GLUE task score ×100 (MCC for CoLA, the mean of the task's metrics otherwise); Δ = difference of the means; p = exact two-sided permutation test over the seeds.`,
-    '',
-    '| task | arm | Δ score | p | baseline per seed | arm per seed |',
-    '|---|---|---|---|---|---|',
-  ];
+  const rows: string[] = [];
   const scored = (arm: string, task: string) => results.filter((r) => r.arm === arm && r.task === task)
     .map((r) => ({ seed: r.seed, score: taskScore(task, r.metrics) }))
     .filter((r): r is { seed: number; score: number } => r.score !== null)
@@ -150,8 +146,15 @@ function baselineLines(baseline: string, tasks: string[], arms: string[], result
       const delta = (100 * (meanStd(a).mean - meanStd(b).mean)).toFixed(2).replace(/^-(0\.00)$/, '$1');
       let p: string;
       try { p = permutationPValue(a, b).toFixed(3); } catch { p = '–'; }
-      lines.push(`| ${task} | ${arm} | ${delta.startsWith('-') || delta === '0.00' ? '' : '+'}${delta} | ${p} | ${perSeed(base)} | ${perSeed(rs)} |`);
+      rows.push(`| ${task} | ${arm} | ${delta.startsWith('-') || delta === '0.00' ? '' : '+'}${delta} | ${p} | ${perSeed(base)} | ${perSeed(rs)} |`);
     }
   }
-  return lines;
+  if (rows.length === 0) return [];
+  return [
+    `Against \`${baseline}\`: GLUE task score ×100 (MCC for CoLA, the mean of the task's metrics otherwise); Δ = difference of the means; p = exact two-sided permutation test over the seeds.`,
+    '',
+    '| task | arm | Δ score | p | baseline per seed | arm per seed |',
+    '|---|---|---|---|---|---|',
+    ...rows,
+  ];
 }
