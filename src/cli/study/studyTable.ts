@@ -4,9 +4,8 @@ import { armJobs, type StudyJob } from './studyJobs.ts';
 import { readDone } from './runStudy.ts';
 import type { Study } from './studyConfig.ts';
 import { permutationPValue } from '../../engine/metrics/permutationTest.ts';
-import type { MetricName } from '../../engine/metrics/index.ts';
-import { scoreMetrics } from '../../engine/train/evaluate.ts';
-import { taskSpecFromRegistry } from '../../engine/train/taskSpec.ts';
+import { taskScoreOf } from '../../engine/train/evaluate.ts';
+import { taskSpecFromRegistry, type TaskSpec } from '../../engine/train/taskSpec.ts';
 
 /** One task's dev result in one finished run. */
 export interface RunResult {
@@ -117,10 +116,10 @@ export function studyTable(study: Study, results: RunResult[]): string {
 
 /** GLUE's score of one task from its metrics (MCC alone for CoLA, the mean of the rest); null for a task outside the registry. */
 export function taskScore(task: string, metrics: Record<string, number>): number | null {
-  let used: MetricName[];
-  try { used = scoreMetrics(taskSpecFromRegistry(task)); } catch { return null; }
-  if (used.some((m) => typeof metrics[m] !== 'number')) return null;
-  return used.reduce((sum, m) => sum + metrics[m], 0) / used.length;
+  let spec: TaskSpec;
+  try { spec = taskSpecFromRegistry(task); } catch { return null; }
+  const score = taskScoreOf(spec, metrics);
+  return Number.isNaN(score) ? null : score;
 }
 
 /**

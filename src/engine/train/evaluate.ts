@@ -90,6 +90,12 @@ export function scoreMetrics(spec: TaskSpec): MetricName[] {
   return spec.metrics.includes('mcc') ? ['mcc'] : spec.metrics;
 }
 
+/** GLUE's task score from the task's metrics (NaN when one of them is missing). */
+export function taskScoreOf(spec: TaskSpec, metrics: Partial<Record<MetricName, number>>): number {
+  const used = scoreMetrics(spec).map((m) => metrics[m] ?? NaN);
+  return used.reduce((a, b) => a + b, 0) / used.length;
+}
+
 export function taskMetrics(spec: TaskSpec, p: SplitPredictions, decision?: DecisionThreshold): TaskEvaluation {
   if (decision) {
     // acc/F1/MCC from the threshold; the argmax figures are kept beside them so the two can be compared.
@@ -103,8 +109,7 @@ export function taskMetrics(spec: TaskSpec, p: SplitPredictions, decision?: Deci
     const preds = m === 'pearson' || m === 'spearman' ? p.scores : m === 'auc' ? positiveProbs(spec, p) : p.predictions;
     metrics[m] = p.labels.length === 0 ? NaN : computeMetric(m, preds, p.labels);
   }
-  const used = scoreMetrics(spec).map((m) => metrics[m]!);
-  return { task: spec.name, rows: p.labels.length, loss: p.loss, metrics, score: used.reduce((a, b) => a + b, 0) / used.length };
+  return { task: spec.name, rows: p.labels.length, loss: p.loss, metrics, score: taskScoreOf(spec, metrics) };
 }
 
 /** The F1-maximising threshold of a binary task, chosen on held-out training rows (thresholdHoldout). */
