@@ -1,6 +1,17 @@
 import { Rng, type RngState } from '../runtime/rng.ts';
 import type { LoadedSplit } from './shardReader.ts';
 
+/**
+ * How a reader's batches change from one epoch to the next.
+ * - 'fixed': rows are shuffled and cut into batches once per run, and the batches keep one order every epoch
+ *   (the yml-era MT-DNN `MultiTaskBatchSampler` used by SIWLM and GradTS; EmBERT/PALs' `itertools.cycle`, which
+ *   replays its first pass).
+ * - 'fixed-contents': batches are formed once; their order is reshuffled each epoch (MT-DNN v1 `BatchGen.reset`).
+ * - 'reshuffle': rows are reshuffled and length-bucketed afresh every epoch. Taskscope's own choice, not a seed's.
+ * Epoch 0 is the same under all three.
+ */
+export type BatchPlanMode = 'fixed' | 'fixed-contents' | 'reshuffle';
+
 export interface BatchReaderOptions {
   batchSize: number;
   seed: number | string;
@@ -13,6 +24,8 @@ export interface BatchReaderOptions {
   bucketBatches?: number;
   /** Leave out each split's last, partial batch (default false). */
   dropLast?: boolean;
+  /** What changes between epochs (default 'reshuffle'); see BatchPlanMode. */
+  plan?: BatchPlanMode;
 }
 
 /** Where a reader is; plain JSON, saved with a training checkpoint. */
@@ -47,14 +60,18 @@ interface PlannedBatch {
 /**
  * Seeded, resumable batches over any mix of loaded splits. Each epoch uses every row once: rows are shuffled
  * per split, length-bucketed, cut into single-split batches, and all batches are shuffled together (so tasks
- * mix in proportion to their sizes). The epoch's plan depends only on the generator state at its start, which
- * is what a position saves.
+ * mix in proportion to their sizes). Whether later epochs form new batches follows `plan`. An epoch's plan
+ * depends only on the seed and the generator state at its start, which is what a position saves.
  */
 export class BatchReader {
   private readonly batchSize: number;
   private readonly shuffle: boolean;
   private readonly bucketBatches: number;
   private readonly dropLast: boolean;
+  private readonly planMode: BatchPlanMode;
+  /** Epoch 0's plan and the generator state after it: every plan of 'fixed'/'fixed-contents' starts from it. */
+  private readonly firstPlan: PlannedBatch[];
+  private readonly afterFirstPlan: RngState;
   private epoch = 0;
   private cursor = 0;
   private epochState: RngState;
@@ -69,7 +86,12 @@ export class BatchReader {
     this.bucketBatches = opts.bucketBatches ?? 50;
     if (!Number.isInteger(this.bucketBatches) || this.bucketBatches < 1) throw new Error(`bucketBatches must be a positive integer, got ${opts.bucketBatches}`);
     this.dropLast = opts.dropLast ?? false;
+    this.planMode = opts.plan ?? 'reshuffle';
+    if (!['fixed', 'fixed-contents', 'reshuffle'].includes(this.planMode)) throw new Error(`plan must be 'fixed', 'fixed-contents' or 'reshuffle', got ${String(opts.plan)}`);
     this.epochState = new Rng(opts.seed).getState();
+    const rng = Rng.fromState(this.epochState);
+    this.firstPlan = this.formBatches(rng);
+    this.afterFirstPlan = rng.getState();
     this.nextEpochState = this.makePlan();
   }
 
@@ -114,9 +136,24 @@ export class BatchReader {
     while (this.cursor < this.plan.length) yield this.materialize(this.plan[this.cursor++]);
   }
 
-  /** Builds this epoch's plan from epochState; returns the state the next epoch starts from. */
+  /** Sets this epoch's plan from the epoch and epochState; returns the state the next epoch starts from. */
   private makePlan(): RngState {
+    if (this.epoch === 0 || this.planMode === 'fixed') {
+      this.plan = this.firstPlan;
+      // 'fixed' consumes nothing after epoch 0, so every later epoch starts from the same state.
+      return this.epoch === 0 ? this.afterFirstPlan : this.epochState;
+    }
     const rng = Rng.fromState(this.epochState);
+    if (this.planMode === 'fixed-contents') {
+      this.plan = this.shuffle ? rng.shuffle([...this.firstPlan]) : this.firstPlan;
+    } else {
+      this.plan = this.formBatches(rng);
+    }
+    return rng.getState();
+  }
+
+  /** Shuffles rows per split, length-buckets them, cuts single-split batches and shuffles all batches together. */
+  private formBatches(rng: Rng): PlannedBatch[] {
     const plan: PlannedBatch[] = [];
     this.splits.forEach((s, si) => {
       const order = Array.from({ length: s.rows }, (_, i) => i);
@@ -134,8 +171,7 @@ export class BatchReader {
       }
     });
     if (this.shuffle) rng.shuffle(plan);
-    this.plan = plan;
-    return rng.getState();
+    return plan;
   }
 
   private materialize(b: PlannedBatch): Batch {

@@ -109,6 +109,12 @@ export const ExperimentSchema = v.object({
   data: v.optional(DataSourceSchema, { kind: 'hub', mirror: 'https://huggingface.co' }),
   tasks: v.pipe(v.array(TaskEntrySchema), v.minLength(1, 'at least one task'), v.maxLength(12)),
   sampler: v.optional(SamplerSchema, { kind: 'mtdnn', mixOpt: 0, ratio: 0 }),
+  /**
+   * What a task's batches do between epochs: 'fixed' (formed once per run, one order — as the seed code does),
+   * 'fixed-contents' (formed once, order reshuffled per epoch: MT-DNN v1) or 'reshuffle' (Taskscope's own: new
+   * batches every epoch). See docs/methods.md, "Task sampling".
+   */
+  batches: v.optional(v.picklist(['fixed', 'fixed-contents', 'reshuffle']), 'fixed'),
   variant: v.optional(VariantSchema, {}),
   optimizer: v.optional(OptimizerSchema, {}),
   schedule: v.optional(ScheduleSchema, {}),

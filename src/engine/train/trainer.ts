@@ -167,7 +167,9 @@ export class Trainer {
     const parts = this.tasks.map((t) => splitThresholdHoldout(opts.data[t.name].train, t, exp.seed));
     this.splits = this.tasks.map((t, i) => ({ ...opts.data[t.name], train: parts[i].train }));
     this.holdouts = parts.map((p) => p.holdout);
-    this.readers = this.tasks.map((t, i) => new BatchReader([this.splits[i].train], { batchSize: exp.batchSize, seed: trainReaderSeed(exp.seed, t.name) }));
+    this.readers = this.tasks.map(
+      (t, i) => new BatchReader([this.splits[i].train], { batchSize: exp.batchSize, seed: trainReaderSeed(exp.seed, t.name), plan: exp.batches }),
+    );
     this.weights = this.tasks.map((t, i) => (!exp.siwlm.enabled ? 1 : i === 0 ? exp.siwlm.centralWeight : t.weight));
     this.siwlm = exp.siwlm.enabled && exp.siwlm.alternation ? new SiwlmAlphaCounter(this.tasks.length) : null;
     this.scheduleCtx = {
@@ -304,8 +306,12 @@ export class Trainer {
     let gradNormValue = NaN;
     let event: StepEvent;
     try {
+      let stepTask: number | undefined;
       for (let k = 0; k < exp.gradAccumulation; k++) {
-        const { taskIdx, batch } = this.nextMicroBatch();
+        const { taskIdx, batch } = this.nextMicroBatch(stepTask);
+        // The sampled modes draw one task per optimiser step (EmBERT/PALs sample when step % grad_acc == 0);
+        // MT-DNN accumulates whatever its batch list holds next, so its steps may mix tasks, as the seed's do.
+        if (this.experiment.sampler.kind !== 'mtdnn') stepTask = taskIdx;
         const slot = this.model.slot(this.tasks[taskIdx].name);
         const weight = this.weights[taskIdx] * (this.siwlm ? this.siwlm.next(taskIdx) : 1);
         const t = batchToTensors(batch, slot.spec.type, slot.spec.numLabels);
@@ -493,9 +499,14 @@ export class Trainer {
     this.siwlm?.startEpoch(epoch);
   }
 
-  private nextMicroBatch() {
+  /**
+   * The next entry of the epoch's task order and a batch of its task — or of `task`, which then overrides the
+   * entry (the entry is still consumed, so the sampler's stream and epoch lengths stay as without accumulation).
+   */
+  private nextMicroBatch(task?: number) {
     if (this.epochPosition >= this.epochOrder.length) this.beginEpoch(this.epoch + 1);
-    const taskIdx = this.epochOrder[this.epochPosition++];
+    const taskIdx = task ?? this.epochOrder[this.epochPosition];
+    this.epochPosition++;
     if (this.epochPosition === this.epochOrder.length) this.completedEpochs++;
     return { taskIdx, batch: this.readers[taskIdx].next() };
   }
