@@ -9,8 +9,15 @@ export default defineConfig({
   base: './',
   plugins: [svelte(), sharedAssetsMirror()],
   worker: { format: 'es' },
-  // Found late, these make Vite re-bundle and reload the page on the first visit.
-  optimizeDeps: { include: ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-webgpu', '@tensorflow/tfjs-backend-wasm', 'comlink', '@observablehq/plot', 'idb'] },
+  // Every dependency the page and its workers import. Vite's start-up scan follows index.html but not the
+  // `new Worker(new URL(…))` files, so one imported only in a worker (umap-js, hyparquet, …) would be found on
+  // the first visit, re-bundled and the page reloaded (tests/browser/firstVisit.test.ts checks there is none).
+  optimizeDeps: {
+    include: [
+      '@tensorflow/tfjs', '@tensorflow/tfjs-backend-webgpu', '@tensorflow/tfjs-backend-wasm', 'comlink', '@observablehq/plot', 'idb',
+      'umap-js', 'hyparquet', 'fflate', 'valibot',
+    ],
+  },
   server: { host: '127.0.0.1', port: 5173, strictPort: false },
   preview: { host: '127.0.0.1', port: 4173 },
   build: { target: 'es2022', chunkSizeWarningLimit: 4096 },

@@ -1,28 +1,42 @@
 import { Command, CommanderError } from 'commander';
-import { registerDataCommands } from './commands/data.ts';
-import { registerEncodeCommand } from './commands/encode.ts';
-import { registerPipelineCommand } from './commands/pipeline.ts';
-import { registerPretrainCommand } from './commands/pretrain.ts';
-import { registerPruneCommand } from './commands/prune.ts';
-import { registerSelectCommand } from './commands/select.ts';
-import { registerStudyCommand } from './commands/study.ts';
-import { registerTrainCommand } from './commands/train.ts';
+import { packageVersion } from './packageRoot.ts';
+
+type Register = (program: Command) => void;
+
+/**
+ * Each command's module, loaded only when needed: most of them pull in tfjs and the engine, which costs more
+ * start-up time than anything else, and `taskscope --version` or `taskscope data check` need none of the rest.
+ * Listed in the order `taskscope --help` shows them.
+ */
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  encode: () => import('./commands/encode.ts').then((m) => m.registerEncodeCommand),
+  data: () => import('./commands/data.ts').then((m) => m.registerDataCommands),
+  pretrain: () => import('./commands/pretrain.ts').then((m) => m.registerPretrainCommand),
+  select: () => import('./commands/select.ts').then((m) => m.registerSelectCommand),
+  train: () => import('./commands/train.ts').then((m) => m.registerTrainCommand),
+  pipeline: () => import('./commands/pipeline.ts').then((m) => m.registerPipelineCommand),
+  study: () => import('./commands/study.ts').then((m) => m.registerStudyCommand),
+  prune: () => import('./commands/prune.ts').then((m) => m.registerPruneCommand),
+};
+
+/** The commands argv needs: the one it names, or all of them for the overall help and for an unknown name. */
+export function commandsFor(argv: string[]): string[] {
+  const args = argv.slice(2);
+  const named = args.find((a) => !a.startsWith('-'));
+  if (named && named in COMMANDS) return [named];
+  if (!named && args.some((a) => a === '-V' || a === '--version')) return [];
+  return Object.keys(COMMANDS);
+}
 
 /** `taskscope <command>`: the same engine as the browser app, headless, on the wasm or cpu backend. */
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('taskscope')
     .description('Taskscope: multi-task learning on GLUE, headless')
+    .version(packageVersion(), '-V, --version', 'print the version of taskscope')
     .exitOverride()
     .showHelpAfterError();
-  registerEncodeCommand(program);
-  registerDataCommands(program);
-  registerPretrainCommand(program);
-  registerSelectCommand(program);
-  registerTrainCommand(program);
-  registerPipelineCommand(program);
-  registerStudyCommand(program);
-  registerPruneCommand(program);
   try {
+    for (const name of commandsFor(argv)) (await COMMANDS[name]())(program);
     await program.parseAsync(argv);
   } catch (e) {
     if (e instanceof CommanderError) process.exit(e.exitCode);

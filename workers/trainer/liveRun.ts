@@ -19,7 +19,7 @@ const MAX_STORED_LOSSES = 6000;
 
 /**
  * One training run in the worker: drives the engine's Trainer, streams batched updates to the page, measures
- * head importance every `importanceEvery` steps on fixed dev probe batches (mask measure, eval mode) and keeps
+ * head importance when training starts and every `importanceEvery` steps on fixed dev probe batches (mask measure, eval mode) and keeps
  * the run record in IndexedDB in step with the trainer's checkpoints.
  */
 export class LiveRun {
@@ -93,6 +93,14 @@ export class LiveRun {
     this.record.totalSteps = this.trainer.totalSteps;
     this.record.step = this.trainer.step;
     this.flush();
+    // A first map at once: measure the model as training starts (step 0, or the step a resumed run continues
+    // from) instead of leaving the Heads view empty until step `importanceEvery`. It runs alongside the first
+    // steps like every other measurement; awaiting it first would let a Stop pressed meanwhile be lost, since
+    // Trainer.run() clears an earlier stop request.
+    if (this.record.importance?.step !== this.trainer.step) {
+      this.importanceDue = true;
+      this.maybeStartImportance();
+    }
     let result: RunResult;
     try {
       result = await this.trainer.run();

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { MultiBar, Presets } from 'cli-progress';
 import { appendFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { getTask } from '../../../datasets/glueTasks.ts';
@@ -16,6 +15,7 @@ import { runTaskOrder, Trainer, type TaskSplits } from '../../engine/train/train
 import { trainRowsFor } from '../../engine/train/trainSubset.ts';
 import { initNodeBackend, NODE_BACKENDS } from '../nodeBackend.ts';
 import { dataSourceOf } from '../experimentDataSource.ts';
+import { trainProgress } from '../trainProgress.ts';
 import { nodeInitialModel, nodeModelVocab, shardSplitLoader } from './pipeline.ts';
 
 export interface TrainCliOptions {
@@ -46,10 +46,6 @@ const exists = (p: string) => stat(p).then(() => true, () => false);
 
 /** `--vocab` takes the folder of a vocab.txt (as `pipeline`) or the vocab.txt itself. */
 const vocabDirOf = (v: string | undefined) => (v && basename(v) === 'vocab.txt' ? dirname(v) : v);
-
-function fmt(x: number, digits = 4): string {
-  return Number.isFinite(x) ? x.toFixed(digits) : String(x);
-}
 
 /**
  * `taskscope train`: one experiment, headless. Writes into --out: `log.jsonl` (one line per step and per
@@ -96,14 +92,15 @@ export async function runTrainCli(o: TrainCliOptions, note: (line: string) => vo
   const parameters = experimentParameterCounts(exp, c);
   note(describeParameterCounts(parameters));
 
-  const bars = o.progress === false ? null : new MultiBar({ format: ' {bar} {value}/{total} steps | epoch {epoch} | loss {loss} | lr {lr} | {eps} ex/s | {tps} tok/s | ETA {eta_formatted}', hideCursor: true, noTTYOutput: false, etaBuffer: 50 }, Presets.shades_classic);
-  const say = (line: string) => (bars ? bars.log(`${line}\n`) : note(line));
+  // A bar on a terminal, periodic plain lines in a log file or CI (see trainProgress.ts).
+  const progress = o.progress === false ? null : trainProgress({ stream: process.stderr });
+  const say = (line: string) => (progress ? progress.log(line) : note(line));
   let trainer!: Trainer;
   const pending: Promise<void>[] = [];
   const onEvent = (e: TrainerEvent) => {
     if (e.type === 'step') {
       pending.push(log({ ...e, wallSeconds: (Date.now() - started) / 1000 }));
-      bar?.update(e.step, { epoch: e.epoch, loss: fmt(e.loss), lr: e.lr.toExponential(2), eps: e.examplesPerSec.toFixed(1), tps: e.tokensPerSec.toFixed(0) });
+      progress?.step(e);
     } else if (e.type === 'eval') {
       pending.push(log({ type: 'eval', ...e.result, wallSeconds: (Date.now() - started) / 1000 }));
       const pct = (m: Partial<Record<string, number>>) => Object.entries(m).map(([k, v]) => `${k} ${(100 * v!).toFixed(2)}`).join(' ');
@@ -126,7 +123,7 @@ export async function runTrainCli(o: TrainCliOptions, note: (line: string) => vo
     if (rows > 0) note(`${task}: ${rows} of those training rows held out to choose the F1 decision threshold (thresholdHoldout)`);
   }
   note(`training: ${trainer.totalSteps} steps (${trainer.epochLength} batches per epoch, ${exp.epochs} epochs, batch ${exp.batchSize}, grad-acc ${exp.gradAccumulation}) into ${out}`);
-  const bar = bars?.create(trainer.totalSteps, trainer.step, { epoch: trainer.currentEpoch, loss: '-', lr: '-', eps: '-', tps: '-' }) ?? null;
+  progress?.start(trainer.step, trainer.totalSteps, trainer.currentEpoch);
   const onSigint = () => {
     say('interrupted: stopping after this step and saving the train state (run the command again to continue)');
     trainer.stop();
@@ -137,7 +134,7 @@ export async function runTrainCli(o: TrainCliOptions, note: (line: string) => vo
     result = await trainer.run();
   } finally {
     process.removeListener('SIGINT', onSigint);
-    bars?.stop();
+    progress?.stop();
     await Promise.all(pending);
   }
   const wallSeconds = (Date.now() - started) / 1000;

@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { cliEntry } from '../packageRoot.ts';
 import { armJobs, jobArgs, type StudyJob } from './studyJobs.ts';
 import type { Study } from './studyConfig.ts';
 
-const CLI = resolve(import.meta.dirname, '../../../bin/taskscope.mjs');
+const CLI = cliEntry();
 
 export interface DoneRecord { exitCode: number; wallSeconds: number; finishedAt: string; args: string[] }
 
