@@ -52,10 +52,14 @@ async function readExperiment(path: string): Promise<Experiment> {
 
 const exists = (p: string) => stat(p).then(() => true, () => false);
 
-/** SHA-256 over every parameter's name, shape and float32 bytes, in the model's order. */
-export async function modelChecksum(model: MultiTaskModel): Promise<string> {
+/**
+ * SHA-256 over the loaded encoder's parameters (name, shape, float32 bytes), for a model read from a folder,
+ * URL or the Hub; undefined for a random one, which the experiment's `model` entry and seed define.
+ */
+export async function initialModelChecksum(exp: Experiment, model: MultiTaskModel): Promise<string | undefined> {
+  if (exp.model.kind === 'random') return undefined;
   const h = createHash('sha256');
-  for (const t of await readVariables(model.namedVariables())) {
+  for (const t of await readVariables(model.encoder.namedVariables())) {
     h.update(`${t.name}[${t.shape.join(',')}]\n`);
     h.update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
   }
@@ -130,7 +134,7 @@ export async function runTrainCli(o: TrainCliOptions, note: (line: string) => vo
   const initial = await nodeInitialModel(exp, vocabDir);
   const model = buildMultiTaskModel(exp, initial.encoder, { extension: variantExtensionFor(exp, initial.encoder) });
   try {
-    const checksum = await modelChecksum(model);
+    const checksum = await initialModelChecksum(exp, model);
     for (;;) {
       const outcome = await trainInFolder(out, exp, model, checksum, initial, backend, o, note);
       if (typeof outcome === 'number') return outcome;
@@ -146,7 +150,7 @@ async function trainInFolder(
   out: string,
   exp: Experiment,
   model: MultiTaskModel,
-  initialModelChecksum: string,
+  initialModelChecksum: string | undefined,
   initial: { vocabText: string; doLowerCase: boolean },
   backend: string,
   o: TrainCliOptions,
@@ -197,7 +201,7 @@ async function trainLocked(
   out: string,
   exp: Experiment,
   model: MultiTaskModel,
-  initialModelChecksum: string,
+  initialModelChecksum: string | undefined,
   initial: { vocabText: string; doLowerCase: boolean },
   backend: string,
   folderStore: FolderTrainStateStore,
