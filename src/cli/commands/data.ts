@@ -7,7 +7,7 @@ import type { SplitName, TaskDef } from '../../../datasets/types.ts';
 import { parseDoLowerCase } from '../../engine/checkpoint/tokenizerConfig.ts';
 import { buildShards, DEFAULT_SHARD_SIZE, type BuildProgress } from '../../engine/data/buildShards.ts';
 import { checkTask } from '../../engine/data/checkSplits.ts';
-import { formatIssue } from '../../engine/data/dataError.ts';
+import { formatIssue, MAX_ISSUES_KEPT } from '../../engine/data/dataError.ts';
 import { parquetSourceFromPath, tsvSourceFromPath } from '../../engine/data/nodeFiles.ts';
 import { FolderShardStore } from '../../engine/data/nodeShardStore.ts';
 import { DEFAULT_HUB_MIRROR } from '../../engine/data/parquetSource.ts';
@@ -35,7 +35,11 @@ export interface BuildCliOptions extends SourceOptions {
 
 async function sourceOf(o: SourceOptions): Promise<DataSource> {
   if (o.dir && o.hub) throw new Error('give either --dir or --hub, not both');
-  if (o.dir) return tsvSourceFromPath(o.dir);
+  if (o.dir) {
+    return tsvSourceFromPath(o.dir).catch((e: Error) => {
+      throw new Error(`--dir: ${e.message}`);
+    });
+  }
   if (o.hub) return parquetSourceFromPath(o.hub === true ? DEFAULT_HUB_MIRROR : o.hub);
   throw new Error('give --dir <GLUE folder or zip> or --hub [mirror URL or folder]');
 }
@@ -70,11 +74,12 @@ export async function runDataCheck(o: SourceOptions, print: Print): Promise<numb
       found++;
       const official = r.officialRows === undefined ? '' : r.rows === r.officialRows ? `  (official ${r.officialRows})` : `  (official ${r.officialRows}: differs)`;
       const skipped = r.skipped > 0 ? `, ${r.skipped} skipped` : '';
-      const bad = r.issues.length > 0 ? `, ${r.issues.length} malformed` : '';
+      const bad = r.issueCount > 0 ? `, ${r.issueCount} malformed` : '';
       const labels = r.labelCounts && task.labels ? `  [${task.labels.map((l, i) => `${l} ${r.labelCounts![i]}`).join(', ')}]` : '';
       print(`  ${r.split.padEnd(16)} ${String(r.rows).padStart(7)} rows${skipped}${bad}${official}${labels}`);
       for (const issue of r.issues) print(`    ${formatIssue(issue)}`);
-      malformed += r.issues.length;
+      if (r.issueCount > r.issues.length) print(`    … and ${r.issueCount - r.issues.length} more (only the first ${MAX_ISSUES_KEPT} per split are kept and shown)`);
+      malformed += r.issueCount;
     }
   }
   if (found === 0) {
