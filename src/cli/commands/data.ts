@@ -13,6 +13,7 @@ import { FolderShardStore } from '../../engine/data/nodeShardStore.ts';
 import { DEFAULT_HUB_MIRROR } from '../../engine/data/parquetSource.ts';
 import type { DataSource } from '../../engine/data/types.ts';
 import { BertTokenizer } from '../../engine/tokenizer/bertTokenizer.ts';
+import { intOption } from '../optionValues.ts';
 
 type Print = (line: string) => void;
 
@@ -103,10 +104,8 @@ export async function tokenizerFromModelDir(dir: string): Promise<BertTokenizer>
 
 /** `data build`: tokenizes each split the source has into shards under `--out`; returns the exit code. */
 export async function runDataBuild(o: BuildCliOptions, print: Print): Promise<number> {
-  const maxLength = Number(o.maxLen);
-  if (!Number.isInteger(maxLength) || maxLength < 3 || maxLength > 65535) throw new Error(`--max-len must be an integer from 3 to 65535, got "${o.maxLen}"`);
-  const shardSize = o.shardSize === undefined ? DEFAULT_SHARD_SIZE : Number(o.shardSize);
-  if (!Number.isInteger(shardSize) || shardSize < 1) throw new Error(`--shard-size must be a positive integer, got "${o.shardSize}"`);
+  const maxLength = intOption('max-len', o.maxLen, 3, 65535);
+  const shardSize = o.shardSize === undefined ? DEFAULT_SHARD_SIZE : intOption('shard-size', o.shardSize, 1);
   const source = await sourceOf(o);
   const tokenizer = await tokenizerFromModelDir(o.model);
   const store = new FolderShardStore(o.out);
