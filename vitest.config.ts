@@ -8,7 +8,7 @@ export default defineConfig({
       {
         test: {
           name: 'node',
-          include: ['tests/node/**/*.test.ts'],
+          include: ['tests/node/**/*.test.ts', 'tests/hostile/**/*.test.ts'],
           environment: 'node',
           testTimeout: 120_000,
           hookTimeout: 120_000,

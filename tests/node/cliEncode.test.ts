@@ -63,6 +63,6 @@ describe('taskscope encode (the CLI contract used to check the engine)', () => {
     await expect(taskscope(['encode', '--model', fixtureModelDir('random-tiny'), '--pairs', file, '--max-len', '16', '--backend', 'webgl']))
       .rejects.toMatchObject({ stderr: expect.stringContaining('--backend must be one of wasm, cpu, got "webgl"') });
     await expect(taskscope(['encode', '--model', fixtureModelDir('random-tiny'), '--pairs', file, '--max-len', 'ten']))
-      .rejects.toMatchObject({ stderr: expect.stringContaining('--max-len must be an integer ≥ 2, got "ten"') });
+      .rejects.toMatchObject({ stderr: expect.stringContaining('--max-len must be an integer >= 2, got "ten"') });
   });
 });

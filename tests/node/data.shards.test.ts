@@ -229,7 +229,7 @@ describe('IndexedDB shard store (fake-indexeddb)', () => {
       proto.put = put;
     }
     expect(err).toBeInstanceOf(StorageFullError);
-    expect((err as Error).message).toBe('storage full while writing shard 3 of RTE/dev: The quota has been exceeded. (shards 0–2 are kept; free space and build again to continue)');
+    expect((err as Error).message).toBe(`storage full while writing shard 3 of RTE/dev to ${db.describe()}: The quota has been exceeded. (shards 0–2 are kept; free space and build again to continue)`);
     const key = await shardKeyFor(RTE, 'dev', tokenizer, 128);
     const partial = (await db.getManifest(key)) as ShardManifest;
     expect([partial.complete, partial.shards.length, partial.rows]).toEqual([false, 3, 192]);

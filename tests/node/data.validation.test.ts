@@ -99,7 +99,7 @@ describe('malformed TSV files give errors naming file, line and reason', () => {
       },
     });
     const src = new TsvSource({ describe: () => 'mem', exists: async () => true, open: async () => ({ stream, name: 'mem/SST-2/dev.tsv' }) });
-    await expect(drain(src, 'SST-2', 'dev')).rejects.toThrow('mem/SST-2/dev.tsv:2: line longer than 4194304 characters (not a TSV file?)');
+    await expect(drain(src, 'SST-2', 'dev')).rejects.toThrow('mem/SST-2/dev.tsv:2: line longer than 4194304 characters (the limit per line; not a TSV file?)');
     // 1 header chunk + 65 chunks to pass 4 MiB, plus at most one the stream pulled ahead.
     expect(sent).toBeGreaterThanOrEqual(66);
     expect(sent).toBeLessThanOrEqual(67);

@@ -137,10 +137,10 @@ describe('vocab.txt parsing', () => {
     expect(await vocabHash(lf)).toBe(createHash('sha256').update(lines.join('\n') + '\n').digest('hex'));
   });
 
-  it('strips each line like Python and keeps the first id of a duplicate', () => {
+  it('strips each line like Python and keeps the last id of a duplicate (as Google BERT and Hugging Face do)', () => {
     const v = parseVocabText('[PAD]\n  hello \t\nhello\n\n\u3000x\n');
     expect(v.tokens).toEqual(['[PAD]', 'hello', 'hello', '', 'x']);
-    expect(v.ids.get('hello')).toBe(1);
+    expect(v.ids.get('hello')).toBe(2);
     expect(v.ids.get('')).toBe(3);
   });
 

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import 'fake-indexeddb/auto';
@@ -38,7 +38,7 @@ async function stateAfter(steps: number): Promise<{ t: Trainer; stored: StoredTr
 }
 
 describe('train state stores', () => {
-  it('a folder store round-trips the exact bytes and refuses a state whose two files are from different steps', async () => {
+  it('a folder store round-trips the exact bytes and refuses an older-layout state whose two files are from different steps', async () => {
     const { stored } = await stateAfter(2);
     const store = new FolderTrainStateStore(join(tmp, 'state'));
     expect(await store.load()).toBeNull();
@@ -50,10 +50,14 @@ describe('train state stores', () => {
     expect(s.meta.step).toBe(2);
     expect(s.optimizer.slots.length).toBe(2 * s.model.length); // Adamax: exp_avg + exp_inf per parameter
 
+    // The older layout (state.json + state.safetensors in the folder itself) is still read, and still checked.
     const { stored: older } = await stateAfter(1);
-    await writeFile(join(tmp, 'state', 'state.safetensors'), older.tensors);
-    await expect(store.load().then((x) => decodeTrainState(x!, store.describe()))).rejects.toThrow(
-      `${store.describe()}: the tensors are from step 1 but the JSON is from step 2 (a save was interrupted)`,
+    const legacy = new FolderTrainStateStore(join(tmp, 'legacy-state'));
+    await mkdir(legacy.dir, { recursive: true });
+    await writeFile(join(legacy.dir, 'state.json'), stored.json);
+    await writeFile(join(legacy.dir, 'state.safetensors'), older.tensors);
+    await expect(legacy.load().then((x) => decodeTrainState(x!, legacy.describe()))).rejects.toThrow(
+      `${legacy.describe()}: the tensors are from step 1 but the JSON is from step 2 (a save was interrupted)`,
     );
   });
 

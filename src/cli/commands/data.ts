@@ -7,12 +7,13 @@ import type { SplitName, TaskDef } from '../../../datasets/types.ts';
 import { parseDoLowerCase } from '../../engine/checkpoint/tokenizerConfig.ts';
 import { buildShards, DEFAULT_SHARD_SIZE, type BuildProgress } from '../../engine/data/buildShards.ts';
 import { checkTask } from '../../engine/data/checkSplits.ts';
-import { formatIssue } from '../../engine/data/dataError.ts';
+import { formatIssue, MAX_ISSUES_KEPT } from '../../engine/data/dataError.ts';
 import { parquetSourceFromPath, tsvSourceFromPath } from '../../engine/data/nodeFiles.ts';
 import { FolderShardStore } from '../../engine/data/nodeShardStore.ts';
 import { DEFAULT_HUB_MIRROR } from '../../engine/data/parquetSource.ts';
 import type { DataSource } from '../../engine/data/types.ts';
 import { BertTokenizer } from '../../engine/tokenizer/bertTokenizer.ts';
+import { intOption } from '../optionValues.ts';
 
 type Print = (line: string) => void;
 
@@ -35,7 +36,11 @@ export interface BuildCliOptions extends SourceOptions {
 
 async function sourceOf(o: SourceOptions): Promise<DataSource> {
   if (o.dir && o.hub) throw new Error('give either --dir or --hub, not both');
-  if (o.dir) return tsvSourceFromPath(o.dir);
+  if (o.dir) {
+    return tsvSourceFromPath(o.dir).catch((e: Error) => {
+      throw new Error(`--dir: ${e.message}`);
+    });
+  }
   if (o.hub) return parquetSourceFromPath(o.hub === true ? DEFAULT_HUB_MIRROR : o.hub);
   throw new Error('give --dir <GLUE folder or zip> or --hub [mirror URL or folder]');
 }
@@ -70,11 +75,12 @@ export async function runDataCheck(o: SourceOptions, print: Print): Promise<numb
       found++;
       const official = r.officialRows === undefined ? '' : r.rows === r.officialRows ? `  (official ${r.officialRows})` : `  (official ${r.officialRows}: differs)`;
       const skipped = r.skipped > 0 ? `, ${r.skipped} skipped` : '';
-      const bad = r.issues.length > 0 ? `, ${r.issues.length} malformed` : '';
+      const bad = r.issueCount > 0 ? `, ${r.issueCount} malformed` : '';
       const labels = r.labelCounts && task.labels ? `  [${task.labels.map((l, i) => `${l} ${r.labelCounts![i]}`).join(', ')}]` : '';
       print(`  ${r.split.padEnd(16)} ${String(r.rows).padStart(7)} rows${skipped}${bad}${official}${labels}`);
       for (const issue of r.issues) print(`    ${formatIssue(issue)}`);
-      malformed += r.issues.length;
+      if (r.issueCount > r.issues.length) print(`    … and ${r.issueCount - r.issues.length} more (only the first ${MAX_ISSUES_KEPT} per split are kept and shown)`);
+      malformed += r.issueCount;
     }
   }
   if (found === 0) {
@@ -98,10 +104,8 @@ export async function tokenizerFromModelDir(dir: string): Promise<BertTokenizer>
 
 /** `data build`: tokenizes each split the source has into shards under `--out`; returns the exit code. */
 export async function runDataBuild(o: BuildCliOptions, print: Print): Promise<number> {
-  const maxLength = Number(o.maxLen);
-  if (!Number.isInteger(maxLength) || maxLength < 3 || maxLength > 65535) throw new Error(`--max-len must be an integer from 3 to 65535, got "${o.maxLen}"`);
-  const shardSize = o.shardSize === undefined ? DEFAULT_SHARD_SIZE : Number(o.shardSize);
-  if (!Number.isInteger(shardSize) || shardSize < 1) throw new Error(`--shard-size must be a positive integer, got "${o.shardSize}"`);
+  const maxLength = intOption('max-len', o.maxLen, 3, 65535);
+  const shardSize = o.shardSize === undefined ? DEFAULT_SHARD_SIZE : intOption('shard-size', o.shardSize, 1);
   const source = await sourceOf(o);
   const tokenizer = await tokenizerFromModelDir(o.model);
   const store = new FolderShardStore(o.out);

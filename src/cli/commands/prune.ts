@@ -15,7 +15,7 @@ import { subsetSplit } from '../../engine/train/memorySplit.ts';
 import { modelFromExport } from '../../engine/train/trainedModel.ts';
 import { dataSourceOf } from '../experimentDataSource.ts';
 import { initNodeBackend } from '../nodeBackend.ts';
-import { intOption } from '../optionValues.ts';
+import { intOption, numberListOption } from '../optionValues.ts';
 import { shardSplitLoader } from './pipeline.ts';
 
 interface PruneCliOptions {
@@ -65,7 +65,7 @@ export function registerPruneCommand(program: Command): void {
         { perExample: true, taskId: model.taskId(task.name) });
       const importanceSeconds = (performance.now() - started) / 1000;
       note(`${task.name}: mask importance on ${n} training rows in ${importanceSeconds.toFixed(1)} s (${backend})`);
-      const fractions = o.fractions ? o.fractions.split(',').map(Number) : undefined;
+      const fractions = o.fractions ? numberListOption('fractions', o.fractions, 0, 1) : undefined;
       const curves = await pruningCurves({
         importance: imp.normalized,
         evaluate: maskedDevEvaluator(model, task.name, dev, { batchSize: 64 }),

@@ -15,7 +15,7 @@ import { buildEncoder } from '../../engine/train/modelFactory.ts';
 import type { TaskSplits } from '../../engine/train/trainer.ts';
 import { trainRowsFor } from '../../engine/train/trainSubset.ts';
 import { initNodeBackend } from '../nodeBackend.ts';
-import { intOption } from '../optionValues.ts';
+import { finiteOption, intOption } from '../optionValues.ts';
 import { nodeInitialModel, nodeModelVocab, shardSplitLoader } from './pipeline.ts';
 
 export interface SelectCliOptions {
@@ -60,10 +60,7 @@ function intFlag(name: string, text: string | undefined, min: number): number | 
 }
 
 function numFlag(name: string, text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!Number.isFinite(n)) throw new Error(`--${name} must be a number, got "${text}"`);
-  return n;
+  return text === undefined ? undefined : finiteOption(name, text);
 }
 
 /** Task matrices from `--importance`: `{task: [[…]]}`, or a gradts result whose reasons carry them. */

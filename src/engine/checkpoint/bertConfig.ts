@@ -94,7 +94,8 @@ const ConfigSchema = v.pipe(
 export function parseBertConfig(text: string, file = FILE): BertConfig {
   let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    // A leading BOM (Windows editors write one) is not JSON but carries no meaning: drop it.
+    raw = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch (e) {
     throw new CheckpointError(file, `not valid JSON (${errorText(e)})`);
   }

@@ -2,7 +2,7 @@ import { parseVocabText, requireTokenId } from '../tokenizer/vocab.ts';
 import { parseBertConfig, serializeBertConfig } from './bertConfig.ts';
 import { CheckpointError } from './checkpointError.ts';
 import type { ModelSource, ProgressCallback } from './modelSource.ts';
-import { parseSafetensors, serializeSafetensors } from './safetensors.ts';
+import { checkFiniteTensors, parseSafetensors, serializeSafetensors } from './safetensors.ts';
 import { canonicalTensorName, isBaseModelName, sortCheckpointTensors, validateBertTensors } from './tensorNames.ts';
 import { parseDoLowerCase, serializeTokenizerConfig } from './tokenizerConfig.ts';
 import type { BertCheckpoint, BertConfig, NamedTensor, SafetensorsDtype } from './types.ts';
@@ -46,6 +46,7 @@ export async function loadBertCheckpoint(source: ModelSource, options: LoadBertC
   (options.validateVocab ?? checkVocabFitsConfig)(vocabText, config, origin);
 
   const { tensors, metadata } = parseSafetensors(await source.readBytes('model.safetensors', options.onProgress));
+  checkFiniteTensors(tensors, `${origin}/model.safetensors`);
   const { params, extra } = sortCheckpointTensors(tensors, config);
   validateBertTensors(params, config);
   return { config, vocabText, doLowerCase, tensors: params, extraTensors: extra, safetensorsMetadata: metadata, origin };

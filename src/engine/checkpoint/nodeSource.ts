@@ -1,5 +1,6 @@
 // The only checkpoint module that touches the file system: everything else also runs in browsers.
-import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile } from 'node:fs/promises';
+import { atomicWriteFile } from '../data/nodeAtomicWrite.ts';
 import { basename, join, resolve } from 'node:path';
 import { CheckpointError, errorText } from './checkpointError.ts';
 import type { ModelSource } from './modelSource.ts';
@@ -45,6 +46,6 @@ export async function writeFolder(dir: string, files: ReadonlyMap<string, string
     if (basename(name) !== name || name === '..' || name === '.') {
       throw new CheckpointError(name, 'not a plain file name; refusing to write outside the folder');
     }
-    await writeFile(join(dir, name), content);
+    await atomicWriteFile(join(dir, name), content);
   }
 }

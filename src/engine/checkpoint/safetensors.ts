@@ -214,3 +214,19 @@ function encode(t: NamedTensor, dtype: SafetensorsDtype, fail: (detail: string) 
     }
   }
 }
+
+/** Refuses a NaN or ±Inf weight, naming the tensor and the first bad element (a model that trained into NaN). */
+export function checkFiniteTensors(tensors: Iterable<{ name: string; shape: readonly number[]; data: ArrayLike<number> | ArrayLike<bigint> }>, file: string): void {
+  for (const t of tensors) {
+    const d = t.data;
+    if (typeof d[0] === 'bigint') continue;
+    const f = d as ArrayLike<number>;
+    for (let i = 0; i < f.length; i++) {
+      const x = f[i];
+      if (x - x !== 0) {
+        const what = Number.isNaN(x) ? 'NaN' : x > 0 ? 'Inf' : '-Inf';
+        throw new CheckpointError(file, `tensor ${t.name} [${t.shape.join(', ')}] holds ${what} at element ${i}${f.length > 1 ? ` of ${f.length}` : ''}; non-finite weights are refused`);
+      }
+    }
+  }
+}

@@ -69,12 +69,17 @@ function totals(m: ShardManifest): void {
  * complete cache is only verified; a corrupt or missing shard in it is rebuilt from the source.
  */
 export async function buildShards(source: DataSource, task: TaskDef, split: SplitName, tokenizer: ShardTokenizer, opts: BuildOptions): Promise<ShardManifest> {
-  const { store, maxLength } = opts;
   const shardSize = opts.shardSize ?? DEFAULT_SHARD_SIZE;
   if (!Number.isInteger(shardSize) || shardSize < 1) throw new Error(`shardSize must be a positive integer, got ${shardSize}`);
   getSplit(task, split);
+  const key = await shardKeyFor(task, split, tokenizer, opts.maxLength);
+  const build = () => buildLocked(source, task, split, tokenizer, opts, key, shardSize);
+  return opts.store.exclusive ? opts.store.exclusive(key, build) : build();
+}
+
+async function buildLocked(source: DataSource, task: TaskDef, split: SplitName, tokenizer: ShardTokenizer, opts: BuildOptions, key: ShardKey, shardSize: number): Promise<ShardManifest> {
+  const { store, maxLength } = opts;
   const vocabHash = await tokenizer.vocabHash();
-  const key = await shardKeyFor(task, split, tokenizer, maxLength);
   const name = `${task.name}/${split}`;
   const progress: BuildProgress = { task: task.name, split, phase: 'verifying', rows: 0, bytes: 0, shardsWritten: 0, shardsReused: 0 };
 
@@ -161,7 +166,7 @@ export async function buildShards(source: DataSource, task: TaskDef, split: Spli
         manifest.shards.pop();
         if (isStorageFull(e)) {
           throw new StorageFullError(
-            `storage full while writing shard ${entry.index} of ${name}: ${errorText(e)} (shards 0–${entry.index - 1} are kept; free space and build again to continue)`,
+            `storage full while writing shard ${entry.index} of ${name} to ${store.describe()}: ${errorText(e)} (${entry.index === 0 ? 'no shard of it was complete' : entry.index === 1 ? 'shard 0 is kept' : `shards 0–${entry.index - 1} are kept`}; free space and build again to continue)`,
             e,
           );
         }

@@ -35,3 +35,17 @@ export class StorageFullError extends Error {
 export function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
+
+/** Malformed rows kept per split for `data check`: the rest are only counted, so memory stays bounded. */
+export const MAX_ISSUES_KEPT = 100;
+
+/** Keeps the first `limit` issues and counts every one. */
+export class IssueCollector {
+  readonly kept: DataIssue[] = [];
+  total = 0;
+  constructor(readonly limit = MAX_ISSUES_KEPT) {}
+  push(issue: DataIssue): void {
+    this.total++;
+    if (this.kept.length < this.limit) this.kept.push(issue);
+  }
+}

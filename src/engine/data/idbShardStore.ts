@@ -1,5 +1,5 @@
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
-import { keyId, type ShardKey, type ShardManifest, type ShardStore } from './shardStore.ts';
+import { keyId, withWebLock, type ShardKey, type ShardManifest, type ShardStore } from './shardStore.ts';
 
 export const DATA_DB_NAME = 'taskscope-data';
 
@@ -29,6 +29,10 @@ export class IdbShardStore implements ShardStore {
 
   close(): void {
     this.db.close();
+  }
+
+  exclusive<T>(key: ShardKey, build: () => Promise<T>): Promise<T> {
+    return withWebLock(`taskscope-shards:${this.name}:${keyId(key)}`, build);
   }
 
   async getManifest(key: ShardKey): Promise<ShardManifest | null> {

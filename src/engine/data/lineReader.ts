@@ -62,11 +62,14 @@ export async function* readLines(stream: ReadableStream<Uint8Array>, file: strin
         const parts = (pending + text).split('\n');
         pending = parts.pop()!;
         if (pending.length > MAX_LINE_CHARS) {
-          throw new DataError({ file, line: lineNo + parts.length, reason: `line longer than ${MAX_LINE_CHARS} characters (not a TSV file?)`, fatal: true });
+          throw new DataError({ file, line: lineNo + parts.length, reason: `line longer than ${MAX_LINE_CHARS} characters (the limit per line; not a TSV file?)`, fatal: true });
         }
         if (parts.length > 0) {
           for (let i = 0; i < parts.length; i++) {
             const p = parts[i];
+            if (p.length > MAX_LINE_CHARS) {
+              throw new DataError({ file, line: lineNo + i, reason: `line longer than ${MAX_LINE_CHARS} characters (the limit per line; not a TSV file?)`, fatal: true });
+            }
             if (p.length > 0 && p.charCodeAt(p.length - 1) === 13) parts[i] = p.slice(0, -1);
           }
           yield { lines: parts, firstLine: lineNo, lastTerminated: true };

@@ -5,6 +5,7 @@
 import { open, stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import type { AsyncBuffer } from 'hyparquet';
+import { DataError } from './dataError.ts';
 import type { FileProvider } from './fileProvider.ts';
 import { ParquetSource, hubUrlProvider, type ParquetProvider } from './parquetSource.ts';
 import { TsvSource } from './tsvSource.ts';
@@ -17,6 +18,16 @@ async function isFile(path: string): Promise<number | null> {
   try {
     const s = await stat(path);
     return s.isFile() ? s.size : null;
+  } catch {
+    return null;
+  }
+}
+
+/** 'dir', 'file' or null (missing). */
+async function kindOf(path: string): Promise<'dir' | 'file' | 'other' | null> {
+  try {
+    const s = await stat(path);
+    return s.isDirectory() ? 'dir' : s.isFile() ? 'file' : 'other';
   } catch {
     return null;
   }
@@ -48,11 +59,15 @@ export function nodeDirProvider(root: string): FileProvider {
   const dir = resolve(root);
   return {
     describe: () => dir,
-    exists: async (path) => (await isFile(resolve(dir, path))) !== null,
+    // Anything at the path exists: a directory named dev.tsv is a broken split, not a missing one.
+    exists: async (path) => (await kindOf(resolve(dir, path))) !== null,
     async open(path) {
       const full = resolve(dir, path);
-      const size = await isFile(full);
-      return size === null ? null : { stream: nodeFileStream(full), size, name: full };
+      const kind = await kindOf(full);
+      if (kind === null) return null;
+      if (kind !== 'file') throw new DataError({ file: full, reason: `is ${kind === 'dir' ? 'a directory' : 'not a regular file'}, not a TSV file`, fatal: true });
+      const size = (await isFile(full))!;
+      return { stream: nodeFileStream(full), size, name: full };
     },
   };
 }
@@ -98,7 +113,10 @@ export function hubDirProvider(root: string): ParquetProvider {
 
 /** `--dir <GLUE folder | glue.zip>` → TSV source. */
 export async function tsvSourceFromPath(path: string): Promise<DataSource> {
-  if ((await isFile(path)) !== null && /\.zip$/i.test(basename(path))) return new TsvSource(nodeZipProvider(path));
+  const kind = await kindOf(path);
+  if (kind === null) throw new DataError({ file: resolve(path), reason: 'not found (give the GLUE folder or a zip of it)', fatal: true });
+  if (kind === 'file' && /\.zip$/i.test(basename(path))) return new TsvSource(nodeZipProvider(path));
+  if (kind !== 'dir') throw new DataError({ file: resolve(path), reason: 'neither a folder nor a .zip file (give the GLUE folder or a zip of it)', fatal: true });
   return new TsvSource(nodeDirProvider(path));
 }
 

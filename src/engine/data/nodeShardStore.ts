@@ -1,9 +1,12 @@
 /** Node-only: shards as files (`data build --out`), the same bytes as in IndexedDB. */
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { atomicWriteFile, isTempName } from './nodeAtomicWrite.ts';
+import { acquireFileLock } from './nodeFileLock.ts';
 import type { ShardKey, ShardManifest, ShardStore } from './shardStore.ts';
 
 const MANIFEST = 'manifest.json';
+const BUILD_LOCK = '.build.lock';
 const shardFile = (index: number) => `shard-${String(index).padStart(5, '0')}.bin`;
 
 /** Layout: `<root>/<task>/<split>/<variant>/{manifest.json, shard-00000.bin, …}`. */
@@ -77,16 +80,27 @@ export class FolderShardStore implements ShardStore {
   }
 
   async deleteDataset(key: ShardKey): Promise<void> {
-    await rm(this.dir(key), { recursive: true, force: true });
+    // The build lock stays: deleteDataset runs inside exclusive() when a build starts over.
+    for (const n of await readdir(this.dir(key)).catch(() => [] as string[])) {
+      if (n !== BUILD_LOCK) await rm(join(this.dir(key), n), { recursive: true, force: true });
+    }
+  }
+
+  /** One builder per dataset across processes: `<dir>/.build.lock`; a second one waits for the first. */
+  async exclusive<T>(key: ShardKey, build: () => Promise<T>): Promise<T> {
+    await mkdir(this.dir(key), { recursive: true });
+    const lock = await acquireFileLock(join(this.dir(key), BUILD_LOCK), { purpose: 'a shard build', wait: true });
+    try {
+      // Temporary files of a builder killed mid-write (this one holds the lock, so none is in use).
+      for (const n of await readdir(this.dir(key))) if (isTempName(n)) await rm(join(this.dir(key), n), { force: true });
+      return await build();
+    } finally {
+      await lock.release();
+    }
   }
 }
 
-/** Write to a temporary name, then rename: a crash never leaves a half-written file under the real name. */
-async function atomicWrite(path: string, data: Uint8Array | string): Promise<void> {
-  const tmp = `${path}.tmp`;
-  await writeFile(tmp, data);
-  await rename(tmp, path);
-}
+const atomicWrite = atomicWriteFile;
 
 function notFoundAsNull(e: NodeJS.ErrnoException): null {
   if (e.code === 'ENOENT') return null;

@@ -75,6 +75,17 @@ export interface ShardStore {
   listManifests(): Promise<ShardManifest[]>;
   /** Deletes the manifest and every shard of the key. */
   deleteDataset(key: ShardKey): Promise<void>;
+  /**
+   * Runs `build` as the key's only builder (a lock file in Node, a Web Lock across tabs): a second builder
+   * waits, then finds the first one's complete shards and only verifies them. Absent = one builder at a time.
+   */
+  exclusive?<T>(key: ShardKey, build: () => Promise<T>): Promise<T>;
+}
+
+/** Web Locks (`navigator.locks`) where the platform has them: one holder per name across tabs and workers. */
+export async function withWebLock<T>(name: string, f: () => Promise<T>): Promise<T> {
+  const locks = (globalThis as { navigator?: { locks?: { request(name: string, cb: () => Promise<T>): Promise<T> } } }).navigator?.locks;
+  return locks ? locks.request(name, f) : f();
 }
 
 /** Browser quota (`QuotaExceededError`, also as the cause of an aborted transaction) or a full disk. */

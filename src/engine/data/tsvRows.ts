@@ -85,6 +85,8 @@ export async function* tsvExamples(lines: AsyncIterable<LineBatch>, task: TaskDe
   if (dataRows === 0 && layout.header) report({ file, fatal: true, reason: 'no rows after the header' });
 }
 
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
 /** Class id or score, or the reason the raw label is bad. */
 export function parseLabel(task: TaskDef, raw: string): number | string {
   if (task.labels) {
@@ -92,7 +94,8 @@ export function parseLabel(task: TaskDef, raw: string): number | string {
     if (idx < 0) return `unknown label ${JSON.stringify(clip(raw))} (expected one of: ${task.labels.join(', ')})`;
     return idx;
   }
-  const value = raw.trim() === '' ? NaN : Number(raw);
+  // A decimal number only: Number() would also take "0x3", "0b1", "Infinity" and surrounding blanks.
+  const value = DECIMAL.test(raw) ? Number(raw) : NaN;
   if (!Number.isFinite(value)) return `score ${JSON.stringify(clip(raw))} is not a number`;
   return checkScore(task, value) ?? value;
 }

@@ -26,7 +26,8 @@ export interface OpenOptions {
    * `issues` and skipped; a file-level problem is pushed and ends the iteration.
    */
   onMalformed?: 'throw' | 'collect';
-  issues?: DataIssue[];
+  /** An array, or an IssueCollector that keeps the first N (bounded memory on a file of bad rows). */
+  issues?: { push(issue: DataIssue): unknown };
   /** Rows dropped on purpose (SNLI's '-' labels) are counted here. */
   skipped?: { rows: number };
   onProgress?: (p: ReadProgress) => void;

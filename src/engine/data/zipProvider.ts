@@ -7,12 +7,31 @@ interface ZipEntry {
   size?: number;
 }
 
+/** Bounds on what one archive entry may inflate to: a zip bomb stops with a message naming the limit. */
+export interface ZipLimits {
+  /** Inflated bytes of one entry (GLUE's largest TSV, MNLI train, is about 0.3 GB). */
+  maxEntryBytes: number;
+  /** Inflated bytes per compressed byte, checked once `ratioAfterBytes` are inflated (text deflates ~3–10:1). */
+  maxRatio: number;
+  ratioAfterBytes: number;
+}
+
+export const DEFAULT_ZIP_LIMITS: ZipLimits = { maxEntryBytes: 2 * 1024 ** 3, maxRatio: 100, ratioAfterBytes: 1024 * 1024 };
+
+/** Compressed bytes handed to the inflater at a time: one push then inflates to at most ~1032× this. */
+const PUSH_BYTES = 16 * 1024;
+
+/** `..` segments, absolute paths, drive letters and backslashes: names a careless extractor would write outside its folder. */
+export function unsafeEntryName(name: string): boolean {
+  return name.startsWith('/') || /^[A-Za-z]:/.test(name) || name.includes('\\') || name.split('/').some((p) => p === '..') || name.includes('\0');
+}
+
 /**
  * A zip of a GLUE folder, read with fflate's streaming Unzip: the archive is streamed front to back and only
  * the wanted entry is inflated, so a multi-GB glue_data.zip is never held in memory. `openZip` must return a
  * fresh byte stream each time (File.stream(), a fetch body, a Node read stream).
  */
-export function zipFileProvider(openZip: () => ReadableStream<Uint8Array>, zipName: string): FileProvider {
+export function zipFileProvider(openZip: () => ReadableStream<Uint8Array>, zipName: string, limits: ZipLimits = DEFAULT_ZIP_LIMITS): FileProvider {
   let listing: Promise<ZipEntry[]> | undefined;
   const entries = () => (listing ??= listEntries(openZip, zipName));
   return {
@@ -22,7 +41,9 @@ export function zipFileProvider(openZip: () => ReadableStream<Uint8Array>, zipNa
     async open(path) {
       const entry = (await entries()).find((e) => e.name === path);
       if (!entry) return null;
-      return { stream: entryStream(openZip, zipName, path), size: entry.size, name: `${zipName}!${path}` };
+      const where = `${zipName}!${path}`;
+      if (entry.size !== undefined && entry.size > limits.maxEntryBytes) throw entryTooBig(where, limits, entry.size);
+      return { stream: entryStream(openZip, zipName, path, limits), size: entry.size, name: where };
     },
   };
 }
@@ -34,8 +55,10 @@ function zipError(zipName: string, e: unknown): DataError {
 async function listEntries(openZip: () => ReadableStream<Uint8Array>, zipName: string): Promise<ZipEntry[]> {
   const found: ZipEntry[] = [];
   // Entries are never started, so fflate skips their data without inflating it.
+  const unsafe: string[] = [];
   const unzip = new Unzip((f: UnzipFile) => {
-    if (!f.name.endsWith('/')) found.push({ name: f.name, size: f.originalSize });
+    if (unsafeEntryName(f.name)) unsafe.push(f.name);
+    else if (!f.name.endsWith('/')) found.push({ name: f.name, size: f.originalSize });
   });
   const reader = openZip().getReader();
   let total = 0;
@@ -53,12 +76,25 @@ async function listEntries(openZip: () => ReadableStream<Uint8Array>, zipName: s
     reader.releaseLock();
   }
   if (total === 0) throw new DataError({ file: zipName, reason: 'empty file', fatal: true });
+  if (unsafe.length > 0) {
+    const shown = unsafe.slice(0, 3).map((n) => JSON.stringify(n)).join(', ') + (unsafe.length > 3 ? ` and ${unsafe.length - 3} more` : '');
+    throw new DataError({ file: zipName, reason: `entry names that point outside the archive's folder (absolute, "..", drive letter or backslash): ${shown}; refusing the archive`, fatal: true });
+  }
   if (found.length === 0) throw new DataError({ file: zipName, reason: 'not a zip archive, or an empty one (no entries found)', fatal: true });
   return found;
 }
 
-/** The inflated bytes of one entry, pulled on demand so a slow consumer slows the zip reading down. */
-function entryStream(openZip: () => ReadableStream<Uint8Array>, zipName: string, path: string): ReadableStream<Uint8Array> {
+function entryTooBig(where: string, limits: ZipLimits, size: number): DataError {
+  return new DataError({ file: where, reason: `inflates to ${size > limits.maxEntryBytes ? 'more than ' : ''}${size} bytes, past the limit of ${limits.maxEntryBytes} bytes per archive entry`, fatal: true });
+}
+
+/**
+ * The inflated bytes of one entry, pulled on demand so a slow consumer slows the zip reading down. The
+ * compressed bytes are pushed in small slices and only while nothing inflated is waiting, so memory holds at
+ * most one slice's output; the entry's size and its inflation ratio are checked as it inflates.
+ */
+function entryStream(openZip: () => ReadableStream<Uint8Array>, zipName: string, path: string, limits: ZipLimits): ReadableStream<Uint8Array> {
+  const where = `${zipName}!${path}`;
   let reader: ReadableStreamDefaultReader<Uint8Array>;
   let unzip: Unzip;
   const queue: Uint8Array[] = [];
@@ -66,6 +102,13 @@ function entryStream(openZip: () => ReadableStream<Uint8Array>, zipName: string,
   let entryDone = false;
   let zipDone = false;
   let failure: unknown;
+  let limitHit: DataError | undefined;
+  /** The current compressed chunk and how far into it the inflater has been fed. */
+  let chunk: Uint8Array | null = null;
+  let offset = 0;
+  /** Zip bytes fed since the entry began, and bytes it inflated to. */
+  let fedInEntry = 0;
+  let inflated = 0;
   return new ReadableStream<Uint8Array>({
     start() {
       reader = openZip().getReader();
@@ -75,7 +118,16 @@ function entryStream(openZip: () => ReadableStream<Uint8Array>, zipName: string,
         f.ondata = (err, data, final) => {
           if (err) failure = err;
           else {
-            if (data.length > 0) queue.push(data);
+            inflated += data.length;
+            if (inflated > limits.maxEntryBytes) limitHit ??= entryTooBig(where, limits, inflated);
+            else if (inflated > limits.ratioAfterBytes && inflated > limits.maxRatio * Math.max(1, fedInEntry)) {
+              limitHit ??= new DataError({
+                file: where,
+                reason: `inflates more than ${limits.maxRatio} times its compressed size (${inflated} bytes from at most ${fedInEntry}; limit ${limits.maxRatio}:1, a zip bomb?)`,
+                fatal: true,
+              });
+            }
+            if (data.length > 0 && !limitHit) queue.push(data);
             if (final) entryDone = true;
           }
         };
@@ -85,18 +137,33 @@ function entryStream(openZip: () => ReadableStream<Uint8Array>, zipName: string,
     },
     async pull(controller) {
       try {
-        while (queue.length === 0 && !entryDone && !zipDone && failure === undefined) {
-          const { value, done } = await reader.read();
-          if (done) {
-            zipDone = true;
-            unzip.push(new Uint8Array(0), true);
-          } else unzip.push(value, false);
+        while (queue.length === 0 && !entryDone && !zipDone && failure === undefined && !limitHit) {
+          if (!chunk || offset >= chunk.length) {
+            const { value, done } = await reader.read();
+            if (done) {
+              zipDone = true;
+              unzip.push(new Uint8Array(0), true);
+              continue;
+            }
+            chunk = value;
+            offset = 0;
+          }
+          const slice = chunk.subarray(offset, offset + PUSH_BYTES);
+          offset += slice.length;
+          if (found) fedInEntry += slice.length;
+          unzip.push(slice, false);
         }
       } catch (e) {
         failure = e;
       }
+      if (limitHit) {
+        queue.length = 0;
+        controller.error(limitHit);
+        await reader.cancel().catch(() => {});
+        return;
+      }
       if (failure !== undefined) {
-        controller.error(zipError(`${zipName}!${path}`, failure));
+        controller.error(zipError(where, failure));
         await reader.cancel().catch(() => {});
         return;
       }
@@ -105,7 +172,7 @@ function entryStream(openZip: () => ReadableStream<Uint8Array>, zipName: string,
         return;
       }
       if (!entryDone) {
-        controller.error(new DataError({ file: `${zipName}!${path}`, reason: 'the zip ends before this entry is complete (truncated zip?)', fatal: true }));
+        controller.error(new DataError({ file: where, reason: 'the zip ends before this entry is complete (truncated zip?)', fatal: true }));
         return;
       }
       controller.close();

@@ -2,7 +2,10 @@
 export interface Vocab {
   /** Token of each id (after Google's `strip()`); `tokens.length` is the vocab size. */
   readonly tokens: readonly string[];
-  /** Token → id. On duplicate lines the first id wins, as in Google's and refbert's `load_vocab`. */
+  /**
+   * Token → id. On duplicate lines the last id wins, as in Google BERT's `tokenization.load_vocab` and
+   * Hugging Face's `BertTokenizer` / `tokenizers` WordPiece (each assigns `vocab[token] = index` line by line).
+   */
   readonly ids: ReadonlyMap<string, number>;
   /** Name used in error messages (usually the file name). */
   readonly source: string;
@@ -31,7 +34,7 @@ export function parseVocabText(text: string, source = 'vocab.txt'): Vocab {
   if (lines.length === 0) throw new Error(`${source}: empty vocabulary`);
   const tokens = lines.map((line) => line.replace(PY_STRIP, ''));
   const ids = new Map<string, number>();
-  for (let i = 0; i < tokens.length; i++) if (!ids.has(tokens[i])) ids.set(tokens[i], i);
+  for (let i = 0; i < tokens.length; i++) ids.set(tokens[i], i);
   return { tokens, ids, source };
 }
 

@@ -4,6 +4,7 @@ import type { NamedTensor } from '../checkpoint/types.ts';
 import type { BatchPosition } from '../data/batchReader.ts';
 import type { Experiment } from '../experiment/experimentSchema.ts';
 import type { RngState } from '../runtime/rng.ts';
+import type { EvaluationResult } from './evaluate.ts';
 import type { OptimizerKind, OptimizerState } from './optim/types.ts';
 import type { SiwlmCounterState } from './sampling/siwlm.ts';
 
@@ -35,6 +36,10 @@ export interface TrainStateMeta {
   optimizer: { kind: OptimizerKind; step: number; paramSteps: Record<string, number> };
   /** Step of the last evaluation, so a resumed run does not repeat it. */
   lastEvalStep: number;
+  /** Its result, so a run resumed after its last evaluation still reports it (absent in older states). */
+  lastEvaluation?: EvaluationResult | null;
+  /** Checksum of the initial weights (see TrainerOptions.initialModelChecksum), when the caller gave one. */
+  initialModelChecksum?: string;
 }
 
 /** A resumable snapshot of a run: the model's variables and the optimiser's slots by name, plus the meta. */

@@ -45,6 +45,11 @@ export interface TrainerOptions {
   onEvent?: (e: TrainerEvent) => void;
   /** KD / SMART terms (see LossExtras). */
   lossExtras?: LossExtras;
+  /**
+   * A checksum of the initial weights (the caller's choice of hash), saved with every state: a resume
+   * with other initial weights is refused even when the experiment's `model` entry reads the same.
+   */
+  initialModelChecksum?: string;
 }
 
 export interface RunResult {
@@ -75,13 +80,26 @@ export function runTaskOrder(exp: Experiment): TaskEntry[] {
   return [tasks[i], ...tasks.slice(0, i), ...tasks.slice(i + 1)];
 }
 
-/** Experiment fields that may change between a save and a resume without changing the run's arithmetic. */
-const RESUME_FREE_FIELDS = ['name', 'evalEvery', 'checkpointEvery', 'backend', 'evalBatchSize', 'data', 'model'] as const;
+/**
+ * Experiment fields that may change between a save and a resume without changing the run's arithmetic.
+ * `model` is not one of them: where both states carry the initial weights' checksum the weights are compared
+ * instead of the entry (a model folder may move); `name` is not either, as the checkpoint's experiment.json
+ * would name another experiment than the one trained.
+ */
+const RESUME_FREE_FIELDS = ['evalEvery', 'checkpointEvery', 'backend', 'evalBatchSize', 'data'] as const;
 
-function runDefinition(exp: Experiment): string {
-  const copy: Record<string, unknown> = { ...exp };
-  for (const k of RESUME_FREE_FIELDS) delete copy[k];
-  return JSON.stringify(copy);
+/** The experiment fields (and `initial weights`) in which a saved state differs from this run; [] = resumable. */
+export function resumeDifferences(saved: { experiment: Experiment; initialModelChecksum?: string }, now: { experiment: Experiment; initialModelChecksum?: string }): string[] {
+  const a = saved.experiment as Record<string, unknown>;
+  const b = now.experiment as Record<string, unknown>;
+  const byChecksum = saved.initialModelChecksum !== undefined && now.initialModelChecksum !== undefined;
+  const differ = Object.keys({ ...a, ...b }).filter(
+    (k) => !(RESUME_FREE_FIELDS as readonly string[]).includes(k) && !(byChecksum && k === 'model') && JSON.stringify(a[k]) !== JSON.stringify(b[k]),
+  );
+  if (byChecksum && saved.initialModelChecksum !== now.initialModelChecksum) {
+    differ.push(`model (initial weights ${saved.initialModelChecksum!.slice(0, 12)}… saved, ${now.initialModelChecksum!.slice(0, 12)}… now)`);
+  }
+  return differ;
 }
 
 function describeNonFinite(x: number): string {
@@ -126,6 +144,7 @@ export class Trainer {
   private readonly store?: TrainStateStore;
   private readonly onEvent?: (e: TrainerEvent) => void;
   private readonly lossExtras?: LossExtras;
+  private readonly initialModelChecksum?: string;
 
   private rng: Rng;
   private epoch = 0;
@@ -152,6 +171,7 @@ export class Trainer {
     this.model = opts.model;
     this.store = opts.store;
     this.onEvent = opts.onEvent;
+    this.initialModelChecksum = opts.initialModelChecksum;
     // SMART follows the experiment unless the caller composes its own extras (the pipeline adds KD too).
     const smart = smartOptionsFromExperiment(exp.smart);
     this.lossExtras = opts.lossExtras ?? (smart ? smartLossExtras(smart) : undefined);
@@ -426,6 +446,8 @@ export class Trainer {
         siwlm: this.siwlm ? this.siwlm.getState() : null,
         optimizer: opt,
         lastEvalStep: this.lastEvalStep,
+        lastEvaluation: this.lastEvaluation,
+        ...(this.initialModelChecksum ? { initialModelChecksum: this.initialModelChecksum } : {}),
       },
       model: await readVariables(this.model.namedVariables()),
       optimizer: { ...opt, slots },
@@ -436,12 +458,8 @@ export class Trainer {
   setState(state: TrainState, origin = 'train state'): void {
     if (this.statusValue === 'running') throw new Error('trainer: cannot restore a state while running');
     const m = state.meta;
-    if (runDefinition(m.experiment) !== runDefinition(this.experiment)) {
-      const a = m.experiment as Record<string, unknown>;
-      const b = this.experiment as Record<string, unknown>;
-      const differ = Object.keys({ ...a, ...b }).filter((k) => !(RESUME_FREE_FIELDS as readonly string[]).includes(k) && JSON.stringify(a[k]) !== JSON.stringify(b[k]));
-      throw new Error(`${origin}: saved by a different experiment (fields differ: ${differ.join(', ')}); a resumed run must keep them`);
-    }
+    const differ = resumeDifferences(m, { experiment: this.experiment, initialModelChecksum: this.initialModelChecksum });
+    if (differ.length > 0) throw new Error(`${origin}: saved by a different experiment (fields differ: ${differ.join(', ')}); a resumed run must keep them`);
     const names = this.tasks.map((t) => t.name);
     if (m.tasks.join(',') !== names.join(',')) throw new Error(`${origin}: tasks ${m.tasks.join(', ')} differ from this run's ${names.join(', ')}`);
     assignVariables(this.model.namedVariables(), state.model, origin);
@@ -466,6 +484,9 @@ export class Trainer {
     this.microStep = m.microStep;
     this.completedEpochs = m.completedEpochs;
     this.lastEvalStep = m.lastEvalStep;
+    // States saved before lastEvaluation was kept have none; the final evaluation is then redone (see run()).
+    this.lastEvaluation = m.lastEvaluation ?? null;
+    if (m.lastEvaluation === undefined && m.lastEvalStep === m.step) this.lastEvalStep = -1;
     this.lastCheckpointStep = m.step;
     this.failure = null;
   }
