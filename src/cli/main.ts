@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { registerAssetsCommand } from './commands/assets.ts';
 import { registerDataCommands } from './commands/data.ts';
 import { registerEncodeCommand } from './commands/encode.ts';
 import { registerPipelineCommand } from './commands/pipeline.ts';
@@ -22,6 +23,7 @@ export async function main(argv: string[]): Promise<void> {
   registerPipelineCommand(program);
   registerStudyCommand(program);
   registerPruneCommand(program);
+  registerAssetsCommand(program);
   try {
     await program.parseAsync(argv);
   } catch (e) {
