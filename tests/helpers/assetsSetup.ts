@@ -19,6 +19,8 @@ export default function checkAssets() {
   const missing = ASSET_MANIFEST.filter((e) => sizeOf(resolve(sharedDir, e.path)) !== e.bytes);
   if (missing.length) {
     const rel = sharedDir.startsWith(repoRoot) ? sharedDir.slice(repoRoot.length + 1) : sharedDir;
-    throw new Error(`test assets missing (${missing.length} of ${ASSET_MANIFEST.length} files, e.g. ${missing[0].path}, in ${rel}): run \`npm run assets -- --mirror <url>\` first`);
+    // One line and out: a thrown error would bury the command under vitest's stack trace and file listing.
+    process.stderr.write(`test assets missing (${missing.length} of ${ASSET_MANIFEST.length} files, e.g. ${missing[0].path}, in ${rel}): run \`npm run assets -- --mirror <url>\` first\n`);
+    process.exit(1);
   }
 }

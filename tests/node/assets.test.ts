@@ -23,6 +23,9 @@ let url = '';
 let requests: string[] = [];
 
 beforeAll(async () => {
+  // The in-place mode (../shared or TASKSCOPE_SHARED) is not what these tests drive.
+  delete process.env.TASKSCOPE_SHARED;
+  delete process.env.TASKSCOPE_MIRROR;
   for (const [p, body] of Object.entries(files)) {
     mkdirSync(resolve(mirrorDir, p, '..'), { recursive: true });
     writeFileSync(resolve(mirrorDir, p), body);
