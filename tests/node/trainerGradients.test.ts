@@ -16,7 +16,7 @@ import { Rng } from '../../src/engine/runtime/rng.ts';
 
 /*
  * Analytic gradients of the trainer's micro-batch step (tfjs float32, cpu) against float64 central finite
- * differences of the same loss computed by ../shared/tools/refbert (numpy, step h = 1e-5: truncation error
+ * differences of the same loss computed by the float64 reference refbert (tests/fixtures/README.md; numpy, step h = 1e-5: truncation error
  * O(h²) ≈ 1e-10 and round-off ≈ 1e-16/h ≈ 1e-11, so the reference is exact to ~1e-9 at these magnitudes).
  * Loss = CE(classification batch) + MSE(regression batch) on the random-tiny fixture (dropout 0), so every
  * encoder tensor gets gradient from both heads and each head from its own batch. Coordinates per tensor:

@@ -18,7 +18,7 @@ import { ProjectedAttentionLayers } from '../../src/engine/model/variants/projec
 import { bertParameterCount, variantParameterCounts } from '../../src/engine/model/variants/parameterCounts.ts';
 
 /*
- * Model variants on the shared encoder (SPEC §5.1, §5.3, §5.4), on the cpu backend with the random-tiny fixture
+ * Model variants on the shared encoder (docs/methods.md §5.1, §5.3, §5.4), on the cpu backend with the random-tiny fixture
  * (H 32, L 2, A 4, seq 32, initializer_range 0.2, dropout 0). Small variant sizes keep it fast: T = 3 tasks,
  * hidden_size_aug 12, 6 PAL heads of 2 dims.
  */

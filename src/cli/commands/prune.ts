@@ -25,7 +25,7 @@ interface PruneCliOptions {
 
 /**
  * `taskscope prune`: Michel et al.'s head-pruning curve for one task of a trained run. Head importance is the
- * `mask` measure (per-example |∂loss/∂mask|, SPEC decision 7) on the first N training rows, so the heads are
+ * `mask` measure (per-example |∂loss/∂mask|, docs/methods.md decision 7) on the first N training rows, so the heads are
  * ranked without looking at dev; the dev metric is then taken with the least important heads masked first,
  * and with random orders as the baseline.
  */

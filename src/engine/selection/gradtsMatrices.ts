@@ -10,7 +10,7 @@ import { nowMs, secondsSince } from './selectionResult.ts';
 import { trainOnTasks, withTasks, type SelectionEnv } from './trainRunner.ts';
 
 /**
- * GradTS's head matrices of one task (SPEC §3.1–3.4): the task is fine-tuned ALONE from the shared initial
+ * GradTS's head matrices of one task (docs/methods.md §3.1–3.4): the task is fine-tuned ALONE from the shared initial
  * encoder (adamax 5e-5, 3 epochs, batch 4, evaluating nothing), then the `gradts` statistic is taken on its
  * training set, one example at a time, in file order, with dropout on.
  */

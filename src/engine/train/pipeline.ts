@@ -23,7 +23,7 @@ import type { LossExtras } from './trainStep.ts';
 import { trainRowsFor } from './trainSubset.ts';
 
 /**
- * The MT-DNN pipeline (SPEC §1.8–1.11, §2.5) as a declarative list of stages run by one runner:
+ * The MT-DNN pipeline (docs/methods.md §1.8–1.11, §2.5) as a declarative list of stages run by one runner:
  *
  *   mtl       multi-task training                       → mtl/model/ (HF folder + heads.json), mtl/metrics.json, mtl/log.jsonl
  *   strip     drop the task heads, keep the encoder      → strip/model/ (HF folder, no heads), strip/strip.json
