@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { FIXTURE_NAMES, fixtureModelDir, loadFixture } from '../helpers/shared.ts';
 import { maxAbsDiff } from '../helpers/compare.ts';
 import { NODE_TEST_BACKENDS, useBackend } from '../helpers/nodeBackends.ts';
-import { dirSource } from '../../src/engine/checkpoint/nodeSource.ts';
+import { dirSource } from '../../src/engine/platform/node/nodeSource.ts';
 import { loadBertCheckpoint } from '../../src/engine/checkpoint/hfFolder.ts';
 import { BertEncoder } from '../../src/engine/model/bertEncoder.ts';
 import { ClassificationHead } from '../../src/engine/model/heads/classificationHead.ts';

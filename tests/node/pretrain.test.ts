@@ -8,7 +8,7 @@ import { fixtureModelDir } from '../helpers/shared.ts';
 import { useBackend } from '../helpers/nodeBackends.ts';
 import { parseBertConfig } from '../../src/engine/checkpoint/bertConfig.ts';
 import { loadBertCheckpoint } from '../../src/engine/checkpoint/hfFolder.ts';
-import { dirSource, writeFolder } from '../../src/engine/checkpoint/nodeSource.ts';
+import { dirSource, writeFolder } from '../../src/engine/platform/node/nodeSource.ts';
 import { parseSafetensors } from '../../src/engine/checkpoint/safetensors.ts';
 import type { BertConfig, NamedTensor } from '../../src/engine/checkpoint/types.ts';
 import { memoryFileProvider } from '../../src/engine/data/fileProvider.ts';

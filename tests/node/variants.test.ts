@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { fixtureModelDir, loadFixture } from '../helpers/shared.ts';
 import { maxAbsDiff } from '../helpers/compare.ts';
 import { useBackend } from '../helpers/nodeBackends.ts';
-import { dirSource } from '../../src/engine/checkpoint/nodeSource.ts';
+import { dirSource } from '../../src/engine/platform/node/nodeSource.ts';
 import { loadBertCheckpoint } from '../../src/engine/checkpoint/hfFolder.ts';
 import type { BertCheckpoint, BertConfig, NamedTensor } from '../../src/engine/checkpoint/types.ts';
 import { BertEncoder, type EncoderInput } from '../../src/engine/model/bertEncoder.ts';

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseBertConfig } from '../../engine/checkpoint/bertConfig.ts';
 import { loadBertCheckpoint } from '../../engine/checkpoint/hfFolder.ts';
-import { dirSource } from '../../engine/checkpoint/nodeSource.ts';
+import { dirSource } from '../../engine/platform/node/nodeSource.ts';
 import { parseDoLowerCase } from '../../engine/checkpoint/tokenizerConfig.ts';
 import type { BertConfig } from '../../engine/checkpoint/types.ts';
 import { tsvSourceFromPath } from '../../engine/data/nodeFiles.ts';

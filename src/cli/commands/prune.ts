@@ -7,7 +7,7 @@ import { maskImportance } from '../../engine/analysis/headImportance.ts';
 import { maskedDevEvaluator } from '../../engine/analysis/maskedDevScore.ts';
 import { DEFAULT_FRACTIONS, pruningCurves } from '../../engine/analysis/pruningCurve.ts';
 import { loadBertCheckpoint } from '../../engine/checkpoint/hfFolder.ts';
-import { dirSource } from '../../engine/checkpoint/nodeSource.ts';
+import { dirSource } from '../../engine/platform/node/nodeSource.ts';
 import { parseExperiment } from '../../engine/experiment/experimentSchema.ts';
 import { labelledBatches } from '../../engine/selection/gradtsMatrices.ts';
 import { BertTokenizer } from '../../engine/tokenizer/bertTokenizer.ts';

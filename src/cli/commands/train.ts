@@ -4,7 +4,7 @@ import { appendFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { getTask } from '../../../datasets/glueTasks.ts';
 import type { SplitName } from '../../../datasets/types.ts';
-import { writeFolder } from '../../engine/checkpoint/nodeSource.ts';
+import { writeFolder } from '../../engine/platform/node/nodeSource.ts';
 import { parseExperiment, type Experiment } from '../../engine/experiment/experimentSchema.ts';
 import { BertTokenizer } from '../../engine/tokenizer/bertTokenizer.ts';
 import { describeParameterCounts, experimentParameterCounts } from '../../engine/train/experimentParameterCounts.ts';

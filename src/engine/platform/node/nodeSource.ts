@@ -1,8 +1,8 @@
 // The only checkpoint module that touches the file system: everything else also runs in browsers.
 import { access, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { CheckpointError, errorText } from './checkpointError.ts';
-import type { ModelSource } from './modelSource.ts';
+import { CheckpointError, errorText } from '../../checkpoint/checkpointError.ts';
+import type { ModelSource } from '../../checkpoint/modelSource.ts';
 
 /** A checkpoint folder on disk. */
 export function dirSource(dir: string): ModelSource {
