@@ -15,17 +15,6 @@ import { trainOnTasks, withTasks, type SelectionEnv } from './trainRunner.ts';
  * training set, one example at a time, in file order, with dropout on.
  */
 
-/** §3.1's tuning settings, as a partial experiment over the user's (which wins, for small budgets). */
-export const GRADTS_TUNE_CONFIG = {
-  optimizer: { kind: 'adamax', lr: 5e-5 },
-  schedule: { kind: 'warmup_linear', warmup: 0.1 },
-  epochs: 3,
-  batchSize: 4,
-  gradAccumulation: 1,
-  globalClip: 1,
-  seed: 2018,
-} as const;
-
 export interface InstanceMatrices {
   rows: number[];
   uids: string[];
