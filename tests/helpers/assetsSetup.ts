@@ -20,7 +20,9 @@ export default function checkAssets() {
   if (missing.length) {
     const rel = sharedDir.startsWith(repoRoot) ? sharedDir.slice(repoRoot.length + 1) : sharedDir;
     // One line and out: a thrown error would bury the command under vitest's stack trace and file listing.
-    process.stderr.write(`test assets missing (${missing.length} of ${ASSET_MANIFEST.length} files, e.g. ${missing[0].path}, in ${rel}): run \`npm run assets -- --mirror <url>\` first\n`);
+    process.stderr.write(
+      `test assets missing (${missing.length} of ${ASSET_MANIFEST.length} files, e.g. ${missing[0].path}, in ${rel}): run \`npm run assets -- --mirror <url>\` first\n`,
+    );
     process.exit(1);
   }
 }

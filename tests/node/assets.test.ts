@@ -50,12 +50,17 @@ const run = async (o: { mirror?: string; entries?: AssetEntry[] }) => {
 
 describe('taskscope assets', () => {
   it('without a mirror names the option and fetches nothing', async () => {
-    await expect(run({})).rejects.toThrow(`2 asset files missing in ${checkout}/.cache/shared and no mirror: pass --mirror <url|folder> (or set TASKSCOPE_MIRROR)`);
+    await expect(run({})).rejects.toThrow(
+      `2 asset files missing in ${checkout}/.cache/shared and no mirror: pass --mirror <url|folder> (or set TASKSCOPE_MIRROR)`,
+    );
   });
 
   it('downloads every file from an HTTP mirror into .cache/shared, then finds them present', async () => {
     requests = [];
-    expect(await run({ mirror: url })).toEqual({ code: 0, lines: [`fetching 2 of 2 files (0.0 MiB) from ${url} into ${checkout}/.cache/shared`, `fetched 2 files into ${checkout}/.cache/shared`] });
+    expect(await run({ mirror: url })).toEqual({
+      code: 0,
+      lines: [`fetching 2 of 2 files (0.0 MiB) from ${url} into ${checkout}/.cache/shared`, `fetched 2 files into ${checkout}/.cache/shared`],
+    });
     expect(requests).toEqual(['/assets/glue/RTE/dev.tsv', '/tools/refbert/refbert.py']);
     expect(readFileSync(join(checkout, '.cache/shared/assets/glue/RTE/dev.tsv'), 'utf8')).toBe(files['assets/glue/RTE/dev.tsv']);
     requests = [];
@@ -76,7 +81,9 @@ describe('taskscope assets', () => {
     const lines: string[] = [];
     expect(await runAssets({ root: fresh, mirror: mirrorDir, progress: false, entries }, (l) => lines.push(l))).toBe(0);
     expect(readFileSync(join(fresh, '.cache/shared/tools/refbert/refbert.py'), 'utf8')).toBe('print(1)\n');
-    await expect(runAssets({ root: fresh, mirror: url, progress: false, entries: [entry('assets/none.txt', 'x')] }, () => {})).rejects.toThrow(`${url}: assets/none.txt not found`);
+    await expect(runAssets({ root: fresh, mirror: url, progress: false, entries: [entry('assets/none.txt', 'x')] }, () => {})).rejects.toThrow(
+      `${url}: assets/none.txt not found`,
+    );
   });
 });
 
@@ -92,7 +99,11 @@ describe('the committed manifest', () => {
   });
 
   it('rejects an entry with a bad field, naming it', () => {
-    expect(() => parseManifest({ description: '', files: [{ path: 'assets/../x', bytes: 1, sha256: 'a'.repeat(64) }] }, 'm.json')).toThrow('m.json: files.0.path: no ".." segments');
-    expect(() => parseManifest({ description: '', files: [{ path: 'assets/x', bytes: 1, sha256: 'abc' }] }, 'm.json')).toThrow('m.json: files.0.sha256: 64 lowercase hex digits');
+    expect(() => parseManifest({ description: '', files: [{ path: 'assets/../x', bytes: 1, sha256: 'a'.repeat(64) }] }, 'm.json')).toThrow(
+      'm.json: files.0.path: no ".." segments',
+    );
+    expect(() => parseManifest({ description: '', files: [{ path: 'assets/x', bytes: 1, sha256: 'abc' }] }, 'm.json')).toThrow(
+      'm.json: files.0.sha256: 64 lowercase hex digits',
+    );
   });
 });

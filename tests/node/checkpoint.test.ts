@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { FIXTURE_NAMES, fixtureModelDir, loadFixture, repoRoot, type FixtureName } from '../helpers/shared.ts';
+import { FIXTURE_NAMES, fixtureModelDir, loadFixture, type FixtureName } from '../helpers/shared.ts';
 import { parseBertConfig, serializeBertConfig } from '../../src/engine/checkpoint/bertConfig.ts';
 import { decodeBf16, decodeF16, encodeBf16, encodeF16, f16BitsToF32 } from '../../src/engine/checkpoint/halfFloat.ts';
 import { loadBertCheckpoint, saveBertCheckpoint } from '../../src/engine/checkpoint/hfFolder.ts';

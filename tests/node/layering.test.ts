@@ -27,7 +27,9 @@ const UPPER_LAYERS = ['src/ui/', 'src/urlState/', 'src/cli/', 'src/App.svelte', 
 /** Every module specifier of a source text: static imports and re-exports, side-effect imports, import(). */
 function specifiers(text: string): string[] {
   const out: string[] = [];
-  for (const m of text.matchAll(/(?:^|[\s;])(?:import|export)\s[^'"`;]*?from\s*['"]([^'"]+)['"]|(?:^|[\s;])import\s*['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/gm)) {
+  for (const m of text.matchAll(
+    /(?:^|[\s;])(?:import|export)\s[^'"`;]*?from\s*['"]([^'"]+)['"]|(?:^|[\s;])import\s*['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/gm,
+  )) {
     out.push(m[1] ?? m[2] ?? m[3]);
   }
   return out;
@@ -41,7 +43,9 @@ function violation(file: string, spec: string): string | null {
   if (NODE_BUILTINS.has(spec.split('/')[0]) || NODE_BUILTINS.has(spec)) return inNode ? null : 'Node built-in outside src/engine/platform/node/';
   if (spec === 'idb' || spec.startsWith('idb/')) return inBrowser ? null : 'idb outside src/engine/platform/browser/';
   if (spec.startsWith('.')) {
-    const target = relative(repoRoot, resolve(repoRoot, dirname(file), spec)).split(sep).join('/');
+    const target = relative(repoRoot, resolve(repoRoot, dirname(file), spec))
+      .split(sep)
+      .join('/');
     const layer = UPPER_LAYERS.find((l) => target === l || target.startsWith(l));
     if (layer) return `imports ${layer} (an upper layer)`;
     if (!target.startsWith('src/engine/') && !target.startsWith('datasets/')) return `imports ${target}, outside the engine`;

@@ -16,7 +16,7 @@ import { TsvSource } from '../../src/engine/data/tsvSource.ts';
 import { BertEncoder } from '../../src/engine/model/bertEncoder.ts';
 import { MaskedLmHead, MLM_TENSOR_NAMES } from '../../src/engine/model/heads/maskedLmHead.ts';
 import { packSentences, readGlueText, type PackedSequence } from '../../src/engine/pretrain/corpus.ts';
-import { maskBatch, maskingVocab, type MaskingVocab } from '../../src/engine/pretrain/masking.ts';
+import { maskBatch, maskingVocab } from '../../src/engine/pretrain/masking.ts';
 import { parsePretrainState, pretrainCheckpointFiles, STATE_FILE, OPTIMIZER_FILE } from '../../src/engine/pretrain/pretrainCheckpoint.ts';
 import { MlmPretrainer, NonFiniteLossError } from '../../src/engine/pretrain/pretrainMlm.ts';
 import { Rng } from '../../src/engine/runtime/rng.ts';

@@ -2,7 +2,11 @@ import * as v from 'valibot';
 import manifestJson from './manifest.json' with { type: 'json' };
 
 const EntrySchema = v.object({
-  path: v.pipe(v.string(), v.regex(/^(assets|tools)\/[^\s]+$/, 'a path under assets/ or tools/'), v.check((p) => !p.split('/').includes('..'), 'no ".." segments')),
+  path: v.pipe(
+    v.string(),
+    v.regex(/^(assets|tools)\/[^\s]+$/, 'a path under assets/ or tools/'),
+    v.check((p) => !p.split('/').includes('..'), 'no ".." segments'),
+  ),
   bytes: v.pipe(v.number(), v.integer(), v.minValue(0)),
   sha256: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/, '64 lowercase hex digits')),
 });

@@ -38,7 +38,11 @@ export async function runAssets(o: AssetsOptions, print: (line: string) => void)
   if (!o.mirror && inPlace !== cache) {
     const stale = await staleAssets(inPlace, entries);
     for (const e of stale) print(`  ${e.path}: missing or not matching its SHA-256`);
-    print(stale.length ? `${stale.length} of ${entries.length} files in ${inPlace} are missing or differ` : `all ${entries.length} files present in ${inPlace} (SHA-256 checked); nothing copied`);
+    print(
+      stale.length
+        ? `${stale.length} of ${entries.length} files in ${inPlace} are missing or differ`
+        : `all ${entries.length} files present in ${inPlace} (SHA-256 checked); nothing copied`,
+    );
     return stale.length ? 1 : 0;
   }
   const mirror = o.mirror ?? process.env.TASKSCOPE_MIRROR;
@@ -52,7 +56,10 @@ export async function runAssets(o: AssetsOptions, print: (line: string) => void)
   const sources = { mirror: provider(mirror), hub: o.hub ? provider(o.hub) : undefined };
   const total = todo.reduce((s, e) => s + e.bytes, 0);
   print(`fetching ${todo.length} of ${entries.length} files (${mib(total)}) from ${mirror}${o.hub ? ` (GLUE Parquet from ${o.hub})` : ''} into ${cache}`);
-  const bar = o.progress !== false && process.stderr.isTTY ? new SingleBar({ format: '|{bar}| {percentage}% | {value}/{total} bytes | {file}', stream: process.stderr }, Presets.shades_classic) : null;
+  const bar =
+    o.progress !== false && process.stderr.isTTY
+      ? new SingleBar({ format: '|{bar}| {percentage}% | {value}/{total} bytes | {file}', stream: process.stderr }, Presets.shades_classic)
+      : null;
   bar?.start(total, 0, { file: '' });
   let done = 0;
   try {
@@ -68,7 +75,8 @@ export async function runAssets(o: AssetsOptions, print: (line: string) => void)
 }
 
 export function registerAssetsCommand(program: Command) {
-  program.command('assets')
+  program
+    .command('assets')
     .description('fetch the GLUE Parquet files, BERT-Tiny config/vocabulary and test fixtures (SHA-256 checked) into .cache/shared')
     .option('--mirror <url|dir>', 'asset mirror with the shared layout (assets/…, tools/…); default $TASKSCOPE_MIRROR')
     .option('--hub <url>', 'take the GLUE Parquet files from the Hub or a mirror with its layout, e.g. https://huggingface.co')

@@ -117,6 +117,7 @@ export async function runTrainCli(o: TrainCliOptions, note: (line: string) => vo
       pending.push(log(e));
     }
   };
+  // eslint-disable-next-line prefer-const -- onEvent, declared above, may run while the constructor is still going
   trainer = new Trainer({ experiment: exp, model, data, store, onEvent });
   if (resuming) {
     await trainer.restoreFromStore();

@@ -15,7 +15,7 @@ import type { PipelineConfig } from './pipelineConfig.ts';
 import { readText, requireText, runFolderSource, writeRunFolder, type RunStorage } from './runStorage.ts';
 import { smartLossExtras, smartOptionsFromExperiment } from './smart.ts';
 import { buildSubmissionZip, submissionTargets, type SubmissionPredictions } from './submission.ts';
-import { taskSpecFromRegistry, type TaskSpec } from './taskSpec.ts';
+import type { TaskSpec } from './taskSpec.ts';
 import type { TrainerEvent } from './trainEvents.ts';
 import { Trainer, type TaskSplits } from './trainer.ts';
 import type { TrainStateStore } from './trainState.ts';

@@ -301,7 +301,7 @@ export class Trainer {
     let rows = 0;
     let tokens = 0;
     const stepNumber = this.stepCount + 1;
-    let gradNormValue = NaN;
+    let gradNormValue: number;
     let event: StepEvent;
     try {
       for (let k = 0; k < exp.gradAccumulation; k++) {
