@@ -2,8 +2,6 @@ import type { Command } from 'commander';
 import { MultiBar, Presets } from 'cli-progress';
 import { appendFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { getTask } from '../../../datasets/glueTasks.ts';
-import type { SplitName } from '../../../datasets/types.ts';
 import { writeFolder } from '../../engine/platform/node/nodeSource.ts';
 import { parseExperiment, type Experiment } from '../../engine/experiment/experimentSchema.ts';
 import { BertTokenizer } from '../../engine/tokenizer/bertTokenizer.ts';
@@ -12,8 +10,8 @@ import { exportCheckpointFiles } from '../../engine/train/exportCheckpoint.ts';
 import { FolderTrainStateStore } from '../../engine/train/folderTrainStateStore.ts';
 import { buildMultiTaskModel, variantExtensionFor } from '../../engine/train/modelFactory.ts';
 import type { TrainerEvent } from '../../engine/train/trainEvents.ts';
-import { runTaskOrder, Trainer, type TaskSplits } from '../../engine/train/trainer.ts';
-import { trainRowsFor } from '../../engine/train/trainSubset.ts';
+import { runTaskOrder, Trainer } from '../../engine/train/trainer.ts';
+import { assembleRunData } from '../../engine/train/runData.ts';
 import { initNodeBackend, NODE_BACKENDS } from '../nodeBackend.ts';
 import { dataSourceOf } from '../experimentDataSource.ts';
 import { nodeInitialModel, nodeModelVocab, shardSplitLoader } from './pipeline.ts';
@@ -78,16 +76,11 @@ export async function runTrainCli(o: TrainCliOptions, note: (line: string) => vo
   const tokenizer = BertTokenizer.fromVocabText(vocab.vocabText, { doLowerCase: vocab.doLowerCase });
   const source = await dataSourceOf(exp, 'train');
   const load = shardSplitLoader(source, tokenizer, o.cache ? resolve(o.cache) : join(dirname(out), '.shards'));
-  const data: Record<string, TaskSplits> = {};
-  for (const entry of runTaskOrder(exp)) {
-    const def = getTask(entry.name);
-    const full = await load(def.name, 'train', exp.maxLength);
-    if (!full) throw new Error(`${source.describe()} has no training split for ${def.name}`);
-    const devName = def.splits.find((s) => s.labelled && s.name.startsWith('dev'))?.name as SplitName | undefined;
-    const dev = devName ? (await load(def.name, devName, exp.maxLength)) ?? undefined : undefined;
-    data[def.name] = { train: trainRowsFor(full, entry, exp.seed), dev };
-    note(`${def.name}: ${data[def.name].train.rows} training rows${full.rows !== data[def.name].train.rows ? ` (of ${full.rows})` : ''}, ${dev ? `${dev.rows} dev rows` : 'no dev split'}`);
-  }
+  const data = await assembleRunData(exp, load, {
+    label: `train (${source.describe()})`,
+    tasks: runTaskOrder(exp),
+    onTask: (t) => note(`${t.task}: ${t.trainRows} training rows${t.fullTrainRows !== t.trainRows ? ` (of ${t.fullTrainRows})` : ''}, ${t.devRows !== undefined ? `${t.devRows} dev rows` : 'no dev split'}`),
+  });
 
   const initial = await nodeInitialModel(exp, vocabDir);
   const model = buildMultiTaskModel(exp, initial.encoder, { extension: variantExtensionFor(exp, initial.encoder) });
