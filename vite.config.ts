@@ -3,7 +3,7 @@ import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { sharedAssetsMirror } from './src/devtools/sharedAssetsMirror.ts';
 
 // `base: './'` makes the built site work from any sub-path (a project page, a folder on a static host).
-// No COOP/COEP headers: threaded wasm hangs inside a module worker (tools/STACK.md pitfall 4), and a static
+// No COOP/COEP headers: threaded wasm hangs inside a module worker (docs/architecture.md, tfjs trap 4), and a static
 // host must not need special headers.
 export default defineConfig({
   base: './',

@@ -4,6 +4,8 @@ import { defineConfig } from 'vitest/config';
 // through playwright-core against a Vite server, with the WebGPU backend (SwiftShader here).
 export default defineConfig({
   test: {
+    // Stops the run with one line naming `npm run assets` when the GLUE files or fixtures are absent.
+    globalSetup: ['tests/helpers/assetsSetup.ts'],
     projects: [
       {
         test: {

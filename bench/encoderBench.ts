@@ -10,14 +10,14 @@ import '@tensorflow/tfjs-backend-wasm';
 import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { dirSource } from '../src/engine/checkpoint/nodeSource.ts';
+import { dirSource } from '../src/engine/platform/node/nodeSource.ts';
 import { loadBertCheckpoint } from '../src/engine/checkpoint/hfFolder.ts';
 import { BertEncoder } from '../src/engine/model/bertEncoder.ts';
 import { TorchPeer } from './torchPeer.ts';
 import { fmt, median } from './stats.ts';
 
-import { fixturesDir } from '../tests/helpers/shared.ts';
-export const BENCH_MODEL = resolve(fixturesDir, 'bert-tiny-arch-random');
+import { fixtureModelDir } from '../tests/helpers/shared.ts';
+export const BENCH_MODEL = fixtureModelDir('bert-tiny-arch-random');
 
 async function timeTfjs(backend: 'cpu' | 'wasm', ckpt: Awaited<ReturnType<typeof loadBertCheckpoint>>, B: number, T: number, reps: number) {
   await tf.setBackend(backend);

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
-/** Debian's python3-torch is installed for /usr/bin/python3 only (tools/STACK.md §10). */
+/** Debian's python3-torch is installed for /usr/bin/python3 only (CONTRIBUTING.md, Benchmarks). */
 export const TORCH_PYTHON = process.env.TASKSCOPE_TORCH_PYTHON ?? '/usr/bin/python3';
 
 /** `threads` runs that request under torch.set_num_threads(n); absent = torch's default. */

@@ -35,7 +35,7 @@ export interface NamedShape extends TrainShape {
 }
 
 export const TRAIN_SHAPES: NamedShape[] = [
-  // The shape STACK.md §4 quotes (BERT-Tiny, batch 16 × seq 128).
+  // The shape CONTRIBUTING.md's benchmark table uses (BERT-Tiny, batch 16 × seq 128).
   { name: 'L2 H128 A2 I512, b16×s128', layers: 2, hidden: 128, heads: 2, intermediate: 512, batch: 16, seq: 128, classes: 2, onCpu: true },
   // The shape of the GLUE studies (experiments/studies/pretrained-vs-random.json: batch 32, maxLength 64).
   { name: 'L4 H128 A4 I512, b32×s64', layers: 4, hidden: 128, heads: 4, intermediate: 512, batch: 32, seq: 64, classes: 2, onCpu: false },

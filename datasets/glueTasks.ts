@@ -1,8 +1,8 @@
 import type { SplitDef, SplitName, TaskDef, TaskName, TsvLayout } from './types.ts';
 
 /*
- * The one table of tasks. Label orders are MT-DNN's (glue_task_def.yml; SPEC §1.1): the index is the class
- * id everywhere in Taskscope. Row counts are the official ones (../shared/assets/README.md).
+ * The one table of tasks. Label orders are MT-DNN's (glue_task_def.yml; docs/methods.md §1.1): the index is the class
+ * id everywhere in Taskscope. Row counts are the official ones (the GLUE and dataset cards; tests/node/data.registry.test.ts checks the files).
  */
 
 const BINARY = ['0', '1'] as const;
@@ -214,7 +214,7 @@ export const GLUE_TASKS: readonly TaskDef[] = [
       { name: 'dev', labelled: true, rows: 1304, hubSplit: 'validation', tsv: { file: 'scitail_1.0_dev.tsv', header: null, columns: 3, uid: 'row', textA: 0, textB: 1, label: 2 } },
       { name: 'test', labelled: true, rows: 2126, hubSplit: 'test', tsv: { file: 'scitail_1.0_test.tsv', header: null, columns: 3, uid: 'row', textA: 0, textB: 1, label: 2 } },
     ],
-    note: 'Domain adaptation (SPEC §1.13).',
+    note: 'Domain adaptation (docs/methods.md §1.13).',
   },
   {
     name: 'SNLI',
@@ -232,7 +232,7 @@ export const GLUE_TASKS: readonly TaskDef[] = [
       { name: 'dev', labelled: true, rows: 9842, hubSplit: 'validation', tsv: withHeader('dev.tsv', [...SNLI_COLUMNS, ...FIVE_LABELS, 'gold_label'], { uid: 0, textA: 7, textB: 8, label: 14 }) },
       { name: 'test', labelled: true, rows: 9824, hubSplit: 'test', tsv: withHeader('test.tsv', [...SNLI_COLUMNS, ...FIVE_LABELS, 'gold_label'], { uid: 0, textA: 7, textB: 8, label: 14 }) },
     ],
-    note: 'Domain adaptation (SPEC §1.13). Row counts exclude the pairs without a gold label.',
+    note: 'Domain adaptation (docs/methods.md §1.13). Row counts exclude the pairs without a gold label.',
   },
 ];
 

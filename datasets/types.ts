@@ -8,11 +8,11 @@ export type SplitName = 'train' | 'dev' | 'test' | 'dev_matched' | 'dev_mismatch
 /** MT-DNN's TaskType (Span and sequence labelling are not GLUE tasks). */
 export type TaskType = 'classification' | 'regression' | 'ranking';
 
-/** SPEC §1.10; all reported ×100. */
+/** docs/methods.md §1.10; all reported ×100. */
 export type MetricName = 'ACC' | 'F1' | 'MCC' | 'Pearson' | 'Spearman';
 
 /**
- * How a submission file writes a prediction (SPEC §1.11): the label string (MNLI, QNLI, RTE, AX), the class
+ * How a submission file writes a prediction (docs/methods.md §1.11): the label string (MNLI, QNLI, RTE, AX), the class
  * index as an integer (CoLA, SST-2, MRPC, QQP, WNLI), or the score with 3 decimals clipped to the score range (STS-B).
  */
 export type SubmissionFormat = 'string' | 'int' | 'float3';

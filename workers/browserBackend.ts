@@ -57,7 +57,7 @@ const lossListeners = new Set<(reason: string) => void>();
 
 function configureWasm(): void {
   if (wasmConfigured) return;
-  // Threaded wasm never finishes initialising inside a Vite module worker (STACK.md pitfall 4).
+  // Threaded wasm never finishes initialising inside a Vite module worker (docs/architecture.md, tfjs trap 4).
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   setWasmPaths({
     'tfjs-backend-wasm.wasm': wasmUrl,

@@ -17,6 +17,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   pipeline: () => import('./commands/pipeline.ts').then((m) => m.registerPipelineCommand),
   study: () => import('./commands/study.ts').then((m) => m.registerStudyCommand),
   prune: () => import('./commands/prune.ts').then((m) => m.registerPruneCommand),
+  assets: () => import('./commands/assets.ts').then((m) => m.registerAssetsCommand),
 };
 
 /** The commands argv needs: the one it names, or all of them for the overall help and for an unknown name. */

@@ -8,7 +8,7 @@ import { assetsDir, repoRoot } from '../helpers/shared.ts';
 /**
  * One Vite dev server (the repo's own config, on a free port) plus one headless Debian Chromium with
  * WebGPU enabled, for a browser test file. Call `close()` in afterAll: a leftover server keeps
- * listening after the test process is gone (STACK.md pitfall 9).
+ * listening after the test process is gone (docs/architecture.md, tfjs trap 9).
  */
 export interface BrowserHarness {
   baseUrl: string;
@@ -47,7 +47,7 @@ export async function startBrowserHarness(): Promise<BrowserHarness> {
       optimizeDeps: { include: PREBUNDLED },
       server: { host: '127.0.0.1', port: 0, strictPort: true, hmr: false, watch: null },
     });
-    // The mirror plugin reads ../shared/assets relative to the cwd; fail early if the tests would 404.
+    // The mirror plugin serves ../shared/assets or .cache/shared/assets (npm run assets); fail early if the tests would 404.
     if (!existsSync(assetsDir)) throw new Error(`shared assets missing at ${assetsDir}`);
     await server.listen();
     const address = server.httpServer?.address() as AddressInfo | null;

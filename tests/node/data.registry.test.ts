@@ -22,8 +22,8 @@ function officialCounts(): Map<string, number> {
     const nums = (s: string) => (s.match(/\d+/g) ?? []).map(Number);
     if (name === 'MNLI') {
       out.set('MNLI/train', nums(train)[0]);
-      [out.set('MNLI/dev_matched', nums(dev)[0]), out.set('MNLI/dev_mismatched', nums(dev)[1])];
-      [out.set('MNLI/test_matched', nums(test)[0]), out.set('MNLI/test_mismatched', nums(test)[1])];
+      out.set('MNLI/dev_matched', nums(dev)[0]).set('MNLI/dev_mismatched', nums(dev)[1]);
+      out.set('MNLI/test_matched', nums(test)[0]).set('MNLI/test_mismatched', nums(test)[1]);
       continue;
     }
     if (nums(train).length) out.set(`${name}/train`, nums(train)[0]);

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { getTask } from '../../datasets/glueTasks.ts';
 import type { SplitName } from '../../datasets/types.ts';
-import { fileListProvider, urlFileProvider } from '../../src/engine/data/fileProvider.ts';
+import { fileListProvider } from '../../src/engine/data/fileProvider.ts';
 import { nodeDirProvider, nodeZipProvider, parquetSourceFromPath, tsvSourceFromPath } from '../../src/engine/data/nodeFiles.ts';
 import { ParquetSource, hubUrlProvider } from '../../src/engine/data/parquetSource.ts';
 import { sourceFromSpec } from '../../src/engine/data/sourceSpec.ts';

@@ -11,7 +11,7 @@ import {
   SOFT_LABELS_FORMAT, averageTeachers, distillationLoss, distillationLossExtras, kdKlLoss, kdMseLoss, parseSoftLabels, serializeSoftLabels,
 } from '../../src/engine/train/distillation.ts';
 
-/* Knowledge distillation (SPEC §1.12): the two loss variants against plain float64 JS, the soft-label file, the hook. */
+/* Knowledge distillation (docs/methods.md §1.12): the two loss variants against plain float64 JS, the soft-label file, the hook. */
 
 const LOGITS = [[1, 2, 0.5], [0.1, -1, 2]];
 const Q = [[0.2, 0.5, 0.3], [0, 0.25, 0.75]]; // a zero entry: 0·log 0 counts as 0, as PyTorch's kl_div

@@ -13,7 +13,7 @@ import {
 } from '../../src/engine/train/domainAdaptation.ts';
 
 /*
- * Domain-adaptation subsets (SPEC §1.13). SciTail and SNLI training files are not on this machine, so the test
+ * Domain-adaptation subsets (docs/methods.md §1.13). SciTail and SNLI training files are not on this machine, so the test
  * writes small files in their layouts: SciTail's tsv_format (premise, hypothesis, label; no header) and the
  * GLUE-style SNLI folder (header, gold label last, '-' rows dropped by the reader).
  */

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { FIXTURE_NAMES, fixtureModelDir, loadFixture } from '../helpers/shared.ts';
 import { maxAbsDiff } from '../helpers/compare.ts';
 import { NODE_TEST_BACKENDS, useBackend } from '../helpers/nodeBackends.ts';
-import { dirSource } from '../../src/engine/checkpoint/nodeSource.ts';
+import { dirSource } from '../../src/engine/platform/node/nodeSource.ts';
 import { loadBertCheckpoint } from '../../src/engine/checkpoint/hfFolder.ts';
 import { BertEncoder } from '../../src/engine/model/bertEncoder.ts';
 import { ClassificationHead } from '../../src/engine/model/heads/classificationHead.ts';
@@ -48,7 +48,7 @@ for (const backend of NODE_TEST_BACKENDS) {
             score: reg.forward(feats, { training: false }).arraySync() as number[],
           };
         });
-        let worst = { hidden: 0, attn: 0, pooled: 0, logits: 0, score: 0 };
+        const worst = { hidden: 0, attn: 0, pooled: 0, logits: 0, score: 0 };
         fx.examples.forEach((e: any, i: number) => {
           worst.hidden = Math.max(worst.hidden, maxAbsDiff(out.hidden[i], e.hidden_states));
           worst.attn = Math.max(worst.attn, maxAbsDiff(out.attn[i], e.attentions));

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fixtureModelDir, loadFixture, sharedDir } from '../helpers/shared.ts';
 import { loadBertCheckpoint, saveBertCheckpoint } from '../../src/engine/checkpoint/hfFolder.ts';
-import { dirSource, writeFolder } from '../../src/engine/checkpoint/nodeSource.ts';
+import { dirSource, writeFolder } from '../../src/engine/platform/node/nodeSource.ts';
 import type { BertCheckpoint } from '../../src/engine/checkpoint/types.ts';
 
 /**

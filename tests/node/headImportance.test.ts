@@ -4,7 +4,7 @@ import { FIXTURE_NAMES, fixtureModelDir, loadFixture } from '../helpers/shared.t
 import { maxRelDiff } from '../helpers/compare.ts';
 import { GRAD_FIELDS, LOSS_FIELDS, LOSS_TOL, NORMALIZED_FIELDS, TASKS, TOL, extremes, importanceFieldErrors, maxAbs, normalizedMatrices } from '../helpers/importanceFixtureCompare.ts';
 import { NODE_TEST_BACKENDS, useBackend } from '../helpers/nodeBackends.ts';
-import { dirSource } from '../../src/engine/checkpoint/nodeSource.ts';
+import { dirSource } from '../../src/engine/platform/node/nodeSource.ts';
 import { loadBertCheckpoint } from '../../src/engine/checkpoint/hfFolder.ts';
 import type { BertCheckpoint } from '../../src/engine/checkpoint/types.ts';
 import { BertEncoder } from '../../src/engine/model/bertEncoder.ts';

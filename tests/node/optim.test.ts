@@ -75,7 +75,7 @@ describe('float64 reference optimisers against the originals run in PyTorch', ()
     });
   }
 
-  it('SPEC §8 Adamax check: θ = 1, g = 0.5, lr 1e-3, wd 0 → 0.9999000004 (float64, within 1e-10)', () => {
+  it('docs/methods.md §8 Adamax check: θ = 1, g = 0.5, lr 1e-3, wd 0 → 0.9999000004 (float64, within 1e-10)', () => {
     const p = refParam([1]);
     REF_STEP.adamax(p, [0.5], 1e-3, { ...REF_DEFAULTS.adamax, weightDecay: 0 });
     expect(p.s1[0]).toBeCloseTo(0.05, 15);
@@ -147,7 +147,7 @@ describe.each(['cpu', 'wasm'])('tfjs optimisers on the %s backend', (backend) =>
     expect(tf.memory().numTensors).toBe(baseline);
   });
 
-  it('SPEC §8 Adamax check in float32: θ = 1, g = 0.5, lr 1e-3 → 0.9999000004', () => {
+  it('docs/methods.md §8 Adamax check in float32: θ = 1, g = 0.5, lr 1e-3 → 0.9999000004', () => {
     const v = tf.tidy(() => tf.variable(tf.tensor([1])));
     const opt = createOptimizer('adamax', [{ name: 'w', variable: v }], { weightDecay: 0 });
     const g = tf.tensor([0.5]);

@@ -25,7 +25,7 @@ const countsOf = (order: number[], numTasks: number) => {
   return c;
 };
 
-describe('MT-DNN epoch schedule (SPEC §1.6)', () => {
+describe('MT-DNN epoch schedule (docs/methods.md §1.6)', () => {
   const counts = [5, 12, 3, 7];
 
   it('ratio 0, mix_opt 0: every batch of every task exactly once, shuffled', () => {
@@ -108,7 +108,7 @@ describe('MT-DNN epoch schedule (SPEC §1.6)', () => {
   });
 });
 
-describe('SIWLM α (SPEC §2.2, §8)', () => {
+describe('SIWLM α (docs/methods.md §2.2, §8)', () => {
   it('even epochs: focus = floor((b mod 20T) / 20) for T = 8', () => {
     const T = 8;
     const focusAt = [0, 19, 20, 39, 40, 159, 160, 179, 180, 333].map((b) => siwlmFocusTask(b, T));
@@ -156,8 +156,8 @@ describe('SIWLM α (SPEC §2.2, §8)', () => {
   });
 });
 
-describe('task sampling probabilities (SPEC §5.2)', () => {
-  it('anneal with the EmBERT sizes at e = 0, 12, 24 of E = 25 matches the SPEC check values within 5e-5', () => {
+describe('task sampling probabilities (docs/methods.md §5.2)', () => {
+  it('anneal with the EmBERT sizes at e = 0, 12, 24 of E = 25 matches the check values of docs/methods.md §8 within 5e-5', () => {
     expect(EMBERT_TASK_ORDER).toEqual(['CoLA', 'MRPC', 'MNLI', 'RTE', 'STS-B', 'SST-2', 'QQP', 'QNLI']);
     const check: Record<number, number[]> = {
       0: [0.009, 0.0038, 0.4122, 0.0026, 0.006, 0.0707, 0.3819, 0.1138],
@@ -200,7 +200,7 @@ describe('task sampling probabilities (SPEC §5.2)', () => {
   });
 });
 
-describe('FastMTL weights from batch counts (SPEC §4.1, §8)', () => {
+describe('FastMTL weights from batch counts (docs/methods.md §4.1, §8)', () => {
   it('pos_weight = (N_all − N_j) / N_j: [16, 16, 4] → [1.25, 1.25, 8]; 8 tasks × 16 batches → 7', () => {
     expect(posWeightFromBatchCounts([16, 16, 4])).toEqual([1.25, 1.25, 8]);
     expect(posWeightFromBatchCounts(new Array(8).fill(16))).toEqual(new Array(8).fill(7));

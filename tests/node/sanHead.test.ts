@@ -28,7 +28,7 @@ function features(seq: number[][][]): HeadFeatures {
 interface Masks { drops: number[][][] | number[][][][]; M: number[][] }
 
 /**
- * Plain float64 SAN forward written from SPEC §1.4.2 with explicit loops: at eval (no dropout, M = 1), or with
+ * Plain float64 SAN forward written from docs/methods.md §1.4.2 with explicit loops: at eval (no dropout, M = 1), or with
  * the dropout masks and turn mask of a training-mode call.
  */
 function referenceSan(L: SanLayers, X: number[][][], masks?: Masks): { output: number[][]; scores: number[][][]; s0: number[][] } {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { lrAt, warmupConstant, warmupCosine, warmupLinear, warmupLinearOld } from '../../src/engine/train/schedule.ts';
 
 describe('learning-rate schedules', () => {
-  it('warmup_linear (pytorch-pretrained-bert 0.6) hits the SPEC §8 check values for w = 0.1', () => {
+  it('warmup_linear (pytorch-pretrained-bert 0.6) hits the docs/methods.md §8 check values for w = 0.1', () => {
     const xs = [0, 0.05, 0.1, 0.55, 1.0];
     const want = [0, 0.5, 1, 0.5, 0];
     xs.forEach((x, i) => expect(warmupLinear(x, 0.1)).toBeCloseTo(want[i], 14));

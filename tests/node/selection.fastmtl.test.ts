@@ -26,7 +26,7 @@ beforeAll(async () => {
   await useBackend('cpu');
 });
 
-describe('task discriminator losses (SPEC §4.1)', () => {
+describe('task discriminator losses (docs/methods.md §4.1)', () => {
   const Z = [[0.5, -1.0, 2.0], [-0.3, 0.0, 1.2]];
 
   it('BCE with pos_weight from batch counts [16, 16, 4] = [1.25, 1.25, 8] equals the textbook formula, averaged over B·T', async () => {

@@ -12,7 +12,7 @@ import {
 } from '../../src/engine/train/smart.ts';
 
 /*
- * SMART (SPEC §1.14, §7.17) on a tiny random encoder (H 16, 2 layers, 2 heads, vocab 40, dropout 0.1) and on
+ * SMART (docs/methods.md §1.14, §7.17) on a tiny random encoder (H 16, 2 layers, 2 heads, vocab 40, dropout 0.1) and on
  * hand-built linear "models" whose perturbation can be worked out on paper.
  */
 

@@ -4,7 +4,7 @@ import {
   buildSubmissionFiles, buildSubmissionZip, submissionTargets, submissionTsv, type SubmissionPredictions,
 } from '../../src/engine/train/submission.ts';
 
-/* The GLUE submission zip (SPEC §1.11, §7.19; Taskscope decision 4), from hand-made predictions. */
+/* The GLUE submission zip (docs/methods.md §1.11, §7.19; Taskscope decision 4), from hand-made predictions. */
 
 const OFFICIAL_FILES = ['CoLA.tsv', 'SST-2.tsv', 'MRPC.tsv', 'STS-B.tsv', 'QQP.tsv', 'MNLI-m.tsv', 'MNLI-mm.tsv', 'QNLI.tsv', 'RTE.tsv', 'WNLI.tsv', 'AX.tsv'];
 

@@ -9,7 +9,7 @@ import { instanceToTaskCorrelation, selectInstances } from '../../src/engine/ana
 const F64 = 1e-12;
 
 describe('importance normalisation', () => {
-  it('GradTS layer_normal: SPEC §8 example [[1,3],[2,2]] → rows [[.25,.75],[.5,.5]] → min-max [[0,1],[.5,.5]]', () => {
+  it('GradTS layer_normal: docs/methods.md §8 example [[1,3],[2,2]] → rows [[.25,.75],[.5,.5]] → min-max [[0,1],[.5,.5]]', () => {
     expect(normalizeGradts([[1, 3], [2, 2]])).toEqual([[0, 1], [0.5, 0.5]]);
   });
 

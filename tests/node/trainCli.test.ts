@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assetsDir, glueDir } from '../helpers/shared.ts';
 import { runTrainCli } from '../../src/cli/commands/train.ts';
 import { loadBertCheckpoint } from '../../src/engine/checkpoint/hfFolder.ts';
-import { dirSource } from '../../src/engine/checkpoint/nodeSource.ts';
+import { dirSource } from '../../src/engine/platform/node/nodeSource.ts';
 
 let tmp: string;
 beforeAll(async () => {

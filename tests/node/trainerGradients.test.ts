@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { fixtureModelDir, loadFixture, repoRoot, sharedDir } from '../helpers/shared.ts';
 import { useBackend } from '../helpers/nodeBackends.ts';
-import { dirSource } from '../../src/engine/checkpoint/nodeSource.ts';
+import { dirSource } from '../../src/engine/platform/node/nodeSource.ts';
 import { loadBertCheckpoint } from '../../src/engine/checkpoint/hfFolder.ts';
 import { BertEncoder } from '../../src/engine/model/bertEncoder.ts';
 import type { Batch } from '../../src/engine/data/batchReader.ts';
@@ -16,7 +16,7 @@ import { Rng } from '../../src/engine/runtime/rng.ts';
 
 /*
  * Analytic gradients of the trainer's micro-batch step (tfjs float32, cpu) against float64 central finite
- * differences of the same loss computed by ../shared/tools/refbert (numpy, step h = 1e-5: truncation error
+ * differences of the same loss computed by the float64 reference refbert (tests/fixtures/README.md; numpy, step h = 1e-5: truncation error
  * O(h²) ≈ 1e-10 and round-off ≈ 1e-16/h ≈ 1e-11, so the reference is exact to ~1e-9 at these magnitudes).
  * Loss = CE(classification batch) + MSE(regression batch) on the random-tiny fixture (dropout 0), so every
  * encoder tensor gets gradient from both heads and each head from its own batch. Coordinates per tensor:

@@ -96,8 +96,7 @@ describe('pause, resume, stop', () => {
   it('pauses between steps, resumes, and stops after the current step', async () => {
     const statuses: RunStatus[] = [];
     const steps: number[] = [];
-    let t!: Trainer;
-    t = track(tinyTrainer(tinyExperiment({ epochs: 5 }), toySplits(16), {
+    const t: Trainer = track(tinyTrainer(tinyExperiment({ epochs: 5 }), toySplits(16), {
       onEvent: (e) => {
         if (e.type === 'status') statuses.push(e.status);
         if (e.type !== 'step') return;

@@ -9,7 +9,7 @@ import { sharedDir } from '../helpers/shared.ts';
 import { useBackend } from '../helpers/nodeBackends.ts';
 import { tinyExperiment, tinyTrainer, toySplits, disposeTrainersAfterEach } from '../helpers/tinyTraining.ts';
 import { BatchReader } from '../../src/engine/data/batchReader.ts';
-import { dirSource, writeFolder } from '../../src/engine/checkpoint/nodeSource.ts';
+import { dirSource, writeFolder } from '../../src/engine/platform/node/nodeSource.ts';
 import { loadBertCheckpoint } from '../../src/engine/checkpoint/hfFolder.ts';
 import { parseExperiment } from '../../src/engine/experiment/experimentSchema.ts';
 import { batchToTensors } from '../../src/engine/train/batchTensors.ts';

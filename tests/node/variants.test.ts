@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { fixtureModelDir, loadFixture } from '../helpers/shared.ts';
 import { maxAbsDiff } from '../helpers/compare.ts';
 import { useBackend } from '../helpers/nodeBackends.ts';
-import { dirSource } from '../../src/engine/checkpoint/nodeSource.ts';
+import { dirSource } from '../../src/engine/platform/node/nodeSource.ts';
 import { loadBertCheckpoint } from '../../src/engine/checkpoint/hfFolder.ts';
 import type { BertCheckpoint, BertConfig, NamedTensor } from '../../src/engine/checkpoint/types.ts';
 import { BertEncoder, type EncoderInput } from '../../src/engine/model/bertEncoder.ts';
@@ -18,7 +18,7 @@ import { ProjectedAttentionLayers } from '../../src/engine/model/variants/projec
 import { bertParameterCount, variantParameterCounts } from '../../src/engine/model/variants/parameterCounts.ts';
 
 /*
- * Model variants on the shared encoder (SPEC §5.1, §5.3, §5.4), on the cpu backend with the random-tiny fixture
+ * Model variants on the shared encoder (docs/methods.md §5.1, §5.3, §5.4), on the cpu backend with the random-tiny fixture
  * (H 32, L 2, A 4, seq 32, initializer_range 0.2, dropout 0). Small variant sizes keep it fast: T = 3 tasks,
  * hidden_size_aug 12, 6 PAL heads of 2 dims.
  */

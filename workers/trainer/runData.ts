@@ -2,7 +2,7 @@ import type { LoadedSplit } from '../../src/engine/data/shardReader.ts';
 import type { ShardKey } from '../../src/engine/data/shardStore.ts';
 import type { Experiment } from '../../src/engine/experiment/experimentSchema.ts';
 import { selectTrainRows } from '../../src/engine/train/domainAdaptation.ts';
-import { subsetSplit } from '../../src/engine/train/memorySplit.ts';
+import { assembleRunData, type SplitLoader } from '../../src/engine/train/runData.ts';
 import type { TaskSplits } from '../../src/engine/train/trainer.ts';
 import { syntheticSplits } from './syntheticData.ts';
 import type { RunData } from './types.ts';
@@ -17,20 +17,16 @@ import type { RunData } from './types.ts';
 /** Reads one cached shard set (IndexedDB in the worker; anything in tests). */
 export type ShardLoader = (key: ShardKey) => Promise<LoadedSplit>;
 
-const firstRows = (s: LoadedSplit, n: number) => (n > 0 && n < s.rows ? subsetSplit(s, Array.from({ length: n }, (_, i) => i)) : s);
-
 export async function loadRunData(exp: Experiment, data: RunData, loadShard: ShardLoader, opts: { devOnly?: boolean } = {}): Promise<Record<string, TaskSplits>> {
   if (data.kind === 'synthetic') {
     const all = syntheticSplits(exp.tasks.map((t) => t.name), { trainRows: data.trainRows, devRows: data.devRows, seed: exp.seed, maxLength: exp.maxLength });
     return Object.fromEntries(exp.tasks.map((t) => [t.name, { train: selectTrainRows(all[t.name].train, t, exp.seed), dev: all[t.name].dev }]));
   }
-  const out: Record<string, TaskSplits> = {};
-  for (const t of exp.tasks) {
-    const keys = data.tasks[t.name];
-    if (!keys) throw new Error(`no cached data for task ${t.name}: build its shards in the Data view first`);
-    const dev = keys.dev ? firstRows(await loadShard(keys.dev), data.devRows) : undefined;
-    const train = opts.devOnly && dev ? dev : selectTrainRows(await loadShard(keys.train), t, exp.seed);
-    out[t.name] = { train, dev };
-  }
-  return out;
+  const loadSplit: SplitLoader = async (task, split) => {
+    const keys = data.tasks[task];
+    if (!keys) throw new Error(`no cached data for task ${task}: build its shards in the Data view first`);
+    const key = split === 'train' ? keys.train : keys.dev;
+    return key ? loadShard(key) : null;
+  };
+  return assembleRunData(exp, loadSplit, { label: 'train', devRows: data.devRows, devAsTrain: opts.devOnly });
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
-import { dirSource } from '../../engine/checkpoint/nodeSource.ts';
+import { dirSource } from '../../engine/platform/node/nodeSource.ts';
 import { loadBertCheckpoint } from '../../engine/checkpoint/hfFolder.ts';
 import { BertTokenizer } from '../../engine/tokenizer/bertTokenizer.ts';
 import { BertEncoder } from '../../engine/model/bertEncoder.ts';

@@ -5,7 +5,7 @@ import { getTask } from '../../../datasets/glueTasks.ts';
 import type { SplitName, TaskName } from '../../../datasets/types.ts';
 import { loadBertCheckpoint } from '../../engine/checkpoint/hfFolder.ts';
 import type { ModelSource } from '../../engine/checkpoint/modelSource.ts';
-import { dirSource } from '../../engine/checkpoint/nodeSource.ts';
+import { dirSource } from '../../engine/platform/node/nodeSource.ts';
 import { parseDoLowerCase } from '../../engine/checkpoint/tokenizerConfig.ts';
 import { urlSource } from '../../engine/checkpoint/urlSource.ts';
 import { buildShards, shardKeyFor } from '../../engine/data/buildShards.ts';

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseBertConfig } from '../../engine/checkpoint/bertConfig.ts';
 import { loadBertCheckpoint } from '../../engine/checkpoint/hfFolder.ts';
-import { dirSource } from '../../engine/checkpoint/nodeSource.ts';
+import { dirSource } from '../../engine/platform/node/nodeSource.ts';
 import { parseDoLowerCase } from '../../engine/checkpoint/tokenizerConfig.ts';
 import type { BertConfig } from '../../engine/checkpoint/types.ts';
 import { tsvSourceFromPath } from '../../engine/data/nodeFiles.ts';
@@ -84,10 +84,9 @@ export function registerPretrainCommand(program: Command) {
       const backend = await initNodeBackend(o.backend);
 
       // A resumed run takes the options that fix its data stream from the checkpoint.
-      let stateInfo: Record<string, unknown> | null = null;
       if (o.resume) {
         if (!existsSync(join(out, STATE_FILE))) throw new Error(`--resume: ${join(out, STATE_FILE)} not found`);
-        stateInfo = (JSON.parse(await readFile(join(out, STATE_FILE), 'utf8')).info ?? {}) as Record<string, unknown>;
+        const stateInfo = (JSON.parse(await readFile(join(out, STATE_FILE), 'utf8')).info ?? {}) as Record<string, unknown>;
         const saved = (stateInfo.options ?? {}) as Record<string, string>;
         for (const k of RUN_KEYS) {
           if (saved[k] === undefined) continue;

@@ -2,14 +2,15 @@ import type { Command } from 'commander';
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { getTask } from '../../../datasets/glueTasks.ts';
-import type { SplitName, TaskName } from '../../../datasets/types.ts';
+import type { TaskName } from '../../../datasets/types.ts';
 import { maskImportance } from '../../engine/analysis/headImportance.ts';
 import { maskedDevEvaluator } from '../../engine/analysis/maskedDevScore.ts';
 import { DEFAULT_FRACTIONS, pruningCurves } from '../../engine/analysis/pruningCurve.ts';
 import { loadBertCheckpoint } from '../../engine/checkpoint/hfFolder.ts';
-import { dirSource } from '../../engine/checkpoint/nodeSource.ts';
+import { dirSource } from '../../engine/platform/node/nodeSource.ts';
 import { parseExperiment } from '../../engine/experiment/experimentSchema.ts';
 import { labelledBatches } from '../../engine/selection/gradtsMatrices.ts';
+import { firstLabelledDevSplit } from '../../engine/train/runData.ts';
 import { BertTokenizer } from '../../engine/tokenizer/bertTokenizer.ts';
 import { subsetSplit } from '../../engine/train/memorySplit.ts';
 import { modelFromExport } from '../../engine/train/trainedModel.ts';
@@ -25,7 +26,7 @@ interface PruneCliOptions {
 
 /**
  * `taskscope prune`: Michel et al.'s head-pruning curve for one task of a trained run. Head importance is the
- * `mask` measure (per-example |∂loss/∂mask|, SPEC decision 7) on the first N training rows, so the heads are
+ * `mask` measure (per-example |∂loss/∂mask|, docs/methods.md decision 7) on the first N training rows, so the heads are
  * ranked without looking at dev; the dev metric is then taken with the least important heads masked first,
  * and with random orders as the baseline.
  */
@@ -54,7 +55,7 @@ export function registerPruneCommand(program: Command): void {
       const model = modelFromExport(ckpt, await readFile(join(dir, 'heads.json'), 'utf8'), exp, join(dir, 'heads.json'));
       const tokenizer = BertTokenizer.fromVocabText(ckpt.vocabText, { doLowerCase: ckpt.doLowerCase });
       const load = shardSplitLoader(await dataSourceOf(exp, 'prune'), tokenizer, o.cache ? resolve(o.cache) : join(dirname(dir), '.prune-shards'));
-      const devName = task.splits.find((s) => s.labelled && s.name.startsWith('dev'))?.name as SplitName | undefined;
+      const devName = firstLabelledDevSplit(task.name);
       const train = await load(task.name, 'train', exp.maxLength);
       const dev = devName ? await load(task.name, devName, exp.maxLength) : null;
       if (!train || !dev) throw new Error(`${task.name}: the data needs a train and a labelled dev split`);

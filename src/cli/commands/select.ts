@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { getTask } from '../../../datasets/glueTasks.ts';
-import type { TaskName } from '../../../datasets/types.ts';
 import { dataSourceOf } from '../experimentDataSource.ts';
 import { parseExperiment, type Experiment, type ExperimentInput } from '../../engine/experiment/experimentSchema.ts';
 import type { BertEncoder } from '../../engine/model/bertEncoder.ts';
@@ -12,8 +11,7 @@ import { SELECTION_METHODS, type SelectionResult } from '../../engine/selection/
 import type { SelectionEnv } from '../../engine/selection/trainRunner.ts';
 import { BertTokenizer } from '../../engine/tokenizer/bertTokenizer.ts';
 import { buildEncoder } from '../../engine/train/modelFactory.ts';
-import type { TaskSplits } from '../../engine/train/trainer.ts';
-import { trainRowsFor } from '../../engine/train/trainSubset.ts';
+import { assembleRunData } from '../../engine/train/runData.ts';
 import { initNodeBackend } from '../nodeBackend.ts';
 import { finiteOption, intOption } from '../optionValues.ts';
 import { nodeInitialModel, nodeModelVocab, shardSplitLoader } from './pipeline.ts';
@@ -103,23 +101,16 @@ export async function selectionSettings(o: SelectCliOptions, fromFile: unknown, 
   return parseSelectionConfig(merged, `${origin}: selection`);
 }
 
-const firstDevSplit = (task: TaskName) => getTask(task).splits.find((s) => s.name.startsWith('dev') && s.labelled)?.name;
-
 /** Loads every task's training split (trainFraction / maxTrainRows applied) and first labelled dev split, and the initial model. */
 export async function nodeSelectionEnv(exp: Experiment, opts: { vocab?: string; cache: string; note: Note }): Promise<SelectionEnv> {
   const vocab = await nodeModelVocab(exp, opts.vocab);
   const tokenizer = BertTokenizer.fromVocabText(vocab.vocabText, { doLowerCase: vocab.doLowerCase });
   const loadSplit = shardSplitLoader(await dataSourceOf(exp, 'select'), tokenizer, opts.cache);
-  const data: Record<string, TaskSplits> = {};
-  for (const t of exp.tasks) {
-    const name = t.name as TaskName;
-    const train = await loadSplit(name, 'train', exp.maxLength);
-    if (!train) throw new Error(`select: the data has no ${name} train split`);
-    const devName = firstDevSplit(name);
-    const dev = devName ? (await loadSplit(name, devName, exp.maxLength)) ?? undefined : undefined;
-    data[name] = { train: trainRowsFor(train, t, exp.seed), dev }; // the same rows `taskscope train` uses
-    opts.note(`  ${name}: ${data[name].train.rows} training rows${dev ? `, ${dev.rows} ${devName} rows` : ', no dev split'}`);
-  }
+  // The same rows `taskscope train` uses.
+  const data = await assembleRunData(exp, loadSplit, {
+    label: 'select',
+    onTask: (t) => opts.note(`  ${t.task}: ${t.trainRows} training rows${t.devSplit ? `, ${t.devRows} ${t.devSplit} rows` : ', no dev split'}`),
+  });
   let makeEncoder: (e: Experiment) => BertEncoder;
   if (exp.model.kind === 'random') {
     // Random weights come from each stage's seed, so all runs of one stage start from the same encoder.

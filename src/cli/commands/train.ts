@@ -2,9 +2,7 @@ import type { Command } from 'commander';
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { getTask } from '../../../datasets/glueTasks.ts';
-import type { SplitName } from '../../../datasets/types.ts';
-import { writeFolder } from '../../engine/checkpoint/nodeSource.ts';
+import { writeFolder } from '../../engine/platform/node/nodeSource.ts';
 import { parseExperiment, type Experiment } from '../../engine/experiment/experimentSchema.ts';
 import { BertTokenizer } from '../../engine/tokenizer/bertTokenizer.ts';
 import { describeParameterCounts, experimentParameterCounts } from '../../engine/train/experimentParameterCounts.ts';
@@ -16,8 +14,8 @@ import type { MultiTaskModel } from '../../engine/train/multiTaskModel.ts';
 import { readVariables, type TrainStateMeta, type TrainStateStore } from '../../engine/train/trainState.ts';
 import { buildMultiTaskModel, variantExtensionFor } from '../../engine/train/modelFactory.ts';
 import type { TrainerEvent } from '../../engine/train/trainEvents.ts';
-import { resumeDifferences, runTaskOrder, Trainer, type TaskSplits } from '../../engine/train/trainer.ts';
-import { trainRowsFor } from '../../engine/train/trainSubset.ts';
+import { resumeDifferences, runTaskOrder, Trainer } from '../../engine/train/trainer.ts';
+import { assembleRunData } from '../../engine/train/runData.ts';
 import { initNodeBackend, NODE_BACKENDS } from '../nodeBackend.ts';
 import { dataSourceOf } from '../experimentDataSource.ts';
 import { trainProgress } from '../trainProgress.ts';
@@ -226,16 +224,11 @@ async function trainLocked(
   const tokenizer = BertTokenizer.fromVocabText(vocab.vocabText, { doLowerCase: vocab.doLowerCase });
   const source = await dataSourceOf(exp, 'train');
   const load = shardSplitLoader(source, tokenizer, o.cache ? resolve(o.cache) : join(dirname(out), '.shards'));
-  const data: Record<string, TaskSplits> = {};
-  for (const entry of runTaskOrder(exp)) {
-    const def = getTask(entry.name);
-    const full = await load(def.name, 'train', exp.maxLength);
-    if (!full) throw new Error(`${source.describe()} has no training split for ${def.name}`);
-    const devName = def.splits.find((s) => s.labelled && s.name.startsWith('dev'))?.name as SplitName | undefined;
-    const dev = devName ? (await load(def.name, devName, exp.maxLength)) ?? undefined : undefined;
-    data[def.name] = { train: trainRowsFor(full, entry, exp.seed), dev };
-    note(`${def.name}: ${data[def.name].train.rows} training rows${full.rows !== data[def.name].train.rows ? ` (of ${full.rows})` : ''}, ${dev ? `${dev.rows} dev rows` : 'no dev split'}`);
-  }
+  const data = await assembleRunData(exp, load, {
+    label: `train (${source.describe()})`,
+    tasks: runTaskOrder(exp),
+    onTask: (t) => note(`${t.task}: ${t.trainRows} training rows${t.fullTrainRows !== t.trainRows ? ` (of ${t.fullTrainRows})` : ''}, ${t.devRows !== undefined ? `${t.devRows} dev rows` : 'no dev split'}`),
+  });
 
   const c = model.encoder.config;
   note(`model: L=${c.numHiddenLayers} H=${c.hiddenSize} A=${c.numAttentionHeads} I=${c.intermediateSize} vocab ${c.vocabSize}${exp.variant.kind !== 'mtdnn' ? ` + ${exp.variant.kind}` : ''}; backend ${backend}; seed ${exp.seed}`);
@@ -263,6 +256,7 @@ async function trainLocked(
       log(e);
     }
   };
+  // eslint-disable-next-line prefer-const -- onEvent, declared above, may run while the constructor is still going
   trainer = new Trainer({ experiment: exp, model, data, store, onEvent, initialModelChecksum });
   if (resuming) {
     await trainer.restoreFromStore();

@@ -5,7 +5,7 @@ import { Rng } from '../runtime/rng.ts';
 import { pooledFeatures } from './pooledFeatures.ts';
 
 /**
- * 2-D maps of encoder features coloured by task (FastMTL's figures, SPEC §4.6: pooled outputs before dropout,
+ * 2-D maps of encoder features coloured by task (FastMTL's figures, docs/methods.md §4.6: pooled outputs before dropout,
  * then each axis min-max normalised to [0, 1]). FastMTL used t-SNE; this uses UMAP (umap-js), seeded through
  * its `random` option with our generator, so a seed gives the same map. Pure JS: runs in a worker.
  */

@@ -11,7 +11,7 @@ import { headCorrelation } from './taskCorrelation.ts';
 import type { HeadMatrix, LabelledBatch } from './types.ts';
 
 /**
- * Recomputes every importance field of a refbert fixture (`minibatch.*`, tools/refbert/README.md) with the
+ * Recomputes every importance field of a refbert fixture (`minibatch.*`, tests/fixtures/README.md) with the
  * engine, on whatever backend is active. Pure engine code (no Node APIs), so the same check runs in Node
  * tests and in a browser page; the caller compares the result with the fixture.
  */

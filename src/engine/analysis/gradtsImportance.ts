@@ -6,7 +6,7 @@ import { meanMatrix, normalizeGradts } from './importanceNormalize.ts';
 import type { BatchSource, HeadMatrix, LossOptions } from './types.ts';
 
 /**
- * The `gradts` head-importance measure, faithful to GradTS (SPEC §3.2–3.4, §7 item 10): per example (its
+ * The `gradts` head-importance measure, faithful to GradTS (docs/methods.md §3.2–3.4, §7 item 10): per example (its
  * own batch of 1), raw[l,h] = mean over head h's block of |∂loss/∂W_K| + |∂loss/∂W_V| (query ignored).
  *
  * Which block: the original views HF's dW [out, in] as [out, A, d] and takes [:, h, :], i.e. the INPUT

@@ -6,7 +6,7 @@ import { subsetSplit } from '../train/memorySplit.ts';
 
 /**
  * The BERT pooled output of examples in eval mode (no dropout): tanh(W·h_[CLS] + b), before any head's
- * dropout. FastMTL's t-SNE inputs (SPEC §4.6) and what its task discriminator scores at prediction time.
+ * dropout. FastMTL's t-SNE inputs (docs/methods.md §4.6) and what its task discriminator scores at prediction time.
  */
 
 export interface PooledFeatures {

@@ -3,7 +3,7 @@ import { getTask, TASK_NAMES } from '../../../datasets/glueTasks.ts';
 
 /**
  * The one experiment config: the CLI reads it from JSON, the trainer worker receives it, the URL state
- * carries it. Every field has the seed systems' default (SPEC §1.7, §2.4, §4.3, §5.2) so `{}` plus a task
+ * carries it. Every field has the seed systems' default (docs/methods.md §1.7, §2.4, §4.3, §5.2) so `{}` plus a task
  * list is a runnable MT-DNN experiment.
  */
 export const EXPERIMENT_VERSION = 1;
@@ -89,7 +89,7 @@ export const SiwlmSchema = v.object({
   enabled: v.optional(v.boolean(), false),
   centralTask: v.optional(taskName),
   centralWeight: v.optional(v.picklist([1, 3, 6, 9, 12, 15]), 3),
-  /** Even epochs sequential focus window, odd epochs intensive (SPEC §2.2); false = plain loss weighting. */
+  /** Even epochs sequential focus window, odd epochs intensive (docs/methods.md §2.2); false = plain loss weighting. */
   alternation: v.optional(v.boolean(), true),
 });
 

@@ -1,7 +1,7 @@
 import type { ExperimentInput } from './experimentSchema.ts';
 
 /**
- * Settings of the seed papers' scripts (SPEC §1.7–1.9, §2.4–2.5, §3.6, §4.3, §5.2–5.4). Each preset is a
+ * Settings of the seed papers' scripts (docs/methods.md §1.7–1.9, §2.4–2.5, §3.6, §4.3, §5.2–5.4). Each preset is a
  * partial config: the composer merges the user's task list into it. Models are whatever the user loads;
  * the originals used BERT-base/large, which the note beside each result must say. `batches` follows each
  * seed's data loader: MT-DNN's yml-era sampler and EmBERT/PALs' cycled loader keep a task's batches fixed;

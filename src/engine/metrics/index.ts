@@ -19,7 +19,7 @@ const METRICS: Record<MetricName, (preds: ArrayLike<number>, labels: ArrayLike<n
 
 /**
  * acc/f1/mcc take argmax class predictions; pearson/spearman take the regression scores; auc takes the
- * positive-class probability (SPEC §1.10).
+ * positive-class probability (docs/methods.md §1.10).
  */
 export function computeMetric(name: MetricName, preds: ArrayLike<number>, labels: ArrayLike<number>): number {
   const f = METRICS[name];

@@ -53,7 +53,7 @@ export function createBertParams(config: BertConfig, source: Map<string, NamedTe
       value = tr;
     }
     const v = tf.variable(value, true, `${prefix}/${hfName}`);
-    value.dispose(); // tf.variable copies; the initialiser would otherwise leak (STACK.md pitfall 5)
+    value.dispose(); // tf.variable copies; the initialiser would otherwise leak (docs/architecture.md, tfjs trap 5)
     bindings.push({ hfName, variable: v, transposed });
     return v;
   };

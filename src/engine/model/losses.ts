@@ -31,7 +31,7 @@ export function symmetricKl(inputLogits: tf.Tensor, targetLogits: tf.Tensor): tf
   return tf.add(a, b) as tf.Scalar;
 }
 
-/** MT-DNN NsKlCriterion / "stable KL" (SPEC §1.5, ε = 1e-6). */
+/** MT-DNN NsKlCriterion / "stable KL" (docs/methods.md §1.5, ε = 1e-6). */
 export function stableKl(logits: tf.Tensor, targetLogits: tf.Tensor, epsilon = 1e-6): tf.Scalar {
   const p = tf.softmax(logits);
   const y = stopGradient(tf.softmax(targetLogits));

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 
 /**
  * Building blocks with hand-written gradients where tfjs's defaults are slow or missing on some backends
- * (tools/STACK.md pitfalls 1–3). Shapes are noted as [rows, cols]; N = B·T flattened positions.
+ * (docs/architecture.md, tfjs traps 1–3). Shapes are noted as [rows, cols]; N = B·T flattened positions.
  */
 
 /** y = x·W + b with x [N, in], W [in, out] (stored transposed from HF's [out, in]), b [out] → [N, out].

@@ -18,7 +18,7 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 /**
  * Activates the first backend of `order` that initialises. Backends must already be registered (the
  * browser worker imports the webgpu/wasm packages; the Node CLI imports wasm). A hang becomes an error
- * after `timeoutMs` (threaded wasm can hang forever in a module worker: STACK.md pitfall 4).
+ * after `timeoutMs` (threaded wasm can hang forever in a module worker: docs/architecture.md, tfjs trap 4).
  */
 export async function initBackend(order: BackendName[], opts: { timeoutMs?: number } = {}): Promise<BackendChoice> {
   const reasons: string[] = [];

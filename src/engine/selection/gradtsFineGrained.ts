@@ -5,7 +5,7 @@ import type { InstanceMatrices } from './gradtsMatrices.ts';
 import { SELECTION_FORMAT, nowMs, secondsSince, type ModelSize, type SelectionResult, type SelectionTraining } from './selectionResult.ts';
 
 /**
- * GradTS-fg (SPEC §3.7): for each auxiliary task GradTS-trial chose, keep training example i iff the Kendall τ
+ * GradTS-fg (docs/methods.md §3.7): for each auxiliary task GradTS-trial chose, keep training example i iff the Kendall τ
  * between the TARGET's task-level matrix and example i's instance matrix is ≥ θ (0.62, the README's); the
  * target keeps its whole training set; then one MT-DNN run on target + subsets, with no early-stop logic.
  */

@@ -10,21 +10,10 @@ import { nowMs, secondsSince } from './selectionResult.ts';
 import { trainOnTasks, withTasks, type SelectionEnv } from './trainRunner.ts';
 
 /**
- * GradTS's head matrices of one task (SPEC §3.1–3.4): the task is fine-tuned ALONE from the shared initial
+ * GradTS's head matrices of one task (docs/methods.md §3.1–3.4): the task is fine-tuned ALONE from the shared initial
  * encoder (adamax 5e-5, 3 epochs, batch 4, evaluating nothing), then the `gradts` statistic is taken on its
  * training set, one example at a time, in file order, with dropout on.
  */
-
-/** §3.1's tuning settings, as a partial experiment over the user's (which wins, for small budgets). */
-export const GRADTS_TUNE_CONFIG = {
-  optimizer: { kind: 'adamax', lr: 5e-5 },
-  schedule: { kind: 'warmup_linear', warmup: 0.1 },
-  epochs: 3,
-  batchSize: 4,
-  gradAccumulation: 1,
-  globalClip: 1,
-  seed: 2018,
-} as const;
 
 export interface InstanceMatrices {
   rows: number[];

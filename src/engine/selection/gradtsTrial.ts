@@ -2,7 +2,7 @@ import type { MetricName } from '../metrics/index.ts';
 import { SELECTION_FORMAT, nowMs, secondsSince, type Metrics, type ModelSize, type SelectionResult } from './selectionResult.ts';
 
 /**
- * GradTS-trial (SPEC §3.6, Taskscope decision 8): candidates ordered by head-importance correlation with the
+ * GradTS-trial (docs/methods.md §3.6, Taskscope decision 8): candidates ordered by head-importance correlation with the
  * target, trial k trains MT-DNN on [target, a₁ … a_k], a greedy rule decides whether trial k+1 runs, and the
  * trial with the best dev score gives the auxiliary set. The trial runner is injected, so the orchestration
  * is the same for the real trainer (`trainRunner.ts`) and for hand-built results in tests.

@@ -6,7 +6,7 @@ import { SELECTION_FORMAT, nowMs, secondsSince, type ModelSize, type SelectionRe
 import { asSelectionTraining, trainOnSelection, type SelectionEnv } from './trainRunner.ts';
 
 /**
- * FastMTL's random-sampling baseline (`RAND.sh`, SPEC §4.3 step 3): a random permutation ranks the pooled
+ * FastMTL's random-sampling baseline (`RAND.sh`, docs/methods.md §4.3 step 3): a random permutation ranks the pooled
  * unused auxiliary examples and the first NUM are kept, i.e. NUM drawn uniformly without replacement from the
  * pool of all auxiliary tasks together.
  */

@@ -1,7 +1,7 @@
 import * as v from 'valibot';
 import { parseExperiment, type Experiment, type ExperimentInput } from '../experiment/experimentSchema.ts';
 import { PRESETS } from '../experiment/presets.ts';
-import { GRADTS_TUNE_CONFIG } from './gradtsMatrices.ts';
+import { GRADTS_TUNE_CONFIG } from './gradtsTuneConfig.ts';
 import { SELECTION_METHODS } from './selectionResult.ts';
 
 /**

@@ -39,7 +39,7 @@ export interface TrainRunRequest {
   prepare?: (model: MultiTaskModel) => void;
   /** Keep the trained model (the caller disposes it); otherwise it is disposed. */
   keepModel?: boolean;
-  /** Evaluate nothing (GradTS's single-task tuning evaluates nothing, SPEC §3.1). */
+  /** Evaluate nothing (GradTS's single-task tuning evaluates nothing, docs/methods.md §3.1). */
   noDev?: boolean;
 }
 
@@ -135,7 +135,7 @@ export function asSelectionTraining(o: TrainRunOutcome): SelectionTraining {
 }
 
 /**
- * TO-MTDNN / GradTS-fg training (SPEC §4.3 step 3, §3.7): the target's whole training set plus the chosen rows
+ * TO-MTDNN / GradTS-fg training (docs/methods.md §4.3 step 3, §3.7): the target's whole training set plus the chosen rows
  * of each auxiliary task. Auxiliary tasks with no chosen row are left out (FastMTL keeps them with a dummy
  * example whose loss is zeroed, which only adds optimiser steps with zero gradient).
  */

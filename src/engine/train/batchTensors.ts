@@ -30,7 +30,7 @@ function classIds(b: Batch, numLabels: number): Int32Array {
   return out;
 }
 
-/** Ranking rows come in groups of `groupSize` candidates; the target is the index of the positive one (SPEC §1.4.3). */
+/** Ranking rows come in groups of `groupSize` candidates; the target is the index of the positive one (docs/methods.md §1.4.3). */
 function groupTargets(b: Batch, groupSize: number): Int32Array {
   if (b.batchSize % groupSize !== 0) throw new Error(`${b.task}/${b.split}: ranking batch of ${b.batchSize} rows is not a multiple of ${groupSize}`);
   const out = new Int32Array(b.batchSize / groupSize);

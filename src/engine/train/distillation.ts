@@ -3,7 +3,7 @@ import type { TaskType } from '../../../datasets/types.ts';
 import type { LossContext, LossExtras } from './trainStep.ts';
 
 /**
- * Knowledge distillation (MT-DNN-KD, SPEC §1.12): a student learns from the class probabilities an ensemble of
+ * Knowledge distillation (MT-DNN-KD, docs/methods.md §1.12): a student learns from the class probabilities an ensemble of
  * teachers gives each *training* example, on top of the hard labels. Regression (and ranking) tasks get no KD
  * term, and a task without a teacher file trains on hard labels only.
  *
@@ -64,7 +64,7 @@ export interface TeacherPredictions {
 }
 
 /**
- * The ensemble's soft labels: the mean of the teachers' class probabilities per example (SPEC §1.12). All
+ * The ensemble's soft labels: the mean of the teachers' class probabilities per example (docs/methods.md §1.12). All
  * teachers must cover the same examples.
  */
 export function averageTeachers(task: string, split: string, numLabels: number, teachers: readonly TeacherPredictions[]): SoftLabels {
@@ -147,7 +147,7 @@ export function parseSoftLabels(text: string, origin = 'soft labels'): SoftLabel
 }
 
 /**
- * The first KD code's term (SPEC §1.12): C · KLDivLoss(log_softmax(logits), q), PyTorch's default reduction.
+ * The first KD code's term (docs/methods.md §1.12): C · KLDivLoss(log_softmax(logits), q), PyTorch's default reduction.
  * KLDivLoss(x, q) with reduction 'mean' averages q·(log q − x) over all B·C entries, so
  *   C · (1/(B·C)) Σ_i Σ_c q_ic (log q_ic − log p_ic) = (1/B) Σ_i KL(q_i ‖ p_i),
  * the per-example KL from the teacher to the student, averaged over the batch (temperature 1). Entries with
@@ -180,7 +180,7 @@ export function distillationLoss(variant: KdVariant, type: TaskType, logits: tf.
 export type DistillationContext = LossContext & { uids?: readonly string[] };
 
 /**
- * The trainer hook: the KD term as a `weighted` extra (SIWLM scales it like the task loss, SPEC §2.3). Tasks
+ * The trainer hook: the KD term as a `weighted` extra (SIWLM scales it like the task loss, docs/methods.md §2.3). Tasks
  * without soft labels, and regression/ranking tasks, get nothing.
  */
 export function distillationLossExtras(teachers: ReadonlyMap<string, SoftLabels>, variant: KdVariant): LossExtras {

@@ -7,7 +7,7 @@ import { memorySplit } from './memorySplit.ts';
 import { trainRowsFor } from './trainSubset.ts';
 
 /**
- * Domain adaptation (SPEC §1.13): fine-tune on a fraction of a new domain's training split (SciTail, SNLI) at
+ * Domain adaptation (docs/methods.md §1.13): fine-tune on a fraction of a new domain's training split (SciTail, SNLI) at
  * 0.1 %, 1 %, 10 % and 100 %. MT-DNN downloads pre-made subsets and has no code that makes them; Taskscope
  * makes them from the full split, with the same rule as an experiment's `trainFraction` (trainSubset.ts), so
  * the rows listed here are the rows a run trains on:

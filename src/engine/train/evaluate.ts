@@ -105,7 +105,7 @@ export function taskMetrics(spec: TaskSpec, p: SplitPredictions, decision?: Deci
   }
   const metrics: Partial<Record<MetricName, number>> = {};
   for (const m of spec.metrics) {
-    // Correlations take the regression scores; accuracy, F1 and MCC the argmax predictions (SPEC §1.10).
+    // Correlations take the regression scores; accuracy, F1 and MCC the argmax predictions (docs/methods.md §1.10).
     const preds = m === 'pearson' || m === 'spearman' ? p.scores : m === 'auc' ? positiveProbs(spec, p) : p.predictions;
     metrics[m] = p.labels.length === 0 ? NaN : computeMetric(m, preds, p.labels);
   }

@@ -33,7 +33,7 @@ export function randomBertConfig(m: RandomModel, vocabSize: number, dropout: num
   }), 'random model config');
 }
 
-/** MT-DNN sets both encoder dropouts from one flag (--bert_dropout_p, SPEC §1.3); the experiment's encoderDropout is it. */
+/** MT-DNN sets both encoder dropouts from one flag (--bert_dropout_p, docs/methods.md §1.3); the experiment's encoderDropout is it. */
 export function withEncoderDropout(config: BertConfig, dropout: number): BertConfig {
   return { ...config, hiddenDropoutProb: dropout, attentionProbsDropoutProb: dropout, raw: { ...config.raw, hidden_dropout_prob: dropout, attention_probs_dropout_prob: dropout } };
 }

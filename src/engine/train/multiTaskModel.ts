@@ -126,7 +126,7 @@ export class MultiTaskModel {
     return [...this.slots.values()].map((s) => s.head.snapshot());
   }
 
-  /** MT-DNN strip_model (SPEC §1.8): drop every task head, keep the encoder; new heads come with addTask. */
+  /** MT-DNN strip_model (docs/methods.md §1.8): drop every task head, keep the encoder; new heads come with addTask. */
   stripHeads(): void {
     for (const s of this.slots.values()) s.head.dispose();
     this.slots.clear();

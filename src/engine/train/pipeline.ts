@@ -15,15 +15,15 @@ import type { PipelineConfig } from './pipelineConfig.ts';
 import { readText, requireText, runFolderSource, writeRunFolder, type RunStorage } from './runStorage.ts';
 import { smartLossExtras, smartOptionsFromExperiment } from './smart.ts';
 import { buildSubmissionZip, submissionTargets, type SubmissionPredictions } from './submission.ts';
-import { taskSpecFromRegistry, type TaskSpec } from './taskSpec.ts';
+import type { TaskSpec } from './taskSpec.ts';
 import type { TrainerEvent } from './trainEvents.ts';
 import { Trainer, type TaskSplits } from './trainer.ts';
 import type { TrainStateStore } from './trainState.ts';
 import type { LossExtras } from './trainStep.ts';
-import { trainRowsFor } from './trainSubset.ts';
+import { assembleRunData } from './runData.ts';
 
 /**
- * The MT-DNN pipeline (SPEC §1.8–1.11, §2.5) as a declarative list of stages run by one runner:
+ * The MT-DNN pipeline (docs/methods.md §1.8–1.11, §2.5) as a declarative list of stages run by one runner:
  *
  *   mtl       multi-task training                       → mtl/model/ (HF folder + heads.json), mtl/metrics.json, mtl/log.jsonl
  *   strip     drop the task heads, keep the encoder      → strip/model/ (HF folder, no heads), strip/strip.json
@@ -178,24 +178,8 @@ export function combineLossExtras(...extras: (LossExtras | null | undefined)[]):
 const devSplits = (task: TaskName) => getTask(task).splits.filter((s) => s.name.startsWith('dev') && s.labelled).map((s) => s.name);
 const testSplits = (task: TaskName) => getTask(task).splits.filter((s) => s.name.startsWith('test')).map((s) => s.name);
 
-async function requireSplit(env: PipelineEnv, task: TaskName, split: SplitName, maxLength: number): Promise<LoadedSplit> {
-  const s = await env.loadSplit(task, split, maxLength);
-  if (!s) throw new Error(`pipeline: the data has no ${task} ${split} split`);
-  return s;
-}
-
 /** Each task's (subset) training split and first labelled dev split, as the trainer takes them. */
-async function trainingData(env: PipelineEnv, exp: Experiment): Promise<Record<string, TaskSplits>> {
-  const data: Record<string, TaskSplits> = {};
-  for (const t of exp.tasks) {
-    const name = t.name as TaskName;
-    const train = trainRowsFor(await requireSplit(env, name, 'train', exp.maxLength), t, exp.seed);
-    const devName = devSplits(name)[0];
-    const dev = devName ? (await env.loadSplit(name, devName, exp.maxLength)) ?? undefined : undefined;
-    data[name] = { train, dev };
-  }
-  return data;
-}
+const trainingData = (env: PipelineEnv, exp: Experiment): Promise<Record<string, TaskSplits>> => assembleRunData(exp, env.loadSplit, { label: 'pipeline' });
 
 async function readKdTeachers(env: PipelineEnv, cfg: PipelineConfig, task: string): Promise<SoftLabels | null> {
   const files = cfg.finetune.kd?.teachers[task];

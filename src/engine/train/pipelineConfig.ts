@@ -5,7 +5,7 @@ import { ExperimentSchema, TaskEntrySchema, parseExperiment, type Experiment, ty
 import { submissionTargets } from './submission.ts';
 
 /**
- * `pipeline.json`: the MT-DNN recipe as one config (SPEC §1.8–1.9, §2.5):
+ * `pipeline.json`: the MT-DNN recipe as one config (docs/methods.md §1.8–1.9, §2.5):
  *   {
  *     "mtl": <experiment>,                        multi-task training (SAN heads allowed)
  *     "finetune": { "tasks": [...], ...overrides, "kd"?: {...} },
@@ -22,7 +22,7 @@ import { submissionTargets } from './submission.ts';
 const taskName = v.picklist(TASK_NAMES as unknown as [string, ...string[]], 'unknown GLUE task');
 
 const KdSchema = v.object({
-  /** 'kl' = the first MT-DNN-KD loss (C · KLDiv), 'mse' = the yml-era kd_loss (SPEC §1.12). */
+  /** 'kl' = the first MT-DNN-KD loss (C · KLDiv), 'mse' = the yml-era kd_loss (docs/methods.md §1.12). */
   variant: v.optional(v.picklist(['kl', 'mse']), 'mse'),
   /** Soft-label files per task; several files for a task are averaged (an ensemble of teachers). */
   teachers: v.record(taskName, v.pipe(v.array(v.pipe(v.string(), v.minLength(1))), v.minLength(1, 'at least one soft-label file'))),

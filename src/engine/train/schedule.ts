@@ -1,5 +1,5 @@
 /**
- * Learning-rate multipliers of the originals (SPEC §1.7, §5.2). `x` is the fraction of training done
+ * Learning-rate multipliers of the originals (docs/methods.md §1.7, §5.2). `x` is the fraction of training done
  * (step / t_total) and `warmup` the warmup fraction, as in pytorch-pretrained-bert.
  */
 

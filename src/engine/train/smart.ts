@@ -9,7 +9,7 @@ import type { LossExtras } from './trainStep.ts';
 
 /**
  * SMART adversarial regulariser (Jiang et al. 2020) as MT-DNN's `SmartPerturbation` (SIWLM fine-tuning,
- * `--adv_train --adv_opt 1`; SPEC §1.14, §7.17):
+ * `--adv_train --adv_opt 1`; docs/methods.md §1.14, §7.17):
  *
  *   δ₀ ~ N(0, 1)·noise_var on the embedding output e (padding positions masked out);  p = 0
  *   K times:  adv = f(e + p + δ₀);  L_in = stableKL(adv, logits.detach())  (MSE for regression)
@@ -190,7 +190,7 @@ export function smartLossForBatch(model: MultiTaskModel, task: string, batch: Ba
 
 /**
  * The trainer hook: SMART as an `unweighted` extra (SIWLM scales the task and KD losses by task_weight·α, never
- * the adversarial term, SPEC §2.3). The trainer's step seed seeds the noise and the adversarial dropout.
+ * the adversarial term, docs/methods.md §2.3). The trainer's step seed seeds the noise and the adversarial dropout.
  */
 export function smartLossExtras(options: Partial<SmartOptions> = {}): LossExtras {
   return (ctx) => ({ unweighted: smartLossForBatch(ctx.model, ctx.task, ctx.batch, ctx.forward, ctx.seed, options).weighted });

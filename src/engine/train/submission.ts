@@ -3,7 +3,7 @@ import { GLUE_TASKS, getSplit, getTask } from '../../../datasets/glueTasks.ts';
 import type { SplitName, TaskDef } from '../../../datasets/types.ts';
 
 /**
- * The GLUE server's submission (SPEC §1.11, §7.19): one TSV per test set, named as the server wants
+ * The GLUE server's submission (docs/methods.md §1.11, §7.19): one TSV per test set, named as the server wants
  * (`CoLA.tsv`, `MNLI-m.tsv`, …, `AX.tsv`; names and label formats from the task registry), each with the header
  * `index\tprediction` and one row per test example sorted by integer index. Tasks with a label vocabulary of
  * names write the label string (MNLI, QNLI, RTE, AX), the binary tasks the class id, and STS-B the score with

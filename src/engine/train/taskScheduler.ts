@@ -16,7 +16,7 @@ export interface ScheduleContext {
 
 /**
  * Batches in one epoch as the learning-rate schedule counts them: MT-DNN uses Σ batches whatever the ratio
- * (SPEC §1.6: with ratio > 0 its schedule never reaches 0); the sampled modes use stepsPerEpoch, default Σ batches.
+ * (docs/methods.md §1.6: with ratio > 0 its schedule never reaches 0); the sampled modes use stepsPerEpoch, default Σ batches.
  */
 export function nominalEpochLength(sampler: SamplerConfig, ctx: ScheduleContext): number {
   const all = ctx.batchCounts.reduce((a, b) => a + b, 0);
@@ -26,7 +26,7 @@ export function nominalEpochLength(sampler: SamplerConfig, ctx: ScheduleContext)
 
 function samplingSizes(sampler: SamplerConfig, ctx: ScheduleContext): readonly number[] {
   if (sampler.kind !== 'anneal' || sampler.sizes === 'true') return ctx.sizes;
-  // EmBERT/PALs' hard-coded sizes (≈ 78 % of the real ones, SPEC §7.15).
+  // EmBERT/PALs' hard-coded sizes (≈ 78 % of the real ones, docs/methods.md §7.15).
   return ctx.taskNames.map((name) => {
     const i = (EMBERT_TASK_ORDER as readonly string[]).indexOf(name);
     if (i < 0) throw new Error(`sampler.sizes 'original': EmBERT has no hard-coded size for ${name} (it has ${EMBERT_TASK_ORDER.join(', ')})`);
@@ -54,8 +54,8 @@ export function samplingProbs(sampler: SamplerConfig, ctx: ScheduleContext, epoc
 }
 
 /**
- * One epoch's task ids, one per batch. 'mtdnn' is MT-DNN's schedule (every batch once, mix_opt, ratio; SPEC §1.6);
- * the sampled modes draw each batch's task independently (EmBERT/PALs `--sample`, SPEC §5.2; temperature).
+ * One epoch's task ids, one per batch. 'mtdnn' is MT-DNN's schedule (every batch once, mix_opt, ratio; docs/methods.md §1.6);
+ * the sampled modes draw each batch's task independently (EmBERT/PALs `--sample`, docs/methods.md §5.2; temperature).
  */
 export function epochTaskOrder(sampler: SamplerConfig, ctx: ScheduleContext, epoch: number, rng: Rng): number[] {
   if (ctx.batchCounts.length !== ctx.taskNames.length || ctx.sizes.length !== ctx.taskNames.length) {

@@ -11,7 +11,7 @@ export interface TaskSpec {
   type: TaskType;
   /** Classes (classification) or 1 (regression, ranking). */
   numLabels: number;
-  /** Engine metric names, computed on the dev set (SPEC §1.10). */
+  /** Engine metric names, computed on the dev set (docs/methods.md §1.10). */
   metrics: MetricName[];
   /** Task-specific dropout on the pooled output before the head (MT-DNN yml dropout_p). */
   dropout: number;
@@ -19,7 +19,7 @@ export interface TaskSpec {
 
 const METRIC_OF: Record<RegistryMetric, MetricName> = { ACC: 'acc', F1: 'f1', MCC: 'mcc', Pearson: 'pearson', Spearman: 'spearman' };
 
-/** MT-DNN glue_task_def.yml dropout_p: CoLA 0.05, every other task the global --dropout_p 0.1 (SPEC §1.1). */
+/** MT-DNN glue_task_def.yml dropout_p: CoLA 0.05, every other task the global --dropout_p 0.1 (docs/methods.md §1.1). */
 export function defaultTaskDropout(name: string): number {
   return name === 'CoLA' ? 0.05 : 0.1;
 }

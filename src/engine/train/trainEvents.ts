@@ -11,7 +11,7 @@ export interface StepEvent {
   /** Task of the step's last batch (with gradient accumulation, `tasks` lists every batch's task). */
   task: string;
   tasks: string[];
-  /** Loss weight of each of those batches: SIWLM task_weight · α (SPEC §2.3), 1 without SIWLM. */
+  /** Loss weight of each of those batches: SIWLM task_weight · α (docs/methods.md §2.3), 1 without SIWLM. */
   weights: number[];
   /** Mean task loss over the step's batches. */
   loss: number;

@@ -19,7 +19,7 @@ export interface LossContext {
 
 /**
  * Extra loss terms: knowledge distillation (`weighted`: SIWLM scales it like the task loss) or SMART's
- * adversarial term (`unweighted`, SPEC §2.3). Called inside the gradient function; return null for none.
+ * adversarial term (`unweighted`, docs/methods.md §2.3). Called inside the gradient function; return null for none.
  */
 export type LossExtras = (ctx: LossContext) => { weighted?: tf.Scalar; unweighted?: tf.Scalar } | null;
 

@@ -115,7 +115,7 @@ function yieldToEventLoop(): Promise<void> {
 const now = () => globalThis.performance.now();
 
 /**
- * The step-wise multi-task trainer (MT-DNN `train.py`, SPEC §1.5–1.8; SIWLM §2): every batch holds one task,
+ * The step-wise multi-task trainer (MT-DNN `train.py`, docs/methods.md §1.5–1.8; SIWLM §2): every batch holds one task,
  * an epoch's task order comes from the sampler, losses are divided by gradAccumulation and (SIWLM) scaled by
  * task_weight·α, gradients are clipped to a global norm, and the optimiser steps with the warmup schedule over
  * t_total = epochs·Σ batches / gradAccumulation. Dropout masks are seeded per batch, so a seed on one backend
@@ -323,7 +323,7 @@ export class Trainer {
     let rows = 0;
     let tokens = 0;
     const stepNumber = this.stepCount + 1;
-    let gradNormValue = NaN;
+    let gradNormValue: number;
     let event: StepEvent;
     try {
       let stepTask: number | undefined;

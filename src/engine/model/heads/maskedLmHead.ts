@@ -18,7 +18,7 @@ let counter = 0;
  * logits = h·Eᵀ + b for h [n, H] and the tied embedding E [V, H]. Written out because the generic route
  * (dense over transpose(E)) moves three [V, H]-sized transposes through the backward pass; here the gradients
  * are dh = dy·E and dE = dyᵀ·h (only the small [n, V] dy is transposed), all plain matMuls (wasm's
- * transposed matMul is slow, STACK.md pitfall 2).
+ * transposed matMul is slow, docs/architecture.md, tfjs trap 2).
  */
 const tiedDecoder = tf.customGrad((...args: unknown[]) => {
   const [h, E, b, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];

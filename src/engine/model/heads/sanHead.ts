@@ -6,7 +6,7 @@ import { LinearLayer, type LinearSnapshot } from './linearLayer.ts';
 import type { HeadCallOptions, HeadFeatures, HeadSnapshot, TaskHead } from './taskHead.ts';
 
 /**
- * MT-DNN's stochastic answer network (SPEC §1.4.2, `module/san.py`), yml-era convention (Taskscope decision 2):
+ * MT-DNN's stochastic answer network (docs/methods.md §1.4.2, `module/san.py`), yml-era convention (Taskscope decision 2):
  * memory X = the sequence output over the premise (real tokens of type 0), initial state s₀ = linear
  * self-attention over the hypothesis (real tokens of type 1). K turns of bilinear attention + GRU; each turn's
  * classifier reads the state from *before* its GRU update. Output: log((1/K) Σ_k M_k · softmax(score_k)),

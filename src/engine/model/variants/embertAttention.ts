@@ -8,13 +8,13 @@ import type { VariantExtension } from './variantExtension.ts';
 interface LayerTables { q: tf.Variable; k: tf.Variable; v: tf.Variable }
 
 /**
- * EmBERT's task-embedded attention (SPEC §5.1, Gated_bert `BERTLukaszSelfAttention`): every layer ℓ has tables
+ * EmBERT's task-embedded attention (docs/methods.md §5.1, Gated_bert `BERTLukaszSelfAttention`): every layer ℓ has tables
  * E^Q_ℓ, E^K_ℓ, E^V_ℓ ∈ R^{T×H}, and for the batch's task i the rows E_ℓ[i] are added to Q, K, V after the
  * projections, broadcast over batch and positions. Names: `embert.layer.{l}.task_emb_{q,k,v}` [T, H], the seed's
  * `query_task_emb.weight` layout.
  *
  * The tables stay whole (one variable per layer and projection, as nn.Embedding), so other tasks' rows get a
- * zero gradient — like the seed, where BERTAdam's weight decay and momentum still touch them (SPEC §7.16).
+ * zero gradient — like the seed, where BERTAdam's weight decay and momentum still touch them (docs/methods.md §7.16).
  * The row is taken with a slice, whose gradient is a pad: no gather/UnsortedSegmentSum (missing on wasm).
  *
  * E^K_ℓ[i] adds one vector to every key, which shifts each query's scores by the constant q·E^K_ℓ[i]; softmax

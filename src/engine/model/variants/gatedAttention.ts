@@ -11,7 +11,7 @@ import type { VariantExtension } from './variantExtension.ts';
 interface TaskAdapters { queryDown: DenseParams; queryUp: DenseParams; keyDown: DenseParams; keyUp: DenseParams; value: DenseParams }
 
 /**
- * Gated-BERT (SPEC §5.3, Gated_bert `modeling_gated.py`): layers 0..L−2 use EmBERT attention; the last layer's
+ * Gated-BERT (docs/methods.md §5.3, Gated_bert `modeling_gated.py`): layers 0..L−2 use EmBERT attention; the last layer's
  * self-attention adds, for the batch's task i,
  *   Q += c^{Q1}_i · B^Q_i(A^Q_i h) + c^{Q2}_i · Σ_{j≠i} g^Q_j · B^Q_j(A^Q_j h)
  *   K += c^{K1}_i · B^K_i(A^K_i h) + c^{K2}_i · Σ_{j≠i} g^K_j · B^K_j(A^K_j h)
@@ -142,7 +142,7 @@ const GATE = /^gated\.gate_[qk]\./;
 const ADAPTER = /^gated\.task\.(\d+)\./;
 
 /**
- * Gated-BERT's training phases (SPEC §5.3), set on every step: which of `allNames` (encoder HF names, extension
+ * Gated-BERT's training phases (docs/methods.md §5.3), set on every step: which of `allNames` (encoder HF names, extension
  * and head names) are trainable for a batch of task `taskId` in epoch `epoch` (0-based):
  * - always: only task `taskId`'s adapters (`gated.task.{taskId}.*`); other tasks' adapters are frozen;
  * - epoch < 20: the gates `gated.gate_{q,k}.*` are frozen too;

@@ -11,7 +11,7 @@ interface PalAttention { query: DenseParams; key: DenseParams; value: DenseParam
 interface Projections { enc: DenseParams; dec: DenseParams }
 
 /**
- * Projected attention layers (SPEC §5.4, Bert-n-Pals `BERTPals`): for task i in layer ℓ,
+ * Projected attention layers (docs/methods.md §5.4, Bert-n-Pals `BERTPals`): for task i in layer ℓ,
  *   PAL_ℓ,i(h) = GELU( V^D_i · Attn_ℓ,i( V^E_i · h ) ),
  * where h is the layer's *input*, V^E_i: H→r and V^D_i: r→H are shared by all layers (the seed ties
  * `mult_aug_dense[i]` / `mult_aug_dense2[i]` into every layer; `pal_shared_projections: false` gives each layer

@@ -7,7 +7,7 @@ import type { BertConfig } from '../../checkpoint/types.ts';
  * Which task-specific parts sit on the shared encoder, in the shape of the seeds' `configs/*.json`
  * (Gated_bert `embert_config.json`, Bert-n-Pals `pals_config.json`: BERT fields plus `our_attn`, `pals`, `mult`,
  * `hidden_size_aug`, `num_tasks`), with Taskscope's explicit `variant` and the options the seeds hard-code.
- * SPEC §5.1, §5.3, §5.4.
+ * docs/methods.md §5.1, §5.3, §5.4.
  */
 
 export const VARIANTS = ['mtdnn', 'embert', 'gated', 'pals'] as const;
@@ -27,7 +27,7 @@ export interface VariantOptions {
   gatedSeqLen: number;
   /**
    * Width of Gated-BERT's five task embeddings c^{Q1}, c^{K1}, c^{Q2}, c^{K2}, c^V: 'scalar' = nn.Embedding(T, 1) as
-   * SPEC §5.3 (commit 1c2d4ae); 'hidden' = nn.Embedding(T, H), an element-wise scale, as another Gated_bert
+   * docs/methods.md §5.3 (commit 1c2d4ae); 'hidden' = nn.Embedding(T, H), an element-wise scale, as another Gated_bert
    * revision (521bb9f) has it.
    */
   gatedTaskScale: 'scalar' | 'hidden';

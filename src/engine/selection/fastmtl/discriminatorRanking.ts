@@ -1,7 +1,7 @@
 import { rankdata } from '../../metrics/index.ts';
 
 /**
- * FastMTL's ranking (`task_disc_to_rank_files.py`, SPEC §4.3 step 2, §7 item 13): the unused examples of every
+ * FastMTL's ranking (`task_disc_to_rank_files.py`, docs/methods.md §4.3 step 2, §7 item 13): the unused examples of every
  * auxiliary task are pooled, each scored by the discriminator's probability of the TARGET task, ranked
  * globally with rankdata(−s) (average ranks for ties, 1 = most target-like), and the examples with
  * 0 < rank ≤ NUM are selected: NUM is a total across auxiliary tasks, not a per-task count.

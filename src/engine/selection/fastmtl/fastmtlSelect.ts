@@ -17,7 +17,7 @@ import {
 import { auxiliaryPools, sampleTdRowsForTasks } from './tdRows.ts';
 
 /**
- * FastMTL (SPEC §4.3, Taskscope decision 9): TD-MTDNN (every task's sampled rows, task losses + discriminator
+ * FastMTL (docs/methods.md §4.3, Taskscope decision 9): TD-MTDNN (every task's sampled rows, task losses + discriminator
  * loss) → discriminator probabilities of the target for every unused auxiliary row → global top-NUM →
  * TO-MTDNN on the target's full training set plus those rows. Wall time and rows processed are measured for
  * the selection (TD training + scoring + ranking) and for the training separately.

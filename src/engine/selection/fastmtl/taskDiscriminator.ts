@@ -5,7 +5,7 @@ import { dropout } from '../../model/ops.ts';
 import type { LossExtras } from '../../train/trainStep.ts';
 
 /**
- * FastMTL's task discriminator (SPEC §4.1): Linear(H, T) on the same dropped-out pooled vector the task heads
+ * FastMTL's task discriminator (docs/methods.md §4.1): Linear(H, T) on the same dropped-out pooled vector the task heads
  * read, trained jointly with the task losses, with a BCE (DBCE, default) or CE (DCE) loss.
  *
  * How it rides on the trainer: the trainer differentiates and optimises `model.taskVariables(task)`, which is

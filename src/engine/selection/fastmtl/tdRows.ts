@@ -1,7 +1,7 @@
 import { Rng } from '../../runtime/rng.ts';
 
 /**
- * FastMTL's TD-MTDNN data (`--use_data_abs 500`, SPEC §4.3 step 1): a random sample of `perTask` training rows
+ * FastMTL's TD-MTDNN data (`--use_data_abs 500`, docs/methods.md §4.3 step 1): a random sample of `perTask` training rows
  * per task trains the discriminator; every other row is "unused" and is what the selection (and the random
  * baseline) draws from. The sample depends only on (seed, task), so the random baseline excludes the same rows
  * as the discriminator run with that seed.

@@ -3,7 +3,7 @@ import { SlotOptimizer, type UpdateInput } from './slotOptimizer.ts';
 import type { CommonOptimizerOptions, OptimizerKind, TrainableParam } from './types.ts';
 
 /**
- * MT-DNN's Adamax (`module/bert_optim.py`, SPEC §1.7): no bias correction, ε both inside the max and in the
+ * MT-DNN's Adamax (`module/bert_optim.py`, docs/methods.md §1.7): no bias correction, ε both inside the max and in the
  * denominator, decoupled weight decay added to the update before the learning rate:
  *   m ← β₁m + (1−β₁)g;  u ← max(β₂u, |g| + ε);  θ ← θ − lr·(m/(u + ε) + wd·θ)
  * Defaults are the yml era's: β = (0.9, 0.999), ε = 1e-6, wd 0.01 outside bias/LayerNorm, no per-parameter

@@ -3,7 +3,7 @@ import { SlotOptimizer, type UpdateInput } from './slotOptimizer.ts';
 import type { CommonOptimizerOptions, OptimizerKind, TrainableParam } from './types.ts';
 
 /**
- * BERTAdam of pytorch-pretrained-BERT 0.4 as used by Bert-n-Pals and EmBERT (SPEC §5.2): no bias correction,
+ * BERTAdam of pytorch-pretrained-BERT 0.4 as used by Bert-n-Pals and EmBERT (docs/methods.md §5.2): no bias correction,
  *   g ← clip(g, 1.0) per parameter;  m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g²;
  *   θ ← θ − lr·(m/(√v + ε) + wd·θ)
  * Defaults: β = (0.9, 0.999), ε = 1e-6, wd 0.01 outside bias/gamma/beta (LayerNorm), per-parameter clip 1.0.

@@ -13,7 +13,7 @@ export function radamRho(beta2: number, t: number): { rho: number; rhoInf: numbe
 export const RADAM_RHO_THRESHOLD = 5;
 
 /**
- * RAdam as in MT-DNN's `module/bert_optim.py` (yml era; SIWLM fine-tuning, SPEC §2.5), which is Liu's radam.py
+ * RAdam as in MT-DNN's `module/bert_optim.py` (yml era; SIWLM fine-tuning, docs/methods.md §2.5), which is Liu's radam.py
  * with a schedule. With t = step + 1 and lr read from the schedule at t (after the increment):
  *   m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g²
  *   ρ_t >= 5: θ ← θ − lr·r_t/(1−β₁ᵗ) · m/(√v + ε),  r_t = √((1−β₂ᵗ)(ρ_t−4)(ρ_t−2)ρ_∞ / ((ρ_∞−4)(ρ_∞−2)ρ_t))

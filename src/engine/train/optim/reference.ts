@@ -1,6 +1,6 @@
 /**
  * Plain float64 implementations of each optimiser's update for one parameter, written straight from the
- * originals' PyTorch code (SPEC §1.7, §2.5, §5.2; torch.optim.Adam/AdamW). The tfjs optimisers are tested
+ * originals' PyTorch code (docs/methods.md §1.7, §2.5, §5.2; torch.optim.Adam/AdamW). The tfjs optimisers are tested
  * against these; nothing in training uses them.
  */
 import type { OptimizerKind } from './types.ts';

@@ -22,7 +22,7 @@ export type OptimizerKind = 'adamax' | 'adam' | 'adamw' | 'bertadam' | 'radam';
 /**
  * Which parameters get weight decay:
  * 'no-bias-norm' = the yml-era MT-DNN / EmBERT groups (none for names containing bias, LayerNorm, gamma, beta);
- * 'all' = MT-DNN v1 (its groups set a key the optimiser never reads, so 0.01 applies everywhere, SPEC §7.6).
+ * 'all' = MT-DNN v1 (its groups set a key the optimiser never reads, so 0.01 applies everywhere, docs/methods.md §7.6).
  */
 export type DecayFilter = 'no-bias-norm' | 'all' | ((paramName: string) => boolean);
 

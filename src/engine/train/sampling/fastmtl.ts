@@ -1,4 +1,4 @@
-/** FastMTL's per-task weights from batch counts (`custom_dataset.py::MergeDataset`, SPEC §4.1, §7.14). */
+/** FastMTL's per-task weights from batch counts (`custom_dataset.py::MergeDataset`, docs/methods.md §4.1, §7.14). */
 
 function checkCounts(batchCounts: readonly number[], fn: string): void {
   if (batchCounts.length === 0) throw new Error(`${fn}: no batch counts given`);

@@ -16,7 +16,7 @@ function checkCounts(batchCounts: readonly number[]): void {
 
 /**
  * One epoch's task order, one task id per batch (MT-DNN `train.py` v1 and `MultiTaskBatchSampler._gen_task_indices`
- * of the yml era, SPEC §1.6). Task 0 is the first training dataset.
+ * of the yml era, docs/methods.md §1.6). Task 0 is the first training dataset.
  */
 export function mtdnnEpochSchedule(batchCounts: readonly number[], { mixOpt, ratio }: MtdnnMixOptions, rng: Rng): number[] {
   checkCounts(batchCounts);

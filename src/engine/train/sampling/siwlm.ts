@@ -1,4 +1,4 @@
-/** SIWLM's per-batch multiplier α (SIWLM `train.py`, SPEC §2.2). */
+/** SIWLM's per-batch multiplier α (SIWLM `train.py`, docs/methods.md §2.2). */
 
 /** Batches per focus window in the sequential (even-epoch) phase. */
 export const SIWLM_WINDOW = 20;
@@ -31,7 +31,7 @@ export function siwlmAlpha(epoch: number, batchIndexInEpoch: number, taskId: num
   return taskId === favoured ? 1 : SIWLM_OFF_FOCUS_ALPHA;
 }
 
-/** The loss weight of a batch: the task's yml task_weight times α (nothing normalises it, SPEC §2.3). */
+/** The loss weight of a batch: the task's yml task_weight times α (nothing normalises it, docs/methods.md §2.3). */
 export function siwlmWeight(taskWeight: number, alpha: number): number {
   return taskWeight * alpha;
 }

@@ -1,4 +1,4 @@
-/** Task-sampling probabilities of EmBERT / PALs (`run_multi_task.py`, SPEC §5.2) and common variants. */
+/** Task-sampling probabilities of EmBERT / PALs (`run_multi_task.py`, docs/methods.md §5.2) and common variants. */
 
 /**
  * EmBERT/PALs' hard-coded training-set sizes (≈ 0.781 × the real GLUE sizes), in their task order

@@ -2,8 +2,8 @@
 import { access, mkdir, readFile } from 'node:fs/promises';
 import { atomicWriteFile } from '../data/nodeAtomicWrite.ts';
 import { basename, join, resolve } from 'node:path';
-import { CheckpointError, errorText } from './checkpointError.ts';
-import type { ModelSource } from './modelSource.ts';
+import { CheckpointError, errorText } from '../../checkpoint/checkpointError.ts';
+import type { ModelSource } from '../../checkpoint/modelSource.ts';
 
 /** A checkpoint folder on disk. */
 export function dirSource(dir: string): ModelSource {
