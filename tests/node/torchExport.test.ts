@@ -1,0 +1,72 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { useBackend } from '../helpers/nodeBackends.ts';
+import { tinyExperiment, tinyModel, toySplits } from '../helpers/tinyTraining.ts';
+import { readLog, runTorch, trainPyTemplate, writeFiles } from '../helpers/torchExport.ts';
+import { torchExportFiles } from '../../src/engine/export/torch/torchExport.ts';
+import { Trainer } from '../../src/engine/train/trainer.ts';
+import type { StepEvent } from '../../src/engine/train/trainEvents.ts';
+import type { ExperimentInput } from '../../src/engine/experiment/experimentSchema.ts';
+import { buildEncoder, buildMultiTaskModel, variantExtensionFor } from '../../src/engine/train/modelFactory.ts';
+import { TINY_VOCAB } from '../helpers/tinyTraining.ts';
+
+let root: string;
+beforeAll(async () => {
+  await useBackend('cpu');
+  root = await mkdtemp(join(tmpdir(), 'taskscope-torch-'));
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+const STEPS = 20;
+
+/** Exports the experiment's fresh model, then trains that same model STEPS steps in Taskscope. */
+async function exportAndTrain(over: Partial<ExperimentInput>, dir: string) {
+  const exp = tinyExperiment({ encoderDropout: 0, tasks: [{ name: 'RTE', dropout: 0 }, { name: 'STS-B', dropout: 0 }], ...over });
+  const data = toySplits(32, 16);
+  const encoder = buildEncoder(exp, { vocabSize: TINY_VOCAB });
+  const model = exp.variant.kind === 'mtdnn' ? tinyModel(exp) : buildMultiTaskModel(exp, encoder, { extension: variantExtensionFor(exp, encoder) });
+  if (exp.variant.kind === 'mtdnn') encoder.dispose();
+  const vocabText = Array.from({ length: TINY_VOCAB }, (_, i) => `[unused${i}]`).join('\n') + '\n';
+  const before = tf.memory().numTensors;
+  const files = await torchExportFiles({ experiment: exp, model, data, vocabText, doLowerCase: true, trainPy: await trainPyTemplate() });
+  expect(tf.memory().numTensors).toBe(before); // the export leaves no tensor behind
+  await writeFiles(dir, files);
+  const steps: StepEvent[] = [];
+  const trainer = new Trainer({ experiment: exp, model, data, onEvent: (e) => e.type === 'step' && steps.push(e) });
+  for (let i = 0; i < STEPS; i++) await trainer.trainStep();
+  trainer.dispose();
+  model.dispose();
+  return { exp, steps, files };
+}
+
+describe('export-torch: the exported trainer matches Taskscope step for step', () => {
+  for (const variant of ['mtdnn', 'embert', 'pals'] as const) {
+    it(`${variant}: first ${STEPS} losses within 1e-5 (dropout off, same batches, adamax + warmup + clipping)`, async () => {
+      const dir = join(root, variant);
+      const { steps } = await exportAndTrain({
+        variant: { kind: variant, hiddenSizeAug: 12, palHeads: 2 },
+        gradAccumulation: 2, globalClip: 0.5, epochs: 3,
+        optimizer: { kind: 'adamax', lr: 5e-3 }, schedule: { kind: 'warmup_linear', warmup: 0.1 },
+      }, dir);
+      await runTorch(dir, ['--out', join(dir, 'run'), '--max-steps', String(STEPS), '--threads', '1']);
+      const log = await readLog(join(dir, 'run', 'log.jsonl'));
+      const py = log.filter((l) => l.type === 'step');
+      expect(py).toHaveLength(STEPS);
+      const worst = Math.max(...py.map((p, i) => Math.abs(p.loss - steps[i].loss)));
+      py.forEach((p, i) => {
+        expect(p.tasks).toEqual(steps[i].tasks);
+        expect(p.weights).toEqual(steps[i].weights);
+        expect(p.lr).toBeCloseTo(steps[i].lr, 12);
+      });
+      console.log(`${variant}: worst |Δloss| over ${STEPS} steps ${worst.toExponential(2)}; losses ${steps[0].loss.toFixed(5)} → ${steps[STEPS - 1].loss.toFixed(5)}`);
+      expect(worst).toBeLessThan(1e-5);
+      // The run really moves: a constant loss would make the comparison empty.
+      expect(Math.abs(steps[STEPS - 1].loss - steps[0].loss)).toBeGreaterThan(1e-3);
+    }, 300_000);
+  }
+});
