@@ -70,3 +70,22 @@ describe('export-torch: the exported trainer matches Taskscope step for step', (
     }, 300_000);
   }
 });
+
+describe('export-torch: torchrun data parallel', () => {
+  it('2 processes (gloo, CPU) give the one-process losses within 1e-5, an odd batch split 3 + 2 included', async () => {
+    const dir = join(root, 'ddp');
+    // Batch 5 splits unevenly across 2 ranks: each rank's loss is its share of the batch mean, not its own mean.
+    await exportAndTrain({ batchSize: 5, gradAccumulation: 2, epochs: 3, optimizer: { kind: 'adamw', lr: 3e-3 } }, dir);
+    await runTorch(dir, ['--out', join(dir, 'one'), '--max-steps', String(STEPS), '--threads', '1']);
+    await runTorch(dir, ['--out', join(dir, 'two'), '--max-steps', String(STEPS), '--threads', '1'], 2);
+    const one = (await readLog(join(dir, 'one', 'log.jsonl'))).filter((l) => l.type === 'step');
+    const two = (await readLog(join(dir, 'two', 'log.jsonl'))).filter((l) => l.type === 'step');
+    expect(two).toHaveLength(STEPS);
+    const status = (await readLog(join(dir, 'two', 'log.jsonl'))).find((l) => l.type === 'status');
+    expect(status?.world).toBe(2);
+    const worst = Math.max(...two.map((s, i) => Math.abs(s.loss - one[i].loss)));
+    console.log(`torchrun 2 vs 1 process: worst |Δloss| over ${STEPS} steps ${worst.toExponential(2)}`);
+    expect(worst).toBeLessThan(1e-5);
+    expect(two.map((s) => s.tasks)).toEqual(one.map((s) => s.tasks));
+  }, 300_000);
+});

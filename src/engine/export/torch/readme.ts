@@ -27,6 +27,10 @@ Taskscope for this seed and are replayed from plan.jsonl, so the run sees the ba
     python3 train.py --out run                      # one process (GPU when available)
     torchrun --nproc_per_node 2 train.py --out run  # 2 processes: gloo on CPU, nccl on GPU (one GPU per process)
 
+With Debian's torch 1.13 under Python 3.11 (bookworm), torchrun fails at start in \`to_map\` (\`'NoneType' object
+has no attribute 'get'\`): its default \`--redirects 0\` does not parse there. Add \`--redirects 1 --tee 2\` (worker
+stdout to log files, stderr to the console as well); newer torch releases do not need it.
+
 Each micro-batch is split across the processes and the gradients are summed with all_reduce, so any number of
 processes computes the same updates as one (up to float rounding). \`--max-steps N\` stops early, \`--threads N\`
 sets torch's threads per process, \`--save-every N\` writes intermediate checkpoints.
