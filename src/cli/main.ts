@@ -1,6 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { registerDataCommands } from './commands/data.ts';
 import { registerEncodeCommand } from './commands/encode.ts';
+import { registerExportTorchCommand } from './commands/exportTorch.ts';
+import { registerImportRunCommand } from './commands/importRun.ts';
 import { registerPipelineCommand } from './commands/pipeline.ts';
 import { registerPretrainCommand } from './commands/pretrain.ts';
 import { registerPruneCommand } from './commands/prune.ts';
@@ -22,6 +24,8 @@ export async function main(argv: string[]): Promise<void> {
   registerPipelineCommand(program);
   registerStudyCommand(program);
   registerPruneCommand(program);
+  registerExportTorchCommand(program);
+  registerImportRunCommand(program);
   try {
     await program.parseAsync(argv);
   } catch (e) {

@@ -717,6 +717,35 @@ def evaluate(model, tasks, dev, batch_size, pad_id, device, step, epoch):
     return {'step': step, 'epoch': epoch, 'tasks': out, 'glueScore': glue}
 
 
+def mask_importance(model, tasks, dev, pad_id, device, limit):
+    """Head importance by the mask measure (Michel et al. 2019): I[l,h] = sum_i |d loss_i / d m[l,h]| at m = 1 over
+    the first `limit` dev rows of each task, one example at a time; then each layer / its L2 norm (+1e-20) and a
+    global min-max, as Taskscope's analysis/headImportance.ts. Dropout off."""
+    model.eval()
+    c = model.bert.c
+    out = {}
+    for idx, t in enumerate(tasks):
+        rows = dev.get(t['name'])
+        if not rows:
+            continue
+        kind = model.heads[t['name']].snap['kind']
+        group = 2 if kind == 'ranking' else 1
+        rows = rows[:max(group, (limit // group) * group)]
+        raw = torch.zeros(c['num_hidden_layers'], c['num_attention_heads'], dtype=torch.float64)
+        for s in range(0, len(rows), group):
+            ids, types, mask, lab = make_batch(rows[s:s + group], pad_id, device)
+            m = torch.ones(c['num_hidden_layers'], c['num_attention_heads'], device=device, requires_grad=True)
+            loss = per_example_loss(kind, model(idx, ids, types, mask, head_mask=m), batch_targets(kind, lab)).sum()
+            (g,) = torch.autograd.grad(loss, m)
+            raw += g.abs().double().cpu()
+        norm = raw / (raw.pow(2).sum(1, keepdim=True).sqrt() + 1e-20)
+        lo, hi = norm.min(), norm.max()
+        normalized = (norm - lo) / (hi - lo) if hi > lo else torch.zeros_like(norm)
+        out[t['name']] = {'examples': len(rows) // group, 'raw': raw.tolist(), 'normalized': normalized.tolist()}
+    model.train()
+    return out
+
+
 # ---------------------------------------------------------------------------------------------------------------
 
 def shard(n, rank, world, group):
@@ -748,6 +777,8 @@ def main():
     ap.add_argument('--backend', default='auto', help='torch.distributed backend: auto (nccl on GPU, gloo on CPU) | gloo | nccl')
     ap.add_argument('--threads', type=int, default=0, help='torch intra-op threads per process (0 = torch default)')
     ap.add_argument('--save-every', type=int, default=0, help='also write checkpoint-step<N>/ every N steps (0 = only at the end)')
+    ap.add_argument('--importance-rows', type=int, default=0,
+                    help='after training, head importance (mask measure) on this many dev rows per task -> importance.json (0 = skip)')
     args = ap.parse_args()
 
     with open(os.path.join(HERE, 'export.json')) as f:
@@ -896,11 +927,15 @@ def main():
         emit({'type': 'status', 'status': status, 'step': steps})
         summary = {'status': status, 'step': steps, 'totalSteps': total_steps, 'backend': f'torch {torch.__version__} {device}',
                    'world': world, 'seed': export['seed'], 'wallSeconds': time.time() - started, 'evaluation': last_eval,
-                   'examplesPerSec': session['rows'] / max(session['train'], 1e-9)}
+                   'examplesPerSec': session['rows'] / max(session['train'], 1e-9), 'exportDir': HERE}
         model.save(os.path.join(out, 'checkpoint'), init_dir, experiment, summary)
         with open(os.path.join(out, 'metrics.json'), 'w') as f:
             f.write(json.dumps(json.loads(json_line(summary)), indent=2) + '\n')
         log.close()
+        if args.importance_rows > 0:
+            imp = mask_importance(model, tasks, dev, pad_id, device, args.importance_rows)
+            with open(os.path.join(out, 'importance.json'), 'w') as f:
+                f.write(json.dumps({'measure': 'mask', 'tasks': imp}) + '\n')
     if world > 1:
         dist.barrier()
         dist.destroy_process_group()

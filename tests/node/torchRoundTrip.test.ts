@@ -1,0 +1,66 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fixtureModelDir, glueDir } from '../helpers/shared.ts';
+import { readLog, runTorch } from '../helpers/torchExport.ts';
+import { runExportTorchCli } from '../../src/cli/commands/exportTorch.ts';
+import { runImportRunCli } from '../../src/cli/commands/importRun.ts';
+
+let tmp: string;
+beforeAll(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'taskscope-torch-rt-'));
+});
+afterAll(() => rm(tmp, { recursive: true, force: true }));
+
+describe('export-torch → train.py → import-run', () => {
+  it('RTE (SAN head) + STS-B from the shared GLUE files: metrics, curves and head importance come back', async () => {
+    const config = join(tmp, 'exp.json');
+    await writeFile(config, JSON.stringify({
+      name: 'torch-roundtrip',
+      tasks: [{ name: 'RTE', maxTrainRows: 48, head: 'san' }, { name: 'STS-B', maxTrainRows: 48 }],
+      model: { kind: 'dir', path: fixtureModelDir('random-tiny') },
+      data: { kind: 'glue-dir', path: glueDir },
+      epochs: 1, batchSize: 16, evalBatchSize: 64, maxLength: 32, seed: 5, optimizer: { kind: 'adamax', lr: 1e-3 },
+    }));
+    const exportDir = join(tmp, 'export');
+    const notes: string[] = [];
+    await runExportTorchCli({ config, out: exportDir, cache: join(tmp, 'shards') }, (l) => notes.push(l));
+    expect(notes).toContain('RTE: 48 training rows, 277 dev rows');
+    expect((await readdir(exportDir)).sort()).toEqual(['README.md', 'data', 'experiment.json', 'export.json', 'init', 'plan.jsonl', 'train.py']);
+    expect((await readFile(join(exportDir, 'plan.jsonl'), 'utf8')).trim().split('\n')).toHaveLength(6); // 3 + 3 batches of 16
+    await expect(runExportTorchCli({ config, out: exportDir, cache: join(tmp, 'shards') }, () => {})).rejects.toThrow(`--out: ${exportDir} is not empty; export into a new folder`);
+
+    const runDir = join(tmp, 'torch-run');
+    await runTorch(exportDir, ['--out', runDir, '--threads', '1', '--importance-rows', '12']);
+    const log = await readLog(join(runDir, 'log.jsonl'));
+    const steps = log.filter((l) => l.type === 'step');
+    expect(steps.map((s) => s.step)).toEqual([1, 2, 3, 4, 5, 6]);
+    const evals = log.filter((l) => l.type === 'eval');
+    expect(evals).toHaveLength(1); // the epoch end is the last step
+    expect(evals[0].tasks.map((t: { task: string; rows: number }) => `${t.task}:${t.rows}`)).toEqual(['RTE:277', 'STS-B:1500']);
+
+    const imported = join(tmp, 'imported');
+    const lines: string[] = [];
+    await runImportRunCli(runDir, { out: imported, importanceRows: '12' }, (l) => lines.push(l));
+    console.log(lines.join('\n'));
+    expect((await readdir(imported)).sort()).toEqual(['checkpoint', 'import.json', 'log.jsonl', 'metrics.json']);
+    // What Results and `study` read: metrics.json's evaluation is the log's last evaluation, value for value.
+    const metrics = JSON.parse(await readFile(join(imported, 'metrics.json'), 'utf8'));
+    const { type: _type, wallSeconds: _wall, ...lastEval } = evals[0];
+    expect(metrics.evaluation).toEqual(lastEval);
+    expect(metrics.status).toBe('done');
+    expect(await readFile(join(imported, 'log.jsonl'), 'utf8')).toBe(await readFile(join(runDir, 'log.jsonl'), 'utf8'));
+    const report = JSON.parse(await readFile(join(imported, 'import.json'), 'utf8'));
+    // Taskscope's own evaluation of the imported weights agrees with the PyTorch trainer's (SAN and linear heads).
+    expect(report.maxMetricDifference).toBeLessThan(1e-5);
+    report.taskscopeEvaluation.tasks.forEach((t: { loss: number }, i: number) => expect(Math.abs(t.loss - evals[0].tasks[i].loss)).toBeLessThan(1e-5));
+    // Head importance: Taskscope on the imported checkpoint vs the exported trainer's own computation.
+    expect(Object.keys(report.importance)).toEqual(['RTE', 'STS-B']);
+    expect(report.importance.RTE.examples).toBe(12);
+    expect(report.torchImportanceMaxDifference).toBeLessThan(1e-4);
+    const torchImportance = JSON.parse(await readFile(join(runDir, 'importance.json'), 'utf8')).tasks;
+    expect(torchImportance.RTE.examples).toBe(12);
+    expect(report.correlation.tasks).toEqual(['RTE', 'STS-B']);
+  }, 600_000);
+});
