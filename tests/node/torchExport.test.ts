@@ -7,6 +7,7 @@ import { useBackend } from '../helpers/nodeBackends.ts';
 import { tinyExperiment, tinyModel, toySplits } from '../helpers/tinyTraining.ts';
 import { readLog, runTorch, trainPyTemplate, writeFiles } from '../helpers/torchExport.ts';
 import { torchExportFiles } from '../../src/engine/export/torch/torchExport.ts';
+import { lastEvaluation, parseRunLog } from '../../src/engine/export/torch/importRun.ts';
 import { Trainer } from '../../src/engine/train/trainer.ts';
 import type { StepEvent } from '../../src/engine/train/trainEvents.ts';
 import type { ExperimentInput } from '../../src/engine/experiment/experimentSchema.ts';
@@ -88,4 +89,26 @@ describe('export-torch: torchrun data parallel', () => {
     expect(worst).toBeLessThan(1e-5);
     expect(two.map((s) => s.tasks)).toEqual(one.map((s) => s.tasks));
   }, 300_000);
+});
+
+describe('export-torch: what it refuses, and bad logs on import', () => {
+  it('refuses SMART, Gated-BERT and F1 decision thresholds, naming each field', async () => {
+    const exp = tinyExperiment({
+      smart: { enabled: true }, variant: { kind: 'gated' },
+      tasks: [{ name: 'MRPC', thresholdHoldout: 0.2 }, { name: 'STS-B' }],
+    });
+    await expect(torchExportFiles({ experiment: exp, model: null as never, data: {}, vocabText: '', doLowerCase: true, trainPy: '' })).rejects.toThrow(
+      'export-torch: tiny:\n  smart.enabled: SMART adversarial training is not in the exported trainer\n' +
+      '  variant.kind: gated (Gated-BERT) is not in the exported trainer (mtdnn, embert, pals are)\n' +
+      '  tasks.0.thresholdHoldout: F1 decision thresholds are not in the exported trainer');
+  });
+
+  it('parseRunLog names the bad line', () => {
+    expect(() => parseRunLog('{"type":"status","step":0}\n{"type":"step","step":1,"loss":0.5}\n{"type":"step","step":2}\n', 'run/log.jsonl'))
+      .toThrow('run/log.jsonl:3: a step line needs numeric "step" and "loss"');
+    expect(() => parseRunLog('{"type":"step","step":1,"loss":0.5}\n{oops\n', 'log.jsonl')).toThrow(/^log\.jsonl:2: not valid JSON/);
+    expect(() => parseRunLog('{"type":"status","step":0}\n', 'log.jsonl')).toThrow('log.jsonl: no step lines: not a training log');
+    const log = parseRunLog('{"type":"step","step":1,"loss":0.5}\n{"type":"eval","step":1,"epoch":0,"tasks":[{"task":"RTE","rows":3,"loss":0.7,"metrics":{"acc":null},"score":null}],"glueScore":null}\n');
+    expect(lastEvaluation(log)).toEqual({ step: 1, epoch: 0, tasks: [{ task: 'RTE', rows: 3, loss: 0.7, metrics: { acc: NaN }, score: NaN }], glueScore: NaN });
+  });
 });

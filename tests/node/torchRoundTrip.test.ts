@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fixtureModelDir, glueDir } from '../helpers/shared.ts';
@@ -14,11 +14,11 @@ beforeAll(async () => {
 afterAll(() => rm(tmp, { recursive: true, force: true }));
 
 describe('export-torch → train.py → import-run', () => {
-  it('RTE (SAN head) + STS-B from the shared GLUE files: metrics, curves and head importance come back', async () => {
+  it('RTE (SAN head) + WNLI from the shared GLUE files: metrics, curves and head importance come back', async () => {
     const config = join(tmp, 'exp.json');
     await writeFile(config, JSON.stringify({
       name: 'torch-roundtrip',
-      tasks: [{ name: 'RTE', maxTrainRows: 48, head: 'san' }, { name: 'STS-B', maxTrainRows: 48 }],
+      tasks: [{ name: 'RTE', maxTrainRows: 48, head: 'san' }, { name: 'WNLI', maxTrainRows: 48 }],
       model: { kind: 'dir', path: fixtureModelDir('random-tiny') },
       data: { kind: 'glue-dir', path: glueDir },
       epochs: 1, batchSize: 16, evalBatchSize: 64, maxLength: 32, seed: 5, optimizer: { kind: 'adamax', lr: 1e-3 },
@@ -30,6 +30,16 @@ describe('export-torch → train.py → import-run', () => {
     expect((await readdir(exportDir)).sort()).toEqual(['README.md', 'data', 'experiment.json', 'export.json', 'init', 'plan.jsonl', 'train.py']);
     expect((await readFile(join(exportDir, 'plan.jsonl'), 'utf8')).trim().split('\n')).toHaveLength(6); // 3 + 3 batches of 16
     await expect(runExportTorchCli({ config, out: exportDir, cache: join(tmp, 'shards') }, () => {})).rejects.toThrow(`--out: ${exportDir} is not empty; export into a new folder`);
+    // --run: the experiment of a `taskscope train` run folder gives the same export.
+    const trainRun = join(tmp, 'train-run');
+    await mkdir(join(trainRun, 'checkpoint'), { recursive: true });
+    await writeFile(join(trainRun, 'checkpoint', 'experiment.json'), await readFile(join(exportDir, 'experiment.json'), 'utf8'));
+    await runExportTorchCli({ run: trainRun, out: join(tmp, 'export-of-run'), cache: join(tmp, 'shards') }, () => {});
+    for (const f of ['export.json', 'plan.jsonl', 'data/RTE/train.jsonl', 'init/heads.json']) {
+      expect(await readFile(join(tmp, 'export-of-run', f), 'utf8')).toBe(await readFile(join(exportDir, f), 'utf8'));
+    }
+    await expect(runExportTorchCli({ run: join(tmp, 'nowhere'), out: join(tmp, 'x'), cache: join(tmp, 'shards') }, () => {}))
+      .rejects.toThrow(`--run: ${join(tmp, 'nowhere')} has neither checkpoint/experiment.json nor state/state.json: not a taskscope train run folder`);
 
     const runDir = join(tmp, 'torch-run');
     await runTorch(exportDir, ['--out', runDir, '--threads', '1', '--importance-rows', '12']);
@@ -38,7 +48,7 @@ describe('export-torch → train.py → import-run', () => {
     expect(steps.map((s) => s.step)).toEqual([1, 2, 3, 4, 5, 6]);
     const evals = log.filter((l) => l.type === 'eval');
     expect(evals).toHaveLength(1); // the epoch end is the last step
-    expect(evals[0].tasks.map((t: { task: string; rows: number }) => `${t.task}:${t.rows}`)).toEqual(['RTE:277', 'STS-B:1500']);
+    expect(evals[0].tasks.map((t: { task: string; rows: number }) => `${t.task}:${t.rows}`)).toEqual(['RTE:277', 'WNLI:71']);
 
     const imported = join(tmp, 'imported');
     const lines: string[] = [];
@@ -56,11 +66,11 @@ describe('export-torch → train.py → import-run', () => {
     expect(report.maxMetricDifference).toBeLessThan(1e-5);
     report.taskscopeEvaluation.tasks.forEach((t: { loss: number }, i: number) => expect(Math.abs(t.loss - evals[0].tasks[i].loss)).toBeLessThan(1e-5));
     // Head importance: Taskscope on the imported checkpoint vs the exported trainer's own computation.
-    expect(Object.keys(report.importance)).toEqual(['RTE', 'STS-B']);
+    expect(Object.keys(report.importance)).toEqual(['RTE', 'WNLI']);
     expect(report.importance.RTE.examples).toBe(12);
     expect(report.torchImportanceMaxDifference).toBeLessThan(1e-4);
     const torchImportance = JSON.parse(await readFile(join(runDir, 'importance.json'), 'utf8')).tasks;
     expect(torchImportance.RTE.examples).toBe(12);
-    expect(report.correlation.tasks).toEqual(['RTE', 'STS-B']);
+    expect(report.correlation.tasks).toEqual(['RTE', 'WNLI']);
   }, 600_000);
 });

@@ -66,10 +66,11 @@ export async function runImportRunCli(folder: string, o: ImportRunOptions, note:
     const analysis = await analyseImportedRun(model, dev, { evalBatchSize: exportSpec.evalBatchSize, importanceRows, step: Number(lastStep.step), epoch: Number(lastStep.epoch ?? 0) });
     const diff = metricDifference(logged, analysis.evaluation);
     note(`${experiment.name}: ${log.filter((l) => l.type === 'step').length} steps imported; dev metrics recomputed by Taskscope differ from the log by at most ${diff.toExponential(2)}`);
-    let torchImportance: Record<string, { raw: number[][]; normalized: number[][] }> | null = null;
-    if (await exists(join(src, 'importance.json'))) torchImportance = (JSON.parse(await readFile(join(src, 'importance.json'), 'utf8')) as { tasks: typeof torchImportance }).tasks;
+    type Importance = Record<string, { raw: number[][]; normalized: number[][] } | undefined>;
+    const torchFile = join(src, 'importance.json');
+    const torchImportance = (await exists(torchFile)) ? (JSON.parse(await readFile(torchFile, 'utf8')) as { tasks: Importance }).tasks : null;
     const importanceDiff = torchImportance ? Math.max(...Object.entries(analysis.importance).map(([t, m]) => {
-      const p = torchImportance![t];
+      const p = torchImportance[t];
       if (!p) return NaN;
       return Math.max(...m.normalized.flatMap((row, l) => row.map((v, h) => Math.abs(v - p.normalized[l][h]))));
     })) : null;
