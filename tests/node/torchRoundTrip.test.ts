@@ -6,6 +6,7 @@ import { fixtureModelDir, glueDir } from '../helpers/shared.ts';
 import { readLog, runTorch } from '../helpers/torchExport.ts';
 import { runExportTorchCli } from '../../src/cli/commands/exportTorch.ts';
 import { runImportRunCli } from '../../src/cli/commands/importRun.ts';
+import { importedRunRecord } from '../../workers/trainer/importedRun.ts';
 
 let tmp: string;
 beforeAll(async () => {
@@ -71,6 +72,19 @@ describe('export-torch → train.py → import-run', () => {
     expect(report.torchImportanceMaxDifference).toBeLessThan(1e-4);
     const torchImportance = JSON.parse(await readFile(join(runDir, 'importance.json'), 'utf8')).tasks;
     expect(torchImportance.RTE.examples).toBe(12);
-    expect(report.correlation.tasks).toEqual(['RTE', 'WNLI']);
+    // The browser's import (Results → "Import PyTorch run") builds its stored run from the same files.
+    const picked = new Map<string, string>();
+    for (const f of ['log.jsonl', 'metrics.json', 'import.json', 'checkpoint/config.json', 'checkpoint/experiment.json']) picked.set(f, await readFile(join(imported, f), 'utf8'));
+    const record = importedRunRecord(picked, 'torch-test', '2026-01-01T00:00:00.000Z');
+    expect(record).toMatchObject({ id: 'torch-test', name: 'torch-roundtrip (PyTorch)', status: 'done', step: 6, totalSteps: 6, model: { layers: 2, heads: 4, hidden: 32, vocabSize: 200 } });
+    expect(record.evaluation).toEqual(lastEval);
+    expect(record.losses.map((p) => `${p.step}:${p.task}`)).toEqual(steps.map((s) => `${s.step}:${s.task}`));
+    expect(record.losses.map((p) => p.loss)).toEqual(steps.map((s) => s.loss));
+    expect(record.importance!.tasks.RTE).toEqual(report.importance.RTE.normalized);
+    expect(record.correlation!.kendall_tau_b.tasks).toEqual(['RTE', 'WNLI']);
+    expect(() => importedRunRecord(new Map([['log.jsonl', picked.get('log.jsonl')!]]), 'x'))
+      .toThrow('checkpoint/experiment.json is missing: pick the folder train.py wrote (--out), after `taskscope import-run` on it');
+    expect(report.correlation.kendall_tau_b.tasks).toEqual(['RTE', 'WNLI']);
+    expect(report.correlation.spearman.values[0][1]).toBe(report.correlation.spearman.values[1][0]);
   }, 600_000);
 });

@@ -116,8 +116,8 @@ export interface ImportedRunAnalysis {
   evaluation: EvaluationResult;
   /** Per task: mask head importance (raw Σ|∂loss/∂m| and normalised) on its first `importanceRows` dev rows. */
   importance: Record<string, { examples: number; raw: HeadMatrix; normalized: HeadMatrix }>;
-  /** Kendall τ-b between the tasks' normalised importance matrices (GradTS). */
-  correlation: TaskCorrelationMatrix | null;
+  /** Kendall τ-b (GradTS) and Spearman ρ between the tasks' normalised importance matrices; null for one task. */
+  correlation: { kendall_tau_b: TaskCorrelationMatrix; spearman: TaskCorrelationMatrix } | null;
 }
 
 async function* labelledBatches(split: LoadedSplit, type: 'classification' | 'regression' | 'ranking', numLabels: number, batchSize: number): AsyncGenerator<LabelledBatch> {
@@ -148,6 +148,8 @@ export async function analyseImportedRun(model: MultiTaskModel, dev: Readonly<Re
     importance[t] = { examples: r.count, raw: r.raw, normalized: r.normalized };
   }
   const matrices = Object.fromEntries(Object.entries(importance).map(([t, m]) => [t, m.normalized]));
-  const correlation = Object.keys(matrices).length >= 2 ? taskCorrelationMatrix(matrices) : null;
+  const correlation = Object.keys(matrices).length >= 2
+    ? { kendall_tau_b: taskCorrelationMatrix(matrices, 'kendall_tau_b'), spearman: taskCorrelationMatrix(matrices, 'spearman') }
+    : null;
   return { evaluation, importance, correlation };
 }
