@@ -18,6 +18,8 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   study: () => import('./commands/study.ts').then((m) => m.registerStudyCommand),
   prune: () => import('./commands/prune.ts').then((m) => m.registerPruneCommand),
   assets: () => import('./commands/assets.ts').then((m) => m.registerAssetsCommand),
+  'export-torch': () => import('./commands/exportTorch.ts').then((m) => m.registerExportTorchCommand),
+  'import-run': () => import('./commands/importRun.ts').then((m) => m.registerImportRunCommand),
 };
 
 /** The commands argv needs: the one it names, or all of them for the overall help and for an unknown name. */

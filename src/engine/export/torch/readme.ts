@@ -1,0 +1,73 @@
+import type { TorchExportSpec } from './torchExport.ts';
+
+/** README.md of an export folder: what is in it, how to run it on one machine and on a cluster. */
+export function torchExportReadme(spec: TorchExportSpec, microBatches: number): string {
+  const tasks = spec.tasks.map((t) => `${t.name} (${t.head === 'san' ? 'SAN' : t.type})`).join(', ');
+  return `# ${spec.name}: Taskscope experiment for PyTorch
+
+Written by \`taskscope export-torch\`. Needs Python 3 and PyTorch (tested with Debian's python3-torch 1.13);
+no other package. Tasks: ${tasks}; variant ${spec.variant.kind}; ${spec.totalSteps} optimiser steps of
+${spec.gradAccumulation} micro-batch(es) of ${spec.batchSize} rows; optimiser ${spec.optimizer.kind} (lr ${spec.optimizer.lr}),
+schedule ${spec.schedule.kind} (warmup ${spec.schedule.warmup}), global clip ${spec.globalClip}.
+
+| file | what |
+| --- | --- |
+| train.py | the trainer (model, heads, losses, optimiser, schedule, evaluation, checkpoints) |
+| experiment.json | the Taskscope experiment, as exported |
+| export.json | the resolved run: task order, step counts, optimiser and schedule values |
+| plan.jsonl | all ${microBatches} micro-batches in order: task index, row indices, loss weight, epoch |
+| data/<task>/train.jsonl, dev.jsonl | Taskscope's token ids (\`ids\`, \`segmentA\`, \`label\`, \`uid\`) |
+| init/ | the starting weights: HF BERT folder (config.json, vocab.txt, model.safetensors) + heads.json (+ extension.safetensors) |
+
+The task sampling (MT-DNN, SIWLM, annealed, …), the row shuffling and the SIWLM loss weights were drawn by
+Taskscope for this seed and are replayed from plan.jsonl, so the run sees the batches Taskscope's trainer would.
+
+## One machine
+
+    python3 train.py --out run                      # one process (GPU when available)
+    torchrun --nproc_per_node 2 train.py --out run  # 2 processes: gloo on CPU, nccl on GPU (one GPU per process)
+
+With Debian's torch 1.13 under Python 3.11 (bookworm), torchrun fails at start in \`to_map\` (\`'NoneType' object
+has no attribute 'get'\`): its default \`--redirects 0\` does not parse there. Add \`--redirects 1 --tee 2\` (worker
+stdout to log files, stderr to the console as well); newer torch releases do not need it.
+
+Each micro-batch is split across the processes and the gradients are summed with all_reduce, so any number of
+processes computes the same updates as one (up to float rounding). \`--max-steps N\` stops early, \`--threads N\`
+sets torch's threads per process, \`--save-every N\` writes intermediate checkpoints.
+
+Output in \`--out\`: \`log.jsonl\` (Taskscope's step/eval/status lines), \`metrics.json\`, \`checkpoint/\` (HF
+layout: config.json, vocab.txt, tokenizer_config.json, model.safetensors with BertModel tensor names, plus
+heads.json, extension.safetensors for a variant, experiment.json). Bring it back into Taskscope with
+\`taskscope import-run <out> --run-out <dir>\`.
+
+## Several machines
+
+Start the same command on every node; torchrun's rendezvous connects them. The export folder must be on
+every node (a shared file system or a copy); only rank 0 writes \`--out\`.
+
+    # on each of 2 nodes, 4 GPUs each; HOST:PORT reachable from all nodes
+    torchrun --nnodes 2 --nproc_per_node 4 --rdzv_id ${slug(spec.name)} --rdzv_backend c10d \\
+      --rdzv_endpoint HOST:29500 train.py --out run
+
+SLURM (one task per node, torchrun starts the processes):
+
+    #!/bin/bash
+    #SBATCH --job-name=${slug(spec.name)}
+    #SBATCH --nodes=2
+    #SBATCH --ntasks-per-node=1
+    #SBATCH --gpus-per-node=4
+    #SBATCH --cpus-per-task=16
+    head=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)
+    srun torchrun --nnodes "$SLURM_NNODES" --nproc_per_node 4 \\
+      --rdzv_id "$SLURM_JOB_ID" --rdzv_backend c10d --rdzv_endpoint "$head:29500" \\
+      train.py --out run
+
+The batch size is the experiment's (${spec.batchSize} rows per micro-batch, split across all processes), not
+per process: more processes make a step faster, not bigger. To train with a larger batch, change the experiment
+in Taskscope and export again.
+`;
+}
+
+function slug(s: string): string {
+  return s.replace(/[^\w.-]+/g, '_');
+}

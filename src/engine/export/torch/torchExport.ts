@@ -1,0 +1,133 @@
+import type { LoadedSplit } from '../../data/shardReader.ts';
+import type { Experiment } from '../../experiment/experimentSchema.ts';
+import { exportCheckpointFiles } from '../../train/exportCheckpoint.ts';
+import type { MultiTaskModel } from '../../train/multiTaskModel.ts';
+import { runTaskOrder, Trainer, type TaskSplits } from '../../train/trainer.ts';
+import { planMicroBatches, type PlannedMicroBatch } from './batchPlan.ts';
+import { torchExportReadme } from './readme.ts';
+
+export const TORCH_EXPORT_FORMAT = 'taskscope-torch-export/1';
+
+/** `export.json`: everything train.py needs that is not in experiment.json, resolved the way the trainer resolves it. */
+export interface TorchExportSpec {
+  format: typeof TORCH_EXPORT_FORMAT;
+  name: string;
+  seed: number;
+  tasks: { name: string; type: string; head: string; numLabels: number; metrics: string[]; dropout: number }[];
+  variant: { kind: string; palHeads: number; hiddenSizeAug: number };
+  encoderDropout: number;
+  padId: number;
+  totalSteps: number;
+  scheduleTotal: number;
+  epochLength: number;
+  gradAccumulation: number;
+  globalClip: number;
+  batchSize: number;
+  evalBatchSize: number;
+  evalEvery: number;
+  optimizer: { kind: string; lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; decayFilter: string; maxGradNorm: number };
+  schedule: { kind: string; warmup: number };
+}
+
+export interface TorchExportInput {
+  experiment: Experiment;
+  /** The run's starting weights (fresh heads or a resumed run's), in run task order. */
+  model: MultiTaskModel;
+  /** Training rows (after trainFraction / maxTrainRows) and dev rows per task. */
+  data: Readonly<Record<string, TaskSplits>>;
+  vocabText: string;
+  doLowerCase: boolean;
+  /** The text of template/train.py. */
+  trainPy: string;
+}
+
+/** What the exported trainer cannot reproduce; the export refuses rather than train something else. */
+export function unsupportedForTorch(exp: Experiment): string[] {
+  const out: string[] = [];
+  if (exp.smart.enabled) out.push('smart.enabled: SMART adversarial training is not in the exported trainer');
+  if (exp.variant.kind === 'gated') out.push('variant.kind: gated (Gated-BERT) is not in the exported trainer (mtdnn, embert, pals are)');
+  exp.tasks.forEach((t, i) => {
+    if (t.thresholdHoldout) out.push(`tasks.${i}.thresholdHoldout: F1 decision thresholds are not in the exported trainer`);
+  });
+  return out;
+}
+
+interface ExportRow {
+  uid: string;
+  ids: number[];
+  segmentA: number;
+  label: number | null;
+}
+
+function splitRows(s: LoadedSplit): string {
+  const lines: string[] = [];
+  for (let i = 0; i < s.rows; i++) {
+    const row: ExportRow = {
+      uid: s.uids[i],
+      ids: Array.from(s.ids.subarray(s.offsets[i], s.offsets[i] + s.lengths[i])),
+      segmentA: s.segmentA[i],
+      label: Number.isNaN(s.labels[i]) ? null : s.labels[i],
+    };
+    lines.push(JSON.stringify(row));
+  }
+  return lines.join('\n') + '\n';
+}
+
+function planLines(plan: PlannedMicroBatch[]): string {
+  return plan.map((p) => JSON.stringify(p)).join('\n') + '\n';
+}
+
+/**
+ * The files of a PyTorch export of one experiment (paths relative to the export folder): train.py, README.md,
+ * experiment.json, export.json, plan.jsonl (every micro-batch of the run), data/<task>/{train,dev}.jsonl
+ * (Taskscope's token ids) and init/ (the starting weights as an HF folder + heads.json + extension.safetensors).
+ */
+export async function torchExportFiles(input: TorchExportInput): Promise<Map<string, string | Uint8Array>> {
+  const exp = input.experiment;
+  const problems = unsupportedForTorch(exp);
+  if (problems.length) throw new Error(`export-torch: ${exp.name}:\n  ${problems.join('\n  ')}`);
+  const trainer = new Trainer({ experiment: exp, model: input.model, data: input.data });
+  const totals = { totalSteps: trainer.totalSteps, scheduleTotal: trainer.scheduleTotal, epochLength: trainer.epochLength };
+  trainer.dispose();
+  const tasks = runTaskOrder(exp);
+  const train = Object.fromEntries(tasks.map((t) => [t.name, input.data[t.name].train]));
+  const plan = planMicroBatches(exp, train, totals.totalSteps * exp.gradAccumulation);
+  const padIds = new Set(tasks.map((t) => input.data[t.name].train.manifest.padId));
+  if (padIds.size !== 1) throw new Error(`export-torch: the tasks' data use different [PAD] ids (${[...padIds].join(', ')})`);
+  const o = exp.optimizer;
+  const spec: TorchExportSpec = {
+    format: TORCH_EXPORT_FORMAT,
+    name: exp.name,
+    seed: exp.seed,
+    tasks: tasks.map((t) => {
+      const s = input.model.slot(t.name).spec;
+      return { name: t.name, type: s.type, head: t.head, numLabels: s.numLabels, metrics: s.metrics, dropout: s.dropout };
+    }),
+    variant: { kind: exp.variant.kind, palHeads: exp.variant.palHeads, hiddenSizeAug: exp.variant.hiddenSizeAug },
+    encoderDropout: exp.encoderDropout,
+    padId: [...padIds][0],
+    ...totals,
+    gradAccumulation: exp.gradAccumulation,
+    globalClip: exp.globalClip,
+    batchSize: exp.batchSize,
+    evalBatchSize: exp.evalBatchSize,
+    evalEvery: exp.evalEvery,
+    // The trainer's reading of the options: torch Adam has no decoupled decay, so 'adam' ignores weightDecay.
+    optimizer: { kind: o.kind, lr: o.lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.kind === 'adam' ? 0 : o.weightDecay, decayFilter: o.decayFilter, maxGradNorm: o.maxGradNorm },
+    schedule: { kind: exp.schedule.kind, warmup: exp.schedule.warmup },
+  };
+  const files = new Map<string, string | Uint8Array>();
+  files.set('train.py', input.trainPy);
+  files.set('README.md', torchExportReadme(spec, plan.length));
+  files.set('experiment.json', `${JSON.stringify(exp, null, 2)}\n`);
+  files.set('export.json', `${JSON.stringify(spec, null, 2)}\n`);
+  files.set('plan.jsonl', planLines(plan));
+  for (const t of tasks) {
+    const d = input.data[t.name];
+    files.set(`data/${t.name}/train.jsonl`, splitRows(d.train));
+    if (d.dev) files.set(`data/${t.name}/dev.jsonl`, splitRows(d.dev));
+  }
+  const init = await exportCheckpointFiles(input.model, { experiment: exp, vocabText: input.vocabText, doLowerCase: input.doLowerCase });
+  for (const [name, content] of init) files.set(`init/${name}`, content);
+  return files;
+}

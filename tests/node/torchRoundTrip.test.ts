@@ -1,0 +1,90 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fixtureModelDir, glueDir } from '../helpers/shared.ts';
+import { readLog, runTorch } from '../helpers/torchExport.ts';
+import { runExportTorchCli } from '../../src/cli/commands/exportTorch.ts';
+import { runImportRunCli } from '../../src/cli/commands/importRun.ts';
+import { importedRunRecord } from '../../workers/trainer/importedRun.ts';
+
+let tmp: string;
+beforeAll(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'taskscope-torch-rt-'));
+});
+afterAll(() => rm(tmp, { recursive: true, force: true }));
+
+describe('export-torch → train.py → import-run', () => {
+  it('RTE (SAN head) + WNLI from the shared GLUE files: metrics, curves and head importance come back', async () => {
+    const config = join(tmp, 'exp.json');
+    await writeFile(config, JSON.stringify({
+      name: 'torch-roundtrip',
+      tasks: [{ name: 'RTE', maxTrainRows: 48, head: 'san' }, { name: 'WNLI', maxTrainRows: 48 }],
+      model: { kind: 'dir', path: fixtureModelDir('random-tiny') },
+      data: { kind: 'glue-dir', path: glueDir },
+      epochs: 1, batchSize: 16, evalBatchSize: 64, maxLength: 32, seed: 5, optimizer: { kind: 'adamax', lr: 1e-3 },
+    }));
+    const exportDir = join(tmp, 'export');
+    const notes: string[] = [];
+    await runExportTorchCli({ config, out: exportDir, cache: join(tmp, 'shards') }, (l) => notes.push(l));
+    expect(notes).toContain('RTE: 48 training rows, 277 dev rows');
+    expect((await readdir(exportDir)).sort()).toEqual(['README.md', 'data', 'experiment.json', 'export.json', 'init', 'plan.jsonl', 'train.py']);
+    expect((await readFile(join(exportDir, 'plan.jsonl'), 'utf8')).trim().split('\n')).toHaveLength(6); // 3 + 3 batches of 16
+    await expect(runExportTorchCli({ config, out: exportDir, cache: join(tmp, 'shards') }, () => {})).rejects.toThrow(`--out: ${exportDir} is not empty; export into a new folder`);
+    // --run: the experiment of a `taskscope train` run folder gives the same export.
+    const trainRun = join(tmp, 'train-run');
+    await mkdir(join(trainRun, 'checkpoint'), { recursive: true });
+    await writeFile(join(trainRun, 'checkpoint', 'experiment.json'), await readFile(join(exportDir, 'experiment.json'), 'utf8'));
+    await runExportTorchCli({ run: trainRun, out: join(tmp, 'export-of-run'), cache: join(tmp, 'shards') }, () => {});
+    for (const f of ['export.json', 'plan.jsonl', 'data/RTE/train.jsonl', 'init/heads.json']) {
+      expect(await readFile(join(tmp, 'export-of-run', f), 'utf8')).toBe(await readFile(join(exportDir, f), 'utf8'));
+    }
+    await expect(runExportTorchCli({ run: join(tmp, 'nowhere'), out: join(tmp, 'x'), cache: join(tmp, 'shards') }, () => {}))
+      .rejects.toThrow(`--run: ${join(tmp, 'nowhere')} has neither checkpoint/experiment.json nor state/state.json: not a taskscope train run folder`);
+
+    const runDir = join(tmp, 'torch-run');
+    await runTorch(exportDir, ['--out', runDir, '--threads', '1', '--importance-rows', '12']);
+    const log = await readLog(join(runDir, 'log.jsonl'));
+    const steps = log.filter((l) => l.type === 'step');
+    expect(steps.map((s) => s.step)).toEqual([1, 2, 3, 4, 5, 6]);
+    const evals = log.filter((l) => l.type === 'eval');
+    expect(evals).toHaveLength(1); // the epoch end is the last step
+    expect(evals[0].tasks.map((t: { task: string; rows: number }) => `${t.task}:${t.rows}`)).toEqual(['RTE:277', 'WNLI:71']);
+
+    const imported = join(tmp, 'imported');
+    const lines: string[] = [];
+    await runImportRunCli(runDir, { out: imported, importanceRows: '12' }, (l) => lines.push(l));
+    console.log(lines.join('\n'));
+    expect((await readdir(imported)).sort()).toEqual(['checkpoint', 'import.json', 'log.jsonl', 'metrics.json']);
+    // What Results and `study` read: metrics.json's evaluation is the log's last evaluation, value for value.
+    const metrics = JSON.parse(await readFile(join(imported, 'metrics.json'), 'utf8'));
+    const { type: _type, wallSeconds: _wall, ...lastEval } = evals[0];
+    expect(metrics.evaluation).toEqual(lastEval);
+    expect(metrics.status).toBe('done');
+    expect(await readFile(join(imported, 'log.jsonl'), 'utf8')).toBe(await readFile(join(runDir, 'log.jsonl'), 'utf8'));
+    const report = JSON.parse(await readFile(join(imported, 'import.json'), 'utf8'));
+    // Taskscope's own evaluation of the imported weights agrees with the PyTorch trainer's (SAN and linear heads).
+    expect(report.maxMetricDifference).toBeLessThan(1e-5);
+    report.taskscopeEvaluation.tasks.forEach((t: { loss: number }, i: number) => expect(Math.abs(t.loss - evals[0].tasks[i].loss)).toBeLessThan(1e-5));
+    // Head importance: Taskscope on the imported checkpoint vs the exported trainer's own computation.
+    expect(Object.keys(report.importance)).toEqual(['RTE', 'WNLI']);
+    expect(report.importance.RTE.examples).toBe(12);
+    expect(report.torchImportanceMaxDifference).toBeLessThan(1e-4);
+    const torchImportance = JSON.parse(await readFile(join(runDir, 'importance.json'), 'utf8')).tasks;
+    expect(torchImportance.RTE.examples).toBe(12);
+    // The browser's import (Results → "Import PyTorch run") builds its stored run from the same files.
+    const picked = new Map<string, string>();
+    for (const f of ['log.jsonl', 'metrics.json', 'import.json', 'checkpoint/config.json', 'checkpoint/experiment.json']) picked.set(f, await readFile(join(imported, f), 'utf8'));
+    const record = importedRunRecord(picked, 'torch-test', '2026-01-01T00:00:00.000Z');
+    expect(record).toMatchObject({ id: 'torch-test', name: 'torch-roundtrip (PyTorch)', status: 'done', step: 6, totalSteps: 6, model: { layers: 2, heads: 4, hidden: 32, vocabSize: 200 } });
+    expect(record.evaluation).toEqual(lastEval);
+    expect(record.losses.map((p) => `${p.step}:${p.task}`)).toEqual(steps.map((s) => `${s.step}:${s.task}`));
+    expect(record.losses.map((p) => p.loss)).toEqual(steps.map((s) => s.loss));
+    expect(record.importance!.tasks.RTE).toEqual(report.importance.RTE.normalized);
+    expect(record.correlation!.kendall_tau_b.tasks).toEqual(['RTE', 'WNLI']);
+    expect(() => importedRunRecord(new Map([['log.jsonl', picked.get('log.jsonl')!]]), 'x'))
+      .toThrow('checkpoint/experiment.json is missing: pick the folder train.py wrote (--out), after `taskscope import-run` on it');
+    expect(report.correlation.kendall_tau_b.tasks).toEqual(['RTE', 'WNLI']);
+    expect(report.correlation.spearman.values[0][1]).toBe(report.correlation.spearman.values[1][0]);
+  }, 600_000);
+});
