@@ -1,9 +1,9 @@
 import * as v from 'valibot';
-import type { Experiment } from '../engine/experiment/experimentSchema.ts';
+import { isLinkLocalUrl, isWebUrl, type Experiment } from '../engine/experiment/experimentSchema.ts';
 import { ALL_TASK_NAMES, parseAppExperiment } from './appExperiment.ts';
 import { DEFAULT_DEMO_MODEL, DEFAULT_DEMO_TASKS, DEFAULT_MIRROR, syntheticDemoExperiment } from './defaults.ts';
 import { decodeHash, encodeHash, UrlStateError } from './hashCodec.ts';
-import { packSnapshot, unpackSnapshot, type ResultSnapshot } from './snapshot.ts';
+import { packSnapshot, snapshotMismatch, unpackSnapshot, type ResultSnapshot } from './snapshot.ts';
 
 /**
  * Everything a link restores: the view, the experiment (validated by the one experiment schema), the view
@@ -26,9 +26,18 @@ export const UiStateSchema = v.object({
 });
 export type UiState = v.InferOutput<typeof UiStateSchema>;
 
+/** Same rules as the experiment's URL fields: http(s) or a relative path, never a link-local host. */
+const webUrl = v.pipe(
+  v.string(),
+  v.maxLength(2048),
+  v.check(isWebUrl, 'must be an http(s) URL or a relative path'),
+  v.check((s) => !isLinkLocalUrl(s), 'a link-local address (169.254.x.x) is refused'),
+);
+const isHubRepo = (s: string) => /^[\w.-]+\/[\w.-]+$/.test(s) && !s.startsWith('.');
+
 export const DemoSettingsSchema = v.object({
-  mirror: v.optional(v.pipe(v.string(), v.maxLength(2048), v.regex(/^(https?:\/\/|\.{0,2}\/)/, 'must be an http(s) URL or a path')), DEFAULT_MIRROR),
-  model: v.optional(v.pipe(v.string(), v.maxLength(2048), v.minLength(1)), DEFAULT_DEMO_MODEL),
+  mirror: v.optional(webUrl, DEFAULT_MIRROR),
+  model: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(2048), v.check((s) => isHubRepo(s.trim()) || (isWebUrl(s.trim()) && !isLinkLocalUrl(s.trim())), 'must be a Hub repo (owner/name), an http(s) URL or a relative path')), DEFAULT_DEMO_MODEL),
   tasks: v.optional(v.pipe(v.array(taskName), v.minLength(1), v.maxLength(8)), [...DEFAULT_DEMO_TASKS]),
   rowsPerTask: v.optional(int(8, 100_000), 256),
   devRows: v.optional(int(0, 100_000), 128),
@@ -114,6 +123,8 @@ export function decodeAppState(hash: string): DecodedAppState {
       } catch (e) {
         throw new UrlStateError(`the link's results are invalid (${clip((e as Error).message)})`);
       }
+      const mismatch = w.experiment !== undefined ? snapshotMismatch(snapshot, experiment) : null;
+      if (mismatch) throw new UrlStateError(`the link's results do not fit its experiment (${clip(mismatch)})`);
     }
     return { state: { view: w.view, experiment, ui: w.ui, demo: w.demo, snapshot }, error: null };
   } catch (e) {

@@ -100,6 +100,7 @@ describe('app state in the URL', () => {
   it('NaN correlations travel as null and the loss curve is thinned to 80 points with both ends', () => {
     const s = snapshot();
     s.correlation = { method: 'spearman', values: [[1, NaN], [NaN, 1]] };
+    s.step = 1000;
     s.losses = [{ task: 'SYN-MATCH', steps: Array.from({ length: 1000 }, (_, i) => i + 1), values: Array.from({ length: 1000 }, (_, i) => 1 / (i + 1)) }];
     const w = unpackSnapshot(JSON.parse(JSON.stringify(packSnapshot(s))));
     expect(w.correlation!.values).toEqual([[1, null], [null, 1]]);
