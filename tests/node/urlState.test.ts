@@ -207,8 +207,8 @@ describe('share results and composer errors', () => {
       message = (e as Error).message;
     }
     expect(fieldErrors(message, 'experiment')).toEqual({
-      'optimizer.lr': 'Invalid value: Expected <=1 but received 5',
-      batchSize: 'Invalid value: Expected >=1 but received 0',
+      'optimizer.lr': 'must be at most 1 (got 5)',
+      batchSize: 'must be at least 1 (got 0)',
     });
     expect(fieldErrors('experiment: tasks: RTE is listed twice', 'experiment')).toEqual({ tasks: 'RTE is listed twice' });
   });

@@ -2,6 +2,7 @@ import type { CorrelationMethod, TaskCorrelationMatrix } from '../../engine/anal
 import type { HeadMatrix } from '../../engine/analysis/types.ts';
 import type { MetricName } from '../../engine/metrics/index.ts';
 import type { EvaluationResult } from '../../engine/train/evaluate.ts';
+import { cleanName } from '../../urlState/linkSafety.ts';
 import type { ResultSnapshot } from '../../urlState/snapshot.ts';
 import type { LossPoint, RunSummary } from '../../../workers/trainer/types.ts';
 
@@ -99,7 +100,7 @@ export function toSnapshot(r: ShownResults, method: CorrelationMethod): ResultSn
   }
   const idx = c ? tasks.map((t) => c.tasks.indexOf(t)) : [];
   return {
-    runName: r.name,
+    runName: cleanName(r.name),
     step: r.step,
     backend: r.backend,
     layers: r.layers,
