@@ -3,6 +3,7 @@ import { isLinkLocalUrl, isWebUrl, type Experiment } from '../engine/experiment/
 import { ALL_TASK_NAMES, parseAppExperiment } from './appExperiment.ts';
 import { DEFAULT_DEMO_MODEL, DEFAULT_DEMO_TASKS, DEFAULT_MIRROR, syntheticDemoExperiment } from './defaults.ts';
 import { decodeHash, encodeHash, UrlStateError } from './hashCodec.ts';
+import { plainMessage } from './plainMessage.ts';
 import { packSnapshot, snapshotMismatch, unpackSnapshot, type ResultSnapshot } from './snapshot.ts';
 
 /**
@@ -93,6 +94,12 @@ const MAX_LISTED = 4;
 /** A hostile link can put a 60 kB string where a number belongs; messages quote values, so cap each line. */
 const clip = (line: string) => (line.length > 160 ? `${line.slice(0, 157)}…` : line);
 
+/** `path: message` with the message in the page's words. */
+function plainLine(line: string): string {
+  const at = line.indexOf(': ');
+  return at < 0 ? line : `${line.slice(0, at)}: ${plainMessage(line.slice(at + 2))}`;
+}
+
 /** Reads a hash; anything wrong with it yields the default state and a message, never a throw. */
 export function decodeAppState(hash: string): DecodedAppState {
   const text = hash.replace(/^#/, '');
@@ -102,7 +109,7 @@ export function decodeAppState(hash: string): DecodedAppState {
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new UrlStateError('the link holds no Taskscope state object');
     const r = v.safeParse(WireSchema, raw);
     if (!r.success) {
-      const lines = r.issues.slice(0, MAX_LISTED).map((i) => clip(`${v.getDotPath(i) ?? '(root)'}: ${i.message}`));
+      const lines = r.issues.slice(0, MAX_LISTED).map((i) => clip(`${v.getDotPath(i) ?? '(root)'}: ${plainMessage(i.message)}`));
       throw new UrlStateError(`the link's settings are invalid (${lines.join('; ')})`);
     }
     const w = r.output;
@@ -112,7 +119,7 @@ export function decodeAppState(hash: string): DecodedAppState {
       try {
         experiment = parseAppExperiment(w.experiment, 'experiment');
       } catch (e) {
-        const lines = (e as Error).message.split('\n').map((l) => l.trim()).filter((l) => l && !l.endsWith('invalid experiment config'));
+        const lines = (e as Error).message.split('\n').map((l) => l.trim()).filter((l) => l && !l.endsWith('invalid experiment config')).map(plainLine);
         throw new UrlStateError(`the link's experiment is invalid (${lines.slice(0, MAX_LISTED).map(clip).join('; ')})`);
       }
     }

@@ -6,6 +6,7 @@ import { METRIC_NAMES, type MetricName } from '../engine/metrics/index.ts';
 import { ALL_TASK_NAMES } from './appExperiment.ts';
 import { fromBase64Url, toBase64Url } from './hashCodec.ts';
 import { cleanName } from './linkSafety.ts';
+import { plainMessage } from './plainMessage.ts';
 
 /**
  * A compact copy of a run's results that fits in a link: head-importance matrices quantized to uint8 (they are
@@ -104,7 +105,7 @@ export function packSnapshot(s: ResultSnapshot): SnapshotWire {
 export function unpackSnapshot(input: unknown): ResultSnapshot {
   const r = v.safeParse(SnapshotWireSchema, input);
   if (!r.success) {
-    throw new Error(r.issues.slice(0, 5).map((i) => `snapshot.${v.getDotPath(i) ?? ''}: ${i.message}`).join('; '));
+    throw new Error(r.issues.slice(0, 5).map((i) => `snapshot.${v.getDotPath(i) ?? ''}: ${plainMessage(i.message)}`).join('; '));
   }
   const w = r.output;
   const T = w.tasks.length;

@@ -1,3 +1,5 @@
+import { plainMessage } from '../../urlState/plainMessage.ts';
+
 /**
  * parseExperiment's error text → one message per field path, so the composer can show each error next to
  * its field. The error reads `origin: invalid experiment config\n  path: message…` or, for cross-field
@@ -21,17 +23,3 @@ export function fieldErrors(message: string, origin: string): Record<string, str
   return out;
 }
 
-/** The validation library's wording ("Invalid value: Expected >=1 but received 0") as the page says it. */
-export function plainMessage(msg: string): string {
-  let m = /^Invalid value: Expected >=(\S+) but received (.+)$/.exec(msg);
-  if (m) return `must be at least ${m[1]} (got ${m[2]})`;
-  m = /^Invalid value: Expected <=(\S+) but received (.+)$/.exec(msg);
-  if (m) return `must be at most ${m[1]} (got ${m[2]})`;
-  m = /^Invalid type: Expected number but received (.+)$/.exec(msg);
-  if (m) return m[1] === 'null' || m[1] === 'undefined' ? 'must be a number (the field is empty)' : `must be a number (got ${m[1]})`;
-  m = /^Invalid type: Expected (.+) but received (.+)$/.exec(msg);
-  if (m) return `must be ${m[1].split(' | ').join(', ')} (got ${m[2]})`;
-  m = /^Invalid key: Expected "(.+)" but received undefined$/.exec(msg);
-  if (m) return `is missing`;
-  return msg;
-}
