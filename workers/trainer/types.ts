@@ -1,6 +1,7 @@
 import type { ShardKey } from '../../src/engine/data/shardStore.ts';
 import type { Experiment } from '../../src/engine/experiment/experimentSchema.ts';
-import type { TaskCorrelationMatrix } from '../../src/engine/analysis/taskCorrelation.ts';
+import type { CorrelationMethod, TaskCorrelationMatrix } from '../../src/engine/analysis/taskCorrelation.ts';
+import type { CorrelationUncertainty } from '../../src/engine/analysis/correlationUncertainty.ts';
 import type { HeadMatrix } from '../../src/engine/analysis/types.ts';
 import type { EvaluationResult } from '../../src/engine/train/evaluate.ts';
 import type { RunStatus } from '../../src/engine/train/trainEvents.ts';
@@ -69,6 +70,8 @@ export interface CorrelationState {
   step: number;
   kendall_tau_b: TaskCorrelationMatrix;
   spearman: TaskCorrelationMatrix;
+  /** n, permutation p and bootstrap intervals over the probe batches (absent in runs stored before them). */
+  uncertainty?: Record<CorrelationMethod, CorrelationUncertainty>;
 }
 
 export type LiveStatus = RunStatus | 'preparing' | 'interrupted';
