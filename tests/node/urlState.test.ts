@@ -185,6 +185,7 @@ describe('share results and composer errors', () => {
       importance: { 'SYN-FIRST': snapshot().importance['SYN-FIRST'], 'SYN-COUNT': snapshot().importance['SYN-MATCH'] },
       importanceStep: 12,
       correlation: { kendall_tau_b: { tasks: ['SYN-FIRST', 'SYN-COUNT'], values: [[1, 0.125], [0.125, 1]] }, spearman: { tasks: ['SYN-FIRST', 'SYN-COUNT'], values: [[1, 0.3], [0.3, 1]] } },
+      uncertainty: {},
       metrics: [{ task: 'SYN-COUNT', metric: 'pearson', value: -0.25 }],
       glueScore: 0.5,
       losses: [{ step: 1, task: 'SYN-FIRST', loss: 0.7 }, { step: 2, task: 'SYN-COUNT', loss: 3.5 }, { step: 3, task: 'SYN-FIRST', loss: 0.65 }],

@@ -1,3 +1,4 @@
+import type { CorrelationUncertainty } from '../../engine/analysis/correlationUncertainty.ts';
 import type { CorrelationMethod, TaskCorrelationMatrix } from '../../engine/analysis/taskCorrelation.ts';
 import type { HeadMatrix } from '../../engine/analysis/types.ts';
 import type { MetricName } from '../../engine/metrics/index.ts';
@@ -19,6 +20,8 @@ export interface ShownResults {
   importance: Record<string, HeadMatrix> | null;
   importanceStep: number | null;
   correlation: Partial<Record<CorrelationMethod, { tasks: string[]; values: (number | null)[][] }>>;
+  /** n, permutation p and bootstrap intervals per pair (runs measured by this version; links carry none). */
+  uncertainty: Partial<Record<CorrelationMethod, CorrelationUncertainty>>;
   metrics: MetricRow[];
   glueScore: number | null;
   losses: LossPoint[];
@@ -59,6 +62,7 @@ export function fromRun(run: RunSummary, losses: LossPoint[], source: 'live' | '
     importance: run.importance?.tasks ?? null,
     importanceStep: run.importance?.step ?? null,
     correlation: run.correlation ? { kendall_tau_b: corr(run.correlation.kendall_tau_b), spearman: corr(run.correlation.spearman) } : {},
+    uncertainty: run.correlation?.uncertainty ?? {},
     metrics: metricRows(run.evaluation),
     glueScore: run.evaluation && Number.isFinite(run.evaluation.glueScore) ? run.evaluation.glueScore : null,
     losses,
@@ -78,6 +82,7 @@ export function fromSnapshot(s: ResultSnapshot): ShownResults {
     importance: s.importance,
     importanceStep: s.step,
     correlation: s.correlation ? { [s.correlation.method]: { tasks: s.tasks, values: s.correlation.values } } : {},
+    uncertainty: {},
     metrics: s.metrics,
     glueScore: s.glueScore,
     losses: s.losses.flatMap((c) => c.steps.map((step, i) => ({ step, task: c.task, loss: c.values[i] }))),
