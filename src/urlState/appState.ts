@@ -20,6 +20,8 @@ const int = (min: number, max: number) => v.pipe(v.number(), v.integer('must be 
 export const UiStateSchema = v.object({
   headsTask: v.optional(taskName),
   diffTask: v.optional(taskName),
+  /** Heads view colour scale: the measure's own normalisation, per-layer L2 only, or raw magnitudes. */
+  headsScale: v.optional(v.picklist(['measure', 'layer', 'raw']), 'measure'),
   corrMethod: v.optional(v.picklist(['kendall_tau_b', 'spearman']), 'kendall_tau_b'),
   corrPair: v.optional(v.tuple([taskName, taskName])),
   selectionTarget: v.optional(taskName),

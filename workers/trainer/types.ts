@@ -63,6 +63,8 @@ export interface ImportanceState {
   measure: 'mask';
   /** Per task: the normalised [L][A] mask importance on the task's probe batch (dev rows, eval mode). */
   tasks: Record<string, HeadMatrix>;
+  /** Per task, Σ over probe batches of |∂ mean loss/∂m| before normalisation (absent in runs stored before it). */
+  raw?: Record<string, HeadMatrix>;
   probeRows: Record<string, number>;
 }
 

@@ -18,6 +18,8 @@ export interface ShownResults {
   heads: number;
   tasks: string[];
   importance: Record<string, HeadMatrix> | null;
+  /** The importance before the measure's normalisation (live and stored runs; links carry only the normalised maps). */
+  importanceRaw: Record<string, HeadMatrix> | null;
   importanceStep: number | null;
   correlation: Partial<Record<CorrelationMethod, { tasks: string[]; values: (number | null)[][] }>>;
   /** n, permutation p and bootstrap intervals per pair (runs measured by this version; links carry none). */
@@ -60,6 +62,7 @@ export function fromRun(run: RunSummary, losses: LossPoint[], source: 'live' | '
     heads: run.model.heads,
     tasks: run.experiment.tasks.map((t) => t.name),
     importance: run.importance?.tasks ?? null,
+    importanceRaw: run.importance?.raw ?? null,
     importanceStep: run.importance?.step ?? null,
     correlation: run.correlation ? { kendall_tau_b: corr(run.correlation.kendall_tau_b), spearman: corr(run.correlation.spearman) } : {},
     uncertainty: run.correlation?.uncertainty ?? {},
@@ -80,6 +83,7 @@ export function fromSnapshot(s: ResultSnapshot): ShownResults {
     heads: s.heads,
     tasks: s.tasks,
     importance: s.importance,
+    importanceRaw: null,
     importanceStep: s.step,
     correlation: s.correlation ? { [s.correlation.method]: { tasks: s.tasks, values: s.correlation.values } } : {},
     uncertainty: {},

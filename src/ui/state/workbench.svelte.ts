@@ -57,7 +57,7 @@ function devSplitOf(task: string): SplitName | undefined {
 export class Workbench {
   view = $state<ViewName>('start');
   experiment = $state.raw<Experiment>(parseAppExperiment(syntheticDemoExperiment()));
-  ui = $state<UiState>({ corrMethod: 'kendall_tau_b', theme: 'auto' });
+  ui = $state<UiState>({ corrMethod: 'kendall_tau_b', theme: 'auto', headsScale: 'measure' });
   demo = $state<DemoSettings>({ mirror: DEFAULT_MIRROR, model: '', tasks: [], rowsPerTask: 256, devRows: 128, importanceEvery: 16, probeRows: 32 });
   snapshot = $state.raw<ResultSnapshot | null>(null);
   /** Why the URL's state was not used (plain text). */
