@@ -56,6 +56,9 @@ describe('synthetic demo', () => {
     expect(await page.getByTestId('device-backend').textContent()).toBe('webgpu');
     expect(await page.getByTestId('device-adapter').textContent()).toContain('swiftshader');
 
+    // The link names a mirror host this browser has not used: nothing is fetched until the user allows it.
+    expect(await page.getByTestId('pending-host').allTextContents()).toEqual(['127.0.0.1:9']);
+    await page.getByTestId('hosts-allow').click();
     await page.getByTestId('run-demo').click();
     const offline = page.getByTestId('offline');
     await offline.waitFor({ timeout: 60_000 });

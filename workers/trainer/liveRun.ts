@@ -20,6 +20,8 @@ const FLUSH_MS = 200;
 const MAX_STORED_LOSSES = 6000;
 /** Probe rows are measured in this many batches: the units the correlation bootstrap resamples. */
 const PROBE_UNITS = 8;
+/** Learning-rate and throughput points kept per run (older ones thinned). */
+const TRACE_POINTS = 400;
 
 /**
  * One training run in the worker: drives the engine's Trainer, streams batched updates to the page, measures
@@ -67,6 +69,9 @@ export class LiveRun {
           this.pending.push(point);
         }
         Object.assign(r, { step: e.step, totalSteps: e.totalSteps, lr: e.lr, examplesPerSec: e.examplesPerSec, etaSeconds: e.etaSeconds, elapsedSeconds: e.elapsedSeconds });
+        r.trace = [...(r.trace ?? []), { step: e.step, lr: e.lr, examplesPerSec: e.examplesPerSec }];
+        // Thinned to every other point when full, so the summary sent with each update stays small.
+        if (r.trace.length > TRACE_POINTS) r.trace = r.trace.filter((_, i) => i % 2 === 1 || i === r.trace!.length - 1);
         if (e.step % r.options.importanceEvery === 0) this.importanceDue = true;
         this.maybeStartImportance();
         this.scheduleFlush(false);
@@ -74,6 +79,10 @@ export class LiveRun {
       }
       case 'eval':
         r.evaluation = e.result;
+        r.evalHistory = [
+          ...(r.evalHistory ?? []).filter((x) => x.step !== e.result.step),
+          ...e.result.tasks.flatMap((t) => Object.entries(t.metrics).filter(([, v]) => Number.isFinite(v)).map(([metric, value]) => ({ step: e.result.step, task: t.task, metric, value: value as number }))),
+        ];
         this.scheduleFlush(true);
         break;
       case 'checkpoint':

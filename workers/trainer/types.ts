@@ -100,6 +100,10 @@ export interface RunSummary {
   examplesPerSec: number;
   etaSeconds: number;
   elapsedSeconds: number;
+  /** Every dev evaluation's metrics by step, for curves (absent in runs stored before it). */
+  evalHistory?: { step: number; task: string; metric: string; value: number }[];
+  /** Learning rate and throughput by step, thinned to at most TRACE_POINTS (absent in runs stored before it). */
+  trace?: { step: number; lr: number; examplesPerSec: number }[];
 }
 
 /** A run as stored (IndexedDB "taskscope-workbench"): the summary, its loss curve and what a resume needs. */
