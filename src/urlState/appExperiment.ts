@@ -1,6 +1,7 @@
 import { TASK_NAMES } from '../../datasets/glueTasks.ts';
 import { parseExperiment, type Experiment, type ExperimentInput } from '../engine/experiment/experimentSchema.ts';
 import { SYNTHETIC_TASKS } from '../engine/synthetic/syntheticTasks.ts';
+import { cleanName } from './linkSafety.ts';
 
 /**
  * `parseExperiment` for everything the app can run, including the offline synthetic demo. The one schema
@@ -19,7 +20,14 @@ export const isSyntheticTask = (name: string) => SYNTHETIC.has(name);
 type Obj = Record<string, unknown>;
 const isObj = (x: unknown): x is Obj => typeof x === 'object' && x !== null && !Array.isArray(x);
 
+/** Also makes the name safe to show (no bidi controls, no stacked combining marks): names come from links. */
 export function parseAppExperiment(input: unknown, origin = 'experiment'): Experiment {
+  const exp = parseAnyExperiment(input, origin);
+  const name = cleanName(exp.name);
+  return name === exp.name ? exp : { ...exp, name };
+}
+
+function parseAnyExperiment(input: unknown, origin: string): Experiment {
   const tasks = isObj(input) && Array.isArray(input.tasks) ? input.tasks : null;
   const names = tasks ? tasks.map((t) => (isObj(t) ? t.name : undefined)) : [];
   const synthetic = names.filter((n) => typeof n === 'string' && SYNTHETIC.has(n));

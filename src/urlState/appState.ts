@@ -1,9 +1,10 @@
 import * as v from 'valibot';
-import type { Experiment } from '../engine/experiment/experimentSchema.ts';
+import { isLinkLocalUrl, isWebUrl, type Experiment } from '../engine/experiment/experimentSchema.ts';
 import { ALL_TASK_NAMES, parseAppExperiment } from './appExperiment.ts';
 import { DEFAULT_DEMO_MODEL, DEFAULT_DEMO_TASKS, DEFAULT_MIRROR, syntheticDemoExperiment } from './defaults.ts';
 import { decodeHash, encodeHash, UrlStateError } from './hashCodec.ts';
-import { packSnapshot, unpackSnapshot, type ResultSnapshot } from './snapshot.ts';
+import { plainMessage } from './plainMessage.ts';
+import { packSnapshot, snapshotMismatch, unpackSnapshot, type ResultSnapshot } from './snapshot.ts';
 
 /**
  * Everything a link restores: the view, the experiment (validated by the one experiment schema), the view
@@ -19,6 +20,8 @@ const int = (min: number, max: number) => v.pipe(v.number(), v.integer('must be 
 export const UiStateSchema = v.object({
   headsTask: v.optional(taskName),
   diffTask: v.optional(taskName),
+  /** Heads view colour scale: the measure's own normalisation, per-layer L2 only, or raw magnitudes. */
+  headsScale: v.optional(v.picklist(['measure', 'layer', 'raw']), 'measure'),
   corrMethod: v.optional(v.picklist(['kendall_tau_b', 'spearman']), 'kendall_tau_b'),
   corrPair: v.optional(v.tuple([taskName, taskName])),
   selectionTarget: v.optional(taskName),
@@ -26,9 +29,18 @@ export const UiStateSchema = v.object({
 });
 export type UiState = v.InferOutput<typeof UiStateSchema>;
 
+/** Same rules as the experiment's URL fields: http(s) or a relative path, never a link-local host. */
+const webUrl = v.pipe(
+  v.string(),
+  v.maxLength(2048),
+  v.check(isWebUrl, 'must be an http(s) URL or a relative path'),
+  v.check((s) => !isLinkLocalUrl(s), 'a link-local address (169.254.x.x) is refused'),
+);
+const isHubRepo = (s: string) => /^[\w.-]+\/[\w.-]+$/.test(s) && !s.startsWith('.');
+
 export const DemoSettingsSchema = v.object({
-  mirror: v.optional(v.pipe(v.string(), v.maxLength(2048), v.regex(/^(https?:\/\/|\.{0,2}\/)/, 'must be an http(s) URL or a path')), DEFAULT_MIRROR),
-  model: v.optional(v.pipe(v.string(), v.maxLength(2048), v.minLength(1)), DEFAULT_DEMO_MODEL),
+  mirror: v.optional(webUrl, DEFAULT_MIRROR),
+  model: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(2048), v.check((s) => isHubRepo(s.trim()) || (isWebUrl(s.trim()) && !isLinkLocalUrl(s.trim())), 'must be a Hub repo (owner/name), an http(s) URL or a relative path')), DEFAULT_DEMO_MODEL),
   tasks: v.optional(v.pipe(v.array(taskName), v.minLength(1), v.maxLength(8)), [...DEFAULT_DEMO_TASKS]),
   rowsPerTask: v.optional(int(8, 100_000), 256),
   devRows: v.optional(int(0, 100_000), 128),
@@ -84,6 +96,12 @@ const MAX_LISTED = 4;
 /** A hostile link can put a 60 kB string where a number belongs; messages quote values, so cap each line. */
 const clip = (line: string) => (line.length > 160 ? `${line.slice(0, 157)}…` : line);
 
+/** `path: message` with the message in the page's words. */
+function plainLine(line: string): string {
+  const at = line.indexOf(': ');
+  return at < 0 ? line : `${line.slice(0, at)}: ${plainMessage(line.slice(at + 2))}`;
+}
+
 /** Reads a hash; anything wrong with it yields the default state and a message, never a throw. */
 export function decodeAppState(hash: string): DecodedAppState {
   const text = hash.replace(/^#/, '');
@@ -93,7 +111,7 @@ export function decodeAppState(hash: string): DecodedAppState {
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new UrlStateError('the link holds no Taskscope state object');
     const r = v.safeParse(WireSchema, raw);
     if (!r.success) {
-      const lines = r.issues.slice(0, MAX_LISTED).map((i) => clip(`${v.getDotPath(i) ?? '(root)'}: ${i.message}`));
+      const lines = r.issues.slice(0, MAX_LISTED).map((i) => clip(`${v.getDotPath(i) ?? '(root)'}: ${plainMessage(i.message)}`));
       throw new UrlStateError(`the link's settings are invalid (${lines.join('; ')})`);
     }
     const w = r.output;
@@ -103,7 +121,7 @@ export function decodeAppState(hash: string): DecodedAppState {
       try {
         experiment = parseAppExperiment(w.experiment, 'experiment');
       } catch (e) {
-        const lines = (e as Error).message.split('\n').map((l) => l.trim()).filter((l) => l && !l.endsWith('invalid experiment config'));
+        const lines = (e as Error).message.split('\n').map((l) => l.trim()).filter((l) => l && !l.endsWith('invalid experiment config')).map(plainLine);
         throw new UrlStateError(`the link's experiment is invalid (${lines.slice(0, MAX_LISTED).map(clip).join('; ')})`);
       }
     }
@@ -114,6 +132,8 @@ export function decodeAppState(hash: string): DecodedAppState {
       } catch (e) {
         throw new UrlStateError(`the link's results are invalid (${clip((e as Error).message)})`);
       }
+      const mismatch = w.experiment !== undefined ? snapshotMismatch(snapshot, experiment) : null;
+      if (mismatch) throw new UrlStateError(`the link's results do not fit its experiment (${clip(mismatch)})`);
     }
     return { state: { view: w.view, experiment, ui: w.ui, demo: w.demo, snapshot }, error: null };
   } catch (e) {

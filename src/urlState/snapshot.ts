@@ -1,9 +1,12 @@
 import * as v from 'valibot';
 import type { CorrelationMethod } from '../engine/analysis/taskCorrelation.ts';
 import type { HeadMatrix } from '../engine/analysis/types.ts';
+import type { Experiment } from '../engine/experiment/experimentSchema.ts';
 import { METRIC_NAMES, type MetricName } from '../engine/metrics/index.ts';
 import { ALL_TASK_NAMES } from './appExperiment.ts';
 import { fromBase64Url, toBase64Url } from './hashCodec.ts';
+import { cleanName } from './linkSafety.ts';
+import { plainMessage } from './plainMessage.ts';
 
 /**
  * A compact copy of a run's results that fits in a link: head-importance matrices quantized to uint8 (they are
@@ -102,7 +105,7 @@ export function packSnapshot(s: ResultSnapshot): SnapshotWire {
 export function unpackSnapshot(input: unknown): ResultSnapshot {
   const r = v.safeParse(SnapshotWireSchema, input);
   if (!r.success) {
-    throw new Error(r.issues.slice(0, 5).map((i) => `snapshot.${v.getDotPath(i) ?? ''}: ${i.message}`).join('; '));
+    throw new Error(r.issues.slice(0, 5).map((i) => `snapshot.${v.getDotPath(i) ?? ''}: ${plainMessage(i.message)}`).join('; '));
   }
   const w = r.output;
   const T = w.tasks.length;
@@ -119,9 +122,45 @@ export function unpackSnapshot(input: unknown): ResultSnapshot {
     throw new Error(`snapshot.correlation: expected a ${T}×${T} matrix`);
   }
   for (const m of w.metrics) if (!w.tasks.includes(m.task)) throw new Error(`snapshot.metrics: ${m.task} is not one of the snapshot's tasks`);
+  const seen = new Set<string>();
+  for (const m of w.metrics) {
+    const key = `${m.task}/${m.metric}`;
+    if (seen.has(key)) throw new Error(`snapshot.metrics: ${key} is listed twice`);
+    seen.add(key);
+  }
   for (const c of w.losses) {
     if (!w.tasks.includes(c.task)) throw new Error(`snapshot.losses: ${c.task} is not one of the snapshot's tasks`);
     if (c.steps.length !== c.values.length) throw new Error(`snapshot.losses: ${c.task} has ${c.steps.length} steps but ${c.values.length} values`);
+    const back = c.steps.findIndex((step, i) => i > 0 && step <= c.steps[i - 1]);
+    if (back > 0) throw new Error(`snapshot.losses: ${c.task}'s steps are not increasing (step ${c.steps[back]} after ${c.steps[back - 1]})`);
+    if (c.steps.some((step) => step > w.step)) throw new Error(`snapshot.losses: ${c.task} has a step after the snapshot's step ${w.step}`);
   }
-  return { ...w, importance, correlation: w.correlation as ResultSnapshot['correlation'] };
+  // The overall score is never taken from the link: it is recomputed from the metrics the link shows.
+  return { ...w, runName: cleanName(w.runName), importance, correlation: w.correlation as ResultSnapshot['correlation'], glueScore: summaryScore(w.metrics) };
+}
+
+/**
+ * GLUE's overall score from per-task metrics: each task scores the mean of its metrics, MCC alone where the
+ * task reports MCC (CoLA), and the overall score is the mean over tasks. The same rule as scoreMetrics in
+ * src/engine/train/evaluate.ts, which cannot be imported here (it pulls tfjs into the page).
+ */
+export function summaryScore(metrics: readonly { task: string; metric: MetricName; value: number }[]): number | null {
+  const byTask = new Map<string, { metric: MetricName; value: number }[]>();
+  for (const m of metrics) byTask.set(m.task, [...(byTask.get(m.task) ?? []), m]);
+  const scores = [...byTask.values()].map((ms) => {
+    const used = ms.some((m) => m.metric === 'mcc') ? ms.filter((m) => m.metric === 'mcc') : ms;
+    return used.reduce((a, m) => a + m.value, 0) / used.length;
+  });
+  return scores.length ? scores.reduce((a, b) => a + b, 0) / scores.length : null;
+}
+
+/** Why a snapshot cannot be shown over this experiment (its model has another shape, or other tasks), or null. */
+export function snapshotMismatch(s: ResultSnapshot, exp: Experiment): string | null {
+  if (exp.model.kind === 'random' && (exp.model.layers !== s.layers || exp.model.heads !== s.heads)) {
+    return `snapshot: its head maps are ${s.layers} layers × ${s.heads} heads but the link's experiment has ${exp.model.layers} × ${exp.model.heads}`;
+  }
+  const names = exp.tasks.map((t) => t.name);
+  const extra = s.tasks.filter((t) => !names.includes(t));
+  if (extra.length) return `snapshot.tasks: ${extra.join(', ')} ${extra.length === 1 ? 'is' : 'are'} not in the link's experiment (${names.join(', ')})`;
+  return null;
 }

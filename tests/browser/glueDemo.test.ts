@@ -120,6 +120,9 @@ test('offline: a local model folder and a GLUE zip imported from the offline pan
     const o = await h.open(`index.html${hashFor({ ...smallSynthetic(), backend: 'wasm' }, { demo: offlineDemo })}`);
     const p = o.page;
     await waitForApp(p);
+    // The link names a mirror host this browser has not used: the page asks before fetching from it.
+    expect(await p.getByTestId('pending-host').allTextContents()).toEqual(['127.0.0.1:9']);
+    await p.getByTestId('hosts-allow').click();
     await p.getByTestId('run-demo').click();
     await p.getByTestId('offline').waitFor({ timeout: 60_000 });
     await p.getByLabel('import a local Hugging Face model folder').setInputFiles(fixtureModelDir('bert-tiny-arch-random'));

@@ -61,6 +61,8 @@ export async function startBrowserHarness(): Promise<BrowserHarness> {
       browser: b,
       async open(path: string) {
         const page = await b.newPage();
+        // A cold Vite transform of the app takes longer than Playwright's 30 s default on a loaded machine.
+        page.setDefaultNavigationTimeout(120_000);
         const errors: string[] = [];
         page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
         page.on('console', (m) => {

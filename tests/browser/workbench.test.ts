@@ -20,8 +20,6 @@ import { startBrowserHarness, type BrowserHarness } from './harness.ts';
 
 const SYN_TASKS = ['SYN-FIRST', 'SYN-CONTAINS', 'SYN-MATCH', 'SYN-COUNT'];
 const screenshotDir = resolve(repoRoot, 'artifacts/screenshots');
-/** Longest allowed gap between animation frames while training on wasm. */
-const MAX_FRAME_GAP_MS = 200;
 
 let h: BrowserHarness;
 let page: Page;
@@ -58,6 +56,9 @@ describe('synthetic demo', () => {
     expect(await page.getByTestId('device-backend').textContent()).toBe('webgpu');
     expect(await page.getByTestId('device-adapter').textContent()).toContain('swiftshader');
 
+    // The link names a mirror host this browser has not used: nothing is fetched until the user allows it.
+    expect(await page.getByTestId('pending-host').allTextContents()).toEqual(['127.0.0.1:9']);
+    await page.getByTestId('hosts-allow').click();
     await page.getByTestId('run-demo').click();
     const offline = page.getByTestId('offline');
     await offline.waitFor({ timeout: 60_000 });
@@ -71,7 +72,7 @@ describe('synthetic demo', () => {
     expect(result).toBe('done');
     const longTasks = (await page.evaluate('window.__long')) as number[];
     // Not asserted: SwiftShader's emulated compute saturates both cores here, so these measure CPU starvation
-    // of the whole browser; the wasm run below asserts the bound.
+    // of the whole browser; the wasm run below compares with an idle baseline.
     console.log(`webgpu synthetic run: longest rAF gap ${maxGapMs.toFixed(0)} ms, main-thread long tasks ${JSON.stringify(longTasks.map(Math.round))} ms`);
 
     const run = (await workerCurrent(page))!;
@@ -131,7 +132,8 @@ describe('synthetic demo', () => {
     // Correlations to 3 decimals, as the worker computed them.
     await other.getByRole('tab', { name: 'Correlation' }).click();
     const cells = await other.getByTestId('corr-table').locator('tbody button').allTextContents();
-    expect(cells).toEqual(run.correlation!.kendall_tau_b.values.flat().map((x) => x.toFixed(3)));
+    const upper = run.correlation!.kendall_tau_b.values.flatMap((row, i) => row.filter((_, j) => j > i));
+    expect(cells).toEqual(upper.map((x) => x.toFixed(3)));
     // Same config in the composer, and nothing was trained in the new page.
     await other.getByRole('tab', { name: 'Experiment' }).click();
     expect(await other.getByTestId('exp-name').inputValue()).toBe('small synthetic');
@@ -155,9 +157,9 @@ describe('hostile links', () => {
       [`#v1.${'A'.repeat(100 * 1024)}`, `the link's state is ${100 * 1024 + 3} characters long; the limit is 65536`],
       [`#${encodeHash({ view: '<script>window.__pwned = 1</script>' })}`, "the link's settings are invalid (view: unknown view)"],
       ['#<img src=x onerror="window.__pwned=1">', 'the link has no Taskscope state (expected #v1.…)'],
-      [`#${encodeHash({ experiment: { ...smallSynthetic(), batchSize: 1e308 } })}`, 'batchSize: Invalid value: Expected <=4096 but received 1e+308'],
-      [`#${encodeHash({ experiment: { ...smallSynthetic(), optimizer: { lr: 'x'.repeat(5000) } } })}`, 'optimizer.lr: Invalid type: Expected number but received "xxxx'],
-      [`#${encodeHash({ experiment: { tasks: 'RTE' } })}`, 'tasks: Invalid type: Expected Array but received "RTE"'],
+      [`#${encodeHash({ experiment: { ...smallSynthetic(), batchSize: 1e308 } })}`, 'batchSize: must be at most 4096 (got 1e+308)'],
+      [`#${encodeHash({ experiment: { ...smallSynthetic(), optimizer: { lr: 'x'.repeat(5000) } } })}`, 'optimizer.lr: must be a number (got "xxxx'],
+      [`#${encodeHash({ experiment: { tasks: 'RTE' } })}`, 'tasks: must be a list (got "RTE")'],
       [`#${encodeHash({ experiment: { tasks: [{ name: '<img src=x onerror=alert(1)>' }] } })}`, 'tasks.0.name: unknown GLUE task'],
       [`#${encodeHash({ snapshot: { runName: 'x', layers: '2' } })}`, "the link's results are invalid"],
       ['#v9.abc', 'the link was made by a different Taskscope version (state format v9; this version reads v1)'],
@@ -191,29 +193,44 @@ describe('hostile links', () => {
 describe('persistence', () => {
   // 128 rows per task → 32 steps per epoch; 3 epochs = 96 steps, a checkpoint every 8.
   const resumable = () => smallSynthetic({ rows: 128, epochs: 3, backend: 'wasm', checkpointEvery: 8, name: 'resumable' });
-  let reference: LossPoint[] = [];
+  const resumableHash = () => hashFor(resumable(), { demo: { importanceEvery: 16, devRows: 32, probeRows: 16 } });
 
-  test('the page stays responsive while the worker trains (wasm): longest frame gap < 200 ms', async () => {
-    ({ page, errors } = await open(hashFor(resumable(), { demo: { importanceEvery: 16, devRows: 32, probeRows: 16 } })));
-    await page.getByTestId('run-synthetic').click();
-    const { result, maxGapMs, frames } = await longestFrameGap(page, () => waitForRunEnd(page));
-    console.log(`wasm run: ${frames} frames, longest gap ${maxGapMs.toFixed(1)} ms`);
-    expect(result).toBe('done');
-    expect(frames).toBeGreaterThan(50);
-    expect(maxGapMs).toBeLessThan(MAX_FRAME_GAP_MS);
-    const run = (await workerCurrent(page))!;
-    reference = (await page.evaluate((id) => (window as any).__taskscope.trainer.getRun(id), run.id)).losses;
-    expect(reference.map((p) => p.step)).toEqual(Array.from({ length: 96 }, (_, i) => i + 1));
+  test('the page keeps painting while the worker trains (wasm), compared with an idle baseline taken in the same page', async () => {
+    // Its own page (own browser context and IndexedDB), so no other test depends on what it leaves behind.
+    const own = await open(resumableHash());
+    const idle = await longestFrameGap(own.page, () => own.page.waitForTimeout(3000));
+    await own.page.getByTestId('run-synthetic').click();
+    const started = Date.now();
+    const busy = await longestFrameGap(own.page, () => waitForRunEnd(own.page));
+    const seconds = (Date.now() - started) / 1000;
+    const idleFps = idle.frames / 3;
+    const busyFps = busy.frames / seconds;
+    // Reported, not bounded in milliseconds: on a loaded machine every gap grows, idle ones too.
+    console.log(`frames while idle: ${idleFps.toFixed(1)}/s, longest gap ${idle.maxGapMs.toFixed(0)} ms; while training on wasm: ${busyFps.toFixed(1)}/s, longest gap ${busy.maxGapMs.toFixed(0)} ms`);
+    expect(busy.result).toBe('done');
+    // Training runs in the worker, so the page paints at a rate of the same order as when idle (a main-thread
+    // training loop would drop it to a few frames in the whole run).
+    expect(busyFps).toBeGreaterThan(idleFps / 4);
+    expect(own.errors).toEqual([]);
+    await own.page.close();
   });
 
   test('a reload mid-training resumes from the IndexedDB checkpoint and reproduces the uninterrupted loss curve', async () => {
+    ({ page, errors } = await open(resumableHash()));
+    // The uninterrupted reference, trained in this test on the same backend and seed.
+    await page.getByTestId('run-synthetic').click();
+    expect(await waitForRunEnd(page)).toBe('done');
+    const first = (await workerCurrent(page))!;
+    const reference: LossPoint[] = (await page.evaluate((id) => (window as any).__taskscope.trainer.getRun(id), first.id)).losses;
+    expect(reference.map((p) => p.step)).toEqual(Array.from({ length: 96 }, (_, i) => i + 1));
+
     await openTab(page, 'Start');
     await page.getByTestId('run-synthetic').click();
     // Wait for a checkpoint past step 16, then reload while it is still training.
     let at: RunSummary | null = null;
     await expect.poll(async () => {
       at = await workerCurrent(page);
-      return at !== null && at.checkpointStep !== null && at.checkpointStep >= 16 && at.status === 'running';
+      return at !== null && at.id !== first.id && at.checkpointStep !== null && at.checkpointStep >= 16 && at.status === 'running';
     }, { timeout: 120_000, interval: 100 }).toBe(true);
     const id = at!.id;
     await page.reload();

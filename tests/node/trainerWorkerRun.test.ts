@@ -2,7 +2,8 @@ import 'fake-indexeddb/auto';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../helpers/nodeBackends.ts';
-import { maskImportance } from '../../src/engine/analysis/headImportance.ts';
+import { batchMeanLossMaskGrad, maskImportance } from '../../src/engine/analysis/headImportance.ts';
+import { correlationUncertainty } from '../../src/engine/analysis/correlationUncertainty.ts';
 import { BatchReader } from '../../src/engine/data/batchReader.ts';
 import { batchToTensors, disposeBatch } from '../../src/engine/train/batchTensors.ts';
 import { subsetSplit } from '../../src/engine/train/memorySplit.ts';
@@ -79,19 +80,32 @@ describe('LiveRun', () => {
       expect([last.status, last.step, last.totalSteps, last.checkpointStep]).toEqual(['done', 4, 4, 4]);
       expect(store.savedSteps).toEqual([2, 4]);
 
-      // The final importance is the mask measure on each task's first 8 dev rows, in eval mode.
+      // The final importance is the live mask measure on each task's first 8 dev rows in 8 probe batches of one
+      // row, in eval mode; the correlations' uncertainty is the engine's over those batches.
       const imp = last.importance!;
       expect(imp.step).toBe(4);
       expect(imp.probeRows).toEqual(Object.fromEntries(TASKS.map((t) => [t, 8])));
+      const units: Record<string, number[][][]> = {};
       for (const task of TASKS) {
         const probe = subsetSplit(splits[task].dev!, [0, 1, 2, 3, 4, 5, 6, 7]);
         const spec = model.slot(task).spec;
-        const t = batchToTensors(new BatchReader([probe], { batchSize: 8, seed: 0, shuffle: false, bucketBatches: 1 }).next(), spec.type, spec.numLabels);
-        const direct = await maskImportance(model.encoder, model.head(task), [t], { perExample: false, taskId: model.taskId(task) });
-        disposeBatch(t);
+        const reader = new BatchReader([probe], { batchSize: 1, seed: 0, shuffle: false, bucketBatches: 1 });
+        const ts = Array.from({ length: 8 }, () => batchToTensors(reader.next(), spec.type, spec.numLabels));
+        const direct = await maskImportance(model.encoder, model.head(task), ts, { perExample: false, taskId: model.taskId(task) });
+        units[task] = [];
+        for (const t of ts) units[task].push(await batchMeanLossMaskGrad(model.encoder, model.head(task), t, { taskId: model.taskId(task) }));
+        ts.forEach(disposeBatch);
         imp.tasks[task].forEach((row, l) => row.forEach((x, h) => expect(x).toBeCloseTo(direct.normalized[l][h], 6)));
         expect(Math.max(...imp.tasks[task].flat())).toBe(1);
       }
+      const u = last.correlation!.uncertainty!.kendall_tau_b;
+      const engine = correlationUncertainty(units, { method: 'kendall_tau_b', bootstrap: 500, permutations: 1000, seed: 4 });
+      expect(u.pairs.map((p) => [p.a, p.b, p.n, p.p])).toEqual(engine.pairs.map((p) => [p.a, p.b, p.n, p.p]));
+      u.pairs.forEach((p, i) => {
+        expect(p.value).toBeCloseTo(engine.pairs[i].value, 6);
+        expect(p.interval![0]).toBeCloseTo(engine.pairs[i].interval![0], 6);
+        expect(p.interval![1]).toBeCloseTo(engine.pairs[i].interval![1], 6);
+      });
       const c = last.correlation!.kendall_tau_b;
       expect(c.tasks).toEqual(TASKS);
       c.values.forEach((row, i) => {

@@ -100,6 +100,7 @@ describe('app state in the URL', () => {
   it('NaN correlations travel as null and the loss curve is thinned to 80 points with both ends', () => {
     const s = snapshot();
     s.correlation = { method: 'spearman', values: [[1, NaN], [NaN, 1]] };
+    s.step = 1000;
     s.losses = [{ task: 'SYN-MATCH', steps: Array.from({ length: 1000 }, (_, i) => i + 1), values: Array.from({ length: 1000 }, (_, i) => 1 / (i + 1)) }];
     const w = unpackSnapshot(JSON.parse(JSON.stringify(packSnapshot(s))));
     expect(w.correlation!.values).toEqual([[1, null], [null, 1]]);
@@ -127,10 +128,10 @@ describe('app state in the URL', () => {
 
   it('NaN, Infinity and huge numbers are refused with the field named', () => {
     // JSON has no NaN/Infinity: JSON.stringify writes null, a hand-made link can write 1e999 (= Infinity).
-    expect(rejected(hashOf({ experiment: { ...syntheticDemoExperiment(), batchSize: NaN } }))).toContain('batchSize: Invalid type: Expected number but received null');
+    expect(rejected(hashOf({ experiment: { ...syntheticDemoExperiment(), batchSize: NaN } }))).toContain('batchSize: must be a number (it is empty or null)');
     expect(rejected(rawHash(`{"experiment": {"tasks": [{"name": "RTE"}], "optimizer": {"lr": 1e999}}}`))).toContain('optimizer.lr');
-    expect(rejected(hashOf({ experiment: { ...syntheticDemoExperiment(), batchSize: 1e308 } }))).toContain('batchSize: Invalid value: Expected <=4096 but received 1e+308');
-    expect(rejected(hashOf({ experiment: { ...syntheticDemoExperiment(), seed: -1 } }))).toContain('seed: Invalid value: Expected >=0 but received -1');
+    expect(rejected(hashOf({ experiment: { ...syntheticDemoExperiment(), batchSize: 1e308 } }))).toContain('batchSize: must be at most 4096 (got 1e+308)');
+    expect(rejected(hashOf({ experiment: { ...syntheticDemoExperiment(), seed: -1 } }))).toContain('seed: must be at least 0 (got -1)');
     expect(rejected(hashOf({ demo: { rowsPerTask: 1e12 } }))).toContain('demo.rowsPerTask');
     const snap = packSnapshot(snapshot());
     expect(rejected(hashOf({ snapshot: { ...snap, glueScore: 1e300 } }))).toContain('snapshot.glueScore');
@@ -140,10 +141,10 @@ describe('app state in the URL', () => {
   it('wrong types and inconsistent shapes are refused', () => {
     expect(rejected(hashOf([1, 2, 3]))).toContain('the link holds no Taskscope state object');
     expect(rejected(hashOf({ view: 42 }))).toContain('view');
-    expect(rejected(hashOf({ experiment: { tasks: 'RTE' } }))).toContain('tasks: Invalid type: Expected Array but received "RTE"');
+    expect(rejected(hashOf({ experiment: { tasks: 'RTE' } }))).toContain('tasks: must be a list (got "RTE")');
     expect(rejected(hashOf({ ui: { theme: ['dark'] } }))).toContain('ui.theme');
     const snap = packSnapshot(snapshot());
-    expect(rejected(hashOf({ snapshot: { ...snap, layers: '2' } }))).toContain('snapshot.layers: Invalid type');
+    expect(rejected(hashOf({ snapshot: { ...snap, layers: '2' } }))).toContain('snapshot.layers: must be a number (got "2")');
     expect(rejected(hashOf({ snapshot: { ...snap, heads: 3 } }))).toContain('snapshot.importance: 16 values for 2 tasks × 2 layers × 3 heads');
     expect(rejected(hashOf({ snapshot: { ...snap, correlation: { method: 'spearman', values: [[1]] } } }))).toContain('snapshot.correlation: expected a 2×2 matrix');
     expect(rejected(hashOf({ snapshot: { ...snap, metrics: [{ task: 'RTE', metric: 'acc', value: 0.5 }] } }))).toContain("snapshot.metrics: RTE is not one of the snapshot's tasks");
@@ -182,8 +183,10 @@ describe('share results and composer errors', () => {
     const live: ShownResults = {
       source: 'live', runId: 'run-1', name: 'demo', step: 12, backend: 'wasm', layers: 2, heads: 4, tasks: ['SYN-FIRST', 'SYN-COUNT'],
       importance: { 'SYN-FIRST': snapshot().importance['SYN-FIRST'], 'SYN-COUNT': snapshot().importance['SYN-MATCH'] },
+      importanceRaw: null,
       importanceStep: 12,
       correlation: { kendall_tau_b: { tasks: ['SYN-FIRST', 'SYN-COUNT'], values: [[1, 0.125], [0.125, 1]] }, spearman: { tasks: ['SYN-FIRST', 'SYN-COUNT'], values: [[1, 0.3], [0.3, 1]] } },
+      uncertainty: {},
       metrics: [{ task: 'SYN-COUNT', metric: 'pearson', value: -0.25 }],
       glueScore: 0.5,
       losses: [{ step: 1, task: 'SYN-FIRST', loss: 0.7 }, { step: 2, task: 'SYN-COUNT', loss: 3.5 }, { step: 3, task: 'SYN-FIRST', loss: 0.65 }],
@@ -206,8 +209,8 @@ describe('share results and composer errors', () => {
       message = (e as Error).message;
     }
     expect(fieldErrors(message, 'experiment')).toEqual({
-      'optimizer.lr': 'Invalid value: Expected <=1 but received 5',
-      batchSize: 'Invalid value: Expected >=1 but received 0',
+      'optimizer.lr': 'must be at most 1 (got 5)',
+      batchSize: 'must be at least 1 (got 0)',
     });
     expect(fieldErrors('experiment: tasks: RTE is listed twice', 'experiment')).toEqual({ tasks: 'RTE is listed twice' });
   });

@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { maskImportance } from '../../src/engine/analysis/headImportance.ts';
+import { correlationUncertainty } from '../../src/engine/analysis/correlationUncertainty.ts';
+import { batchMeanLossMaskGrad } from '../../src/engine/analysis/headImportance.ts';
+import { normalizeMaskImportance } from '../../src/engine/analysis/importanceNormalize.ts';
 import { taskCorrelationMatrix } from '../../src/engine/analysis/taskCorrelation.ts';
 import type { HeadMatrix } from '../../src/engine/analysis/types.ts';
 import { BatchReader } from '../../src/engine/data/batchReader.ts';
@@ -16,6 +18,10 @@ import type { ImportanceState, LossPoint, RunRecord, RunUpdate } from './types.t
 const FLUSH_MS = 200;
 /** Older loss points are thinned to every other one beyond this many (a run record stays small). */
 const MAX_STORED_LOSSES = 6000;
+/** Probe rows are measured in this many batches: the units the correlation bootstrap resamples. */
+const PROBE_UNITS = 8;
+/** Learning-rate and throughput points kept per run (older ones thinned). */
+const TRACE_POINTS = 400;
 
 /**
  * One training run in the worker: drives the engine's Trainer, streams batched updates to the page, measures
@@ -63,6 +69,9 @@ export class LiveRun {
           this.pending.push(point);
         }
         Object.assign(r, { step: e.step, totalSteps: e.totalSteps, lr: e.lr, examplesPerSec: e.examplesPerSec, etaSeconds: e.etaSeconds, elapsedSeconds: e.elapsedSeconds });
+        r.trace = [...(r.trace ?? []), { step: e.step, lr: e.lr, examplesPerSec: e.examplesPerSec }];
+        // Thinned to every other point when full, so the summary sent with each update stays small.
+        if (r.trace.length > TRACE_POINTS) r.trace = r.trace.filter((_, i) => i % 2 === 1 || i === r.trace!.length - 1);
         if (e.step % r.options.importanceEvery === 0) this.importanceDue = true;
         this.maybeStartImportance();
         this.scheduleFlush(false);
@@ -70,6 +79,10 @@ export class LiveRun {
       }
       case 'eval':
         r.evaluation = e.result;
+        r.evalHistory = [
+          ...(r.evalHistory ?? []).filter((x) => x.step !== e.result.step),
+          ...e.result.tasks.flatMap((t) => Object.entries(t.metrics).filter(([, v]) => Number.isFinite(v)).map(([metric, value]) => ({ step: e.result.step, task: t.task, metric, value: value as number }))),
+        ];
         this.scheduleFlush(true);
         break;
       case 'checkpoint':
@@ -143,29 +156,47 @@ export class LiveRun {
     this.trainer.stop();
   }
 
-  /** Importance of the model as it is now, on every task's probe batch; also updates the correlations. */
+  /**
+   * Importance of the model as it is now on every task's probe rows, split into up to PROBE_UNITS probe batches
+   * (the live mask measure, Σ over batches of |∂ mean loss/∂m|, normalised); the batches are also the units the
+   * correlations' bootstrap intervals resample.
+   */
   async measureImportance(): Promise<ImportanceState> {
     const step = this.trainer.step;
     const tasks: Record<string, HeadMatrix> = {};
     const probeRows: Record<string, number> = {};
+    const units: Record<string, HeadMatrix[]> = {};
+    const raw: Record<string, HeadMatrix> = {};
     for (const task of this.model.tasks) {
       const probe = this.probes[task];
       if (!probe || probe.rows === 0) continue;
       const spec = this.model.slot(task).spec;
-      const batch = new BatchReader([probe], { batchSize: probe.rows, seed: 0, shuffle: false, bucketBatches: 1 }).next();
-      const t = batchToTensors(batch, spec.type, spec.numLabels);
-      try {
-        const r = await maskImportance(this.model.encoder, this.model.head(task), [t], { perExample: false, taskId: this.model.taskId(task) });
-        tasks[task] = r.normalized;
-        probeRows[task] = probe.rows;
-      } finally {
-        disposeBatch(t);
+      const batchSize = Math.ceil(probe.rows / PROBE_UNITS);
+      const reader = new BatchReader([probe], { batchSize, seed: 0, shuffle: false, bucketBatches: 1 });
+      const grads: HeadMatrix[] = [];
+      for (let k = 0; k < Math.ceil(probe.rows / batchSize); k++) {
+        const t = batchToTensors(reader.next(), spec.type, spec.numLabels);
+        try {
+          grads.push(await batchMeanLossMaskGrad(this.model.encoder, this.model.head(task), t, { taskId: this.model.taskId(task) }));
+        } finally {
+          disposeBatch(t);
+        }
       }
+      units[task] = grads;
+      raw[task] = grads[0].map((row, l) => row.map((_, h) => grads.reduce((s, g) => s + Math.abs(g[l][h]), 0)));
+      tasks[task] = normalizeMaskImportance(raw[task]);
+      probeRows[task] = probe.rows;
     }
-    const state: ImportanceState = { step, measure: 'mask', tasks, probeRows };
+    const state: ImportanceState = { step, measure: 'mask', tasks, raw, probeRows };
     this.record.importance = state;
     if (Object.keys(tasks).length >= 2) {
-      this.record.correlation = { step, kendall_tau_b: taskCorrelationMatrix(tasks, 'kendall_tau_b'), spearman: taskCorrelationMatrix(tasks, 'spearman') };
+      const uncertainty = (method: 'kendall_tau_b' | 'spearman') => correlationUncertainty(units, { method, bootstrap: 500, permutations: 1000, seed: step });
+      this.record.correlation = {
+        step,
+        kendall_tau_b: taskCorrelationMatrix(tasks, 'kendall_tau_b'),
+        spearman: taskCorrelationMatrix(tasks, 'spearman'),
+        uncertainty: { kendall_tau_b: uncertainty('kendall_tau_b'), spearman: uncertainty('spearman') },
+      };
     }
     this.scheduleFlush(true);
     return state;

@@ -1,6 +1,7 @@
 import type { ShardKey } from '../../src/engine/data/shardStore.ts';
 import type { Experiment } from '../../src/engine/experiment/experimentSchema.ts';
-import type { TaskCorrelationMatrix } from '../../src/engine/analysis/taskCorrelation.ts';
+import type { CorrelationMethod, TaskCorrelationMatrix } from '../../src/engine/analysis/taskCorrelation.ts';
+import type { CorrelationUncertainty } from '../../src/engine/analysis/correlationUncertainty.ts';
 import type { HeadMatrix } from '../../src/engine/analysis/types.ts';
 import type { EvaluationResult } from '../../src/engine/train/evaluate.ts';
 import type { RunStatus } from '../../src/engine/train/trainEvents.ts';
@@ -62,6 +63,8 @@ export interface ImportanceState {
   measure: 'mask';
   /** Per task: the normalised [L][A] mask importance on the task's probe batch (dev rows, eval mode). */
   tasks: Record<string, HeadMatrix>;
+  /** Per task, Σ over probe batches of |∂ mean loss/∂m| before normalisation (absent in runs stored before it). */
+  raw?: Record<string, HeadMatrix>;
   probeRows: Record<string, number>;
 }
 
@@ -69,6 +72,8 @@ export interface CorrelationState {
   step: number;
   kendall_tau_b: TaskCorrelationMatrix;
   spearman: TaskCorrelationMatrix;
+  /** n, permutation p and bootstrap intervals over the probe batches (absent in runs stored before them). */
+  uncertainty?: Record<CorrelationMethod, CorrelationUncertainty>;
 }
 
 export type LiveStatus = RunStatus | 'preparing' | 'interrupted';
@@ -95,6 +100,10 @@ export interface RunSummary {
   examplesPerSec: number;
   etaSeconds: number;
   elapsedSeconds: number;
+  /** Every dev evaluation's metrics by step, for curves (absent in runs stored before it). */
+  evalHistory?: { step: number; task: string; metric: string; value: number }[];
+  /** Learning rate and throughput by step, thinned to at most TRACE_POINTS (absent in runs stored before it). */
+  trace?: { step: number; lr: number; examplesPerSec: number }[];
 }
 
 /** A run as stored (IndexedDB "taskscope-workbench"): the summary, its loss curve and what a resume needs. */

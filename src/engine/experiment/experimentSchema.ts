@@ -9,13 +9,45 @@ import { getTask, TASK_NAMES } from '../../../datasets/glueTasks.ts';
 export const EXPERIMENT_VERSION = 1;
 
 const taskName = v.picklist(TASK_NAMES as unknown as [string, ...string[]], 'unknown GLUE task');
-const positiveInt = (max: number) => v.pipe(v.number(), v.integer('must be an integer'), v.minValue(1), v.maxValue(max));
-const unit = v.pipe(v.number(), v.minValue(0), v.maxValue(1));
-const finite = v.pipe(v.number(), v.finite('must be a finite number'));
+/** JSON can spell Infinity (`1e400`) and JSON.stringify writes it back as null, so every number must be finite. */
+const finiteNumber = v.pipe(v.number(), v.finite('must be a finite number'));
+/**
+ * Where the page or the CLI may fetch from: an http(s) URL, or a path relative to the page (`./x`, `../x`, `x/y`).
+ * `javascript:`, `file:`, `data:` and protocol-relative `//host` (another host in disguise) are refused.
+ */
+export function isWebUrl(s: string): boolean {
+  if (/[\s\x00-\x1f\x7f]/.test(s)) return false;
+  if (/^https?:\/\/[^/\\]/i.test(s)) return true;
+  return !/^[a-z][a-z0-9+.-]*:/i.test(s) && !/^[\\/]{2}/.test(s);
+}
+/**
+ * Link-local hosts (169.254.0.0/16, fe80::/10) are where cloud metadata services answer; no model or data
+ * lives there, so a URL naming one is refused rather than fetched.
+ */
+export function isLinkLocalUrl(s: string): boolean {
+  if (!/^https?:\/\//i.test(s)) return false;
+  let host: string;
+  try {
+    // The WHATWG parser normalises 0xA9FEA9FE, 2852039166 and 169.254.43518 to the dotted form.
+    host = new URL(s).hostname.toLowerCase();
+  } catch {
+    return false;
+  }
+  return /^169\.254\.\d{1,3}\.\d{1,3}$/.test(host) || /^\[fe[89ab][0-9a-f]?:/.test(host);
+}
+const webUrl = v.pipe(
+  v.string(),
+  v.maxLength(2048),
+  v.check(isWebUrl, 'must be an http(s) URL or a relative path'),
+  v.check((s) => !isLinkLocalUrl(s), 'a link-local address (169.254.x.x) is refused'),
+);
+const positiveInt = (max: number) => v.pipe(finiteNumber, v.integer('must be an integer'), v.minValue(1), v.maxValue(max));
+const unit = v.pipe(finiteNumber, v.minValue(0), v.maxValue(1));
+const finite = finiteNumber;
 
 export const ModelSourceSchema = v.variant('kind', [
   v.object({ kind: v.literal('hub'), repo: v.pipe(v.string(), v.regex(/^[\w.-]+\/[\w.-]+$/, 'must look like owner/name')), revision: v.optional(v.pipe(v.string(), v.regex(/^[\w.-]+$/)), 'main') }),
-  v.object({ kind: v.literal('url'), url: v.pipe(v.string(), v.maxLength(2048)) }),
+  v.object({ kind: v.literal('url'), url: webUrl }),
   v.object({ kind: v.literal('dir'), path: v.pipe(v.string(), v.maxLength(4096)) }),
   v.object({ kind: v.literal('run'), runId: v.pipe(v.string(), v.maxLength(128)) }),
   v.object({
@@ -29,9 +61,9 @@ export const ModelSourceSchema = v.variant('kind', [
 ]);
 
 export const DataSourceSchema = v.variant('kind', [
-  v.object({ kind: v.literal('hub'), mirror: v.optional(v.pipe(v.string(), v.maxLength(2048)), 'https://huggingface.co') }),
+  v.object({ kind: v.literal('hub'), mirror: v.optional(webUrl, 'https://huggingface.co') }),
   v.object({ kind: v.literal('glue-dir'), path: v.pipe(v.string(), v.maxLength(4096)) }),
-  v.object({ kind: v.literal('glue-url'), url: v.pipe(v.string(), v.maxLength(2048)) }),
+  v.object({ kind: v.literal('glue-url'), url: webUrl }),
   v.object({ kind: v.literal('synthetic') }),
 ]);
 
@@ -42,7 +74,7 @@ export const TaskEntrySchema = v.object({
   /** 'san' = MT-DNN's stochastic answer network (pair classification only); 'linear' otherwise. */
   head: v.optional(v.picklist(['linear', 'san']), 'linear'),
   /** Use only this fraction of the training split (domain adaptation: 0.001, 0.01, 0.1, 1). */
-  trainFraction: v.optional(v.pipe(v.number(), v.minValue(0.0001), v.maxValue(1)), 1),
+  trainFraction: v.optional(v.pipe(finiteNumber, v.minValue(0.0001), v.maxValue(1)), 1),
   /** Cap on training rows (after trainFraction), for quick runs. */
   maxTrainRows: v.optional(positiveInt(10_000_000)),
   /** Task-specific dropout on the pooled output (MT-DNN yml dropout_p; CoLA 0.05). */
@@ -52,31 +84,31 @@ export const TaskEntrySchema = v.object({
    * the positive-class decision threshold that maximises F1 on them; dev and test are then scored with it.
    * Absent or 0 = argmax. Optional without a default so states saved before it existed still resume.
    */
-  thresholdHoldout: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(0.5))),
+  thresholdHoldout: v.optional(v.pipe(finiteNumber, v.minValue(0), v.maxValue(0.5))),
 });
 
 export const SamplerSchema = v.variant('kind', [
-  v.object({ kind: v.literal('mtdnn'), mixOpt: v.optional(v.picklist([0, 1]), 0), ratio: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(100)), 0) }),
+  v.object({ kind: v.literal('mtdnn'), mixOpt: v.optional(v.picklist([0, 1]), 0), ratio: v.optional(v.pipe(finiteNumber, v.minValue(0), v.maxValue(100)), 0) }),
   v.object({ kind: v.literal('anneal'), stepsPerEpoch: v.optional(positiveInt(10_000_000)), sizes: v.optional(v.picklist(['true', 'original']), 'true') }),
   v.object({ kind: v.picklist(['proportional', 'sqrt', 'uniform']), stepsPerEpoch: v.optional(positiveInt(10_000_000)) }),
-  v.object({ kind: v.literal('temperature'), temperature: v.pipe(v.number(), v.minValue(0.01), v.maxValue(100)), stepsPerEpoch: v.optional(positiveInt(10_000_000)) }),
+  v.object({ kind: v.literal('temperature'), temperature: v.pipe(finiteNumber, v.minValue(0.01), v.maxValue(100)), stepsPerEpoch: v.optional(positiveInt(10_000_000)) }),
 ]);
 
 export const OptimizerSchema = v.object({
   kind: v.optional(v.picklist(['adamax', 'adam', 'adamw', 'bertadam', 'radam']), 'adamax'),
-  lr: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(1)), 5e-5),
-  weightDecay: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(1)), 0.01),
+  lr: v.optional(v.pipe(finiteNumber, v.minValue(0), v.maxValue(1)), 5e-5),
+  weightDecay: v.optional(v.pipe(finiteNumber, v.minValue(0), v.maxValue(1)), 0.01),
   decayFilter: v.optional(v.picklist(['no-bias-norm', 'all']), 'no-bias-norm'),
-  beta1: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(0.999999)), 0.9),
-  beta2: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(0.999999)), 0.999),
-  eps: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(1)), 1e-6),
+  beta1: v.optional(v.pipe(finiteNumber, v.minValue(0), v.maxValue(0.999999)), 0.9),
+  beta2: v.optional(v.pipe(finiteNumber, v.minValue(0), v.maxValue(0.999999)), 0.999),
+  eps: v.optional(v.pipe(finiteNumber, v.minValue(0), v.maxValue(1)), 1e-6),
   /** Per-parameter clipping inside the optimiser (BERTAdam's 1.0); 0 = off. */
-  maxGradNorm: v.optional(v.pipe(v.number(), v.minValue(0)), 0),
+  maxGradNorm: v.optional(v.pipe(finiteNumber, v.minValue(0), v.maxValue(1e6)), 0),
 });
 
 export const ScheduleSchema = v.object({
   kind: v.optional(v.picklist(['warmup_linear', 'warmup_linear_old', 'constant']), 'warmup_linear'),
-  warmup: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(0.99)), 0.1),
+  warmup: v.optional(v.pipe(finiteNumber, v.minValue(0), v.maxValue(0.99)), 0.1),
 });
 
 export const VariantSchema = v.object({
@@ -95,10 +127,10 @@ export const SiwlmSchema = v.object({
 
 export const SmartSchema = v.object({
   enabled: v.optional(v.boolean(), false),
-  alpha: v.optional(v.pipe(v.number(), v.minValue(0)), 1),
-  noiseVar: v.optional(v.pipe(v.number(), v.minValue(0)), 1e-5),
-  stepSize: v.optional(v.pipe(v.number(), v.minValue(0)), 1e-3),
-  epsilon: v.optional(v.pipe(v.number(), v.minValue(0)), 1e-6),
+  alpha: v.optional(v.pipe(finiteNumber, v.minValue(0), v.maxValue(1e6)), 1),
+  noiseVar: v.optional(v.pipe(finiteNumber, v.minValue(0), v.maxValue(1e6)), 1e-5),
+  stepSize: v.optional(v.pipe(finiteNumber, v.minValue(0), v.maxValue(1e6)), 1e-3),
+  epsilon: v.optional(v.pipe(finiteNumber, v.minValue(0), v.maxValue(1e6)), 1e-6),
   steps: v.optional(positiveInt(10), 1),
 });
 
@@ -120,20 +152,20 @@ export const ExperimentSchema = v.object({
   schedule: v.optional(ScheduleSchema, {}),
   siwlm: v.optional(SiwlmSchema, {}),
   smart: v.optional(SmartSchema, {}),
-  epochs: v.optional(v.pipe(v.number(), v.minValue(0.01), v.maxValue(1000)), 5),
+  epochs: v.optional(v.pipe(finiteNumber, v.minValue(0.01), v.maxValue(1000)), 5),
   batchSize: v.optional(positiveInt(4096), 32),
   evalBatchSize: v.optional(positiveInt(4096), 32),
   gradAccumulation: v.optional(positiveInt(1024), 1),
   /** clip_grad_norm over all parameters (MT-DNN --global_grad_clipping 1.0); 0 = off. */
-  globalClip: v.optional(v.pipe(v.number(), v.minValue(0)), 1),
-  maxLength: v.optional(v.pipe(v.number(), v.integer(), v.minValue(8), v.maxValue(512)), 128),
+  globalClip: v.optional(v.pipe(finiteNumber, v.minValue(0), v.maxValue(1e6)), 1),
+  maxLength: v.optional(v.pipe(finiteNumber, v.integer(), v.minValue(8), v.maxValue(512)), 128),
   encoderDropout: v.optional(unit, 0.1),
-  seed: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(2 ** 31 - 1)), 2018),
+  seed: v.optional(v.pipe(finiteNumber, v.integer(), v.minValue(0), v.maxValue(2 ** 31 - 1)), 2018),
   backend: v.optional(v.picklist(['auto', 'webgpu', 'wasm', 'cpu']), 'auto'),
   /** Evaluate on dev every N optimiser steps (0 = end of each epoch only). */
-  evalEvery: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0)), 0),
+  evalEvery: v.optional(v.pipe(finiteNumber, v.integer(), v.minValue(0), v.maxValue(1e9)), 0),
   /** Save a resumable train state every N optimiser steps (0 = at the end of each epoch only). */
-  checkpointEvery: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0)), 0),
+  checkpointEvery: v.optional(v.pipe(finiteNumber, v.integer(), v.minValue(0), v.maxValue(1e9)), 0),
 });
 
 /** Binary GLUE tasks scored by F1 (MRPC, QQP): the only ones `thresholdHoldout` applies to. */

@@ -5,24 +5,35 @@ export interface CorrCell {
   a: string;
   b: string;
   value: number | null;
+  /** The bootstrap interval contains 0 (or there is none): drawn faded and hatched, the sign is not established. */
+  uncertain: boolean;
+  p: number | null;
 }
 
-/** The task × task correlation matrix on a diverging palette over [−1, 1], values written in the cells. */
-export function correlationChart(tasks: readonly string[], values: readonly (readonly (number | null)[])[], opts: { label?: string } = {}): HTMLElement | SVGSVGElement {
-  const cells: CorrCell[] = tasks.flatMap((a, i) => tasks.map((b, j) => ({ a, b, value: values[i][j] })));
-  const cell = Math.max(48, Math.min(90, Math.floor(480 / Math.max(tasks.length, 1))));
+/**
+ * The upper triangle of the task × task correlation matrix (the lower half would repeat it) on a diverging
+ * palette over [−1, 1]. Cells whose interval spans 0 are drawn faded with a hatch, so only established signs
+ * carry full colour; each cell's text gives the value and, when known, the permutation p.
+ */
+export function correlationChart(cells: readonly CorrCell[], tasks: readonly string[], opts: { label?: string } = {}): HTMLElement | SVGSVGElement {
+  const rows = tasks.slice(0, -1);
+  const cols = tasks.slice(1);
+  const cell = Math.max(64, Math.min(96, Math.floor(480 / Math.max(cols.length, 1))));
   const margin = 24 + 7 * Math.max(...tasks.map((t) => t.length));
+  const text = (d: CorrCell) => (d.value === null ? 'n/a' : `${d.value.toFixed(2)}${d.p === null ? '' : `\np ${d.p < 0.001 ? '<0.001' : d.p.toFixed(3)}`}`);
   return Plot.plot({
-    width: margin + tasks.length * cell + 20,
-    height: margin + tasks.length * cell + 20,
+    width: margin + cols.length * cell + 20,
+    height: 40 + rows.length * cell + margin,
     marginLeft: margin,
-    marginBottom: margin,
-    x: { domain: tasks, label: null, tickRotate: -35 },
-    y: { domain: tasks, label: null },
+    marginTop: 40,
+    marginBottom: 10,
+    x: { domain: cols, label: null, axis: 'top', tickRotate: -25 },
+    y: { domain: rows, label: null },
     color: { type: 'linear', scheme: DIVERGING_CORR, domain: [-1, 1], legend: true, label: opts.label ?? 'correlation' },
     marks: [
-      Plot.cell(cells, { x: 'b', y: 'a', fill: (d: CorrCell) => d.value ?? NaN, inset: 1, tip: { format: { x: true, y: true, fill: '.3f' } } }),
-      Plot.text(cells, { x: 'b', y: 'a', text: (d: CorrCell) => (d.value === null ? 'n/a' : d.value.toFixed(2)), fill: (d: CorrCell) => (d.value !== null && Math.abs(d.value) > 0.55 ? 'white' : 'black') }),
+      Plot.cell(cells, { x: 'b', y: 'a', fill: (d: CorrCell) => d.value ?? NaN, fillOpacity: (d: CorrCell) => (d.uncertain ? 0.3 : 1), inset: 1, tip: { format: { x: true, y: true, fill: '.3f' } } }),
+      Plot.cell(cells.filter((d) => d.uncertain), { x: 'b', y: 'a', fill: 'none', stroke: 'currentColor', strokeDasharray: '3,3', inset: 3 }),
+      Plot.text(cells, { x: 'b', y: 'a', text, lineHeight: 1.2, fill: (d: CorrCell) => (!d.uncertain && d.value !== null && Math.abs(d.value) > 0.55 ? 'white' : 'currentColor') }),
     ],
   });
 }

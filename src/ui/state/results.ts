@@ -1,7 +1,9 @@
+import type { CorrelationUncertainty } from '../../engine/analysis/correlationUncertainty.ts';
 import type { CorrelationMethod, TaskCorrelationMatrix } from '../../engine/analysis/taskCorrelation.ts';
 import type { HeadMatrix } from '../../engine/analysis/types.ts';
 import type { MetricName } from '../../engine/metrics/index.ts';
 import type { EvaluationResult } from '../../engine/train/evaluate.ts';
+import { cleanName } from '../../urlState/linkSafety.ts';
 import type { ResultSnapshot } from '../../urlState/snapshot.ts';
 import type { LossPoint, RunSummary } from '../../../workers/trainer/types.ts';
 
@@ -16,8 +18,12 @@ export interface ShownResults {
   heads: number;
   tasks: string[];
   importance: Record<string, HeadMatrix> | null;
+  /** The importance before the measure's normalisation (live and stored runs; links carry only the normalised maps). */
+  importanceRaw: Record<string, HeadMatrix> | null;
   importanceStep: number | null;
   correlation: Partial<Record<CorrelationMethod, { tasks: string[]; values: (number | null)[][] }>>;
+  /** n, permutation p and bootstrap intervals per pair (runs measured by this version; links carry none). */
+  uncertainty: Partial<Record<CorrelationMethod, CorrelationUncertainty>>;
   metrics: MetricRow[];
   glueScore: number | null;
   losses: LossPoint[];
@@ -56,8 +62,10 @@ export function fromRun(run: RunSummary, losses: LossPoint[], source: 'live' | '
     heads: run.model.heads,
     tasks: run.experiment.tasks.map((t) => t.name),
     importance: run.importance?.tasks ?? null,
+    importanceRaw: run.importance?.raw ?? null,
     importanceStep: run.importance?.step ?? null,
     correlation: run.correlation ? { kendall_tau_b: corr(run.correlation.kendall_tau_b), spearman: corr(run.correlation.spearman) } : {},
+    uncertainty: run.correlation?.uncertainty ?? {},
     metrics: metricRows(run.evaluation),
     glueScore: run.evaluation && Number.isFinite(run.evaluation.glueScore) ? run.evaluation.glueScore : null,
     losses,
@@ -75,8 +83,10 @@ export function fromSnapshot(s: ResultSnapshot): ShownResults {
     heads: s.heads,
     tasks: s.tasks,
     importance: s.importance,
+    importanceRaw: null,
     importanceStep: s.step,
     correlation: s.correlation ? { [s.correlation.method]: { tasks: s.tasks, values: s.correlation.values } } : {},
+    uncertainty: {},
     metrics: s.metrics,
     glueScore: s.glueScore,
     losses: s.losses.flatMap((c) => c.steps.map((step, i) => ({ step, task: c.task, loss: c.values[i] }))),
@@ -99,7 +109,7 @@ export function toSnapshot(r: ShownResults, method: CorrelationMethod): ResultSn
   }
   const idx = c ? tasks.map((t) => c.tasks.indexOf(t)) : [];
   return {
-    runName: r.name,
+    runName: cleanName(r.name),
     step: r.step,
     backend: r.backend,
     layers: r.layers,

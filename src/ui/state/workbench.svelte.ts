@@ -8,6 +8,7 @@ import type { Experiment } from '../../engine/experiment/experimentSchema.ts';
 import { parseAppExperiment } from '../../urlState/appExperiment.ts';
 import { decodeAppState, encodeAppState, type AppState, type DemoSettings, type UiState, type ViewName } from '../../urlState/appState.ts';
 import { DEFAULT_MIRROR, glueDemoExperiment, syntheticDemoExperiment } from '../../urlState/defaults.ts';
+import { fetchTargets, loadKnownHosts, saveKnownHosts, unknownHosts } from '../../urlState/linkSafety.ts';
 import type { ResultSnapshot } from '../../urlState/snapshot.ts';
 import type { BackendReport } from '../../../workers/browserBackend.ts';
 import type { LossPoint, ModelFrom, PreparedModel, RunData, RunSummary, RunUpdate } from '../../../workers/trainer/types.ts';
@@ -56,11 +57,13 @@ function devSplitOf(task: string): SplitName | undefined {
 export class Workbench {
   view = $state<ViewName>('start');
   experiment = $state.raw<Experiment>(parseAppExperiment(syntheticDemoExperiment()));
-  ui = $state<UiState>({ corrMethod: 'kendall_tau_b', theme: 'auto' });
+  ui = $state<UiState>({ corrMethod: 'kendall_tau_b', theme: 'auto', headsScale: 'measure' });
   demo = $state<DemoSettings>({ mirror: DEFAULT_MIRROR, model: '', tasks: [], rowsPerTask: 256, devRows: 128, importanceEvery: 16, probeRows: 32 });
   snapshot = $state.raw<ResultSnapshot | null>(null);
   /** Why the URL's state was not used (plain text). */
   urlMessage = $state<string | null>(null);
+  /** Hosts a link would make the page fetch from that this browser has not used: nothing is fetched until confirmed. */
+  pendingHosts = $state.raw<{ host: string; fields: string[] }[]>([]);
   error = $state<string | null>(null);
   /** A download failed: what and why, with the offline alternatives offered next to it. */
   offline = $state<{ what: string; reason: string } | null>(null);
@@ -108,12 +111,42 @@ export class Workbench {
   applyHash(hash: string): void {
     const { state, error } = decodeAppState(hash);
     this.urlMessage = error;
+    this.pendingHosts = unknownHosts(fetchTargets(state.experiment, state.demo, document.baseURI), this.knownHosts());
     this.view = state.view;
     this.experiment = state.experiment;
     this.ui = state.ui;
     this.demo = state.demo;
     this.snapshot = state.snapshot;
     if (state.snapshot) this.displayed = 'shared';
+  }
+
+  private knownHosts(): Set<string> {
+    return loadKnownHosts(globalThis.localStorage ?? null, new URL(document.baseURI).host);
+  }
+
+  /** The user read the hosts a link names and lets the page fetch from them (remembered in this browser). */
+  confirmHosts(): void {
+    saveKnownHosts(globalThis.localStorage ?? null, new Set([...this.knownHosts(), ...this.pendingHosts.map((h) => h.host)]));
+    this.pendingHosts = [];
+  }
+
+  /** The user does not trust the link's hosts: the experiment and demo settings go back to the defaults. */
+  refuseHosts(): void {
+    const d = decodeAppState('').state;
+    this.experiment = d.experiment;
+    this.demo = d.demo;
+    this.pendingHosts = [];
+  }
+
+  /** Hosts the user starts a run against themselves become known; a link's unconfirmed hosts stop the run. */
+  private checkHosts(exp: Experiment): void {
+    if (this.pendingHosts.length) {
+      const list = this.pendingHosts.map((h) => `${h.host} (${h.fields.join(', ')})`).join('; ');
+      throw new Error(`this link would fetch from hosts you have not used here: ${list}. Nothing has been fetched: allow them in the banner above, or reset to the defaults`);
+    }
+    const known = this.knownHosts();
+    const fresh = unknownHosts(fetchTargets(exp, this.demo, document.baseURI), known);
+    if (fresh.length) saveKnownHosts(globalThis.localStorage ?? null, new Set([...known, ...fresh.map((h) => h.host)]));
   }
 
   appState(withSnapshot: boolean): AppState {
@@ -135,10 +168,34 @@ export class Workbench {
   /** A link to this screen and config; with `withResults`, also the shown results, so no training is needed to see them. */
   shareLink(withResults: boolean): string {
     const base = `${location.origin}${location.pathname}${location.search}`;
-    if (!withResults) return `${base}#${encodeAppState(this.appState(false))}`;
-    if (!this.shown) throw new Error('there are no results to share yet: run a demo or open a run in Results');
-    const snap = toSnapshot(this.shown, this.ui.corrMethod);
-    return `${base}#${encodeAppState({ ...this.appState(false), snapshot: snap }, { withSnapshot: true })}`;
+    let state: AppState;
+    if (!withResults) state = this.appState(false);
+    else {
+      if (!this.shown) throw new Error('there are no results to share yet: run a demo or open a run in Results');
+      const snap = toSnapshot(this.shown, this.ui.corrMethod);
+      // The results travel with the experiment that produced them (the composer may hold another one by now).
+      let own = this.experiment;
+      try {
+        own = parseAppExperiment(this.shownExperiment() ?? this.experiment, 'shown run');
+      } catch {
+        // A run stored by an older version whose config no longer validates: share with the page's experiment.
+      }
+      state = { ...this.appState(false), experiment: own, snapshot: snap };
+    }
+    const hash = encodeAppState(state, { withSnapshot: withResults });
+    // A link the app itself would refuse is worse than none: check it opens to the same state before handing it out.
+    const back = decodeAppState(hash);
+    if (back.error || encodeAppState(back.state, { withSnapshot: withResults }) !== hash) {
+      throw new Error(`the link would not open to this state (${back.error ?? 'it reads back differently'})`);
+    }
+    return `${base}#${hash}`;
+  }
+
+  /** The experiment behind the shown results (a live or stored run's; null for a shared link's). */
+  private shownExperiment(): Experiment | null {
+    if (this.displayed === 'live' && this.run) return this.run.experiment;
+    if (this.displayed === 'stored' && this.stored) return this.stored.run.experiment;
+    return null;
   }
 
   async init(): Promise<void> {
@@ -224,6 +281,7 @@ export class Workbench {
   async runInputs(exp: Experiment): Promise<{ model: ModelFrom; data: RunData } | null> {
     this.offline = null;
     this.notice = null;
+    this.checkHosts(exp);
     if (exp.data.kind === 'synthetic') {
       if (exp.model.kind !== 'random') throw new Error('the synthetic tasks need a random encoder over the synthetic vocabulary (model.kind "random", vocab "synthetic")');
       const trainRows = Math.max(...exp.tasks.map((t) => t.maxTrainRows ?? this.demo.rowsPerTask));

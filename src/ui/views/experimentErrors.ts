@@ -1,3 +1,5 @@
+import { plainMessage } from '../../urlState/plainMessage.ts';
+
 /**
  * parseExperiment's error text → one message per field path, so the composer can show each error next to
  * its field. The error reads `origin: invalid experiment config\n  path: message…` or, for cross-field
@@ -15,8 +17,9 @@ export function fieldErrors(message: string, origin: string): Record<string, str
       continue;
     }
     const path = line.slice(0, at);
-    const msg = line.slice(at + 2);
+    const msg = plainMessage(line.slice(at + 2));
     out[path] = out[path] ? `${out[path]}; ${msg}` : msg;
   }
   return out;
 }
+
