@@ -15,7 +15,7 @@ import type { TrainerEvent } from '../../engine/train/trainEvents.ts';
 import { runTaskOrder, Trainer, type TaskSplits } from '../../engine/train/trainer.ts';
 import { trainRowsFor } from '../../engine/train/trainSubset.ts';
 import { initNodeBackend, NODE_BACKENDS } from '../nodeBackend.ts';
-import { dataSourceOf } from '../experimentDataSource.ts';
+import { dataSourceOf, syntheticRunData } from '../experimentDataSource.ts';
 import { nodeInitialModel, nodeModelVocab, shardSplitLoader } from './pipeline.ts';
 
 export interface TrainCliOptions {
@@ -76,24 +76,29 @@ export async function runTrainCli(o: TrainCliOptions, note: (line: string) => vo
   const vocabDir = vocabDirOf(o.vocab);
   const vocab = await nodeModelVocab(exp, vocabDir);
   const tokenizer = BertTokenizer.fromVocabText(vocab.vocabText, { doLowerCase: vocab.doLowerCase });
-  const source = await dataSourceOf(exp, 'train');
-  const load = shardSplitLoader(source, tokenizer, o.cache ? resolve(o.cache) : join(dirname(out), '.shards'));
-  const data: Record<string, TaskSplits> = {};
-  for (const entry of runTaskOrder(exp)) {
-    const def = getTask(entry.name);
-    const full = await load(def.name, 'train', exp.maxLength);
-    if (!full) throw new Error(`${source.describe()} has no training split for ${def.name}`);
-    const devName = def.splits.find((s) => s.labelled && s.name.startsWith('dev'))?.name as SplitName | undefined;
-    const dev = devName ? (await load(def.name, devName, exp.maxLength)) ?? undefined : undefined;
-    data[def.name] = { train: trainRowsFor(full, entry, exp.seed), dev };
-    note(`${def.name}: ${data[def.name].train.rows} training rows${full.rows !== data[def.name].train.rows ? ` (of ${full.rows})` : ''}, ${dev ? `${dev.rows} dev rows` : 'no dev split'}`);
+  const synthetic = exp.data.kind === 'synthetic' ? syntheticRunData(exp) : null;
+  const data: Record<string, TaskSplits> = synthetic?.data ?? {};
+  if (synthetic) {
+    for (const [task, d] of Object.entries(data)) note(`${task}: ${d.train.rows} generated training rows, ${d.dev?.rows ?? 0} dev rows`);
+  } else {
+    const source = await dataSourceOf(exp, 'train');
+    const load = shardSplitLoader(source, tokenizer, o.cache ? resolve(o.cache) : join(dirname(out), '.shards'));
+    for (const entry of runTaskOrder(exp)) {
+      const def = getTask(entry.name);
+      const full = await load(def.name, 'train', exp.maxLength);
+      if (!full) throw new Error(`${source.describe()} has no training split for ${def.name}`);
+      const devName = def.splits.find((s) => s.labelled && s.name.startsWith('dev'))?.name as SplitName | undefined;
+      const dev = devName ? (await load(def.name, devName, exp.maxLength)) ?? undefined : undefined;
+      data[def.name] = { train: trainRowsFor(full, entry, exp.seed), dev };
+      note(`${def.name}: ${data[def.name].train.rows} training rows${full.rows !== data[def.name].train.rows ? ` (of ${full.rows})` : ''}, ${dev ? `${dev.rows} dev rows` : 'no dev split'}`);
+    }
   }
 
   const initial = await nodeInitialModel(exp, vocabDir);
-  const model = buildMultiTaskModel(exp, initial.encoder, { extension: variantExtensionFor(exp, initial.encoder) });
+  const model = buildMultiTaskModel(exp, initial.encoder, { specs: synthetic?.specs, extension: variantExtensionFor(exp, initial.encoder) });
   const c = model.encoder.config;
   note(`model: L=${c.numHiddenLayers} H=${c.hiddenSize} A=${c.numAttentionHeads} I=${c.intermediateSize} vocab ${c.vocabSize}${exp.variant.kind !== 'mtdnn' ? ` + ${exp.variant.kind}` : ''}; backend ${backend}; seed ${exp.seed}`);
-  const parameters = experimentParameterCounts(exp, c);
+  const parameters = experimentParameterCounts(exp, c, synthetic?.specs);
   note(describeParameterCounts(parameters));
 
   const bars = o.progress === false ? null : new MultiBar({ format: ' {bar} {value}/{total} steps | epoch {epoch} | loss {loss} | lr {lr} | {eps} ex/s | {tps} tok/s | ETA {eta_formatted}', hideCursor: true, noTTYOutput: false, etaBuffer: 50 }, Presets.shades_classic);

@@ -1,5 +1,6 @@
 import * as v from 'valibot';
 import { getTask, TASK_NAMES } from '../../../datasets/glueTasks.ts';
+import { isSyntheticTaskName, SYNTHETIC_TASK_NAMES } from '../synthetic/taskNames.ts';
 
 /**
  * The one experiment config: the CLI reads it from JSON, the trainer worker receives it, the URL state
@@ -8,7 +9,8 @@ import { getTask, TASK_NAMES } from '../../../datasets/glueTasks.ts';
  */
 export const EXPERIMENT_VERSION = 1;
 
-const taskName = v.picklist(TASK_NAMES as unknown as [string, ...string[]], 'unknown GLUE task');
+/** GLUE tasks, and the generated ones (demo SYN-*, planted PL-*) that only data.kind "synthetic" provides. */
+const taskName = v.picklist([...TASK_NAMES, ...SYNTHETIC_TASK_NAMES] as [string, ...string[]], 'unknown task (neither GLUE nor synthetic)');
 const positiveInt = (max: number) => v.pipe(v.number(), v.integer('must be an integer'), v.minValue(1), v.maxValue(max));
 const unit = v.pipe(v.number(), v.minValue(0), v.maxValue(1));
 const finite = v.pipe(v.number(), v.finite('must be a finite number'));
@@ -32,7 +34,14 @@ export const DataSourceSchema = v.variant('kind', [
   v.object({ kind: v.literal('hub'), mirror: v.optional(v.pipe(v.string(), v.maxLength(2048)), 'https://huggingface.co') }),
   v.object({ kind: v.literal('glue-dir'), path: v.pipe(v.string(), v.maxLength(4096)) }),
   v.object({ kind: v.literal('glue-url'), url: v.pipe(v.string(), v.maxLength(2048)) }),
-  v.object({ kind: v.literal('synthetic') }),
+  v.object({
+    kind: v.literal('synthetic'),
+    /** Generated rows per task (the CLI's defaults: 2,000 train, 500 dev; the page sets its own). */
+    trainRows: v.optional(positiveInt(1_000_000)),
+    devRows: v.optional(positiveInt(1_000_000)),
+    /** Label-flip probability of the planted tasks. */
+    noise: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(0.5))),
+  }),
 ]);
 
 export const TaskEntrySchema = v.object({
@@ -148,6 +157,12 @@ export function parseExperiment(input: unknown, origin = 'experiment'): Experime
     const names = exp.tasks.map((t) => t.name);
     const dup = names.find((n, i) => names.indexOf(n) !== i);
     if (dup) throw new Error(`${origin}: tasks: ${dup} is listed twice`);
+    const generated = names.filter(isSyntheticTaskName);
+    if (exp.data.kind !== 'synthetic' && generated.length > 0) throw new Error(`${origin}: data.kind: the synthetic tasks (${generated.join(', ')}) need data.kind "synthetic"`);
+    if (exp.data.kind === 'synthetic') {
+      const i = names.findIndex((n) => !isSyntheticTaskName(n));
+      if (i >= 0) throw new Error(`${origin}: tasks.${i}.name: "${names[i]}" cannot be mixed with synthetic tasks (data.kind "synthetic" generates only ${SYNTHETIC_TASK_NAMES.join(', ')})`);
+    }
     if (exp.siwlm.enabled && exp.siwlm.centralTask && !names.includes(exp.siwlm.centralTask)) {
       throw new Error(`${origin}: siwlm.centralTask: ${exp.siwlm.centralTask} is not one of the tasks (${names.join(', ')})`);
     }
