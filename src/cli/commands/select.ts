@@ -3,7 +3,8 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { getTask } from '../../../datasets/glueTasks.ts';
 import type { TaskName } from '../../../datasets/types.ts';
-import { dataSourceOf } from '../experimentDataSource.ts';
+import { dataSourceOf, syntheticRunData } from '../experimentDataSource.ts';
+import { isSyntheticTaskName } from '../../engine/synthetic/taskNames.ts';
 import { parseExperiment, type Experiment, type ExperimentInput } from '../../engine/experiment/experimentSchema.ts';
 import type { BertEncoder } from '../../engine/model/bertEncoder.ts';
 import { parseSelectionConfig, type SelectionConfig } from '../../engine/selection/selectionConfig.ts';
@@ -77,7 +78,7 @@ function importanceFrom(raw: unknown, flag: string): Record<string, number[][]> 
 /** The experiment file's `selection` section, overridden by the flags. */
 export async function selectionSettings(o: SelectCliOptions, fromFile: unknown, origin: string): Promise<SelectionConfig> {
   if (!(SELECTION_METHODS as readonly string[]).includes(o.method)) throw new Error(`--method must be one of ${SELECTION_METHODS.join(', ')}, got "${o.method}"`);
-  const target = getTask(o.target).name;
+  const target = isSyntheticTaskName(o.target) ? o.target : getTask(o.target).name;
   const flags: Record<string, unknown> = {
     method: o.method,
     target,
@@ -112,14 +113,16 @@ const firstDevSplit = (task: TaskName) => getTask(task).splits.find((s) => s.nam
 export async function nodeSelectionEnv(exp: Experiment, opts: { vocab?: string; cache: string; note: Note }): Promise<SelectionEnv> {
   const vocab = await nodeModelVocab(exp, opts.vocab);
   const tokenizer = BertTokenizer.fromVocabText(vocab.vocabText, { doLowerCase: vocab.doLowerCase });
-  const loadSplit = shardSplitLoader(await dataSourceOf(exp, 'select'), tokenizer, opts.cache);
-  const data: Record<string, TaskSplits> = {};
-  for (const t of exp.tasks) {
+  const synthetic = exp.data.kind === 'synthetic' ? syntheticRunData(exp) : null;
+  const data: Record<string, TaskSplits> = synthetic?.data ?? {};
+  for (const [name, d] of Object.entries(synthetic?.data ?? {})) opts.note(`  ${name}: ${d.train.rows} generated training rows, ${d.dev?.rows ?? 0} dev rows`);
+  const loadSplit = synthetic ? null : shardSplitLoader(await dataSourceOf(exp, 'select'), tokenizer, opts.cache);
+  for (const t of loadSplit ? exp.tasks : []) {
     const name = t.name as TaskName;
-    const train = await loadSplit(name, 'train', exp.maxLength);
+    const train = await loadSplit!(name, 'train', exp.maxLength);
     if (!train) throw new Error(`select: the data has no ${name} train split`);
     const devName = firstDevSplit(name);
-    const dev = devName ? (await loadSplit(name, devName, exp.maxLength)) ?? undefined : undefined;
+    const dev = devName ? (await loadSplit!(name, devName, exp.maxLength)) ?? undefined : undefined;
     data[name] = { train: trainRowsFor(train, t, exp.seed), dev }; // the same rows `taskscope train` uses
     opts.note(`  ${name}: ${data[name].train.rows} training rows${dev ? `, ${dev.rows} ${devName} rows` : ', no dev split'}`);
   }
@@ -133,7 +136,7 @@ export async function nodeSelectionEnv(exp: Experiment, opts: { vocab?: string; 
     init.encoder.dispose();
     makeEncoder = (e) => buildEncoder(e, { checkpoint });
   }
-  return { data, makeEncoder };
+  return { data, makeEncoder, specs: synthetic?.specs };
 }
 
 async function writeAtomic(path: string, text: string): Promise<void> {

@@ -1,4 +1,5 @@
 import { gradtsImportance } from '../analysis/gradtsImportance.ts';
+import { maskImportance } from '../analysis/headImportance.ts';
 import type { HeadMatrix, LabelledBatch } from '../analysis/types.ts';
 import { BatchReader } from '../data/batchReader.ts';
 import type { LoadedSplit } from '../data/shardReader.ts';
@@ -38,8 +39,12 @@ export interface GradtsTaskImportance {
   /** Mean raw matrix over the measured examples, per-layer L1, global min-max (§3.3). */
   taskMatrix: HeadMatrix;
   instances?: InstanceMatrices;
+  /** Michel et al.'s mask importance of the same tuned model on the same rows (dropout off), when asked for. */
+  maskMatrix?: HeadMatrix;
   tuneSeconds: number;
   measureSeconds: number;
+  /** Seconds of the mask measurement (not in measureSeconds, which is GradTS's own cost). */
+  maskSeconds?: number;
   /** Rows trained (× epochs) plus rows measured. */
   examplesProcessed: number;
 }
@@ -51,6 +56,8 @@ export interface GradtsImportanceOptions {
   maxMeasureRows?: number;
   /** Dropout seed of the measurement (examples i use seed + 1000·i). */
   dropoutSeed?: number;
+  /** Also take the mask importance on the same rows, so both measures describe one tuned model. */
+  mask?: boolean;
 }
 
 /** Every row of `split` in file order, one tensor batch at a time; each batch is disposed once consumed. */
@@ -82,12 +89,20 @@ export async function gradtsTaskImportance(env: SelectionEnv, tuneExperiment: Ex
       dropoutSeed: opts.dropoutSeed ?? tuneExperiment.seed,
       taskId: model.taskId(task),
     });
+    const measureSeconds = secondsSince(measureStart);
+    let mask: { matrix: HeadMatrix; seconds: number } | undefined;
+    if (opts.mask) {
+      const maskStart = nowMs();
+      const m = await maskImportance(model.encoder, slot.head, labelledBatches(split, slot.spec, tuneExperiment.evalBatchSize), { perExample: true, taskId: model.taskId(task) });
+      mask = { matrix: m.normalized, seconds: secondsSince(maskStart) };
+    }
     return {
       task,
       taskMatrix: r.taskNormalized,
+      ...(mask ? { maskMatrix: mask.matrix, maskSeconds: mask.seconds } : {}),
       instances: opts.instances ? { rows, uids: split.uids.slice(0, n), matrices: r.instanceNormalized } : undefined,
       tuneSeconds: tuned.wallSeconds,
-      measureSeconds: secondsSince(measureStart),
+      measureSeconds,
       examplesProcessed: tuned.examplesProcessed + n,
     };
   } finally {
