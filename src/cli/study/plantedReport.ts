@@ -4,6 +4,7 @@ import {
   curveArea, poissonBinomialTail, randomHitProbability, rocAuc, signFlipPValue, skillConcordance, type ConcordanceTest,
 } from '../../engine/analysis/plantedFidelity.ts';
 import type { HeadMatrix } from '../../engine/analysis/types.ts';
+import { rankAuxiliaryTasks, taskCorrelationMatrix } from '../../engine/analysis/taskCorrelation.ts';
 import { permutationPValue } from '../../engine/metrics/permutationTest.ts';
 import { plantedHelpers, sharesSkill } from '../../engine/synthetic/plantedTasks.ts';
 import { readDone } from './runStudy.ts';
@@ -24,7 +25,8 @@ interface SelectFile {
   wallSeconds: number;
   examples?: Record<string, string[]>;
   reasons?: {
-    importance?: { source: string; matrices: Record<string, HeadMatrix>; wallSeconds: number; mask?: { matrices: Record<string, HeadMatrix>; wallSeconds: number } };
+    importance?: { source: string; matrices: Record<string, HeadMatrix>; wallSeconds: number;
+      mask?: { matrices: Record<string, HeadMatrix>; wallSeconds: number; tunedDev?: Record<string, Record<string, number>> } };
     correlations?: { task: string; correlation: number }[];
     trials?: { k: number; tasks: string[]; last: Record<string, number>; wallSeconds: number }[];
     pools?: Record<string, { candidates: number; chosen: number; scores?: number[] }>;
@@ -74,25 +76,45 @@ function concordanceLines(title: string, t: ConcordanceTest, wall: string): stri
   ];
 }
 
-function importanceSection(study: Study, tasks: string[]): string[] {
-  const gradts = new Map<number, Record<string, HeadMatrix>>();
-  const mask = new Map<number, Record<string, HeadMatrix>>();
-  const gradtsSeconds: number[] = [];
-  const maskSeconds: number[] = [];
+interface SeedMaps {
+  gradts: Map<number, Record<string, HeadMatrix>>;
+  mask: Map<number, Record<string, HeadMatrix>>;
+  tunedDev: Map<number, Record<string, Record<string, number>>>;
+  gradtsSeconds: number[];
+  maskSeconds: number[];
+}
+
+/** Each seed's importance maps of every task, from the first GradTS run of that seed that computed them. */
+function seedMaps(study: Study): SeedMaps {
+  const m: SeedMaps = { gradts: new Map(), mask: new Map(), tunedDev: new Map(), gradtsSeconds: [], maskSeconds: [] };
   for (const arm of selectArms(study, 'gradts-trial')) {
     for (const { seed, r } of selectResults(study, arm)) {
       const imp = r.reasons?.importance;
-      if (imp?.source !== 'computed' || gradts.has(seed)) continue;
-      gradts.set(seed, imp.matrices);
-      gradtsSeconds.push(imp.wallSeconds);
+      if (imp?.source !== 'computed' || m.gradts.has(seed)) continue;
+      m.gradts.set(seed, imp.matrices);
+      m.gradtsSeconds.push(imp.wallSeconds);
       if (imp.mask) {
-        mask.set(seed, imp.mask.matrices);
-        maskSeconds.push(imp.mask.wallSeconds);
+        m.mask.set(seed, imp.mask.matrices);
+        m.maskSeconds.push(imp.mask.wallSeconds);
+        if (imp.mask.tunedDev) m.tunedDev.set(seed, imp.mask.tunedDev);
       }
     }
   }
+  return m;
+}
+
+function importanceSection(study: Study, tasks: string[]): string[] {
+  const { gradts, mask, tunedDev, gradtsSeconds, maskSeconds } = seedMaps(study);
   const out = ['### 1. Head importance: do tasks sharing a skill have more similar maps?', ''];
   if (gradts.size === 0) return [...out, 'No finished GradTS run with computed matrices.', ''];
+  if (tunedDev.size > 0) {
+    out.push('Dev accuracy ×100 of each task\'s tuned model, the model its maps were measured on (per seed):', '', '| task | mean ± sd | per seed |', '|---|---|---|');
+    for (const t of tasks) {
+      const accs = [...tunedDev.entries()].filter(([, d]) => d[t]?.acc !== undefined).map(([s, d]) => ({ s, acc: d[t].acc }));
+      if (accs.length) out.push(`| ${t} | ${ms(accs.map((a) => a.acc), 100, 1)} | ${accs.map((a) => `s${a.s} ${(100 * a.acc).toFixed(1)}`).join(', ')} |`);
+    }
+    out.push('');
+  }
   out.push(...concordanceLines('GradTS measure', skillConcordance(gradts, tasks, sharesSkill),
     `tuning each task alone + measuring, all ${tasks.length} tasks: ${ms(gradtsSeconds, 1, 0)} s per seed`));
   if (mask.size > 0) out.push(...concordanceLines('Mask measure (same tuned models, same rows)', skillConcordance(mask, tasks, sharesSkill), `measuring, beyond the tuning: ${ms(maskSeconds, 1, 1)} s per seed`));
@@ -124,9 +146,24 @@ function selectionSection(study: Study, tasks: string[]): string[] {
     const per = runs.map((r) => `s${r.seed}: ${r.picks.join('+') || '∅'}`).join('; ');
     out.push(`| ${method} | ${target} | ${runs.length} | ${per} | ${hits} | ${f2(probs.reduce((s, x) => s + x, 0))} | ${pv(p)} | ${ms(runs.map((r) => r.wall), 1, 0)} |`);
   };
+  // GradTS-trial tries the most correlated candidate first (with maxTrials 1 that is its choice): taken from
+  // each seed's maps with every task as the target, for both measures.
+  const maps = seedMaps(study);
+  for (const [measure, bySeed, secs] of [['GradTS', maps.gradts, maps.gradtsSeconds], ['mask', maps.mask, maps.maskSeconds]] as const) {
+    if (bySeed.size === 0) continue;
+    const wall = meanStd(secs).mean / tasks.length;
+    for (const target of tasks) {
+      if (plantedHelpers(target, tasks).length === 0) continue;
+      const runs = [...bySeed.entries()].map(([seed, m]) => {
+        const ranked = rankAuxiliaryTasks(taskCorrelationMatrix(Object.fromEntries(tasks.map((t) => [t, m[t]])), 'kendall_tau_b'), target);
+        return { seed, picks: ranked.length ? [ranked[0].task] : [], wall };
+      });
+      add(`top-1 by ${measure} τ-b (GradTS-trial's first trial)`, target, runs);
+    }
+  }
   for (const method of ['gradts-trial', 'gradts-fg']) {
     for (const arm of selectArms(study, method)) {
-      const rs = selectResults(study, arm);
+      const rs = selectResults(study, arm).filter(({ r }) => r.method !== 'gradts-trial' || (r.reasons?.trials?.length ?? 0) > 0);
       if (rs.length) add(method, rs[0].r.target, rs.map(({ seed, r }) => ({ seed, picks: picked(r), wall: r.wallSeconds })));
     }
   }
@@ -176,7 +213,7 @@ function mtlSection(study: Study, results: RunResult[]): string[] {
     'Target dev accuracy ×100 at the end of training, mean ± sample sd over seeds. "selected" = GradTS-trial\'s trial with the chosen auxiliaries (the same recipe and seed as the other arms); p = exact two-sided permutation test over seeds.', '',
     '| target | arm | acc mean ± sd | per seed | wall s (mean) | p vs selected |', '|---|---|---|---|---|---|'];
   for (const arm of selectArms(study, 'gradts-trial')) {
-    const sel = selectResults(study, arm);
+    const sel = selectResults(study, arm).filter(({ r }) => (r.reasons?.trials?.length ?? 0) > 0);
     if (sel.length === 0) continue;
     const target = sel[0].r.target;
     const rows: { name: string; runs: { seed: number; acc: number; wall: number }[] }[] = [];

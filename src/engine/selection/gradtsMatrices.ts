@@ -45,6 +45,8 @@ export interface GradtsTaskImportance {
   measureSeconds: number;
   /** Seconds of the mask measurement (not in measureSeconds, which is GradTS's own cost). */
   maskSeconds?: number;
+  /** Dev metrics of the tuned model (only measured with `mask`). */
+  tunedDev?: Record<string, number>;
   /** Rows trained (× epochs) plus rows measured. */
   examplesProcessed: number;
 }
@@ -74,7 +76,9 @@ export async function* labelledBatches(split: LoadedSplit, spec: TaskSpec, batch
 }
 
 export async function gradtsTaskImportance(env: SelectionEnv, tuneExperiment: Experiment, task: string, opts: GradtsImportanceOptions = {}): Promise<GradtsTaskImportance> {
-  const tuned = await trainOnTasks(env, { experiment: withTasks(tuneExperiment, [task]), target: task, label: `gradts tune ${task}`, keepModel: true, noDev: true });
+  // GradTS's tuning evaluates nothing; with the mask measure asked for (a fidelity study), the tuned model's
+  // dev metrics are kept too, so a map can be read next to how well its task was learned.
+  const tuned = await trainOnTasks(env, { experiment: withTasks(tuneExperiment, [task]), target: task, label: `gradts tune ${task}`, keepModel: true, noDev: !opts.mask });
   const model = tuned.model!;
   const measureStart = nowMs();
   try {
@@ -99,7 +103,7 @@ export async function gradtsTaskImportance(env: SelectionEnv, tuneExperiment: Ex
     return {
       task,
       taskMatrix: r.taskNormalized,
-      ...(mask ? { maskMatrix: mask.matrix, maskSeconds: mask.seconds } : {}),
+      ...(mask ? { maskMatrix: mask.matrix, maskSeconds: mask.seconds, tunedDev: tuned.last as Record<string, number> } : {}),
       instances: opts.instances ? { rows, uids: split.uids.slice(0, n), matrices: r.instanceNormalized } : undefined,
       tuneSeconds: tuned.wallSeconds,
       measureSeconds,

@@ -35,7 +35,7 @@ export interface ImportanceProvenance {
   wallSeconds: number;
   examplesProcessed: number;
   /** With selection.maskImportance: the mask measure of the same tuned models, and its own cost. */
-  mask?: { matrices: Record<string, HeadMatrix>; wallSeconds: number };
+  mask?: { matrices: Record<string, HeadMatrix>; wallSeconds: number; tunedDev: Record<string, Record<string, number>> };
 }
 
 function metricsOf(task: string, env: SelectionEnv) {
@@ -97,7 +97,7 @@ class SelectionContext {
     let seconds = 0;
     let examples = 0;
     const matrices: Record<string, HeadMatrix> = {};
-    const mask: NonNullable<ImportanceProvenance['mask']> = { matrices: {}, wallSeconds: 0 };
+    const mask: NonNullable<ImportanceProvenance['mask']> = { matrices: {}, wallSeconds: 0, tunedDev: {} };
     for (const t of tasks) {
       const r = await this.importance(t, false);
       matrices[t] = r.taskMatrix;
@@ -106,6 +106,7 @@ class SelectionContext {
       if (r.maskMatrix) {
         mask.matrices[t] = r.maskMatrix;
         mask.wallSeconds += r.maskSeconds ?? 0;
+        if (r.tunedDev) mask.tunedDev[t] = r.tunedDev;
       }
     }
     return { source: 'computed', correlationMethod: method, matrices, wallSeconds: seconds, examplesProcessed: examples, ...(this.run.selection.maskImportance ? { mask } : {}) };
