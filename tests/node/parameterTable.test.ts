@@ -17,8 +17,10 @@ const demo = () => parseAppExperiment(syntheticDemoExperiment());
 const rows = (t: ParameterTable) => (t.status === 'ok' ? Object.fromEntries(t.rows.map((r) => [r.key, r.params])) : t);
 
 describe('Experiment view parameter table', () => {
-  it('the synthetic head shapes are the worker\'s', () => {
-    expect(SYNTHETIC_HEADS).toEqual(Object.fromEntries(Object.entries(SYNTHETIC_SPECS).map(([k, s]) => [k, { type: s.type, numLabels: s.numLabels }])));
+  it('the synthetic head shapes are the worker\'s: demo and planted tasks', () => {
+    expect(Object.keys(SYNTHETIC_HEADS)).toEqual(Object.keys(SYNTHETIC_SPECS));
+    expect(SYNTHETIC_HEADS['SYN-COUNT']).toEqual({ type: 'regression', numLabels: 1 });
+    expect(SYNTHETIC_HEADS['PL-MARK-COUNT']).toEqual({ type: 'classification', numLabels: 2 });
   });
 
   it('MT-DNN on the synthetic demo: shared encoder 107,008, heads 130 / 65, total 107,463', () => {

@@ -167,14 +167,14 @@ describe('app state in the URL', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
-  it('synthetic tasks validate through the one schema (stand-in names) and cannot be mixed with GLUE', () => {
+  it('synthetic tasks validate through the one schema and cannot be mixed with GLUE', () => {
     const exp = parseAppExperiment({ ...syntheticDemoExperiment(), siwlm: { enabled: true, centralTask: 'SYN-MATCH', centralWeight: 6 } });
     expect(exp.tasks.map((t) => t.name)).toEqual(['SYN-FIRST', 'SYN-CONTAINS', 'SYN-MATCH', 'SYN-COUNT']);
     expect(exp.siwlm.centralTask).toBe('SYN-MATCH');
     expect(() => parseAppExperiment({ ...syntheticDemoExperiment(), tasks: [{ name: 'SYN-FIRST' }, { name: 'RTE' }] })).toThrow('tasks.1.name: "RTE" cannot be mixed with synthetic tasks');
     expect(() => parseAppExperiment({ ...syntheticDemoExperiment(), data: { kind: 'hub' } })).toThrow('data.kind: the synthetic tasks (SYN-FIRST, SYN-CONTAINS, SYN-MATCH, SYN-COUNT) need data.kind "synthetic"');
     expect(() => parseAppExperiment({ ...syntheticDemoExperiment(), batchSize: 0 })).toThrow('batchSize: Invalid value: Expected >=1 but received 0');
-    expect(() => parseAppExperiment({ ...syntheticDemoExperiment(), siwlm: { enabled: true, centralTask: 'RTE' } })).toThrow('siwlm.centralTask: "RTE" is not one of the tasks');
+    expect(() => parseAppExperiment({ ...syntheticDemoExperiment(), siwlm: { enabled: true, centralTask: 'RTE' } })).toThrow('siwlm.centralTask: RTE is not one of the tasks (SYN-FIRST, SYN-CONTAINS, SYN-MATCH, SYN-COUNT)');
   });
 });
 

@@ -5,7 +5,7 @@ import { BertEncoder } from '../../src/engine/model/bertEncoder.ts';
 import { buildEncoder, buildMultiTaskModel, variantExtensionFor, withEncoderDropout } from '../../src/engine/train/modelFactory.ts';
 import type { MultiTaskModel } from '../../src/engine/train/multiTaskModel.ts';
 import { taskSpecFromRegistry, type TaskSpec } from '../../src/engine/train/taskSpec.ts';
-import { isSyntheticTask } from '../../src/urlState/appExperiment.ts';
+import { isSyntheticTaskName as isSyntheticTask } from '../../src/engine/synthetic/taskNames.ts';
 import { syntheticSpec } from './syntheticData.ts';
 
 /** The task specs of an experiment: the synthetic demo's own, GLUE's from the registry. */

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { cp, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { dirSource } from '../../engine/checkpoint/nodeSource.ts';
+import { dirSource } from '../../engine/platform/node/nodeSource.ts';
 import type { LoadedSplit } from '../../engine/data/shardReader.ts';
 import { analyseImportedRun, lastEvaluation, loadRunCheckpoint, parseRunLog, splitFromJsonl } from '../../engine/export/torch/importRun.ts';
 import { initNodeBackend } from '../nodeBackend.ts';

@@ -14,7 +14,7 @@ import { firstLabelledDevSplit } from '../../engine/train/runData.ts';
 import { BertTokenizer } from '../../engine/tokenizer/bertTokenizer.ts';
 import { subsetSplit } from '../../engine/train/memorySplit.ts';
 import { modelFromExport } from '../../engine/train/trainedModel.ts';
-import { dataSourceOf } from '../experimentDataSource.ts';
+import { dataSourceOf, syntheticRunData } from '../experimentDataSource.ts';
 import { initNodeBackend } from '../nodeBackend.ts';
 import { intOption, numberListOption } from '../optionValues.ts';
 import { shardSplitLoader } from './pipeline.ts';
@@ -49,15 +49,17 @@ export function registerPruneCommand(program: Command): void {
       const exp = parseExperiment(JSON.parse(await readFile(join(dir, 'experiment.json'), 'utf8').catch(() => {
         throw new Error(`--model: ${join(dir, 'experiment.json')} not found (not a Taskscope run checkpoint)`);
       })), join(dir, 'experiment.json'));
-      const task = getTask(o.task as TaskName);
+      const synthetic = exp.data.kind === 'synthetic' ? syntheticRunData(exp) : null;
+      const task = synthetic ? { name: o.task, splits: [] } : getTask(o.task as TaskName);
       if (!exp.tasks.some((t) => t.name === task.name)) throw new Error(`--task: ${task.name} is not one of the run's tasks (${exp.tasks.map((t) => t.name).join(', ')})`);
       const ckpt = await loadBertCheckpoint(dirSource(dir));
       const model = modelFromExport(ckpt, await readFile(join(dir, 'heads.json'), 'utf8'), exp, join(dir, 'heads.json'));
       const tokenizer = BertTokenizer.fromVocabText(ckpt.vocabText, { doLowerCase: ckpt.doLowerCase });
-      const load = shardSplitLoader(await dataSourceOf(exp, 'prune'), tokenizer, o.cache ? resolve(o.cache) : join(dirname(dir), '.prune-shards'));
-      const devName = firstLabelledDevSplit(task.name);
-      const train = await load(task.name, 'train', exp.maxLength);
-      const dev = devName ? await load(task.name, devName, exp.maxLength) : null;
+      // Generated data is regenerated from the run's experiment (same seed, same rows); GLUE goes through the shard cache.
+      const load = synthetic ? null : shardSplitLoader(await dataSourceOf(exp, 'prune'), tokenizer, o.cache ? resolve(o.cache) : join(dirname(dir), '.prune-shards'));
+      const devName = synthetic ? undefined : firstLabelledDevSplit(task.name as TaskName);
+      const train = synthetic ? synthetic.data[task.name].train : await load!(task.name as TaskName, 'train', exp.maxLength);
+      const dev = synthetic ? synthetic.data[task.name].dev ?? null : devName ? await load!(task.name as TaskName, devName, exp.maxLength) : null;
       if (!train || !dev) throw new Error(`${task.name}: the data needs a train and a labelled dev split`);
       const n = Math.min(intOption('importance-rows', o.importanceRows, 1), train.rows);
       const spec = model.slot(task.name).spec;

@@ -2,7 +2,9 @@ import type { Command } from 'commander';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { getTask } from '../../../datasets/glueTasks.ts';
-import { dataSourceOf } from '../experimentDataSource.ts';
+import type { TaskName } from '../../../datasets/types.ts';
+import { dataSourceOf, syntheticRunData } from '../experimentDataSource.ts';
+import { isSyntheticTaskName } from '../../engine/synthetic/taskNames.ts';
 import { parseExperiment, type Experiment, type ExperimentInput } from '../../engine/experiment/experimentSchema.ts';
 import type { BertEncoder } from '../../engine/model/bertEncoder.ts';
 import { parseSelectionConfig, type SelectionConfig } from '../../engine/selection/selectionConfig.ts';
@@ -12,6 +14,7 @@ import type { SelectionEnv } from '../../engine/selection/trainRunner.ts';
 import { BertTokenizer } from '../../engine/tokenizer/bertTokenizer.ts';
 import { buildEncoder } from '../../engine/train/modelFactory.ts';
 import { assembleRunData } from '../../engine/train/runData.ts';
+import type { TaskSplits } from '../../engine/train/trainer.ts';
 import { initNodeBackend } from '../nodeBackend.ts';
 import { finiteOption, intOption } from '../optionValues.ts';
 import { nodeInitialModel, nodeModelVocab, shardSplitLoader } from './pipeline.ts';
@@ -72,7 +75,7 @@ function importanceFrom(raw: unknown, flag: string): Record<string, number[][]> 
 /** The experiment file's `selection` section, overridden by the flags. */
 export async function selectionSettings(o: SelectCliOptions, fromFile: unknown, origin: string): Promise<SelectionConfig> {
   if (!(SELECTION_METHODS as readonly string[]).includes(o.method)) throw new Error(`--method must be one of ${SELECTION_METHODS.join(', ')}, got "${o.method}"`);
-  const target = getTask(o.target).name;
+  const target = isSyntheticTaskName(o.target) ? o.target : getTask(o.target).name;
   const flags: Record<string, unknown> = {
     method: o.method,
     target,
@@ -105,12 +108,19 @@ export async function selectionSettings(o: SelectCliOptions, fromFile: unknown, 
 export async function nodeSelectionEnv(exp: Experiment, opts: { vocab?: string; cache: string; note: Note }): Promise<SelectionEnv> {
   const vocab = await nodeModelVocab(exp, opts.vocab);
   const tokenizer = BertTokenizer.fromVocabText(vocab.vocabText, { doLowerCase: vocab.doLowerCase });
-  const loadSplit = shardSplitLoader(await dataSourceOf(exp, 'select'), tokenizer, opts.cache);
-  // The same rows `taskscope train` uses.
-  const data = await assembleRunData(exp, loadSplit, {
-    label: 'select',
-    onTask: (t) => opts.note(`  ${t.task}: ${t.trainRows} training rows${t.devSplit ? `, ${t.devRows} ${t.devSplit} rows` : ', no dev split'}`),
-  });
+  const synthetic = exp.data.kind === 'synthetic' ? syntheticRunData(exp) : null;
+  let data: Record<string, TaskSplits>;
+  if (synthetic) {
+    data = synthetic.data;
+    for (const [name, d] of Object.entries(data)) opts.note(`  ${name}: ${d.train.rows} generated training rows, ${d.dev?.rows ?? 0} dev rows`);
+  } else {
+    const loadSplit = shardSplitLoader(await dataSourceOf(exp, 'select'), tokenizer, opts.cache);
+    // The same rows `taskscope train` uses.
+    data = await assembleRunData(exp, loadSplit, {
+      label: 'select',
+      onTask: (t) => opts.note(`  ${t.task}: ${t.trainRows} training rows${t.devSplit ? `, ${t.devRows} ${t.devSplit} rows` : ', no dev split'}`),
+    });
+  }
   let makeEncoder: (e: Experiment) => BertEncoder;
   if (exp.model.kind === 'random') {
     // Random weights come from each stage's seed, so all runs of one stage start from the same encoder.
@@ -121,7 +131,7 @@ export async function nodeSelectionEnv(exp: Experiment, opts: { vocab?: string; 
     init.encoder.dispose();
     makeEncoder = (e) => buildEncoder(e, { checkpoint });
   }
-  return { data, makeEncoder };
+  return { data, makeEncoder, specs: synthetic?.specs };
 }
 
 async function writeAtomic(path: string, text: string): Promise<void> {

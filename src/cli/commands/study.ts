@@ -5,6 +5,7 @@ import { parseStudy, taskEntry } from '../study/studyConfig.ts';
 import { runStudy } from '../study/runStudy.ts';
 import { intOption } from '../optionValues.ts';
 import { studyResults, studyTable } from '../study/studyTable.ts';
+import { plantedReport } from '../study/plantedReport.ts';
 
 interface StudyCliOptions { parallel: string; arms?: string; tasks?: string; tableOnly?: boolean }
 
@@ -28,7 +29,7 @@ export function registerStudyCommand(program: Command): void {
       if (unknown) throw new Error(`--tasks: ${unknown} is not a task of ${path} (${known.join(', ')})`);
       if (!o.tableOnly) failures = await runStudy(study, { parallel: intOption('parallel', o.parallel), arms: o.arms?.split(','), tasks, note });
       const results = studyResults(study);
-      const table = studyTable(study, results);
+      const table = study.report === 'planted' ? `${studyTable(study, results)}\n${plantedReport(study, results)}` : studyTable(study, results);
       await mkdir(study.outDir, { recursive: true });
       await writeFile(join(study.outDir, 'results.md'), table);
       await writeFile(join(study.outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);

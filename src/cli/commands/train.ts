@@ -14,10 +14,10 @@ import type { MultiTaskModel } from '../../engine/train/multiTaskModel.ts';
 import { readVariables, type TrainStateMeta, type TrainStateStore } from '../../engine/train/trainState.ts';
 import { buildMultiTaskModel, variantExtensionFor } from '../../engine/train/modelFactory.ts';
 import type { TrainerEvent } from '../../engine/train/trainEvents.ts';
-import { resumeDifferences, runTaskOrder, Trainer } from '../../engine/train/trainer.ts';
+import { resumeDifferences, runTaskOrder, Trainer, type TaskSplits } from '../../engine/train/trainer.ts';
 import { assembleRunData } from '../../engine/train/runData.ts';
 import { initNodeBackend, NODE_BACKENDS } from '../nodeBackend.ts';
-import { dataSourceOf } from '../experimentDataSource.ts';
+import { dataSourceOf, syntheticRunData } from '../experimentDataSource.ts';
 import { trainProgress } from '../trainProgress.ts';
 import { nodeInitialModel, nodeModelVocab, shardSplitLoader } from './pipeline.ts';
 import { RunLog } from '../runLog.ts';
@@ -126,7 +126,9 @@ export async function runTrainCli(o: TrainCliOptions, note: (line: string) => vo
 
   // The initial weights first: a run may only be continued from the same ones (compared by checksum).
   const initial = await nodeInitialModel(exp, vocabDir);
-  const model = buildMultiTaskModel(exp, initial.encoder, { extension: variantExtensionFor(exp, initial.encoder) });
+  // Generated (synthetic) tasks bring their own head specs; GLUE tasks take theirs from the task registry.
+  const synthetic = exp.data.kind === 'synthetic' ? syntheticRunData(exp) : null;
+  const model = buildMultiTaskModel(exp, initial.encoder, { specs: synthetic?.specs, extension: variantExtensionFor(exp, initial.encoder) });
   try {
     const checksum = await initialModelChecksum(exp, model);
     for (;;) {
@@ -222,17 +224,25 @@ async function trainLocked(
   const vocabDir = vocabDirOf(o.vocab);
   const vocab = await nodeModelVocab(exp, vocabDir);
   const tokenizer = BertTokenizer.fromVocabText(vocab.vocabText, { doLowerCase: vocab.doLowerCase });
-  const source = await dataSourceOf(exp, 'train');
-  const load = shardSplitLoader(source, tokenizer, o.cache ? resolve(o.cache) : join(dirname(out), '.shards'));
-  const data = await assembleRunData(exp, load, {
-    label: `train (${source.describe()})`,
-    tasks: runTaskOrder(exp),
-    onTask: (t) => note(`${t.task}: ${t.trainRows} training rows${t.fullTrainRows !== t.trainRows ? ` (of ${t.fullTrainRows})` : ''}, ${t.devRows !== undefined ? `${t.devRows} dev rows` : 'no dev split'}`),
-  });
+  // Regenerated from the experiment (seeded), so it equals the rows whose head specs built the model.
+  const synthetic = exp.data.kind === 'synthetic' ? syntheticRunData(exp) : null;
+  let data: Record<string, TaskSplits>;
+  if (synthetic) {
+    data = synthetic.data;
+    for (const [task, d] of Object.entries(data)) note(`${task}: ${d.train.rows} generated training rows, ${d.dev?.rows ?? 0} dev rows`);
+  } else {
+    const source = await dataSourceOf(exp, 'train');
+    const load = shardSplitLoader(source, tokenizer, o.cache ? resolve(o.cache) : join(dirname(out), '.shards'));
+    data = await assembleRunData(exp, load, {
+      label: `train (${source.describe()})`,
+      tasks: runTaskOrder(exp),
+      onTask: (t) => note(`${t.task}: ${t.trainRows} training rows${t.fullTrainRows !== t.trainRows ? ` (of ${t.fullTrainRows})` : ''}, ${t.devRows !== undefined ? `${t.devRows} dev rows` : 'no dev split'}`),
+    });
+  }
 
   const c = model.encoder.config;
   note(`model: L=${c.numHiddenLayers} H=${c.hiddenSize} A=${c.numAttentionHeads} I=${c.intermediateSize} vocab ${c.vocabSize}${exp.variant.kind !== 'mtdnn' ? ` + ${exp.variant.kind}` : ''}; backend ${backend}; seed ${exp.seed}`);
-  const parameters = experimentParameterCounts(exp, c);
+  const parameters = experimentParameterCounts(exp, c, synthetic?.specs);
   note(describeParameterCounts(parameters));
 
   // A bar on a terminal, periodic plain lines in a log file or CI (see trainProgress.ts).

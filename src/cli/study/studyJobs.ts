@@ -10,7 +10,7 @@ export interface StudyJob {
   /** The task of a single-task run; null for runs over all the arm's tasks. */
   task: string | null;
   dir: string;
-  command: 'train' | 'pipeline' | 'select';
+  command: 'train' | 'pipeline' | 'select' | 'prune';
   config: Record<string, unknown>;
 }
 
@@ -18,10 +18,10 @@ const safe = (s: string) => s.replace(/[^\w.-]+/g, '_');
 
 interface SelectionFile { target: string; chosen: string[]; reasons?: { importance?: { matrices?: Record<string, number[][]> } } }
 
-/** The result.json of an earlier select arm (its first seed unless `ref.seed`). */
-function selectionOf(study: Study, arm: StudyArm, ref: { arm: string; seed?: number }): SelectionFile {
+/** The result.json of an earlier select arm (its first seed unless `ref.seed`; "same" = the reading run's `seed`). */
+function selectionOf(study: Study, arm: StudyArm, ref: { arm: string; seed?: number | 'same' }, seed: number): SelectionFile {
   const from = study.arms.find((a) => a.name === ref.arm)!;
-  const file = join(study.outDir, from.name, `seed-${ref.seed ?? (from.seeds ?? study.seeds)[0]}`, 'result.json');
+  const file = join(study.outDir, from.name, `seed-${ref.seed === 'same' ? seed : ref.seed ?? (from.seeds ?? study.seeds)[0]}`, 'result.json');
   if (!existsSync(file)) throw new Error(`arm ${arm.name}: ${file} does not exist yet (run arm ${from.name} first)`);
   return JSON.parse(readFileSync(file, 'utf8')) as SelectionFile;
 }
@@ -30,11 +30,11 @@ function armTasks(study: Study, arm: StudyArm, seed: number): Record<string, unk
   const all = (arm.tasks ?? study.tasks).map(taskEntry);
   const pick = (n: string) => all.find((t) => t.name === n) ?? { name: n };
   if (arm.tasksFrom) {
-    const r = selectionOf(study, arm, arm.tasksFrom);
+    const r = selectionOf(study, arm, arm.tasksFrom, seed);
     return [r.target, ...r.chosen].map(pick);
   }
   if (arm.randomTasksLike) {
-    const r = selectionOf(study, arm, arm.randomTasksLike);
+    const r = selectionOf(study, arm, arm.randomTasksLike, seed);
     const candidates = all.map((t) => t.name).filter((n) => n !== r.target);
     const drawn = new Rng(`${study.name}/${arm.name}/${seed}`).shuffle(candidates).slice(0, r.chosen.length);
     return [r.target, ...drawn].map(pick);
@@ -49,6 +49,14 @@ export function armJobs(study: Study, arm: StudyArm): StudyJob[] {
   for (const seed of arm.seeds ?? study.seeds) {
     const tasks = armTasks(study, arm, seed);
     const name = `${study.name}/${arm.name}`;
+    if (arm.mode === 'prune') {
+      for (const t of tasks) {
+        const task = t.name as string;
+        jobs.push({ arm, seed, task, dir: join(study.outDir, arm.name, safe(task), `seed-${seed}`), command: 'prune',
+          config: { model: join(study.outDir, arm.modelFrom!.arm, safe(task), `seed-${seed}`, 'run', 'checkpoint'), task, seed, ...arm.prune } });
+      }
+      continue;
+    }
     if (arm.mode === 'single') {
       for (const t of tasks) {
         jobs.push({ arm, seed, task: t.name as string, dir: join(study.outDir, arm.name, safe(t.name as string), `seed-${seed}`), command: 'train',
@@ -67,11 +75,13 @@ export function armJobs(study: Study, arm: StudyArm): StudyJob[] {
       } });
     } else {
       const sel = { ...arm.selection };
-      if (arm.importanceFrom) sel.importance = selectionOf(study, arm, arm.importanceFrom).reasons?.importance?.matrices;
+      if (arm.importanceFrom) sel.importance = selectionOf(study, arm, arm.importanceFrom, seed).reasons?.importance?.matrices;
       const stages = (sel.stages ?? {}) as Record<string, Record<string, unknown>>;
+      const everyStage = arm.seedAllStages ? { tune: { ...(stages.tune ?? {}), seed } } : {};
+      if (arm.seedAllStages && sel.tdSeed === undefined) sel.tdSeed = 200 + seed; // FastMTL's own seeds are 200 + s
       jobs.push({ arm, seed, task: null, dir, command: 'select', config: {
         ...base, name: `${name}/seed-${seed}`, tasks,
-        selection: { ...sel, seed, stages: { ...stages, train: { ...(stages.train ?? {}), seed }, trial: { ...(stages.trial ?? {}), seed } } },
+        selection: { ...sel, seed, stages: { ...stages, ...everyStage, train: { ...(stages.train ?? {}), seed }, trial: { ...(stages.trial ?? {}), seed } } },
       } });
     }
   }
@@ -85,6 +95,13 @@ export function jobArgs(job: StudyJob, configFile: string, study: Study, cache: 
   switch (job.command) {
     case 'train': return ['train', ...common, '--out', join(job.dir, 'run'), '--no-progress'];
     case 'pipeline': return ['pipeline', ...common, '--out', join(job.dir, 'run')];
+    case 'prune': {
+      const c = job.config as { model: string; task: string; seed: number; importanceRows?: number; randomOrders?: number; fractions?: number[] };
+      return ['prune', '--model', c.model, '--task', c.task, '--backend', 'wasm', '--cache', cache, '--seed', String(c.seed), '--out', join(job.dir, 'result.json'),
+        ...(c.importanceRows !== undefined ? ['--importance-rows', String(c.importanceRows)] : []),
+        ...(c.randomOrders !== undefined ? ['--random-orders', String(c.randomOrders)] : []),
+        ...(c.fractions ? ['--fractions', c.fractions.join(',')] : [])];
+    }
     case 'select': {
       const sel = job.config.selection as { method: string; target: string };
       return ['select', '--method', sel.method, '--target', sel.target, ...common, '--out', join(job.dir, 'result.json')];

@@ -59,6 +59,8 @@ export function jobResults(job: StudyJob): RunResult[] {
       }
       return out;
     }
+    case 'prune':
+      return []; // pruning curves are tabulated by the planted-relations report
     case 'select': {
       const r = readJson<{ target: string; chosen: string[]; examples?: Record<string, string[]>; wallSeconds: number; training?: { last: Record<string, number>; wallSeconds: number; examplesProcessed: number } }>(join(job.dir, 'result.json'));
       if (!r.training) return [];

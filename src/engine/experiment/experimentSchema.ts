@@ -1,5 +1,6 @@
 import * as v from 'valibot';
 import { getTask, TASK_NAMES } from '../../../datasets/glueTasks.ts';
+import { isSyntheticTaskName, SYNTHETIC_TASK_NAMES } from '../synthetic/taskNames.ts';
 
 /**
  * The one experiment config: the CLI reads it from JSON, the trainer worker receives it, the URL state
@@ -8,7 +9,8 @@ import { getTask, TASK_NAMES } from '../../../datasets/glueTasks.ts';
  */
 export const EXPERIMENT_VERSION = 1;
 
-const taskName = v.picklist(TASK_NAMES as unknown as [string, ...string[]], 'unknown GLUE task');
+/** GLUE tasks, and the generated ones (demo SYN-*, planted PL-*) that only data.kind "synthetic" provides. */
+const taskName = v.picklist([...TASK_NAMES, ...SYNTHETIC_TASK_NAMES] as [string, ...string[]], 'unknown task (neither GLUE nor synthetic)');
 /** JSON can spell Infinity (`1e400`) and JSON.stringify writes it back as null, so every number must be finite. */
 const finiteNumber = v.pipe(v.number(), v.finite('must be a finite number'));
 /**
@@ -64,7 +66,14 @@ export const DataSourceSchema = v.variant('kind', [
   v.object({ kind: v.literal('hub'), mirror: v.optional(webUrl, 'https://huggingface.co') }),
   v.object({ kind: v.literal('glue-dir'), path: v.pipe(v.string(), v.maxLength(4096)) }),
   v.object({ kind: v.literal('glue-url'), url: webUrl }),
-  v.object({ kind: v.literal('synthetic') }),
+  v.object({
+    kind: v.literal('synthetic'),
+    /** Generated rows per task (the CLI's defaults: 2,000 train, 500 dev; the page sets its own). */
+    trainRows: v.optional(positiveInt(1_000_000)),
+    devRows: v.optional(positiveInt(1_000_000)),
+    /** Label-flip probability of the planted tasks. */
+    noise: v.optional(v.pipe(finiteNumber, v.minValue(0), v.maxValue(0.5))),
+  }),
 ]);
 
 export const TaskEntrySchema = v.object({
@@ -186,6 +195,13 @@ export function parseExperiment(input: unknown, origin = 'experiment'): Experime
     const names = exp.tasks.map((t) => t.name);
     const dup = names.find((n, i) => names.indexOf(n) !== i);
     if (dup) throw new Error(`${origin}: tasks: ${dup} is listed twice`);
+    const generated = names.filter(isSyntheticTaskName);
+    if (exp.data.kind !== 'synthetic' && generated.length > 0) throw new Error(`${origin}: data.kind: the synthetic tasks (${generated.join(', ')}) need data.kind "synthetic"`);
+    // GLUE names with data.kind "synthetic" stay allowed: tests and the selection worker hand in-memory rows to the trainer that way.
+    if (generated.length > 0) {
+      const i = names.findIndex((n) => !isSyntheticTaskName(n));
+      if (i >= 0) throw new Error(`${origin}: tasks.${i}.name: "${names[i]}" cannot be mixed with synthetic tasks (data.kind "synthetic" generates only ${SYNTHETIC_TASK_NAMES.join(', ')})`);
+    }
     if (exp.siwlm.enabled && exp.siwlm.centralTask && !names.includes(exp.siwlm.centralTask)) {
       throw new Error(`${origin}: siwlm.centralTask: ${exp.siwlm.centralTask} is not one of the tasks (${names.join(', ')})`);
     }

@@ -1,4 +1,5 @@
 import { gradtsImportance } from '../analysis/gradtsImportance.ts';
+import { maskImportance } from '../analysis/headImportance.ts';
 import type { HeadMatrix, LabelledBatch } from '../analysis/types.ts';
 import { BatchReader } from '../data/batchReader.ts';
 import type { LoadedSplit } from '../data/shardReader.ts';
@@ -27,8 +28,14 @@ export interface GradtsTaskImportance {
   /** Mean raw matrix over the measured examples, per-layer L1, global min-max (§3.3). */
   taskMatrix: HeadMatrix;
   instances?: InstanceMatrices;
+  /** Michel et al.'s mask importance of the same tuned model on the same rows (dropout off), when asked for. */
+  maskMatrix?: HeadMatrix;
   tuneSeconds: number;
   measureSeconds: number;
+  /** Seconds of the mask measurement (not in measureSeconds, which is GradTS's own cost). */
+  maskSeconds?: number;
+  /** Dev metrics of the tuned model (only measured with `mask`). */
+  tunedDev?: Record<string, number>;
   /** Rows trained (× epochs) plus rows measured. */
   examplesProcessed: number;
 }
@@ -40,6 +47,8 @@ export interface GradtsImportanceOptions {
   maxMeasureRows?: number;
   /** Dropout seed of the measurement (examples i use seed + 1000·i). */
   dropoutSeed?: number;
+  /** Also take the mask importance on the same rows, so both measures describe one tuned model. */
+  mask?: boolean;
 }
 
 /** Every row of `split` in file order, one tensor batch at a time; each batch is disposed once consumed. */
@@ -56,7 +65,9 @@ export async function* labelledBatches(split: LoadedSplit, spec: TaskSpec, batch
 }
 
 export async function gradtsTaskImportance(env: SelectionEnv, tuneExperiment: Experiment, task: string, opts: GradtsImportanceOptions = {}): Promise<GradtsTaskImportance> {
-  const tuned = await trainOnTasks(env, { experiment: withTasks(tuneExperiment, [task]), target: task, label: `gradts tune ${task}`, keepModel: true, noDev: true });
+  // GradTS's tuning evaluates nothing; with the mask measure asked for (a fidelity study), the tuned model's
+  // dev metrics are kept too, so a map can be read next to how well its task was learned.
+  const tuned = await trainOnTasks(env, { experiment: withTasks(tuneExperiment, [task]), target: task, label: `gradts tune ${task}`, keepModel: true, noDev: !opts.mask });
   const model = tuned.model!;
   const measureStart = nowMs();
   try {
@@ -71,12 +82,20 @@ export async function gradtsTaskImportance(env: SelectionEnv, tuneExperiment: Ex
       dropoutSeed: opts.dropoutSeed ?? tuneExperiment.seed,
       taskId: model.taskId(task),
     });
+    const measureSeconds = secondsSince(measureStart);
+    let mask: { matrix: HeadMatrix; seconds: number } | undefined;
+    if (opts.mask) {
+      const maskStart = nowMs();
+      const m = await maskImportance(model.encoder, slot.head, labelledBatches(split, slot.spec, tuneExperiment.evalBatchSize), { perExample: true, taskId: model.taskId(task) });
+      mask = { matrix: m.normalized, seconds: secondsSince(maskStart) };
+    }
     return {
       task,
       taskMatrix: r.taskNormalized,
+      ...(mask ? { maskMatrix: mask.matrix, maskSeconds: mask.seconds, tunedDev: tuned.last as Record<string, number> } : {}),
       instances: opts.instances ? { rows, uids: split.uids.slice(0, n), matrices: r.instanceNormalized } : undefined,
       tuneSeconds: tuned.wallSeconds,
-      measureSeconds: secondsSince(measureStart),
+      measureSeconds,
       examplesProcessed: tuned.examplesProcessed + n,
     };
   } finally {

@@ -34,6 +34,8 @@ export interface ImportanceProvenance {
   matrices: Record<string, HeadMatrix>;
   wallSeconds: number;
   examplesProcessed: number;
+  /** With selection.maskImportance: the mask measure of the same tuned models, and its own cost. */
+  mask?: { matrices: Record<string, HeadMatrix>; wallSeconds: number; tunedDev: Record<string, Record<string, number>> };
 }
 
 function metricsOf(task: string, env: SelectionEnv) {
@@ -76,6 +78,7 @@ class SelectionContext {
     const r = await gradtsTaskImportance(this.run.env, this.stage('tune'), task, {
       instances: keep,
       maxMeasureRows: this.run.selection.maxMeasureRows,
+      mask: this.run.selection.maskImportance,
     });
     this.computed.set(task, r);
     return r;
@@ -94,13 +97,19 @@ class SelectionContext {
     let seconds = 0;
     let examples = 0;
     const matrices: Record<string, HeadMatrix> = {};
+    const mask: NonNullable<ImportanceProvenance['mask']> = { matrices: {}, wallSeconds: 0, tunedDev: {} };
     for (const t of tasks) {
       const r = await this.importance(t, false);
       matrices[t] = r.taskMatrix;
       seconds += r.tuneSeconds + r.measureSeconds;
       examples += r.examplesProcessed;
+      if (r.maskMatrix) {
+        mask.matrices[t] = r.maskMatrix;
+        mask.wallSeconds += r.maskSeconds ?? 0;
+        if (r.tunedDev) mask.tunedDev[t] = r.tunedDev;
+      }
     }
-    return { source: 'computed', correlationMethod: method, matrices, wallSeconds: seconds, examplesProcessed: examples };
+    return { source: 'computed', correlationMethod: method, matrices, wallSeconds: seconds, examplesProcessed: examples, ...(this.run.selection.maskImportance ? { mask } : {}) };
   }
 
   async gradtsTrial() {

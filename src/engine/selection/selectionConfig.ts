@@ -31,10 +31,13 @@ export const SelectionConfigSchema = v.object({
   tdPerTask: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
   /** The random baseline's draw seed. */
   seed: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
-  maxTrials: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+  /** At most this many trials; 0 = compute the matrices and the candidate ranking only (chosen stays empty). */
+  maxTrials: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
   /** GradTS: measure head matrices on at most this many training rows per task. */
   maxMeasureRows: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
   correlationMethod: v.optional(v.picklist(['kendall_tau_b', 'spearman'])),
+  /** GradTS: also take the mask importance of each tuned model (reported beside the GradTS matrices; not used to choose). */
+  maskImportance: v.optional(v.boolean()),
   /** Precomputed GradTS task-level matrices by task (skips tuning + measuring for gradts-trial). */
   importance: v.optional(v.record(v.string(), headMatrix)),
   /** GradTS-fg: the auxiliary set from an earlier GradTS-trial (skips the trials). */

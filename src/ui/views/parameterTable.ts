@@ -1,23 +1,14 @@
 import type { Experiment } from '../../engine/experiment/experimentSchema.ts';
 import { experimentParameterCounts, randomModelShape, type HeadShape } from '../../engine/train/experimentParameterCounts.ts';
-import type { SyntheticTaskName } from '../../engine/synthetic/syntheticTasks.ts';
+import { SYNTHETIC_SPECS } from '../../engine/synthetic/syntheticSpecs.ts';
 
 /**
  * The Experiment view's parameter table: what the model of the edited experiment would hold, split into the
  * parts every task shares and the parts each task owns, from shapes alone (the page never allocates tensors).
  */
 
-/**
- * The synthetic demo's head shapes. The worker's SYNTHETIC_SPECS (workers/trainer/syntheticData.ts) is the
- * source; it is not imported because it pulls the tokenizer into the page (tests/node/parameterTable.test.ts
- * holds the two equal).
- */
-export const SYNTHETIC_HEADS: Record<SyntheticTaskName, HeadShape> = {
-  'SYN-FIRST': { type: 'classification', numLabels: 2 },
-  'SYN-CONTAINS': { type: 'classification', numLabels: 2 },
-  'SYN-MATCH': { type: 'classification', numLabels: 2 },
-  'SYN-COUNT': { type: 'regression', numLabels: 1 },
-};
+/** Head shapes of the generated tasks (demo SYN-* and planted PL-*), from the engine's shape-only specs. */
+export const SYNTHETIC_HEADS: Record<string, HeadShape> = Object.fromEntries(Object.entries(SYNTHETIC_SPECS).map(([k, s]) => [k, { type: s.type, numLabels: s.numLabels }]));
 
 export interface ParameterRow {
   /** `encoder`, `variant-shared`, or `task-<name>` (test ids). */

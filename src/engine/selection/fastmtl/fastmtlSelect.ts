@@ -56,8 +56,11 @@ export interface FastmtlReasons {
   posWeight: number[] | null;
   tdTraining: { rows: Record<string, number>; epochs: number; wallSeconds: number; examplesProcessed: number; status: string; targetDev: Record<string, number> };
   scoringCost: { wallSeconds: number; rowsScored: number };
-  /** Per auxiliary task: unused rows (candidates), chosen rows, and the mean target score over its candidates. */
-  pools: Record<string, { candidates: number; chosen: number; meanScore: number }>;
+  /**
+   * Per auxiliary task: unused rows (candidates), chosen rows, the mean target score over its candidates, and
+   * every candidate's score (pool order, 4 decimals) so a ranking can be checked against known relations.
+   */
+  pools: Record<string, { candidates: number; chosen: number; meanScore: number; scores: number[] }>;
   /** The chosen examples, best first. */
   top: RankedExample[];
 }
@@ -137,7 +140,8 @@ export async function runFastmtlSelection(env: SelectionEnv, o: FastmtlOptions):
   for (const p of scored) {
     let sum = 0;
     for (let i = 0; i < p.scores.length; i++) sum += p.scores[i];
-    pools[p.task] = { candidates: p.rows.length, chosen: byTask[p.task]?.rows.length ?? 0, meanScore: p.rows.length ? sum / p.rows.length : NaN };
+    pools[p.task] = { candidates: p.rows.length, chosen: byTask[p.task]?.rows.length ?? 0, meanScore: p.rows.length ? sum / p.rows.length : NaN,
+      scores: Array.from(p.scores, (x) => Math.round(x * 1e4) / 1e4) };
   }
   const result: SelectionResult<FastmtlReasons> = {
     format: SELECTION_FORMAT,
