@@ -24,9 +24,9 @@ import { TORCH_PYTHON, TorchPeer } from './torchPeer.ts';
 import { trainStepFlops, type TrainShape } from './trainFlops.ts';
 
 /** bert-base-uncased's vocabulary: the embedding (and its dense gradient) is as large as in a real run. */
-const VOCAB = 30522;
+export const VOCAB = 30522;
 /** The GLUE task whose head the step trains: 2 classes, like SST-2 itself. */
-const TASK = 'SST-2';
+export const TASK = 'SST-2';
 
 export interface NamedShape extends TrainShape {
   name: string;
@@ -53,7 +53,7 @@ export interface TrainBenchOptions {
   backends: ('wasm' | 'cpu' | 'torch')[];
 }
 
-function benchExperiment(s: NamedShape, optimizer: TrainBenchOptions['optimizer']): Experiment {
+export function benchExperiment(s: NamedShape, optimizer: TrainBenchOptions['optimizer']): Experiment {
   return parseExperiment({
     name: 'train-bench',
     tasks: [{ name: TASK }],
@@ -70,7 +70,7 @@ function benchExperiment(s: NamedShape, optimizer: TrainBenchOptions['optimizer'
 }
 
 /** Rows of exactly `seq` tokens ([CLS] random words [SEP]) with random labels, so no batch has padding. */
-function randomSplit(s: NamedShape, rows: number) {
+export function randomSplit(s: NamedShape, rows: number) {
   const rng = new Rng(`train-bench/${s.name}`);
   return memorySplit(TASK, 'train', Array.from({ length: rows }, (_, i) => ({
     ids: [101, ...Array.from({ length: s.seq - 2 }, () => 1000 + rng.int(VOCAB - 1000)), 102],

@@ -181,9 +181,10 @@ export class BertEncoder {
       const orZero = (x: tf.Tensor | undefined) => x ?? tf.zeros([B, T, H]);
       qkv = tf.add(qkv, tf.concat([orZero(deltas.q), orZero(deltas.k), orZero(deltas.v)], -1));
     }
-    // Split heads, all three at once: [B, T, 3, A, d] → [3, B·A, T, d] → q, k, v of [B·A, T, d].
-    const heads = tf.reshape(tf.transpose(tf.reshape(qkv, [B, T, 3, A, d]), [2, 0, 3, 1, 4]), [3, B * A, T, d]);
-    const [q, k, v] = tf.unstack(heads) as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
+    // Split heads, all three at once: [B, T, 3·A, d] → [B, 3·A, T, d] → q, k, v of [B, A, T, d] → [B·A, T, d].
+    // (One 4-D transpose: tfjs-wasm runs a 5-D one, e.g. straight to [3, B, A, T, d], ~100× slower.)
+    const heads = tf.transpose(tf.reshape(qkv, [B, T, 3 * A, d]), [0, 2, 1, 3]);
+    const [q, k, v] = tf.split(heads, 3, 1).map((x) => tf.reshape(x, [B * A, T, d]) as tf.Tensor3D);
 
     // Scaled dot-product attention: softmax(q·kᵀ/√d + bias) [B, A, T, T]
     const scores = tf.add(tf.reshape(attentionScores(q, k, d), [B, A, T, T]), bias);
