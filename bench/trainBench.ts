@@ -80,7 +80,7 @@ export function randomSplit(s: NamedShape, rows: number) {
 }
 
 /** Step times of a fresh Trainer on `backend`, plus how many tensors it left behind (should be 0). */
-async function timeTfjsTrain(backend: 'wasm' | 'cpu', s: NamedShape, warmup: number, reps: number, optimizer: TrainBenchOptions['optimizer']) {
+export async function timeTfjsTrain(backend: 'wasm' | 'cpu', s: NamedShape, warmup: number, reps: number, optimizer: TrainBenchOptions['optimizer']) {
   await initNodeBackend(backend);
   const before = tf.memory().numTensors;
   const exp = benchExperiment(s, optimizer);
@@ -101,7 +101,7 @@ async function timeTfjsTrain(backend: 'wasm' | 'cpu', s: NamedShape, warmup: num
   return { ms, leaked: tf.memory().numTensors - before };
 }
 
-async function timeTfjsMatmul(backend: 'wasm' | 'cpu', n: number, warmup: number, reps: number) {
+export async function timeTfjsMatmul(backend: 'wasm' | 'cpu', n: number, warmup: number, reps: number) {
   await initNodeBackend(backend);
   const a = tf.randomNormal([n, n], 0, 1, 'float32', 1);
   const b = tf.randomNormal([n, n], 0, 1, 'float32', 2);
@@ -125,7 +125,7 @@ async function timeTfjsMatmul(backend: 'wasm' | 'cpu', n: number, warmup: number
 }
 
 /** HF config.json fields for the PyTorch peer's model of this shape. */
-function torchConfig(s: NamedShape) {
+export function torchConfig(s: NamedShape) {
   return {
     vocab_size: VOCAB, hidden_size: s.hidden, num_hidden_layers: s.layers, num_attention_heads: s.heads, intermediate_size: s.intermediate,
     max_position_embeddings: 512, type_vocab_size: 2, hidden_dropout_prob: 0.1, attention_probs_dropout_prob: 0.1,
