@@ -8,6 +8,7 @@
  *   npm run bench -- encoder tokenizer
  *   npm run bench -- train     (training step per backend vs its matmul peak; see bench/trainBench.ts)
  *   npm run bench -- peers     (tfjs-wasm vs onnxruntime-node and PyTorch+OpenBLAS, same weights; see bench/peersBench.ts)
+ *   npm run bench -- parallel  (ceiling of data parallel training over worker_threads; see bench/parallelBench.ts)
  *   npm run bench -- profile   (per-kernel time of a tfjs-wasm train step, L2 H128 b16×s128; see bench/profileBench.ts)
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -39,6 +40,13 @@ const BENCHES: Bench[] = [
     run: async () => {
       const m = await import('./peersBench.ts');
       return m.reportPeersBench(m.parsePeersArgs([])); // also bench/results/peers.md
+    },
+  },
+  {
+    name: 'parallel',
+    run: async () => {
+      const m = await import('./parallelBench.ts');
+      return m.reportParallelBench(m.parseParallelArgs([])); // also bench/results/parallel.md
     },
   },
   {
