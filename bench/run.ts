@@ -7,6 +7,9 @@
  *   npm run bench            (all)
  *   npm run bench -- encoder tokenizer
  *   npm run bench -- train     (training step per backend vs its matmul peak; see bench/trainBench.ts)
+ *   npm run bench -- peers     (tfjs-wasm vs onnxruntime-node and PyTorch+OpenBLAS, same weights; see bench/peersBench.ts)
+ *   npm run bench -- parallel  (ceiling of data parallel training over worker_threads; see bench/parallelBench.ts)
+ *   npm run bench -- profile   (per-kernel time of a tfjs-wasm train step, L2 H128 b16×s128; see bench/profileBench.ts)
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -30,6 +33,27 @@ const BENCHES: Bench[] = [
       const res = await m.runTrainBench({ rounds: 2, reps: 3, warmup: 1, cpuReps: 1, matmul: 1024, optimizer: 'adamw', backends: ['wasm', 'cpu', 'torch'] });
       m.reportTrainBench(res); // also bench/results/train.md, the table the README quotes
       return res;
+    },
+  },
+  {
+    name: 'peers',
+    run: async () => {
+      const m = await import('./peersBench.ts');
+      return m.reportPeersBench(m.parsePeersArgs([])); // also bench/results/peers.md
+    },
+  },
+  {
+    name: 'parallel',
+    run: async () => {
+      const m = await import('./parallelBench.ts');
+      return m.reportParallelBench(m.parseParallelArgs([])); // also bench/results/parallel.md
+    },
+  },
+  {
+    name: 'profile',
+    run: async () => {
+      const m = await import('./profileBench.ts');
+      return m.reportProfileBench(m.parseProfileArgs([])); // also bench/results/profile-wasm.md
     },
   },
 ];

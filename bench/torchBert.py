@@ -7,14 +7,24 @@ Requests (each may add "threads": n to run with torch.set_num_threads(n); the de
       train also takes "optimizer": "adamw"|"adamax"|"adam", "weight_decay", "global_clip", "labels" (classes):
       Taskscope's trainer step (dropout, cross-entropy, clip_grad_norm_, optimiser step).
   {"op": "matmul", "n": N, "reps": n, "warmup": w}: an N×N by N×N float32 matmul (the machine's matmul peak).
-  {"op": "info"}: version, default thread count, CPU count and the BLAS torch was built with.
+  {"op": "info"}: version, default thread count, CPU count, the BLAS torch was built with and the BLAS library
+      actually loaded (Debian's python3-torch calls whatever libblas.so.3 points at: reference BLAS or OpenBLAS).
+  forward/train may add "weights": path of an HF model.safetensors (names with or without "bert.") to load
+      instead of a random init.
+  {"op": "outputs", "config", "weights", "ids", "types", "mask"}: last hidden state and pooled output (no head)
+      of the loaded weights on those inputs, to check that every peer computes the same function.
+  {"op": "export_onnx", "config", "weights", "path"}: writes the encoder (inputs input_ids, token_type_ids,
+      attention_mask, int64, dynamic batch and sequence; outputs last_hidden_state, pooler_output) as ONNX.
 Answer:  {"op": ..., "ms": [per-rep milliseconds], "torch": version, "threads": n}
 """
 import json
 import math
 import os
+import struct
 import sys
 import time
+
+import numpy as np
 
 import torch
 import torch.nn as nn
@@ -59,13 +69,63 @@ class Bert(nn.Module):
         self.pool = nn.Linear(H, H)
         self.cls = nn.Linear(H, n_labels)
 
-    def forward(self, ids, types, mask):
+    def encode(self, ids, types, mask):
         T = ids.shape[1]
         h = self.drop_emb(self.ln(self.word(ids) + self.pos(torch.arange(T))[None] + self.typ(types)))
         bias = ((1.0 - mask[:, None, None, :].float()) * -10000.0)
         for layer in self.layers:
             h = layer(h, bias)
-        return self.cls(self.drop_task(torch.tanh(self.pool(h[:, 0]))))
+        return h, torch.tanh(self.pool(h[:, 0]))
+
+    def forward(self, ids, types, mask):
+        return self.cls(self.drop_task(self.encode(ids, types, mask)[1]))
+
+
+class Encoder(nn.Module):
+    """The encoder alone (last hidden state, pooled output), the graph exported to ONNX."""
+
+    def __init__(self, bert):
+        super().__init__()
+        self.bert = bert
+
+    def forward(self, ids, types, mask):
+        return self.bert.encode(ids, types, mask)
+
+
+HF_TO_PEER = [("embeddings.word_embeddings", "word"), ("embeddings.position_embeddings", "pos"),
+              ("embeddings.token_type_embeddings", "typ"), ("embeddings.LayerNorm", "ln"),
+              ("attention.self.query", "q"), ("attention.self.key", "k"), ("attention.self.value", "v"),
+              ("attention.output.dense", "o"), ("attention.output.LayerNorm", "ln1"), ("intermediate.dense", "i"),
+              ("output.dense", "out"), ("output.LayerNorm", "ln2"), ("encoder.layer.", "layers."), ("pooler.dense", "pool")]
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        if info["dtype"] != "F32":
+            raise ValueError(f"{path}: tensor {name} is {info['dtype']}, expected F32")
+        a, b = info["data_offsets"]
+        out[name] = torch.from_numpy(np.frombuffer(data[a:b], dtype="<f4").reshape(info["shape"]).copy())
+    return out
+
+
+def load_weights(model, path):
+    state = {}
+    for name, t in read_safetensors(path).items():
+        peer = name[len("bert."):] if name.startswith("bert.") else name
+        for hf, ours in HF_TO_PEER:
+            peer = peer.replace(hf, ours)
+        state[peer] = t
+    missing = [k for k in model.state_dict() if not k.startswith("cls.") and k not in state]
+    if missing:
+        raise ValueError(f"{path}: no tensor for {missing[:3]}")
+    model.load_state_dict(state, strict=False)
 
 
 def make_optimizer(model, req):
@@ -97,6 +157,8 @@ def run_model(req):
     c, B, T = req["config"], req["batch"], req["seq"]
     n_labels = req.get("labels", 2)
     model = Bert(c, n_labels)
+    if req.get("weights"):
+        load_weights(model, req["weights"])
     ids = torch.randint(0, c["vocab_size"], (B, T))
     types = torch.zeros(B, T, dtype=torch.long)
     mask = torch.ones(B, T, dtype=torch.long)
@@ -122,6 +184,42 @@ def run_model(req):
     return timed(once, req)
 
 
+def peer_model(req):
+    model = Bert(req["config"])
+    load_weights(model, req["weights"])
+    return model.eval()
+
+
+def run_outputs(req):
+    model = peer_model(req)
+    ids, types, mask = (torch.tensor(req[k], dtype=torch.long) for k in ("ids", "types", "mask"))
+    with torch.no_grad():
+        h, pooled = model.encode(ids, types, mask)
+    return {"op": "outputs", "ms": [], "torch": torch.__version__, "threads": torch.get_num_threads(),
+            "last_hidden_state": h.flatten().tolist(), "pooled": pooled.flatten().tolist()}
+
+
+def run_export_onnx(req):
+    enc = Encoder(peer_model(req)).eval()
+    B, T = 2, 16
+    ids = torch.ones(B, T, dtype=torch.long)
+    axes = {0: "batch", 1: "seq"}
+    torch.onnx.export(enc, (ids, torch.zeros_like(ids), torch.ones_like(ids)), req["path"], opset_version=14,
+                      input_names=["input_ids", "token_type_ids", "attention_mask"], output_names=["last_hidden_state", "pooler_output"],
+                      dynamic_axes={"input_ids": axes, "token_type_ids": axes, "attention_mask": axes, "last_hidden_state": axes, "pooler_output": {0: "batch"}})
+    return {"op": "export_onnx", "ms": [], "torch": torch.__version__, "threads": torch.get_num_threads(), "path": req["path"]}
+
+
+def loaded_blas():
+    """The BLAS shared object this process has mapped (Linux): names the reference BLAS or OpenBLAS."""
+    try:
+        with open("/proc/self/maps") as f:
+            libs = {line.split()[-1] for line in f if "blas" in line.lower() and "/" in line}
+        return ", ".join(sorted(os.path.realpath(p) for p in libs)) or "none mapped"
+    except OSError:
+        return "unknown"
+
+
 def run_matmul(req):
     torch.manual_seed(0)
     n = req["n"]
@@ -135,9 +233,15 @@ DEFAULT_THREADS = torch.get_num_threads()
 def run(req):
     if req["op"] == "info":
         blas = next((f.split("=", 1)[1] for f in torch.__config__.show().replace(",", " ").split() if f.startswith("BLAS_INFO=")), "unknown")
-        return {"op": "info", "ms": [], "torch": torch.__version__, "threads": DEFAULT_THREADS, "cpus": os.cpu_count(), "blas": blas}
+        torch.mm(torch.ones(64, 64), torch.ones(64, 64))  # maps the BLAS library
+        return {"op": "info", "ms": [], "torch": torch.__version__, "threads": DEFAULT_THREADS, "cpus": os.cpu_count(), "blas": blas,
+                "blas_loaded": loaded_blas()}
     torch.set_num_threads(req.get("threads") or DEFAULT_THREADS)
     try:
+        if req["op"] == "outputs":
+            return run_outputs(req)
+        if req["op"] == "export_onnx":
+            return run_export_onnx(req)
         ms = run_matmul(req) if req["op"] == "matmul" else run_model(req)
         return {"op": req["op"], "ms": ms, "torch": torch.__version__, "threads": torch.get_num_threads()}
     finally:

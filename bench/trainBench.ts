@@ -24,9 +24,9 @@ import { TORCH_PYTHON, TorchPeer } from './torchPeer.ts';
 import { trainStepFlops, type TrainShape } from './trainFlops.ts';
 
 /** bert-base-uncased's vocabulary: the embedding (and its dense gradient) is as large as in a real run. */
-const VOCAB = 30522;
+export const VOCAB = 30522;
 /** The GLUE task whose head the step trains: 2 classes, like SST-2 itself. */
-const TASK = 'SST-2';
+export const TASK = 'SST-2';
 
 export interface NamedShape extends TrainShape {
   name: string;
@@ -53,7 +53,7 @@ export interface TrainBenchOptions {
   backends: ('wasm' | 'cpu' | 'torch')[];
 }
 
-function benchExperiment(s: NamedShape, optimizer: TrainBenchOptions['optimizer']): Experiment {
+export function benchExperiment(s: NamedShape, optimizer: TrainBenchOptions['optimizer']): Experiment {
   return parseExperiment({
     name: 'train-bench',
     tasks: [{ name: TASK }],
@@ -70,7 +70,7 @@ function benchExperiment(s: NamedShape, optimizer: TrainBenchOptions['optimizer'
 }
 
 /** Rows of exactly `seq` tokens ([CLS] random words [SEP]) with random labels, so no batch has padding. */
-function randomSplit(s: NamedShape, rows: number) {
+export function randomSplit(s: NamedShape, rows: number) {
   const rng = new Rng(`train-bench/${s.name}`);
   return memorySplit(TASK, 'train', Array.from({ length: rows }, (_, i) => ({
     ids: [101, ...Array.from({ length: s.seq - 2 }, () => 1000 + rng.int(VOCAB - 1000)), 102],
@@ -80,7 +80,7 @@ function randomSplit(s: NamedShape, rows: number) {
 }
 
 /** Step times of a fresh Trainer on `backend`, plus how many tensors it left behind (should be 0). */
-async function timeTfjsTrain(backend: 'wasm' | 'cpu', s: NamedShape, warmup: number, reps: number, optimizer: TrainBenchOptions['optimizer']) {
+export async function timeTfjsTrain(backend: 'wasm' | 'cpu', s: NamedShape, warmup: number, reps: number, optimizer: TrainBenchOptions['optimizer']) {
   await initNodeBackend(backend);
   const before = tf.memory().numTensors;
   const exp = benchExperiment(s, optimizer);
@@ -101,7 +101,7 @@ async function timeTfjsTrain(backend: 'wasm' | 'cpu', s: NamedShape, warmup: num
   return { ms, leaked: tf.memory().numTensors - before };
 }
 
-async function timeTfjsMatmul(backend: 'wasm' | 'cpu', n: number, warmup: number, reps: number) {
+export async function timeTfjsMatmul(backend: 'wasm' | 'cpu', n: number, warmup: number, reps: number) {
   await initNodeBackend(backend);
   const a = tf.randomNormal([n, n], 0, 1, 'float32', 1);
   const b = tf.randomNormal([n, n], 0, 1, 'float32', 2);
@@ -125,7 +125,7 @@ async function timeTfjsMatmul(backend: 'wasm' | 'cpu', n: number, warmup: number
 }
 
 /** HF config.json fields for the PyTorch peer's model of this shape. */
-function torchConfig(s: NamedShape) {
+export function torchConfig(s: NamedShape) {
   return {
     vocab_size: VOCAB, hidden_size: s.hidden, num_hidden_layers: s.layers, num_attention_heads: s.heads, intermediate_size: s.intermediate,
     max_position_embeddings: 512, type_vocab_size: 2, hidden_dropout_prob: 0.1, attention_probs_dropout_prob: 0.1,

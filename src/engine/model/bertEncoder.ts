@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BertCheckpoint, BertConfig, NamedTensor } from '../checkpoint/types.ts';
 import { createBertParams, bindingsToNamedTensors, type BertParams, type HfBinding, type LayerParams } from './bertWeights.ts';
 import { activation, dense, dropout, embeddingLookup, layerNorm } from './ops.ts';
+import { attentionContext, attentionScores } from './kernels/attentionMatMuls.ts';
 import type { EncoderExtension, ExtensionContext } from './encoderExtension.ts';
 
 /**
@@ -117,7 +118,7 @@ export class BertEncoder {
     const attentions: tf.Tensor4D[] = [];
     for (let l = 0; l < cfg.numHiddenLayers; l++) {
       const maskRow = opts.headMask ? tf.reshape(tf.slice(opts.headMask, [l, 0], [1, -1]), [1, -1, 1, 1]) : null;
-      const { out, probs } = this.layer(l, p.layers[l], h, bias, maskRow, ctx);
+      const { out, probs } = this.layer(l, p.layers[l], h as tf.Tensor3D, bias, maskRow, ctx);
       h = out;
       hiddenStates.push(out as tf.Tensor3D);
       attentions.push(probs);
@@ -159,46 +160,54 @@ export class BertEncoder {
     };
   }
 
-  /** One transformer layer: multi-head self-attention → add & norm → FFN → add & norm. */
-  private layer(l: number, w: LayerParams, hIn: tf.Tensor, bias: tf.Tensor4D, headMask: tf.Tensor | null, ctx: ExtensionContext) {
+  /** One transformer layer (Vaswani et al. 2017, post-LN as BERT): attention block, then feed-forward block. */
+  private layer(l: number, w: LayerParams, hIn: tf.Tensor3D, bias: tf.Tensor4D, headMask: tf.Tensor | null, ctx: ExtensionContext) {
+    const { out: attnOut, probs } = this.attention(l, w, hIn, bias, headMask, ctx);
+    return { out: this.feedForward(l, w, hIn, attnOut, ctx), probs };
+  }
+
+  /** Multi-head self-attention → dropout → add & LayerNorm. [B, T, H] → [B, T, H], probs [B, A, T, T]. */
+  private attention(l: number, w: LayerParams, hIn: tf.Tensor3D, bias: tf.Tensor4D, headMask: tf.Tensor | null, ctx: ExtensionContext) {
     const cfg = this.config;
-    const [B, T, H] = hIn.shape as [number, number, number];
+    const [B, T, H] = hIn.shape;
     const A = cfg.numAttentionHeads;
     const d = H / A;
-    const k2 = (x: DenseLike) => [x.kernel as tf.Tensor2D, x.bias as tf.Tensor1D] as const;
 
-    // Projections [B, T, H]; variants may add task-specific terms before the split into heads.
-    let q = dense(hIn, ...k2(w.query));
-    let k = dense(hIn, ...k2(w.key));
-    let v = dense(hIn, ...k2(w.value));
+    // Q, K, V in one matmul: [B, T, H] · [H, 3H] → [B, T, 3H]. Variants may add task-specific terms.
+    let qkv = dense(hIn, tf.concat([w.query.kernel, w.key.kernel, w.value.kernel], 1) as tf.Tensor2D,
+      tf.concat([w.query.bias, w.key.bias, w.value.bias]) as tf.Tensor1D);
     const deltas = this.extension?.projectionDeltas?.(l, hIn, ctx);
-    if (deltas?.q) q = tf.add(q, deltas.q);
-    if (deltas?.k) k = tf.add(k, deltas.k);
-    if (deltas?.v) v = tf.add(v, deltas.v);
+    if (deltas && (deltas.q || deltas.k || deltas.v)) {
+      const orZero = (x: tf.Tensor | undefined) => x ?? tf.zeros([B, T, H]);
+      qkv = tf.add(qkv, tf.concat([orZero(deltas.q), orZero(deltas.k), orZero(deltas.v)], -1));
+    }
+    // Split heads, all three at once: [B, T, 3·A, d] → [B, 3·A, T, d] → q, k, v of [B, A, T, d] → [B·A, T, d].
+    // (One 4-D transpose: tfjs-wasm runs a 5-D one, e.g. straight to [3, B, A, T, d], ~100× slower.)
+    const heads = tf.transpose(tf.reshape(qkv, [B, T, 3 * A, d]), [0, 2, 1, 3]);
+    const [q, k, v] = tf.split(heads, 3, 1).map((x) => tf.reshape(x, [B * A, T, d]) as tf.Tensor3D);
 
-    // Split heads: [B, T, H] → [B, A, T, d]
-    const split = (x: tf.Tensor) => tf.transpose(tf.reshape(x, [B, T, A, d]), [0, 2, 1, 3]);
-    const qh = split(q), kh = split(k), vh = split(v);
-
-    // Scaled dot-product attention: [B, A, T, T]
-    const scores = tf.add(tf.div(tf.matMul(qh, kh, false, true), Math.sqrt(d)), bias);
+    // Scaled dot-product attention: softmax(q·kᵀ/√d + bias) [B, A, T, T]
+    const scores = tf.add(tf.reshape(attentionScores(q, k, d), [B, A, T, T]), bias);
     let probs = tf.softmax(scores) as tf.Tensor4D;
     probs = dropout(probs, cfg.attentionProbsDropoutProb, ctx.training, ctx.nextSeed()) as tf.Tensor4D;
     if (headMask) probs = tf.mul(probs, headMask) as tf.Tensor4D;
 
-    // Merge heads: [B, A, T, d] → [B, T, H]
-    const context = tf.reshape(tf.transpose(tf.matMul(probs, vh), [0, 2, 1, 3]), [B, T, H]);
-    const attnProj = dropout(dense(context, ...k2(w.attentionOutput)), cfg.hiddenDropoutProb, ctx.training, ctx.nextSeed());
-    const attnOut = layerNorm(tf.add(attnProj, hIn), w.attentionNorm.gamma as tf.Tensor1D, w.attentionNorm.beta as tf.Tensor1D, cfg.layerNormEps);
+    // Weighted values [B·A, T, d] → merge heads [B, A, T, d] → [B, T, H]
+    const context = tf.reshape(tf.transpose(tf.reshape(attentionContext(tf.reshape(probs, [B * A, T, T]), v), [B, A, T, d]), [0, 2, 1, 3]), [B, T, H]);
+    const projected = dropout(dense(context, w.attentionOutput.kernel as tf.Tensor2D, w.attentionOutput.bias as tf.Tensor1D), cfg.hiddenDropoutProb, ctx.training, ctx.nextSeed());
+    const out = layerNorm(tf.add(projected, hIn), w.attentionNorm.gamma as tf.Tensor1D, w.attentionNorm.beta as tf.Tensor1D, cfg.layerNormEps) as tf.Tensor3D;
+    return { out, probs };
+  }
 
-    // Feed-forward: [B, T, H] → [B, T, I] → [B, T, H]
-    const inter = activation(dense(attnOut, ...k2(w.intermediate)), cfg.hiddenAct);
-    let ffn = dropout(dense(inter, ...k2(w.output)), cfg.hiddenDropoutProb, ctx.training, ctx.nextSeed());
-    // PALs-style variants add a task-specific term inside this final residual.
+  /** Position-wise feed-forward → dropout → add & LayerNorm. [B, T, H] → [B, T, I] → [B, T, H]. */
+  private feedForward(l: number, w: LayerParams, hIn: tf.Tensor3D, attnOut: tf.Tensor3D, ctx: ExtensionContext): tf.Tensor3D {
+    const cfg = this.config;
+    const inter = activation(dense(attnOut, w.intermediate.kernel as tf.Tensor2D, w.intermediate.bias as tf.Tensor1D), cfg.hiddenAct);
+    let ffn = dropout(dense(inter, w.output.kernel as tf.Tensor2D, w.output.bias as tf.Tensor1D), cfg.hiddenDropoutProb, ctx.training, ctx.nextSeed());
+    // PALs-style variants add a task-specific term (computed from the layer's input) inside this final residual.
     const extra = this.extension?.layerDelta?.(l, hIn, ctx);
     if (extra) ffn = tf.add(ffn, extra);
-    const out = layerNorm(tf.add(ffn, attnOut), w.outputNorm.gamma as tf.Tensor1D, w.outputNorm.beta as tf.Tensor1D, cfg.layerNormEps);
-    return { out, probs };
+    return layerNorm(tf.add(ffn, attnOut), w.outputNorm.gamma as tf.Tensor1D, w.outputNorm.beta as tf.Tensor1D, cfg.layerNormEps) as tf.Tensor3D;
   }
 
   dispose() {
@@ -209,4 +218,3 @@ export class BertEncoder {
   }
 }
 
-interface DenseLike { kernel: tf.Variable; bias: tf.Variable }

@@ -6,7 +6,9 @@ import * as tf from '@tensorflow/tfjs';
  */
 
 /** y = x·W + b with x [N, in], W [in, out] (stored transposed from HF's [out, in]), b [out] → [N, out].
- * The gradient uses explicit transposes + plain matMul: wasm's transposed matMul is 10–35× slower. */
+ * The gradient keeps every matmul on tfjs-wasm's XNNPACK path (2-D, no transpose flags: the transposed
+ * matMul is 10–35× slower), transposing whichever of x and dy is narrower for dW, and sums dy over rows
+ * for db as ones[1, N]·dy, which on wasm is far cheaper than a Sum over axis 0. */
 export const dense2d = tf.customGrad((...args: unknown[]) => {
   const [x, W, b, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
   save([x, W]);
@@ -15,7 +17,13 @@ export const dense2d = tf.customGrad((...args: unknown[]) => {
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [xs, Ws] = saved as [tf.Tensor2D, tf.Tensor2D];
       const dy2 = dy as tf.Tensor2D;
-      return [tf.matMul(dy2, tf.transpose(Ws)), tf.matMul(tf.transpose(xs), dy2), tf.sum(dy2, 0)];
+      const [N, inDim] = xs.shape;
+      const outDim = Ws.shape[1];
+      const dx = tf.matMul(dy2, tf.transpose(Ws));
+      // dW = xᵀ·dy, or (dyᵀ·x)ᵀ when dy is the narrower [N, ·] operand to transpose.
+      const dW = inDim <= outDim ? tf.matMul(tf.transpose(xs), dy2) : tf.transpose(tf.matMul(tf.transpose(dy2), xs));
+      const db = tf.getBackend() === 'wasm' ? tf.reshape(tf.matMul(tf.ones([1, N]), dy2), [outDim]) : tf.sum(dy2, 0);
+      return [dx, dW, db];
     },
   };
 }) as (x: tf.Tensor2D, W: tf.Tensor2D, b: tf.Tensor1D) => tf.Tensor2D;
