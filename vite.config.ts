@@ -1,17 +1,21 @@
 import { defineConfig } from 'vite';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { sharedAssetsMirror } from './src/devtools/sharedAssetsMirror.ts';
+import { tfjsWasmThreads } from './src/devtools/tfjsWasmThreads.ts';
 
 // `base: './'` makes the built site work from any sub-path (a project page, a folder on a static host).
-// No COOP/COEP headers: threaded wasm hangs inside a module worker (tools/STACK.md pitfall 4), and a static
-// host must not need special headers.
+// COOP/COEP make dev and preview cross-origin isolated, so wasm runs threaded; a static host needs no
+// headers: public/coi-serviceworker.js adds them. tfjsWasmThreads fixes the threaded wasm start-up in
+// bundled workers (see that file for the cause of the old hang).
+const CROSS_ORIGIN_ISOLATION = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
+
 export default defineConfig({
   base: './',
-  plugins: [svelte(), sharedAssetsMirror()],
-  worker: { format: 'es' },
+  plugins: [svelte(), sharedAssetsMirror(), tfjsWasmThreads()],
+  worker: { format: 'es', plugins: () => [tfjsWasmThreads()] },
   // Found late, these make Vite re-bundle and reload the page on the first visit.
   optimizeDeps: { include: ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-webgpu', '@tensorflow/tfjs-backend-wasm', 'comlink', '@observablehq/plot', 'idb'] },
-  server: { host: '127.0.0.1', port: 5173, strictPort: false },
-  preview: { host: '127.0.0.1', port: 4173 },
+  server: { host: '127.0.0.1', port: 5173, strictPort: false, headers: CROSS_ORIGIN_ISOLATION },
+  preview: { host: '127.0.0.1', port: 4173, headers: CROSS_ORIGIN_ISOLATION },
   build: { target: 'es2022', chunkSizeWarningLimit: 4096 },
 });
