@@ -8,6 +8,7 @@ import threadedSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-was
 import { initBackend } from '../src/engine/runtime/backend.ts';
 import { chooseAutoBackend, softwareAdapterReason, type AdapterFacts, type AutoDecision, type Calibration } from '../src/engine/runtime/autoBackend.ts';
 import { timeCalibrationStep } from '../src/engine/runtime/calibration.ts';
+import { registerWebGPUKernels } from './webgpuKernels.ts';
 
 /**
  * Backend setup for browser contexts (the model worker and the test harness page): registers webgpu and
@@ -32,6 +33,7 @@ export interface AdapterReport {
   architecture: string;
   device: string;
   description: string;
+  isFallbackAdapter: boolean;
   /** A subset of GPUSupportedLimits that bounds model size and batch shapes. */
   limits: Record<string, number>;
   features: string[];
@@ -74,6 +76,9 @@ const REPORTED_LIMITS = [
   'maxComputeWorkgroupSizeX',
   'maxComputeWorkgroupsPerDimension',
 ] as const;
+
+// Fused LayerNorm/GELU kernels for webgpu; ops.ts uses them wherever they are registered.
+registerWebGPUKernels();
 
 let wasmConfigured = false;
 let fallbackReason: string | undefined;
@@ -196,14 +201,11 @@ async function describeAdapter(): Promise<AdapterReport | undefined> {
   const device = backend.device;
   // tfjs keeps the adapter private; a second adapter request returns the same physical adapter's info.
   const adapter = await navigator.gpu.requestAdapter({ powerPreference: 'high-performance' });
-  const info: Partial<GPUAdapterInfo> = adapter?.info ?? {};
+  const facts = adapter ? adapterFacts(adapter) : { vendor: '', architecture: '', device: '', description: '', isFallbackAdapter: false };
   const limits: Record<string, number> = {};
   for (const key of REPORTED_LIMITS) limits[key] = Number(device.limits[key]);
   return {
-    vendor: info.vendor ?? '',
-    architecture: info.architecture ?? '',
-    device: info.device ?? '',
-    description: info.description ?? '',
+    ...facts,
     limits,
     features: [...device.features].map(String).sort(),
   };

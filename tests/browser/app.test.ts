@@ -39,8 +39,8 @@ test('loads the default model, encodes a pair, shows tokens and an attention hea
   await page.getByTestId('status').filter({ hasText: 'Ready' }).waitFor({ timeout: 180_000 });
   expect(await page.getByTestId('model-summary').innerText()).toContain('2 layers, 2 heads, hidden 128, vocabulary 30522, uncased');
   // Chromium here offers only SwiftShader, a software WebGPU adapter: auto must take wasm and say why.
-  expect(await page.getByTestId('device-backend').textContent()).toBe('wasm');
-  expect(await page.getByTestId('device-reason').textContent()).toBe(
+  expect(await page.getByTestId('model-backend').textContent()).toBe('wasm');
+  expect(await page.getByTestId('model-reason').textContent()).toBe(
     'auto picked wasm: the WebGPU adapter (google / swiftshader) is the software renderer swiftshader (isFallbackAdapter), which runs on the CPU and is slower than wasm',
   );
 
@@ -71,7 +71,7 @@ test('loads the default model, encodes a pair, shows tokens and an attention hea
   expect(tip).toContain(`${plain.tokens[2]} (#2)`);
   expect(tip).toContain(`${plain.tokens[5]} (#5)`);
 
-  expect(await page.getByTestId('device-backend').textContent()).toBe('wasm');
+  expect(await page.getByTestId('model-backend').textContent()).toBe('wasm');
   mkdirSync(screenshotDir, { recursive: true });
   await page.screenshot({ path: resolve(screenshotDir, 'app.png'), fullPage: true });
   expect(errors).toEqual([]);
