@@ -10,6 +10,8 @@
  *   npm run bench -- peers     (tfjs-wasm vs onnxruntime-node and PyTorch+OpenBLAS, same weights; see bench/peersBench.ts)
  *   npm run bench -- parallel  (ceiling of data parallel training over worker_threads; see bench/parallelBench.ts)
  *   npm run bench -- profile   (per-kernel time of a tfjs-wasm train step, L2 H128 b16×s128; see bench/profileBench.ts)
+ *   npm run bench -- browser [--quick]  (Chromium: Taskscope vs onnxruntime-web, 1 and 2 wasm threads; bench/browserBench.ts)
+ *   npm run bench -- gpu [--quick]      (Chromium with Vulkan: webgpu vs wasm, PyTorch CUDA when present; bench/gpuBench.ts)
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -56,9 +58,27 @@ const BENCHES: Bench[] = [
       return m.reportProfileBench(m.parseProfileArgs([])); // also bench/results/profile-wasm.md
     },
   },
+  {
+    name: 'browser',
+    run: async () => {
+      const m = await import('./browserBench.ts');
+      const res = await m.runBrowserBench(m.parseBrowserBenchArgs(process.argv.slice(2).filter((a) => a.startsWith('--'))));
+      m.reportBrowserBench(res); // also bench/results/browser.md
+      return res;
+    },
+  },
+  {
+    name: 'gpu',
+    run: async () => {
+      const m = await import('./gpuBench.ts');
+      const res = await m.runGpuBench(m.parseGpuBenchArgs(process.argv.slice(2).filter((a) => a.startsWith('--'))));
+      m.reportGpuBench(res); // also bench/results/gpu.md
+      return res;
+    },
+  },
 ];
 
-const wanted = process.argv.slice(2);
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const unknown = wanted.filter((w) => !BENCHES.some((b) => b.name === w));
 if (unknown.length) {
   process.stderr.write(`unknown bench ${unknown.join(', ')}; choose from ${BENCHES.map((b) => b.name).join(', ')}\n`);

@@ -23,7 +23,7 @@ import { Trainer, type TaskSplits } from '../src/engine/train/trainer.ts';
 import { parseSelectionConfig } from '../src/engine/selection/selectionConfig.ts';
 import type { SelectionResult } from '../src/engine/selection/selectionResult.ts';
 import { parseAppExperiment } from '../src/urlState/appExperiment.ts';
-import { backendReport, setupBrowserBackend, type BackendName, type BackendReport } from './browserBackend.ts';
+import { backendReport, setupBrowserBackend, type BackendReport, type BackendRequest } from './browserBackend.ts';
 import { configJsonOf, freshModel, modelFromConfig, specsFor } from './trainer/buildModel.ts';
 import { LiveRun } from './trainer/liveRun.ts';
 import { loadCachedCheckpoint } from './trainer/modelCache.ts';
@@ -43,8 +43,8 @@ import type { EmbeddingRequest, ImportanceState, ModelFrom, PreparedModel, RunRe
 type UpdateSink = (u: RunUpdate) => void;
 type Progress = (loaded: number, total: number | undefined) => void;
 
-const ORDERS: Record<Experiment['backend'], BackendName[]> = {
-  auto: ['webgpu', 'wasm', 'cpu'],
+const ORDERS: Record<Experiment['backend'], BackendRequest> = {
+  auto: 'auto',
   webgpu: ['webgpu', 'wasm', 'cpu'],
   wasm: ['wasm', 'cpu'],
   cpu: ['cpu'],
@@ -59,9 +59,9 @@ let shardStore: Promise<IdbShardStore> | null = null;
 let selecting: SelectionJob | null = null;
 
 function ensureBackend(pref: Experiment['backend']): Promise<BackendReport> {
-  // 'auto' and 'webgpu' share an order; asking again for the active one keeps it (and its tensors). Setups run
-  // one after another: two interleaved tf.setBackend calls report each other's backend.
-  const key = ORDERS[pref].join(',');
+  // Asking again for the active request keeps it (and its tensors). Setups run one after another: two
+  // interleaved tf.setBackend calls report each other's backend.
+  const key = String(ORDERS[pref]);
   if (backendKey !== key || !backendReady) {
     backendKey = key;
     const previous = backendReady ?? Promise.resolve(null);

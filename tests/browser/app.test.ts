@@ -35,10 +35,14 @@ async function tooltipAt(p: Page, n: number, q: number, k: number): Promise<stri
   return (await tip.textContent()) ?? '';
 }
 
-test('loads the default model, encodes a pair, shows tokens and an attention heatmap on webgpu', async () => {
+test('loads the default model, encodes a pair, shows tokens and an attention heatmap; auto refuses SwiftShader for wasm', async () => {
   await page.getByTestId('status').filter({ hasText: 'Ready' }).waitFor({ timeout: 180_000 });
   expect(await page.getByTestId('model-summary').innerText()).toContain('2 layers, 2 heads, hidden 128, vocabulary 30522, uncased');
-  expect(await page.getByTestId('backend-name').textContent()).toBe('webgpu');
+  // Chromium here offers only SwiftShader, a software WebGPU adapter: auto must take wasm and say why.
+  expect(await page.getByTestId('model-backend').textContent()).toBe('wasm');
+  expect(await page.getByTestId('model-reason').textContent()).toBe(
+    'auto picked wasm: the WebGPU adapter (google / swiftshader) is the software renderer swiftshader (isFallbackAdapter), which runs on the CPU and is slower than wasm',
+  );
 
   await page.getByTestId('text-a').fill(plain.text_a);
   await page.getByTestId('text-b').fill(plain.text_b);
@@ -67,7 +71,7 @@ test('loads the default model, encodes a pair, shows tokens and an attention hea
   expect(tip).toContain(`${plain.tokens[2]} (#2)`);
   expect(tip).toContain(`${plain.tokens[5]} (#5)`);
 
-  expect(await page.getByTestId('backend-name').textContent()).toBe('webgpu');
+  expect(await page.getByTestId('model-backend').textContent()).toBe('wasm');
   mkdirSync(screenshotDir, { recursive: true });
   await page.screenshot({ path: resolve(screenshotDir, 'app.png'), fullPage: true });
   expect(errors).toEqual([]);

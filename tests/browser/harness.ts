@@ -30,7 +30,8 @@ const PREBUNDLED = [
   '@observablehq/plot',
 ];
 
-export async function startBrowserHarness(): Promise<BrowserHarness> {
+/** `chromiumArgs` replaces the default flags (the GPU bench passes the Vulkan flags a real GPU needs). */
+export async function startBrowserHarness({ chromiumArgs = ['--enable-unsafe-webgpu'] }: { chromiumArgs?: string[] } = {}): Promise<BrowserHarness> {
   if (!existsSync(CHROMIUM_PATH)) {
     throw new Error(`Chromium not found at ${CHROMIUM_PATH}: apt-get install -y chromium, or set TASKSCOPE_CHROMIUM`);
   }
@@ -53,7 +54,7 @@ export async function startBrowserHarness(): Promise<BrowserHarness> {
     const address = server.httpServer?.address() as AddressInfo | null;
     if (!address) throw new Error('Vite dev server has no address after listen()');
     const baseUrl = `http://127.0.0.1:${address.port}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: ['--enable-unsafe-webgpu'] });
+    browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: chromiumArgs });
     const b = browser;
     const s = server;
     return {

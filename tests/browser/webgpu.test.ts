@@ -28,7 +28,7 @@ afterAll(async () => {
 
 
 test('the page runs tfjs on the webgpu backend', async () => {
-  const report = await call('backend');
+  const report = await call('backend', ['webgpu']);
   expect(report.fallbackReason).toBeUndefined();
   expect(await call('activeBackend')).toBe('webgpu');
   expect(report.name).toBe('webgpu');

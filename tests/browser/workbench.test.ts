@@ -53,8 +53,9 @@ describe('synthetic demo', () => {
     // 4 training rows per task → one batch each → 4 steps; importance measured at the end on 16 dev rows.
     const hash = hashFor(smallSynthetic({ rows: 16, backend: 'webgpu', checkpointEvery: 2 }), { demo: { mirror: UNREACHABLE_MIRROR, importanceEvery: 4, devRows: 16, probeRows: 16 } });
     ({ page, errors } = await open(hash));
-    expect(await page.getByTestId('device-backend').textContent()).toBe('webgpu');
-    expect(await page.getByTestId('device-adapter').textContent()).toContain('swiftshader');
+    // The page starts on auto, which refuses the SwiftShader adapter; the run below asks for webgpu itself.
+    expect(await page.getByTestId('device-backend').textContent()).toBe('wasm');
+    expect(await page.getByTestId('device-reason').textContent()).toContain('is the software renderer swiftshader');
 
     // The link names a mirror host this browser has not used: nothing is fetched until the user allows it.
     expect(await page.getByTestId('pending-host').allTextContents()).toEqual(['127.0.0.1:9']);
@@ -77,6 +78,8 @@ describe('synthetic demo', () => {
 
     const run = (await workerCurrent(page))!;
     expect(run.backend).toBe('webgpu');
+    await expect.poll(() => page.getByTestId('device-backend').textContent()).toBe('webgpu');
+    expect(await page.getByTestId('device-adapter').textContent()).toContain('swiftshader');
     expect(run.step).toBe(4);
     expect(run.totalSteps).toBe(4);
     expect(run.experiment.tasks.map((t) => t.name)).toEqual(SYN_TASKS);

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import * as Comlink from 'comlink';
-import { setupBrowserBackend, backendReport, type BackendName, type BackendReport } from '../../workers/browserBackend.ts';
+import { setupBrowserBackend, backendReport, type BackendReport, type BackendRequest, type SetupOptions } from '../../workers/browserBackend.ts';
 import type { ModelWorkerApi, ModelSummary } from '../../workers/model.worker.ts';
 import { BertEncoder } from '../../src/engine/model/bertEncoder.ts';
 import { encodeTexts, type EncodedRow, type TextPair } from '../../src/engine/model/encodeTexts.ts';
@@ -71,8 +71,8 @@ export interface ImportanceRun {
 }
 
 const api = {
-  async backend(order?: BackendName[]): Promise<BackendReport> {
-    return setupBrowserBackend(order);
+  async backend(request?: BackendRequest, opts?: SetupOptions): Promise<BackendReport> {
+    return setupBrowserBackend(request, opts);
   },
 
   backendInfo(): BackendReport {

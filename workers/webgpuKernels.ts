@@ -1,0 +1,194 @@
+import * as tf from '@tensorflow/tfjs';
+import { webgpu_util } from '@tensorflow/tfjs-backend-webgpu';
+import { FUSED_GELU, FUSED_GELU_GRAD, FUSED_LAYER_NORM, registerFusedGradients } from '../src/engine/model/fusedOps.ts';
+
+/**
+ * Single-dispatch WebGPU kernels for the encoder's LayerNorm and exact GELU (tfjs's webgpu backend runs
+ * their compositions as 5-10 dispatches each, forward and backward). They follow tfjs-backend-webgpu's own
+ * program shape (src/softmax_webgpu.ts, src/unary_op_webgpu.ts): a row-per-workgroup reduction with a
+ * shared-memory tree, and a flat element-wise program. erf is tfjs's Abramowitz-Stegun 7.1.26 form with
+ * its constants (tfjs-core ops/erf_util.ts), so the fused GELU matches tf.erf on this backend.
+ */
+
+const ERF = `
+fn erfAS(a : f32) -> f32 {
+  let p = 0.3275911;
+  let a1 = 0.254829592;
+  let a2 = -0.284496736;
+  let a3 = 1.421413741;
+  let a4 = -1.453152027;
+  let a5 = 1.061405429;
+  let absA = abs(a);
+  let t = 1.0 / (1.0 + p * absA);
+  return sign(a) * (1.0 - (((((a5 * t + a4) * t) + a3) * t + a2) * t + a1) * t * exp(-absA * absA));
+}`;
+
+interface Program {
+  variableNames: string[];
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number];
+  size?: boolean;
+  uniforms?: string;
+  getUserCode(): string;
+}
+
+function elementwise(shaderKey: string, variableNames: string[], outputShape: number[], body: string): Program {
+  const workgroupSize: [number, number, number] = [128, 1, 1];
+  const dispatchLayout = webgpu_util.flatDispatchLayout(outputShape);
+  return {
+    variableNames,
+    outputShape,
+    shaderKey,
+    dispatchLayout,
+    dispatch: webgpu_util.computeDispatch(dispatchLayout, outputShape, workgroupSize),
+    workgroupSize,
+    size: true,
+    getUserCode: () => `
+      ${ERF}
+      fn main(index : i32) {
+        if (index < uniforms.size) {
+          ${body}
+        }
+      }`,
+  };
+}
+
+const INV_SQRT2 = Math.SQRT1_2;
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+
+function geluProgram(shape: number[]): Program {
+  return elementwise('taskscope_gelu', ['X'], shape, `
+          let x = getXByOutputIndex(index);
+          setOutputAtIndex(index, 0.5 * x * (1.0 + erfAS(x * ${INV_SQRT2})));`);
+}
+
+function geluGradProgram(shape: number[]): Program {
+  return elementwise('taskscope_gelu_grad', ['X', 'DY'], shape, `
+          let x = getXByOutputIndex(index);
+          let dy = getDYByOutputIndex(index);
+          let d = 0.5 * (1.0 + erfAS(x * ${INV_SQRT2})) + x * ${INV_SQRT_2PI} * exp(-0.5 * x * x);
+          setOutputAtIndex(index, dy * d);`);
+}
+
+const BLOCK = 64;
+
+/** One workgroup per row of x [rows, H]: mean, then variance of the centred row, then γx̂ + β. */
+function layerNormProgram(shape: [number, number]): Program {
+  return {
+    variableNames: ['X', 'Gamma', 'Beta'],
+    outputShape: shape,
+    shaderKey: 'taskscope_layer_norm',
+    dispatchLayout: webgpu_util.flatDispatchLayout(shape),
+    dispatch: [shape[0], 1, 1],
+    workgroupSize: [BLOCK, 1, 1],
+    uniforms: 'eps : f32,',
+    getUserCode: () => `
+      var<workgroup> buf : array<f32, ${BLOCK}>;
+      var<workgroup> meanShared : f32;
+      var<workgroup> rstdShared : f32;
+      const blockSize = ${BLOCK};
+      fn reduceSum(tid : i32) -> f32 {
+        for (var size = blockSize >> 1; size > 0; size = size >> 1) {
+          if (tid < size) {
+            buf[tid] = buf[tid] + buf[tid + size];
+          }
+          workgroupBarrier();
+        }
+        return buf[0];
+      }
+      fn main(index : i32) {
+        let row = index / blockSize;
+        let tid = i32(localId.x);
+        let cols = uniforms.outShape[1];
+        var s = 0.0;
+        for (var col = tid; col < cols; col += blockSize) {
+          s += getX(row, col);
+        }
+        buf[tid] = s;
+        workgroupBarrier();
+        let total = reduceSum(tid);
+        if (tid == 0) {
+          meanShared = total / f32(cols);
+        }
+        workgroupBarrier();
+        var v = 0.0;
+        for (var col = tid; col < cols; col += blockSize) {
+          let d = getX(row, col) - meanShared;
+          v += d * d;
+        }
+        buf[tid] = v;
+        workgroupBarrier();
+        let sq = reduceSum(tid);
+        if (tid == 0) {
+          rstdShared = inverseSqrt(sq / f32(cols) + uniforms.eps);
+        }
+        workgroupBarrier();
+        for (var col = tid; col < cols; col += blockSize) {
+          let xhat = (getX(row, col) - meanShared) * rstdShared;
+          setOutputAtCoords(row, col, xhat * getGamma(col) + getBeta(col));
+        }
+      }`,
+  };
+}
+
+type Run = (program: Program, inputs: tf.TensorInfo[], dtype: 'float32', uniforms?: { type: string; data: number[] }[]) => tf.TensorInfo;
+
+function run(backend: unknown): Run {
+  const b = backend as unknown as { runWebGPUProgram: Run };
+  return b.runWebGPUProgram.bind(b);
+}
+
+function float32(name: string, ...xs: tf.TensorInfo[]): void {
+  for (const x of xs) if (x.dtype !== 'float32') throw new Error(`${name}: expects float32 inputs, got ${x.dtype}`);
+}
+
+function configs(): tf.KernelConfig[] {
+  return [
+    {
+      kernelName: FUSED_GELU,
+      backendName: 'webgpu',
+      kernelFunc: ({ inputs, backend }) => {
+        const x = inputs.x as tf.TensorInfo;
+        float32(FUSED_GELU, x);
+        return run(backend)(geluProgram(x.shape), [x], 'float32');
+      },
+    },
+    {
+      kernelName: FUSED_GELU_GRAD,
+      backendName: 'webgpu',
+      kernelFunc: ({ inputs, backend }) => {
+        const x = inputs.x as tf.TensorInfo;
+        const dy = inputs.dy as tf.TensorInfo;
+        float32(FUSED_GELU_GRAD, x, dy);
+        return run(backend)(geluGradProgram(x.shape), [x, dy], 'float32');
+      },
+    },
+    {
+      kernelName: FUSED_LAYER_NORM,
+      backendName: 'webgpu',
+      kernelFunc: ({ inputs, backend, attrs }) => {
+        const x = inputs.x as tf.TensorInfo;
+        const gamma = inputs.gamma as tf.TensorInfo;
+        const beta = inputs.beta as tf.TensorInfo;
+        float32(FUSED_LAYER_NORM, x, gamma, beta);
+        if (x.shape.length !== 2) throw new Error(`${FUSED_LAYER_NORM}: expects x [rows, H], got [${x.shape}]`);
+        const eps = (attrs as unknown as { eps: number }).eps;
+        return run(backend)(layerNormProgram(x.shape as [number, number]), [x, gamma, beta], 'float32', [{ type: 'float32', data: [eps] }]);
+      },
+    },
+  ];
+}
+
+/** Registers the fused kernels on the webgpu backend (idempotent). */
+export function registerWebGPUKernels(): void {
+  registerFusedGradients();
+  for (const c of configs()) if (!tf.getKernel(c.kernelName, 'webgpu')) tf.registerKernel(c);
+}
+
+/** Removes them again, so ops.ts takes the generic path (exactness tests and dispatch counts compare both). */
+export function unregisterWebGPUKernels(): void {
+  for (const c of configs()) if (tf.getKernel(c.kernelName, 'webgpu')) tf.unregisterKernel(c.kernelName, 'webgpu');
+}
