@@ -68,3 +68,19 @@ test('the first visit with an empty dependency cache loads once: no dependency f
   expect(reloadNotes).toEqual([]);
   expect(loads).toBe(1);
 });
+
+test('when "Run demo" cannot download, the page offers the dev server\'s mirror of the shared assets', async () => {
+  const base = `http://127.0.0.1:${(server.httpServer!.address() as AddressInfo).port}`;
+  const page = await browser.newPage();
+  await page.goto(`${base}/index.html`, { waitUntil: 'commit', timeout: 240_000 });
+  await page.getByTestId('demo-mirror').fill('http://127.0.0.1:9'); // nothing listens there
+  await page.getByTestId('run-demo').click();
+  await page.getByTestId('offline').waitFor({ timeout: 120_000 });
+  await page.getByTestId('offline-dev-mirror').click();
+  expect(await page.getByTestId('demo-mirror').inputValue()).toBe('./mirror/hub');
+  expect(await page.getByTestId('demo-model').inputValue()).toBe('./mirror/fixtures/bert-tiny-arch-random');
+  // What the button points at is there: the model's config through the dev server's /mirror/.
+  const config = await page.evaluate(async () => (await fetch('./mirror/fixtures/bert-tiny-arch-random/config.json')).json());
+  expect(config.num_hidden_layers).toBe(2);
+  await page.close();
+});

@@ -5,7 +5,8 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliBundle, freshBundle } from '../../bin/cliBundle.mjs';
-import { commandsFor } from '../../src/cli/main.ts';
+import { Command } from 'commander';
+import { COMMANDS, commandOf } from '../../src/cli/main.ts';
 import { repoRoot } from '../helpers/shared.ts';
 
 const run = promisify(execFile);
@@ -24,16 +25,34 @@ describe('taskscope --version', () => {
 });
 
 describe('commands loaded at start-up', () => {
-  it('only the command argv names; every command for the overall help or an unknown name; none for --version', () => {
-    const all = ['encode', 'data', 'pretrain', 'select', 'train', 'pipeline', 'study', 'prune'];
-    expect(commandsFor(['node', 'taskscope', 'encode', '--model', 'm'])).toEqual(['encode']);
-    expect(commandsFor(['node', 'taskscope', 'data', 'check', '--task', 'RTE'])).toEqual(['data']);
-    expect(commandsFor(['node', 'taskscope', 'train', '--help'])).toEqual(['train']);
-    expect(commandsFor(['node', 'taskscope', '--version'])).toEqual([]);
-    expect(commandsFor(['node', 'taskscope', '--help'])).toEqual(all);
-    expect(commandsFor(['node', 'taskscope'])).toEqual(all);
-    expect(commandsFor(['node', 'taskscope', 'help', 'train'])).toEqual(all);
-    expect(commandsFor(['node', 'taskscope', 'trian'])).toEqual(all);
+  it('only the command argv runs; none for the overall help, --version or an unknown name', () => {
+    const argv = (...a: string[]) => ['node', 'taskscope', ...a];
+    expect(commandOf(argv('encode', '--model', 'm'))).toBe('encode');
+    expect(commandOf(argv('data', 'check', '--task', 'RTE'))).toBe('data');
+    expect(commandOf(argv('train', '--help'))).toBe('train');
+    expect(commandOf(argv('help', 'train'))).toBe('train');
+    expect(commandOf(argv('--version'))).toBeNull();
+    expect(commandOf(argv('--help'))).toBeNull();
+    expect(commandOf(argv())).toBeNull();
+    expect(commandOf(argv('help'))).toBeNull();
+    expect(commandOf(argv('trian'))).toBeNull();
+  });
+
+  it("the overall help's summaries are the commands' own descriptions", async () => {
+    expect(Object.keys(COMMANDS)).toEqual(['encode', 'data', 'pretrain', 'select', 'train', 'pipeline', 'study', 'prune', 'assets', 'export-torch', 'import-run']);
+    for (const [name, entry] of Object.entries(COMMANDS)) {
+      const program = new Command('taskscope');
+      (await entry.load())(program);
+      expect(program.commands.map((c) => c.name())).toEqual([name]);
+      expect(program.commands[0].description()).toBe(entry.summary);
+    }
+  });
+
+  it('taskscope --help lists every command with its summary', async () => {
+    const { stdout } = await run(process.execPath, [BIN, '--help'], { cwd: tmpdir() });
+    for (const [name, entry] of Object.entries(COMMANDS)) {
+      expect(stdout).toMatch(new RegExp(`^  ${name} +${entry.summary.split(' ')[0]}`, 'm'));
+    }
   });
 });
 

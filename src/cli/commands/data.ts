@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { Presets, SingleBar } from 'cli-progress';
+import { formatEta } from '../../engine/runtime/formatDuration.ts';
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { GLUE_TASKS, getTask } from '../../../datasets/glueTasks.ts';
@@ -117,13 +118,13 @@ export async function runDataBuild(o: BuildCliOptions, print: Print): Promise<nu
         if (o.split?.includes(split)) throw new Error(`${source.describe()} has no ${task.name} ${split}`);
         continue;
       }
-      const bar = showBar ? new SingleBar({ format: `${task.name}/${split} |{bar}| {percentage}% | {rows} rows | {shards} shards | eta {eta_s}s`, stream: process.stderr }, Presets.shades_classic) : null;
+      const bar = showBar ? new SingleBar({ format: `${task.name}/${split} |{bar}| {percentage}% | {rows} rows | {shards} shards | ETA {eta}`, stream: process.stderr }, Presets.shades_classic) : null;
       let started = false;
       let last: BuildProgress | undefined;
       const onProgress = (p: BuildProgress) => {
         last = p;
         if (!bar) return;
-        const payload = { rows: p.rows, shards: p.shardsWritten + p.shardsReused, eta_s: p.etaSeconds === undefined ? '?' : Math.round(p.etaSeconds) };
+        const payload = { rows: p.rows, shards: p.shardsWritten + p.shardsReused, eta: formatEta(p.etaSeconds) };
         if (!started) {
           bar.start(p.totalBytes ?? 1, 0, payload);
           started = true;

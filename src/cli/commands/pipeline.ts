@@ -87,7 +87,8 @@ export async function nodeModelVocab(exp: Experiment, vocabDir?: string): Promis
     return { vocabText: await source.readText('vocab.txt'), doLowerCase: parseDoLowerCase(tc, source.describe()) };
   }
   if (exp.model.kind === 'random' && exp.model.vocab === 'synthetic') return { vocabText: syntheticVocabText(), doLowerCase: true };
-  if (!vocabDir) throw new Error('pipeline: a random bert-base-uncased model needs --vocab <folder with vocab.txt>');
+  // train, select and pipeline all come here: name the option, not the command.
+  if (!vocabDir) throw new Error('a random model with the bert-base-uncased vocabulary needs --vocab <folder with vocab.txt> (e.g. --vocab ../shared/assets/models/bert-tiny-uncased)');
   return readVocabFolder(vocabDir);
 }
 

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
+import { formatEta } from '../../engine/runtime/formatDuration.ts';
 import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -189,8 +190,9 @@ export function registerPretrainCommand(program: Command) {
       note(`held-out at step ${trainer.step}: MLM loss ${first.loss.toFixed(4)}, accuracy ${(100 * first.accuracy).toFixed(2)} % (${first.predicted} masked tokens)`);
 
       const tty = process.stderr.isTTY;
-      const bar = new SingleBar({ format: 'pretrain |{bar}| {value}/{total} loss {loss} acc {acc} lr {lr} {tps} tok/s eta {eta_formatted}', stream: process.stderr }, Presets.shades_classic);
-      if (tty) bar.start(steps, trainer.step, { loss: '-', acc: '-', lr: '-', tps: '-' });
+      const bar = new SingleBar({ format: 'pretrain |{bar}| {value}/{total} loss {loss} acc {acc} lr {lr} {tps} tok/s | ETA {eta}', stream: process.stderr }, Presets.shades_classic);
+      const firstStep = trainer.step;
+      if (tty) bar.start(steps, trainer.step, { loss: '-', acc: '-', lr: '-', tps: '-', eta: formatEta(null) });
       const started = performance.now();
       const recent: number[] = [];
       let stoppedEarly = false;
@@ -200,9 +202,9 @@ export function registerPretrainCommand(program: Command) {
           await log({ type: 'step', ...ev });
           recent.push(ev.loss);
           if (recent.length > 50) recent.shift();
-          const payload = { loss: ev.loss.toFixed(3), acc: ev.accuracy.toFixed(3), lr: ev.lr.toExponential(2), tps: Math.round(ev.tokensPerSec) };
+          const payload = { loss: ev.loss.toFixed(3), acc: ev.accuracy.toFixed(3), lr: ev.lr.toExponential(2), tps: Math.round(ev.tokensPerSec), eta: formatEta(ev.etaSeconds, ev.step > firstStep) };
           if (tty) bar.update(ev.step, payload);
-          else if (ev.step % 10 === 0) note(`step ${ev.step}/${steps} loss ${payload.loss} (mean of last ${recent.length}: ${(recent.reduce((a, b) => a + b, 0) / recent.length).toFixed(3)}) acc ${payload.acc} lr ${payload.lr} ${payload.tps} tok/s eta ${Math.round(ev.etaSeconds)} s`);
+          else if (ev.step % 10 === 0) note(`step ${ev.step}/${steps} loss ${payload.loss} (mean of last ${recent.length}: ${(recent.reduce((a, b) => a + b, 0) / recent.length).toFixed(3)}) acc ${payload.acc} lr ${payload.lr} ${payload.tps} tok/s ETA ${payload.eta}`);
           if (ev.step % saveEvery === 0) await save();
           if (evalEvery > 0 && ev.step % evalEvery === 0 && ev.step < steps) {
             const r = await evaluate();
