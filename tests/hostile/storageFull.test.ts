@@ -126,11 +126,13 @@ describe('IndexedDB: storage quota and one writer across tabs', () => {
   });
 
   it('a run held by another tab (Web Locks) is refused; once released it opens, and close() releases it', async () => {
-    // A minimal navigator.locks: names held by "other tabs" are in `held`; ifAvailable gets null for them.
+    // A minimal navigator.locks: names held by "other tabs" are in `held`; a request for one waits until aborted.
     const held = new Set<string>(['taskscope-run:taskscope-runs-locks:busy']);
     const locks = {
-      async request(name: string, opts: { ifAvailable: boolean }, cb: (lock: unknown) => Promise<void> | void) {
-        if (held.has(name)) return cb(null);
+      async request(name: string, opts: { signal: AbortSignal }, cb: (lock: unknown) => Promise<void> | void) {
+        if (held.has(name)) {
+          await new Promise((_, reject) => opts.signal.addEventListener('abort', () => reject(new DOMException('The request was aborted.', 'AbortError'))));
+        }
         held.add(name);
         try {
           return await cb({ name });

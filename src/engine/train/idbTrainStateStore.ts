@@ -23,8 +23,11 @@ export class TrainStateQuotaError extends Error {
 }
 
 interface WebLocks {
-  request(name: string, options: { ifAvailable: boolean }, callback: (lock: unknown) => Promise<void> | void): Promise<void>;
+  request(name: string, options: { signal: AbortSignal }, callback: (lock: unknown) => Promise<void> | void): Promise<void>;
 }
+
+/** How long open() waits for a run's lock: a lock just released (a tab closing, a run restarted) takes a moment to free. */
+const WRITER_LOCK_WAIT_MS = 3000;
 
 /** Writer locks this context holds, by name: a relaunch of a run in the same worker reuses its own lock. */
 const heldHere = new Map<string, { users: number; release: () => void }>();
@@ -43,13 +46,16 @@ async function acquireWriterLock(name: string, what: string): Promise<(() => voi
   }
   let release!: () => void;
   const held = new Promise<void>((r) => (release = r));
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), WRITER_LOCK_WAIT_MS);
   const got = await new Promise<boolean>((resolve, reject) => {
     locks
-      .request(name, { ifAvailable: true }, (lock) => {
-        resolve(lock !== null);
-        return lock === null ? undefined : held;
+      .request(name, { signal: abort.signal }, () => {
+        clearTimeout(timer);
+        resolve(true);
+        return held;
       })
-      .catch(reject);
+      .catch((e: Error) => (e?.name === 'AbortError' ? resolve(false) : reject(e)));
   });
   if (!got) throw new RunInUseError(`${what} is open for writing in another tab or window; close it there (or wait for its run to end) before continuing here`);
   heldHere.set(name, { users: 1, release });
