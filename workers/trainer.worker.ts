@@ -146,7 +146,8 @@ function disposeLive(): void {
 }
 
 async function launch(record: RunRecord, model: MultiTaskModel, splits: Record<string, TaskSplits>, onUpdate: UpdateSink, resume: boolean): Promise<RunSummary> {
-  const store = await IdbTrainStateStore.open(record.id);
+  // The run's Web Lock: a second tab cannot train (and overwrite the state of) the same run meanwhile.
+  const store = await IdbTrainStateStore.open(record.id, undefined, { writer: true });
   let run: LiveRun | null = null;
   const trainer = new Trainer({ experiment: record.experiment, model, data: splits, store, onEvent: (e) => run?.handle(e) });
   try {
@@ -164,6 +165,7 @@ async function launch(record: RunRecord, model: MultiTaskModel, splits: Record<s
   } catch (e) {
     trainer.dispose();
     model.dispose();
+    store.close();
     throw e;
   }
   const safeUpdate: UpdateSink = (u) => {
@@ -178,12 +180,15 @@ async function launch(record: RunRecord, model: MultiTaskModel, splits: Record<s
   await putRun(structuredClone(record));
   live = run;
   const current = run;
-  void current.run({ resetLosses: resume }).catch((e) => {
-    current.record.status = 'failed';
-    current.record.message = (e as Error).message;
-    void putRun(structuredClone(current.record)).catch(() => {});
-    safeUpdate({ summary: summaryNow(current), newLosses: [] });
-  });
+  void current
+    .run({ resetLosses: resume })
+    .catch((e) => {
+      current.record.status = 'failed';
+      current.record.message = (e as Error).message;
+      void putRun(structuredClone(current.record)).catch(() => {});
+      safeUpdate({ summary: summaryNow(current), newLosses: [] });
+    })
+    .finally(() => store.close());
   return summaryNow(run);
 }
 

@@ -77,9 +77,14 @@ describe('a finished run is never modified by a rerun', () => {
     await cp(reference, out, { recursive: true });
     await rm(join(out, 'metrics.json'));
     await rm(join(out, 'checkpoint'), { recursive: true });
+    // What a writer killed mid-write leaves: temp files of this version and of older ones.
+    await (await import('node:fs/promises')).mkdir(join(out, 'checkpoint'));
+    for (const f of ['metrics.json.tmp', 'metrics.json.tmp-999-deadbeef', 'checkpoint/model.safetensors.tmp-999-deadbeef']) await writeFile(join(out, f), 'half');
     const notes: string[] = [];
     expect(await train(out, config, {}, notes)).toBe(0);
+    expect(notes[0]).toBe(`${out}: removed 3 temporary files of an interrupted write (metrics.json.tmp, metrics.json.tmp-999-deadbeef, checkpoint/model.safetensors.tmp-999-deadbeef)`);
     expect(notes).toContain(`resuming ${join(out, 'state')} at step 16 of 16`);
+    expect((await readdir(join(out, 'checkpoint'))).filter((f) => f.includes('.tmp'))).toEqual([]);
     const [a, b] = await Promise.all([reference, out].map(async (d) => JSON.parse(await readFile(join(d, 'metrics.json'), 'utf8'))));
     expect(b.evaluation).toEqual(a.evaluation);
     expect(b.evaluation).not.toBeNull();

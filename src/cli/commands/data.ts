@@ -79,8 +79,11 @@ export async function runDataCheck(o: SourceOptions, print: Print): Promise<numb
       const bad = r.issueCount > 0 ? `, ${r.issueCount} malformed` : '';
       const labels = r.labelCounts && task.labels ? `  [${task.labels.map((l, i) => `${l} ${r.labelCounts![i]}`).join(', ')}]` : '';
       print(`  ${r.split.padEnd(16)} ${String(r.rows).padStart(7)} rows${skipped}${bad}${official}${labels}`);
-      for (const issue of r.issues) print(`    ${formatIssue(issue)}`);
-      if (r.issueCount > r.issues.length) print(`    … and ${r.issueCount - r.issues.length} more (only the first ${MAX_ISSUES_KEPT} per split are kept and shown)`);
+      const shown = r.issues.filter((i) => !i.fatal);
+      for (const issue of shown) print(`    ${formatIssue(issue)}`);
+      const hidden = r.issueCount - r.issues.length;
+      if (hidden > 0) print(`    … and ${hidden} more malformed row${hidden === 1 ? '' : 's'} (only the first ${MAX_ISSUES_KEPT} per split are kept and shown)`);
+      for (const issue of r.issues.filter((i) => i.fatal)) print(`    ${formatIssue(issue)}`);
       malformed += r.issueCount;
     }
   }

@@ -49,7 +49,7 @@ export function parsePairsJsonl(text: string, file: string): TextPair[] {
     if (o.b !== undefined && o.b !== null && typeof o.b !== 'string') throw new Error(`${file}:${i + 1}: field "b" must be a string when present`);
     pairs.push({ a: o.a, b: (o.b as string | undefined) ?? null });
   });
-  if (pairs.length === 0) throw new Error(`${file}: no pairs (the file ${text.trim() === '' ? 'is empty' : 'has only blank lines'}); expected lines of {"a": "...", "b": "..."}`);
+  if (pairs.length === 0) throw new Error(`${file}: no pairs (the file ${text === '' ? 'is empty' : 'has only blank lines'}); expected lines of {"a": "...", "b": "..."}`);
   return pairs;
 }
 

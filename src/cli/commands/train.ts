@@ -100,9 +100,14 @@ async function freshFolderBeside(out: string): Promise<string> {
 
 /** Temporary files a killed writer of an older version (or of this one) left in the run folder. */
 async function removeStaleTemps(out: string): Promise<string[]> {
-  const names = (await readdir(out).catch(() => [] as string[])).filter(isTempName);
-  for (const n of names) await rm(join(out, n), { force: true });
-  return names;
+  const removed: string[] = [];
+  for (const dir of ['', 'checkpoint']) {
+    for (const n of (await readdir(join(out, dir)).catch(() => [] as string[])).filter(isTempName)) {
+      await rm(join(out, dir, n), { force: true });
+      removed.push(dir ? `${dir}/${n}` : n);
+    }
+  }
+  return removed;
 }
 
 /** `--vocab` takes the folder of a vocab.txt (as `pipeline`) or the vocab.txt itself. */

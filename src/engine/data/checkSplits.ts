@@ -52,7 +52,7 @@ export async function checkTask(source: DataSource, task: TaskDef, splits: reado
     }
     result.issueCount = issues.total;
     result.skipped = skipped.rows;
-    if (counts) result.labelCounts = counts;
+    if (counts && result.rows > 0) result.labelCounts = counts;
   }
   return out;
 }

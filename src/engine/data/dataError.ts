@@ -39,13 +39,13 @@ export function errorText(e: unknown): string {
 /** Malformed rows kept per split for `data check`: the rest are only counted, so memory stays bounded. */
 export const MAX_ISSUES_KEPT = 100;
 
-/** Keeps the first `limit` issues and counts every one. */
+/** Keeps the first `limit` issues, and any fatal one (it ends the file, so there is at most one per file); counts every one. */
 export class IssueCollector {
   readonly kept: DataIssue[] = [];
   total = 0;
   constructor(readonly limit = MAX_ISSUES_KEPT) {}
   push(issue: DataIssue): void {
     this.total++;
-    if (this.kept.length < this.limit) this.kept.push(issue);
+    if (this.kept.length < this.limit || issue.fatal) this.kept.push(issue);
   }
 }

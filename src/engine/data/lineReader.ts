@@ -59,7 +59,20 @@ export async function* readLines(stream: ReadableStream<Uint8Array>, file: strin
           const line = lineNo + countNewlines(pending) + countNewlines(text.slice(0, nul));
           throw new DataError({ file, line, reason: 'contains a NUL byte (binary file?)', fatal: true });
         }
-        const parts = (pending + text).split('\n');
+        // Only the new text is split: a long unfinished line is appended to, never rescanned.
+        if (text.indexOf('\n') < 0) {
+          pending += text;
+          if (pending.length > MAX_LINE_CHARS) {
+            throw new DataError({ file, line: lineNo, reason: `line longer than ${MAX_LINE_CHARS} characters (the limit per line; not a TSV file?)`, fatal: true });
+          }
+          if (done) {
+            finished = true;
+            break;
+          }
+          continue;
+        }
+        const parts = text.split('\n');
+        parts[0] = pending + parts[0];
         pending = parts.pop()!;
         if (pending.length > MAX_LINE_CHARS) {
           throw new DataError({ file, line: lineNo + parts.length, reason: `line longer than ${MAX_LINE_CHARS} characters (the limit per line; not a TSV file?)`, fatal: true });

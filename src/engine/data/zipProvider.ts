@@ -42,7 +42,7 @@ export function zipFileProvider(openZip: () => ReadableStream<Uint8Array>, zipNa
       const entry = (await entries()).find((e) => e.name === path);
       if (!entry) return null;
       const where = `${zipName}!${path}`;
-      if (entry.size !== undefined && entry.size > limits.maxEntryBytes) throw entryTooBig(where, limits, entry.size);
+      if (entry.size !== undefined && entry.size > limits.maxEntryBytes) throw entryTooBig(where, limits, entry.size, true);
       return { stream: entryStream(openZip, zipName, path, limits), size: entry.size, name: where };
     },
   };
@@ -84,8 +84,9 @@ async function listEntries(openZip: () => ReadableStream<Uint8Array>, zipName: s
   return found;
 }
 
-function entryTooBig(where: string, limits: ZipLimits, size: number): DataError {
-  return new DataError({ file: where, reason: `inflates to ${size > limits.maxEntryBytes ? 'more than ' : ''}${size} bytes, past the limit of ${limits.maxEntryBytes} bytes per archive entry`, fatal: true });
+function entryTooBig(where: string, limits: ZipLimits, size: number, declared: boolean): DataError {
+  const what = declared ? `declares ${size} bytes inflated` : `inflates past ${limits.maxEntryBytes} bytes (stopped at ${size})`;
+  return new DataError({ file: where, reason: `${what}; the limit is ${limits.maxEntryBytes} bytes per archive entry`, fatal: true });
 }
 
 /**
@@ -106,8 +107,10 @@ function entryStream(openZip: () => ReadableStream<Uint8Array>, zipName: string,
   /** The current compressed chunk and how far into it the inflater has been fed. */
   let chunk: Uint8Array | null = null;
   let offset = 0;
-  /** Zip bytes fed since the entry began, and bytes it inflated to. */
-  let fedInEntry = 0;
+  /** Zip bytes fed in all, where the slice that started the entry began, and bytes the entry inflated to. */
+  let fed = 0;
+  let sliceStart = 0;
+  let entryStart = 0;
   let inflated = 0;
   return new ReadableStream<Uint8Array>({
     start() {
@@ -115,15 +118,18 @@ function entryStream(openZip: () => ReadableStream<Uint8Array>, zipName: string,
       unzip = new Unzip((f: UnzipFile) => {
         if (f.name !== path || found) return;
         found = true;
+        // Counting from the start of the slice that revealed the entry over-counts its compressed bytes a little,
+        // so the ratio check errs on the lenient side.
+        entryStart = sliceStart;
         f.ondata = (err, data, final) => {
           if (err) failure = err;
           else {
             inflated += data.length;
-            if (inflated > limits.maxEntryBytes) limitHit ??= entryTooBig(where, limits, inflated);
-            else if (inflated > limits.ratioAfterBytes && inflated > limits.maxRatio * Math.max(1, fedInEntry)) {
+            if (inflated > limits.maxEntryBytes) limitHit ??= entryTooBig(where, limits, inflated, false);
+            else if (inflated > limits.ratioAfterBytes && inflated > limits.maxRatio * (fed - entryStart)) {
               limitHit ??= new DataError({
                 file: where,
-                reason: `inflates more than ${limits.maxRatio} times its compressed size (${inflated} bytes from at most ${fedInEntry}; limit ${limits.maxRatio}:1, a zip bomb?)`,
+                reason: `inflates more than ${limits.maxRatio} times its compressed size (${inflated} bytes from at most ${fed - entryStart}; limit ${limits.maxRatio}:1, a zip bomb?)`,
                 fatal: true,
               });
             }
@@ -150,7 +156,8 @@ function entryStream(openZip: () => ReadableStream<Uint8Array>, zipName: string,
           }
           const slice = chunk.subarray(offset, offset + PUSH_BYTES);
           offset += slice.length;
-          if (found) fedInEntry += slice.length;
+          sliceStart = fed;
+          fed += slice.length;
           unzip.push(slice, false);
         }
       } catch (e) {

@@ -171,7 +171,15 @@ export class FolderTrainStateStore implements TrainStateStore {
         removed.push(n);
       }
     }
-    if (!cur && names.includes(`${JSON_FILE}.tmp`)) {
+    if (cur) {
+      // Older-layout files a save cut right after its pointer switch did not get to remove.
+      for (const f of [JSON_FILE, TENSORS_FILE, `${JSON_FILE}.tmp`, `${TENSORS_FILE}.tmp`]) {
+        if (names.includes(f)) {
+          await this.fs.rm(join(this.dir, f));
+          removed.push(f);
+        }
+      }
+    } else if (names.includes(`${JSON_FILE}.tmp`)) {
       if (names.includes(`${TENSORS_FILE}.tmp`)) {
         // Cut before the first rename: the older state is whole, the new one is dropped.
         await this.fs.rm(join(this.dir, `${TENSORS_FILE}.tmp`));
