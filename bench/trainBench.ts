@@ -163,9 +163,10 @@ export async function runTrainBench(opts: TrainBenchOptions) {
   let torchVersion = 'not run';
   if (torch) {
     const info = await torch.request({ op: 'info' });
-    torchVersion = `${info.torch}, BLAS ${info.blas}`;
-    // Debian's python3-torch is built with BLAS_INFO=generic (netlib reference BLAS): a low peak, so a high fraction.
-    if (info.blas === 'generic') notes.push('This PyTorch is built against the generic (reference) BLAS, not MKL/OpenBLAS: its matmul peak, and so its absolute speed, is far below a stock PyTorch wheel\'s.');
+    // Debian's python3-torch reports BLAS_INFO=generic but calls whatever libblas.so.3 is installed: the
+    // library actually mapped says whether this is the reference BLAS (a low peak) or OpenBLAS.
+    torchVersion = `${info.torch}, BLAS loaded: ${info.blas_loaded ?? 'unknown'}`;
+    if (!/openblas/i.test(info.blas_loaded ?? '')) notes.push('This PyTorch has not loaded OpenBLAS (apt-get install libopenblas0-pthread): with the reference BLAS its matmul peak, and so its absolute speed, is far below a stock PyTorch wheel\'s.');
     for (const n of [...new Set([1, info.threads, info.cpus ?? info.threads])]) {
       torchThreads.push({ label: `pytorch-cpu ${n}T${n === info.threads ? ' (default)' : ''}`, threads: n });
     }
