@@ -37,8 +37,10 @@ sets torch's threads per process, \`--save-every N\` writes intermediate checkpo
 
 Output in \`--out\`: \`log.jsonl\` (Taskscope's step/eval/status lines), \`metrics.json\`, \`checkpoint/\` (HF
 layout: config.json, vocab.txt, tokenizer_config.json, model.safetensors with BertModel tensor names, plus
-heads.json, extension.safetensors for a variant, experiment.json). Bring it back into Taskscope with
-\`taskscope import-run <out> --run-out <dir>\`.
+heads.json, extension.safetensors for a variant, experiment.json). \`--importance-rows N\` also writes
+\`importance.json\` (head importance on N dev rows per task). Bring the run back into Taskscope with
+\`taskscope import-run <out>\` (Taskscope's dev metrics, head importance and task correlation on the trained
+checkpoint, in \`import.json\`); Results → "Import PyTorch run" then shows it in the browser.
 
 ## Several machines
 

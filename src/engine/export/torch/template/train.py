@@ -346,7 +346,7 @@ class SanHead(nn.Module):
         if self.training:
             keep = 1 - self.mem_drop
             M = torch.bernoulli(torch.full((B, self.K), keep, device=X.device))
-            M[torch.arange(B), torch.randint(0, self.K, (B,))] = 1
+            M[torch.arange(B, device=X.device), torch.randint(0, self.K, (B,), device=X.device)] = 1
             M = M / keep
         probs = torch.stack([torch.softmax(sc, -1) for sc in scores], 2)
         return torch.log((probs * M.unsqueeze(1)).mean(2))
