@@ -15,7 +15,7 @@ export interface WebGPUCounts {
 }
 
 interface Internals {
-  recordAndSubmit(program: { constructor: { name: string }; shaderKey?: string }, ...rest: unknown[]): unknown;
+  recordAndSubmit(program: { constructor: { name: string }; name?: string }, ...rest: unknown[]): unknown;
   uploadToGPU(dataId: object): unknown;
   tensorMap: { get(dataId: object): { resource?: unknown; values?: ArrayLike<number> | null; shape: number[]; dtype: string } | undefined };
 }
@@ -28,7 +28,8 @@ export async function countWebGPUWork<T>(run: () => Promise<T>): Promise<{ resul
   const upload = backend.uploadToGPU;
   backend.recordAndSubmit = function (this: Internals, program, ...rest) {
     counts.dispatches++;
-    const name = program.constructor.name;
+    // tfjs's programs are classes; Taskscope's fused ones (webgpuKernels.ts) are plain objects with a name.
+    const name = program.constructor.name === 'Object' ? (program.name ?? 'Object') : program.constructor.name;
     counts.byProgram[name] = (counts.byProgram[name] ?? 0) + 1;
     return record.call(this, program, ...rest);
   };

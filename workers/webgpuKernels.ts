@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { webgpu_util } from '@tensorflow/tfjs-backend-webgpu';
-import { FUSED_GELU, FUSED_GELU_GRAD, FUSED_LAYER_NORM, registerFusedGradients } from '../src/engine/model/fusedOps.ts';
+import { FUSED_GELU, FUSED_GELU_GRAD, FUSED_LAYER_NORM, FUSED_LAYER_NORM_GRAD_X, registerFusedGradients } from '../src/engine/model/fusedOps.ts';
 
 /**
  * Single-dispatch WebGPU kernels for the encoder's LayerNorm and exact GELU (tfjs's webgpu backend runs
@@ -24,6 +24,8 @@ fn erfAS(a : f32) -> f32 {
 }`;
 
 interface Program {
+  /** Stable name for dispatch counts (tfjs rewrites shaderKey with shapes and dtypes before compiling). */
+  name: string;
   variableNames: string[];
   outputShape: number[];
   shaderKey: string;
@@ -39,6 +41,7 @@ function elementwise(shaderKey: string, variableNames: string[], outputShape: nu
   const workgroupSize: [number, number, number] = [128, 1, 1];
   const dispatchLayout = webgpu_util.flatDispatchLayout(outputShape);
   return {
+    name: shaderKey,
     variableNames,
     outputShape,
     shaderKey,
@@ -75,63 +78,99 @@ function geluGradProgram(shape: number[]): Program {
 
 const BLOCK = 64;
 
-/** One workgroup per row of x [rows, H]: mean, then variance of the centred row, then γx̂ + β. */
-function layerNormProgram(shape: [number, number]): Program {
-  return {
-    variableNames: ['X', 'Gamma', 'Beta'],
-    outputShape: shape,
-    shaderKey: 'taskscope_layer_norm',
-    dispatchLayout: webgpu_util.flatDispatchLayout(shape),
-    dispatch: [shape[0], 1, 1],
-    workgroupSize: [BLOCK, 1, 1],
-    uniforms: 'eps : f32,',
-    getUserCode: () => `
+/**
+ * Row statistics shared by the LayerNorm programs: one workgroup per row of x [rows, H]; `rowStats` leaves
+ * the row's mean and 1/√(σ² + ε) in workgroup memory (mean first, then the variance of the centred row,
+ * as the generic path computes them).
+ */
+const ROW_STATS = `
       var<workgroup> buf : array<f32, ${BLOCK}>;
       var<workgroup> meanShared : f32;
       var<workgroup> rstdShared : f32;
+      var<workgroup> sumShared : f32;
       const blockSize = ${BLOCK};
-      fn reduceSum(tid : i32) -> f32 {
+      fn reduceSum(tid : i32, value : f32) -> f32 {
+        buf[tid] = value;
+        workgroupBarrier();
         for (var size = blockSize >> 1; size > 0; size = size >> 1) {
           if (tid < size) {
             buf[tid] = buf[tid] + buf[tid + size];
           }
           workgroupBarrier();
         }
-        return buf[0];
+        if (tid == 0) {
+          sumShared = buf[0];
+        }
+        workgroupBarrier();
+        return sumShared;
       }
-      fn main(index : i32) {
-        let row = index / blockSize;
-        let tid = i32(localId.x);
-        let cols = uniforms.outShape[1];
+      fn rowStats(row : i32, tid : i32, cols : i32) {
         var s = 0.0;
         for (var col = tid; col < cols; col += blockSize) {
           s += getX(row, col);
         }
-        buf[tid] = s;
-        workgroupBarrier();
-        let total = reduceSum(tid);
-        if (tid == 0) {
-          meanShared = total / f32(cols);
-        }
-        workgroupBarrier();
+        let mean = reduceSum(tid, s) / f32(cols);
         var v = 0.0;
         for (var col = tid; col < cols; col += blockSize) {
-          let d = getX(row, col) - meanShared;
+          let d = getX(row, col) - mean;
           v += d * d;
         }
-        buf[tid] = v;
-        workgroupBarrier();
-        let sq = reduceSum(tid);
+        let variance = reduceSum(tid, v) / f32(cols);
         if (tid == 0) {
-          rstdShared = inverseSqrt(sq / f32(cols) + uniforms.eps);
+          meanShared = mean;
+          rstdShared = inverseSqrt(variance + uniforms.eps);
         }
         workgroupBarrier();
+      }`;
+
+function rowProgram(shaderKey: string, variableNames: string[], shape: [number, number], body: string): Program {
+  return {
+    name: shaderKey,
+    variableNames,
+    outputShape: shape,
+    shaderKey,
+    dispatchLayout: webgpu_util.flatDispatchLayout(shape),
+    dispatch: [shape[0], 1, 1],
+    workgroupSize: [BLOCK, 1, 1],
+    uniforms: 'eps : f32,',
+    getUserCode: () => `
+      ${ROW_STATS}
+      fn main(index : i32) {
+        let row = index / blockSize;
+        let tid = i32(localId.x);
+        let cols = uniforms.outShape[1];
+        rowStats(row, tid, cols);
+        ${body}
+      }`,
+  };
+}
+
+/** y = γ·x̂ + β, one workgroup per row. */
+function layerNormProgram(shape: [number, number]): Program {
+  return rowProgram('taskscope_layer_norm', ['X', 'Gamma', 'Beta'], shape, `
         for (var col = tid; col < cols; col += blockSize) {
           let xhat = (getX(row, col) - meanShared) * rstdShared;
           setOutputAtCoords(row, col, xhat * getGamma(col) + getBeta(col));
+        }`);
+}
+
+/** dx = r·(g − mean(g) − x̂·mean(g·x̂)), g = dy·γ, one workgroup per row. */
+function layerNormGradXProgram(shape: [number, number]): Program {
+  return rowProgram('taskscope_layer_norm_grad_x', ['X', 'Gamma', 'DY'], shape, `
+        var sg = 0.0;
+        var sgx = 0.0;
+        for (var col = tid; col < cols; col += blockSize) {
+          let g = getDY(row, col) * getGamma(col);
+          sg += g;
+          sgx += g * (getX(row, col) - meanShared) * rstdShared;
         }
-      }`,
-  };
+        let meanG = reduceSum(tid, sg) / f32(cols);
+        let meanGX = reduceSum(tid, sgx) / f32(cols);
+        for (var col = tid; col < cols; col += blockSize) {
+          let xhat = (getX(row, col) - meanShared) * rstdShared;
+          let g = getDY(row, col) * getGamma(col);
+          setOutputAtCoords(row, col, rstdShared * (g - meanG - xhat * meanGX));
+        }`);
 }
 
 type Run = (program: Program, inputs: tf.TensorInfo[], dtype: 'float32', uniforms?: { type: string; data: number[] }[]) => tf.TensorInfo;
@@ -177,6 +216,18 @@ function configs(): tf.KernelConfig[] {
         if (x.shape.length !== 2) throw new Error(`${FUSED_LAYER_NORM}: expects x [rows, H], got [${x.shape}]`);
         const eps = (attrs as unknown as { eps: number }).eps;
         return run(backend)(layerNormProgram(x.shape as [number, number]), [x, gamma, beta], 'float32', [{ type: 'float32', data: [eps] }]);
+      },
+    },
+    {
+      kernelName: FUSED_LAYER_NORM_GRAD_X,
+      backendName: 'webgpu',
+      kernelFunc: ({ inputs, backend, attrs }) => {
+        const x = inputs.x as tf.TensorInfo;
+        const gamma = inputs.gamma as tf.TensorInfo;
+        const dy = inputs.dy as tf.TensorInfo;
+        float32(FUSED_LAYER_NORM_GRAD_X, x, gamma, dy);
+        const eps = (attrs as unknown as { eps: number }).eps;
+        return run(backend)(layerNormGradXProgram(x.shape as [number, number]), [x, gamma, dy], 'float32', [{ type: 'float32', data: [eps] }]);
       },
     },
   ];

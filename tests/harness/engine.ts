@@ -153,6 +153,8 @@ const api = {
     const worker = new Worker(new URL('../../workers/model.worker.ts', import.meta.url), { type: 'module' });
     const remote = Comlink.wrap<ModelWorkerApi>(worker);
     try {
+      // Auto would refuse a software adapter (SwiftShader here); the drill needs the GPU device to lose.
+      await remote.init(['webgpu', 'wasm', 'cpu']);
       const summary: ModelSummary = await remote.loadModel({ kind: 'url', base: mirrorUrl(name) });
       const before = await remote.encode([pair], { maxLength, attentions: false });
       const lost = await remote.loseDeviceForTest();

@@ -13,6 +13,8 @@ import * as tf from '@tensorflow/tfjs';
 export const FUSED_GELU = 'TaskscopeGelu';
 export const FUSED_GELU_GRAD = 'TaskscopeGeluGrad';
 export const FUSED_LAYER_NORM = 'TaskscopeLayerNorm';
+/** dx of LayerNorm from x, γ and dy (attr eps): optional, the gradient falls back to tfjs ops without it. */
+export const FUSED_LAYER_NORM_GRAD_X = 'TaskscopeLayerNormGradX';
 
 export function hasFusedKernel(name: string): boolean {
   return tf.getKernel(name, tf.getBackend()) !== undefined;
@@ -62,6 +64,9 @@ export function registerFusedGradients(): void {
       };
       return {
         x: () => {
+          if (hasFusedKernel(FUSED_LAYER_NORM_GRAD_X)) {
+            return tf.engine().runKernel(FUSED_LAYER_NORM_GRAD_X, { x, gamma, dy: g }, { eps } as unknown as tf.NamedAttrMap) as tf.Tensor;
+          }
           const { xhat, r } = parts();
           const gg = tf.mul(g, gamma);
           return tf.mul(r, tf.sub(tf.sub(gg, tf.mean(gg, -1, true)), tf.mul(xhat, tf.mean(tf.mul(gg, xhat), -1, true))));

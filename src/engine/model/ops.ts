@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { FUSED_GELU, FUSED_LAYER_NORM, fusedGelu, fusedLayerNorm, hasFusedKernel } from './fusedOps.ts';
 
 /**
  * Building blocks with hand-written gradients where tfjs's defaults are slow or missing on some backends
@@ -65,6 +66,7 @@ export function embeddingLookup(table: tf.Tensor2D, ids: tf.Tensor): tf.Tensor {
 
 /** LayerNorm over the last axis (biased variance, ε inside the square root, as BERT). */
 export function layerNorm(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): tf.Tensor {
+  if (hasFusedKernel(FUSED_LAYER_NORM)) return fusedLayerNorm(x, gamma, beta, eps);
   const mean = tf.mean(x, -1, true);
   const centered = tf.sub(x, mean);
   const variance = tf.mean(tf.square(centered), -1, true);
@@ -78,6 +80,7 @@ export function activation(x: tf.Tensor, kind: 'gelu' | 'gelu_new' | 'relu'): tf
     const inner = tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3))));
     return tf.mul(tf.mul(0.5, x), tf.add(1, tf.tanh(inner)));
   }
+  if (hasFusedKernel(FUSED_GELU)) return fusedGelu(x);
   return tf.mul(tf.mul(0.5, x), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
 }
 

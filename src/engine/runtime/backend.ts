@@ -18,7 +18,8 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 /**
  * Activates the first backend of `order` that initialises. Backends must already be registered (the
  * browser worker imports the webgpu/wasm packages; the Node CLI imports wasm). A hang becomes an error
- * after `timeoutMs` (threaded wasm can hang forever in a module worker: docs/architecture.md, tfjs trap 4).
+ * after `timeoutMs`, so a backend that never finishes initialising (as threaded wasm once did in built sites,
+ * src/devtools/tfjsWasmThreads.ts) shows up as an error instead of a page that waits forever.
  */
 export async function initBackend(order: BackendName[], opts: { timeoutMs?: number } = {}): Promise<BackendChoice> {
   const reasons: string[] = [];
