@@ -1,7 +1,7 @@
 import { generateSyntheticTask, syntheticVocabText, SYNTHETIC_TASKS, type SyntheticTaskName } from '../../src/engine/synthetic/syntheticTasks.ts';
 import { BertTokenizer } from '../../src/engine/tokenizer/bertTokenizer.ts';
 import { memorySplit, type TokenizedRow } from '../../src/engine/train/memorySplit.ts';
-import type { TaskSpec } from '../../src/engine/train/taskSpec.ts';
+import type { TaskSpec } from '../../src/engine/model/taskSpec.ts';
 import type { TaskSplits } from '../../src/engine/train/trainer.ts';
 
 /**

@@ -16,7 +16,7 @@ import { dataSourceOf } from '../experimentDataSource.ts';
 import type { Experiment } from '../../engine/experiment/experimentSchema.ts';
 import { syntheticVocabText } from '../../engine/synthetic/syntheticTasks.ts';
 import { BertTokenizer } from '../../engine/tokenizer/bertTokenizer.ts';
-import { buildEncoder } from '../../engine/train/modelFactory.ts';
+import { buildEncoder } from '../../engine/model/modelFactory.ts';
 import { MTDNN_STAGES, SUBMISSION_ZIP, runPipeline, type InitialModel, type PipelineEnv, type PipelineEvent, type StageId } from '../../engine/train/pipeline.ts';
 import { parsePipelineConfig } from '../../engine/train/pipelineConfig.ts';
 import { checkRunPath, type RunStorage } from '../../engine/train/runStorage.ts';

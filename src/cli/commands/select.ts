@@ -10,7 +10,7 @@ import { runSelection } from '../../engine/selection/runSelection.ts';
 import { SELECTION_METHODS, type SelectionResult } from '../../engine/selection/selectionResult.ts';
 import type { SelectionEnv } from '../../engine/selection/trainRunner.ts';
 import { BertTokenizer } from '../../engine/tokenizer/bertTokenizer.ts';
-import { buildEncoder } from '../../engine/train/modelFactory.ts';
+import { buildEncoder } from '../../engine/model/modelFactory.ts';
 import { assembleRunData } from '../../engine/train/runData.ts';
 import { initNodeBackend } from '../nodeBackend.ts';
 import { intOption } from '../optionValues.ts';

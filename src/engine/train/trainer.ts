@@ -6,7 +6,7 @@ import { Rng, type RngState } from '../runtime/rng.ts';
 import { batchToTensors, disposeBatch, realTokens } from './batchTensors.ts';
 import { clipGradientsTensor, globalNorm } from './clipGradients.ts';
 import { evaluateTasks, type EvaluationResult } from './evaluate.ts';
-import type { MultiTaskModel } from './multiTaskModel.ts';
+import type { MultiTaskModel } from '../model/multiTaskModel.ts';
 import { createOptimizer, type SlotOptimizer } from './optim/index.ts';
 import { SiwlmAlphaCounter } from './sampling/siwlm.ts';
 import { lrAt, type ScheduleOptions } from './schedule.ts';

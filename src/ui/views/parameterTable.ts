@@ -1,5 +1,5 @@
 import type { Experiment } from '../../engine/experiment/experimentSchema.ts';
-import { experimentParameterCounts, randomModelShape, type HeadShape } from '../../engine/train/experimentParameterCounts.ts';
+import { experimentParameterCounts, randomModelShape, type HeadShape } from '../../engine/model/experimentParameterCounts.ts';
 import type { SyntheticTaskName } from '../../engine/synthetic/syntheticTasks.ts';
 
 /**
