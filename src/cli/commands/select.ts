@@ -14,7 +14,8 @@ import { buildEncoder } from '../../engine/model/modelFactory.ts';
 import { assembleRunData } from '../../engine/train/runData.ts';
 import { initNodeBackend } from '../nodeBackend.ts';
 import { intOption } from '../optionValues.ts';
-import { nodeInitialModel, nodeModelVocab, shardSplitLoader } from './pipeline.ts';
+import { nodeInitialModel, nodeModelVocab } from '../nodeModel.ts';
+import { shardSplitLoader } from '../shardSplitLoader.ts';
 
 export interface SelectCliOptions {
   method: string;

@@ -14,7 +14,8 @@ import { runTaskOrder, Trainer } from '../../engine/train/trainer.ts';
 import { assembleRunData } from '../../engine/train/runData.ts';
 import { initNodeBackend, NODE_BACKENDS } from '../nodeBackend.ts';
 import { dataSourceOf } from '../experimentDataSource.ts';
-import { nodeInitialModel, nodeModelVocab, shardSplitLoader } from './pipeline.ts';
+import { nodeInitialModel, nodeModelVocab } from '../nodeModel.ts';
+import { shardSplitLoader } from '../shardSplitLoader.ts';
 
 export interface TrainCliOptions {
   config: string;
