@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { initNodeBackend } from '../src/cli/nodeBackend.ts';
-import { buildEncoder, buildMultiTaskModel } from '../src/engine/train/modelFactory.ts';
+import { buildEncoder, buildMultiTaskModel } from '../src/engine/model/modelFactory.ts';
 import { Trainer } from '../src/engine/train/trainer.ts';
 import { benchExperiment, randomSplit, TASK, VOCAB, type NamedShape } from './trainBench.ts';
 

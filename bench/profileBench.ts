@@ -11,7 +11,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { initNodeBackend } from '../src/cli/nodeBackend.ts';
-import { buildEncoder, buildMultiTaskModel } from '../src/engine/train/modelFactory.ts';
+import { buildEncoder, buildMultiTaskModel } from '../src/engine/model/modelFactory.ts';
 import { Trainer } from '../src/engine/train/trainer.ts';
 import { fmt } from './stats.ts';
 import { benchExperiment, randomSplit, TASK, VOCAB, type NamedShape } from './trainBench.ts';

@@ -17,7 +17,7 @@ import { initNodeBackend } from '../src/cli/nodeBackend.ts';
 import { parseExperiment, type Experiment } from '../src/engine/experiment/experimentSchema.ts';
 import { Rng } from '../src/engine/runtime/rng.ts';
 import { memorySplit } from '../src/engine/train/memorySplit.ts';
-import { buildEncoder, buildMultiTaskModel } from '../src/engine/train/modelFactory.ts';
+import { buildEncoder, buildMultiTaskModel } from '../src/engine/model/modelFactory.ts';
 import { Trainer } from '../src/engine/train/trainer.ts';
 import { fmt, median } from './stats.ts';
 import { TORCH_PYTHON, TorchPeer } from './torchPeer.ts';

@@ -16,7 +16,7 @@ import { BertTokenizer } from '../src/engine/tokenizer/bertTokenizer.ts';
 import { predictSplit } from '../src/engine/train/evaluate.ts';
 import { exportCheckpointFiles } from '../src/engine/train/exportCheckpoint.ts';
 import { IdbTrainStateStore } from '../src/engine/train/idbTrainStateStore.ts';
-import type { MultiTaskModel } from '../src/engine/train/multiTaskModel.ts';
+import type { MultiTaskModel } from '../src/engine/model/multiTaskModel.ts';
 import { buildSubmissionZip, type SubmissionPredictions } from '../src/engine/train/submission.ts';
 import { assignVariables, decodeTrainState } from '../src/engine/train/trainState.ts';
 import { Trainer, type TaskSplits } from '../src/engine/train/trainer.ts';

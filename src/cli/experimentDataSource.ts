@@ -4,7 +4,7 @@ import { parquetSourceFromPath, tsvSourceFromPath } from '../engine/data/nodeFil
 import { TsvSource } from '../engine/data/tsvSource.ts';
 import type { DataSource } from '../engine/data/types.ts';
 import { syntheticSpec, syntheticSplits } from '../engine/synthetic/syntheticData.ts';
-import type { TaskSpec } from '../engine/train/taskSpec.ts';
+import type { TaskSpec } from '../engine/model/taskSpec.ts';
 import type { TaskSplits } from '../engine/train/trainer.ts';
 import { trainRowsFor } from '../engine/train/trainSubset.ts';
 

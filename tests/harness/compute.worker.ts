@@ -10,7 +10,7 @@ import { urlSource } from '../../src/engine/checkpoint/modelSource.ts';
 import { parseExperiment } from '../../src/engine/experiment/experimentSchema.ts';
 import { Rng } from '../../src/engine/runtime/rng.ts';
 import { memorySplit } from '../../src/engine/train/memorySplit.ts';
-import { buildEncoder, buildMultiTaskModel } from '../../src/engine/train/modelFactory.ts';
+import { buildEncoder, buildMultiTaskModel } from '../../src/engine/model/modelFactory.ts';
 import { Trainer } from '../../src/engine/train/trainer.ts';
 
 /**

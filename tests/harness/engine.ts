@@ -10,7 +10,7 @@ import type { Encoding } from '../../src/engine/tokenizer/types.ts';
 import { loadBertCheckpoint } from '../../src/engine/checkpoint/hfFolder.ts';
 import { urlSource } from '../../src/engine/checkpoint/modelSource.ts';
 import type { BertCheckpoint } from '../../src/engine/checkpoint/types.ts';
-import { computeImportanceFixture, type ImportanceFixture, type ImportanceFixtureResult } from '../../src/engine/analysis/fixtureCheck.ts';
+import { computeImportanceFixture, type ImportanceFixture, type ImportanceFixtureResult } from '../helpers/fixtureCheck.ts';
 
 /**
  * Test-only page: runs engine modules on the page's own thread (webgpu here) and hands plain arrays back to

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Float64 central finite differences of a multi-task loss, through ../shared/tools/refbert.
+"""Float64 central finite differences of a multi-task loss, through the float64 reference refbert (tools/refbert, fetched by `npm run assets`; see tests/fixtures/README.md).
 
 stdin JSON: {
   "refbert": dir of refbert.py, "model_dir": HF folder,

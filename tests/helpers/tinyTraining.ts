@@ -2,8 +2,8 @@ import { afterEach } from 'vitest';
 import { parseExperiment, type Experiment, type ExperimentInput } from '../../src/engine/experiment/experimentSchema.ts';
 import { Rng } from '../../src/engine/runtime/rng.ts';
 import { memorySplit, type TokenizedRow } from '../../src/engine/train/memorySplit.ts';
-import { buildEncoder, buildMultiTaskModel } from '../../src/engine/train/modelFactory.ts';
-import type { MultiTaskModel } from '../../src/engine/train/multiTaskModel.ts';
+import { buildEncoder, buildMultiTaskModel } from '../../src/engine/model/modelFactory.ts';
+import type { MultiTaskModel } from '../../src/engine/model/multiTaskModel.ts';
 import { Trainer, type TaskSplits, type TrainerOptions } from '../../src/engine/train/trainer.ts';
 import type { LoadedSplit } from '../../src/engine/data/shardReader.ts';
 

@@ -9,7 +9,7 @@ import { fixtureModelDir, glueDir } from '../helpers/shared.ts';
 import { runDataCheck } from '../../src/cli/commands/data.ts';
 import { parsePairsJsonl, readPairsText, registerEncodeCommand } from '../../src/cli/commands/encode.ts';
 import { loadBertCheckpoint } from '../../src/engine/checkpoint/hfFolder.ts';
-import { dirSource } from '../../src/engine/checkpoint/nodeSource.ts';
+import { dirSource } from '../../src/engine/platform/node/nodeSource.ts';
 import { checkTask } from '../../src/engine/data/checkSplits.ts';
 import { formatIssue } from '../../src/engine/data/dataError.ts';
 import { nodeFileStream } from '../../src/engine/data/nodeFiles.ts';

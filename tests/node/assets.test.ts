@@ -18,6 +18,9 @@ const mirrorDir = join(base, 'mirror');
 const checkout = join(base, 'clone');
 const files = { 'assets/glue/RTE/dev.tsv': 'index\tsentence1\tsentence2\tlabel\n0\ta\tb\tentailment\n', 'tools/refbert/refbert.py': 'print(1)\n' };
 const entries = Object.entries(files).map(([p, body]) => entry(p, body));
+// What a Hub-layout server holds at `<hub>/datasets/…` (the --hub source for files under assets/hub/).
+const HUB_FILE = 'datasets/nyu-mll/glue/resolve/main/rte/validation-00000-of-00001.parquet';
+const served: Record<string, string> = { ...files, [`hubroot/${HUB_FILE}`]: 'PAR1 not really\n' };
 let server: Server;
 let url = '';
 let requests: string[] = [];
@@ -33,7 +36,7 @@ beforeAll(async () => {
   mkdirSync(checkout);
   server = createServer((req, res) => {
     requests.push(req.url ?? '');
-    const body = (files as Record<string, string>)[decodeURIComponent((req.url ?? '').slice(1))];
+    const body = served[decodeURIComponent((req.url ?? '').slice(1))];
     res.statusCode = body === undefined ? 404 : 200;
     res.end(body ?? 'no');
   });
@@ -84,6 +87,17 @@ describe('taskscope assets', () => {
     await expect(runAssets({ root: fresh, mirror: url, progress: false, entries: [entry('assets/none.txt', 'x')] }, () => {})).rejects.toThrow(
       `${url}: assets/none.txt not found`,
     );
+  });
+});
+
+describe('taskscope assets --hub', () => {
+  it('takes files under assets/hub/ from the Hub layout at --hub and the rest from the mirror', async () => {
+    const fresh = mkdtempSync(join(base, 'c3-'));
+    requests = [];
+    const hubEntry = entry(`assets/hub/${HUB_FILE}`, 'PAR1 not really\n');
+    expect(await runAssets({ root: fresh, mirror: url, hub: `${url}/hubroot`, progress: false, entries: [hubEntry, entries[1]] }, () => {})).toBe(0);
+    expect(requests).toEqual([`/hubroot/${HUB_FILE}`, '/tools/refbert/refbert.py']);
+    expect(readFileSync(join(fresh, '.cache/shared/assets/hub', HUB_FILE), 'utf8')).toBe('PAR1 not really\n');
   });
 });
 

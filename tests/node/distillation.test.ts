@@ -3,10 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../helpers/nodeBackends.ts';
 import { BertEncoder } from '../../src/engine/model/bertEncoder.ts';
 import { crossEntropyPerExample } from '../../src/engine/model/losses.ts';
-import { randomBertConfig } from '../../src/engine/train/modelFactory.ts';
-import { MultiTaskModel } from '../../src/engine/train/multiTaskModel.ts';
+import { randomBertConfig } from '../../src/engine/model/modelFactory.ts';
+import { MultiTaskModel } from '../../src/engine/model/multiTaskModel.ts';
 import type { BatchTensors } from '../../src/engine/train/batchTensors.ts';
-import type { TaskSpec } from '../../src/engine/train/taskSpec.ts';
+import type { TaskSpec } from '../../src/engine/model/taskSpec.ts';
 import {
   SOFT_LABELS_FORMAT, averageTeachers, distillationLoss, distillationLossExtras, kdKlLoss, kdMseLoss, parseSoftLabels, serializeSoftLabels,
 } from '../../src/engine/train/distillation.ts';

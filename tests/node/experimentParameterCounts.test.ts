@@ -6,9 +6,9 @@ import { taskIdOfParam } from '../../src/engine/model/variants/extensionParams.t
 import { VARIANTS, type VariantName } from '../../src/engine/model/variants/variantConfig.ts';
 import {
   BERT_BASE_UNCASED_VOCAB_SIZE, describeParameterCounts, experimentParameterCounts, headParameterCount, randomModelShape,
-} from '../../src/engine/train/experimentParameterCounts.ts';
-import { buildEncoder, buildMultiTaskModel, randomBertConfig, variantExtensionFor } from '../../src/engine/train/modelFactory.ts';
-import { taskSpecFromRegistry, type TaskSpec } from '../../src/engine/train/taskSpec.ts';
+} from '../../src/engine/model/experimentParameterCounts.ts';
+import { buildEncoder, buildMultiTaskModel, randomBertConfig, variantExtensionFor } from '../../src/engine/model/modelFactory.ts';
+import { taskSpecFromRegistry, type TaskSpec } from '../../src/engine/model/taskSpec.ts';
 
 /*
  * The counts from shapes alone against the variables a built model really holds (cpu backend, a random

@@ -9,7 +9,7 @@ import { loadBertCheckpoint } from '../../src/engine/checkpoint/hfFolder.ts';
 import type { BertCheckpoint } from '../../src/engine/checkpoint/types.ts';
 import { BertEncoder } from '../../src/engine/model/bertEncoder.ts';
 import { RankingHead } from '../../src/engine/model/heads/rankingHead.ts';
-import { computeImportanceFixture, fixtureHead, fixtureMinibatch, type ImportanceFixtureResult } from '../../src/engine/analysis/fixtureCheck.ts';
+import { computeImportanceFixture, fixtureHead, fixtureMinibatch, type ImportanceFixtureResult } from '../helpers/fixtureCheck.ts';
 import { batchMeanLossMaskGrad, maskImportance } from '../../src/engine/analysis/headImportance.ts';
 import { LiveMaskImportance } from '../../src/engine/analysis/liveMaskImportance.ts';
 import { gradtsImportance } from '../../src/engine/analysis/gradtsImportance.ts';

@@ -12,7 +12,7 @@ import {
   type SlotOptimizer,
   type TrainableParam,
 } from '../../src/engine/train/optim/index.ts';
-import { REF_DEFAULTS, REF_STEP, refParam, refScheduleStep, type RefHyper } from '../../src/engine/train/optim/reference.ts';
+import { REF_DEFAULTS, REF_STEP, refParam, refScheduleStep, type RefHyper } from '../helpers/optimReference.ts';
 import { warmupLinear, warmupLinearOld } from '../../src/engine/train/schedule.ts';
 
 /**

@@ -10,7 +10,7 @@ import { parseSafetensors } from '../../src/engine/checkpoint/safetensors.ts';
 import { syntheticVocabText } from '../../src/engine/synthetic/syntheticTasks.ts';
 import { parseSoftLabels } from '../../src/engine/train/distillation.ts';
 import { memorySplit } from '../../src/engine/train/memorySplit.ts';
-import { buildEncoder } from '../../src/engine/train/modelFactory.ts';
+import { buildEncoder } from '../../src/engine/model/modelFactory.ts';
 import { parsePredictionsJsonl, runPipeline, type PipelineEnv, type PipelineEvent } from '../../src/engine/train/pipeline.ts';
 import { parsePipelineConfig } from '../../src/engine/train/pipelineConfig.ts';
 import { MemoryRunStorage, readText } from '../../src/engine/train/runStorage.ts';

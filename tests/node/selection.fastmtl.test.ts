@@ -8,7 +8,7 @@ import { dropout } from '../../src/engine/model/ops.ts';
 import { Rng } from '../../src/engine/runtime/rng.ts';
 import { batchToTensors, disposeBatch } from '../../src/engine/train/batchTensors.ts';
 import { memorySplit, type TokenizedRow } from '../../src/engine/train/memorySplit.ts';
-import { buildEncoder } from '../../src/engine/train/modelFactory.ts';
+import { buildEncoder } from '../../src/engine/model/modelFactory.ts';
 import type { TaskSplits } from '../../src/engine/train/trainer.ts';
 import { groupByTask, rankPooled, selectTopRanked } from '../../src/engine/selection/fastmtl/discriminatorRanking.ts';
 import { bceWithLogits, discriminatorLoss, discriminatorProbs, headDropoutSeed } from '../../src/engine/selection/fastmtl/taskDiscriminator.ts';

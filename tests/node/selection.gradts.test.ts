@@ -5,7 +5,7 @@ import { TINY_VOCAB, toyRows } from '../helpers/tinyTraining.ts';
 import { headCorrelation } from '../../src/engine/analysis/taskCorrelation.ts';
 import type { ExperimentInput } from '../../src/engine/experiment/experimentSchema.ts';
 import { memorySplit } from '../../src/engine/train/memorySplit.ts';
-import { buildEncoder } from '../../src/engine/train/modelFactory.ts';
+import { buildEncoder } from '../../src/engine/model/modelFactory.ts';
 import type { TaskSplits } from '../../src/engine/train/trainer.ts';
 import { fineGrainedSelection, type GradtsFgReasons } from '../../src/engine/selection/gradtsFineGrained.ts';
 import { gradtsTaskImportance } from '../../src/engine/selection/gradtsMatrices.ts';

@@ -6,7 +6,7 @@ import type { RandomReasons } from '../../src/engine/selection/randomSelect.ts';
 import { runSelection } from '../../src/engine/selection/runSelection.ts';
 import type { SelectionResult } from '../../src/engine/selection/selectionResult.ts';
 import type { SelectionEnv } from '../../src/engine/selection/trainRunner.ts';
-import { buildEncoder } from '../../src/engine/train/modelFactory.ts';
+import { buildEncoder } from '../../src/engine/model/modelFactory.ts';
 import { trainRowsFor } from '../../src/engine/train/trainSubset.ts';
 import { parseAppExperiment, toInput } from '../../src/urlState/appExperiment.ts';
 import { syntheticDemoExperiment } from '../../src/urlState/defaults.ts';

@@ -2,10 +2,10 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../helpers/nodeBackends.ts';
 import { BertEncoder } from '../../src/engine/model/bertEncoder.ts';
-import { randomBertConfig } from '../../src/engine/train/modelFactory.ts';
-import { MultiTaskModel } from '../../src/engine/train/multiTaskModel.ts';
+import { randomBertConfig } from '../../src/engine/model/modelFactory.ts';
+import { MultiTaskModel } from '../../src/engine/model/multiTaskModel.ts';
 import type { BatchTensors } from '../../src/engine/train/batchTensors.ts';
-import type { TaskSpec } from '../../src/engine/train/taskSpec.ts';
+import type { TaskSpec } from '../../src/engine/model/taskSpec.ts';
 import { microBatchGradients } from '../../src/engine/train/trainStep.ts';
 import {
   detach, normalizeGradient, smartAdversarialLoss, smartLossExtras, smartLossForBatch, taskAdversarialForward,

@@ -2,7 +2,7 @@ import { strFromU8, unzipSync } from 'fflate';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { SplitName } from '../../datasets/types.ts';
 import { syntheticVocabText } from '../../src/engine/synthetic/syntheticTasks.ts';
-import { buildEncoder } from '../../src/engine/train/modelFactory.ts';
+import { buildEncoder } from '../../src/engine/model/modelFactory.ts';
 import { parsePredictionsJsonl, runPipeline, type PipelineEnv } from '../../src/engine/train/pipeline.ts';
 import { parsePipelineConfig } from '../../src/engine/train/pipelineConfig.ts';
 import { MemoryRunStorage, readText } from '../../src/engine/train/runStorage.ts';

@@ -11,7 +11,7 @@ import { lastEvaluation, parseRunLog } from '../../src/engine/export/torch/impor
 import { Trainer } from '../../src/engine/train/trainer.ts';
 import type { StepEvent } from '../../src/engine/train/trainEvents.ts';
 import type { ExperimentInput } from '../../src/engine/experiment/experimentSchema.ts';
-import { buildEncoder, buildMultiTaskModel, variantExtensionFor } from '../../src/engine/train/modelFactory.ts';
+import { buildEncoder, buildMultiTaskModel, variantExtensionFor } from '../../src/engine/model/modelFactory.ts';
 import { TINY_VOCAB } from '../helpers/tinyTraining.ts';
 
 let root: string;

@@ -8,10 +8,10 @@ import { dirSource } from '../../src/engine/platform/node/nodeSource.ts';
 import { loadBertCheckpoint } from '../../src/engine/checkpoint/hfFolder.ts';
 import { BertEncoder } from '../../src/engine/model/bertEncoder.ts';
 import type { Batch } from '../../src/engine/data/batchReader.ts';
-import { MultiTaskModel } from '../../src/engine/train/multiTaskModel.ts';
+import { MultiTaskModel } from '../../src/engine/model/multiTaskModel.ts';
 import { batchToTensors, disposeBatch } from '../../src/engine/train/batchTensors.ts';
 import { accumulateGradients, microBatchGradients } from '../../src/engine/train/trainStep.ts';
-import type { TaskSpec } from '../../src/engine/train/taskSpec.ts';
+import type { TaskSpec } from '../../src/engine/model/taskSpec.ts';
 import { Rng } from '../../src/engine/runtime/rng.ts';
 
 /*

@@ -16,7 +16,7 @@ import { batchToTensors } from '../../src/engine/train/batchTensors.ts';
 import { exportCheckpointFiles, parseHeadsFile } from '../../src/engine/train/exportCheckpoint.ts';
 import { FolderTrainStateStore } from '../../src/engine/train/folderTrainStateStore.ts';
 import { IdbTrainStateStore } from '../../src/engine/train/idbTrainStateStore.ts';
-import { createTaskHead } from '../../src/engine/train/headFactory.ts';
+import { createTaskHead } from '../../src/engine/model/headFactory.ts';
 import { decodeTrainState, encodeTrainState, type StoredTrainState } from '../../src/engine/train/trainState.ts';
 import type { Trainer } from '../../src/engine/train/trainer.ts';
 

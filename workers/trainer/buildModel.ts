@@ -2,9 +2,9 @@ import { parseBertConfig, serializeBertConfig } from '../../src/engine/checkpoin
 import type { BertCheckpoint } from '../../src/engine/checkpoint/types.ts';
 import type { Experiment } from '../../src/engine/experiment/experimentSchema.ts';
 import { BertEncoder } from '../../src/engine/model/bertEncoder.ts';
-import { buildEncoder, buildMultiTaskModel, variantExtensionFor, withEncoderDropout } from '../../src/engine/train/modelFactory.ts';
-import type { MultiTaskModel } from '../../src/engine/train/multiTaskModel.ts';
-import { taskSpecFromRegistry, type TaskSpec } from '../../src/engine/train/taskSpec.ts';
+import { buildEncoder, buildMultiTaskModel, variantExtensionFor, withEncoderDropout } from '../../src/engine/model/modelFactory.ts';
+import type { MultiTaskModel } from '../../src/engine/model/multiTaskModel.ts';
+import { taskSpecFromRegistry, type TaskSpec } from '../../src/engine/model/taskSpec.ts';
 import { isSyntheticTaskName as isSyntheticTask } from '../../src/engine/synthetic/taskNames.ts';
 import { syntheticSpec } from './syntheticData.ts';
 

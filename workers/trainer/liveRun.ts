@@ -8,7 +8,7 @@ import { BatchReader } from '../../src/engine/data/batchReader.ts';
 import type { LoadedSplit } from '../../src/engine/data/shardReader.ts';
 import { batchToTensors, disposeBatch } from '../../src/engine/train/batchTensors.ts';
 import { subsetSplit } from '../../src/engine/train/memorySplit.ts';
-import type { MultiTaskModel } from '../../src/engine/train/multiTaskModel.ts';
+import type { MultiTaskModel } from '../../src/engine/model/multiTaskModel.ts';
 import type { TrainerEvent } from '../../src/engine/train/trainEvents.ts';
 import type { RunResult, TaskSplits, Trainer } from '../../src/engine/train/trainer.ts';
 import { putRun, summaryOf } from './runStore.ts';

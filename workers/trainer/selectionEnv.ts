@@ -1,7 +1,7 @@
 import type { BertCheckpoint } from '../../src/engine/checkpoint/types.ts';
 import type { Experiment } from '../../src/engine/experiment/experimentSchema.ts';
 import type { SelectionEnv } from '../../src/engine/selection/trainRunner.ts';
-import { buildEncoder } from '../../src/engine/train/modelFactory.ts';
+import { buildEncoder } from '../../src/engine/model/modelFactory.ts';
 import type { TaskSplits } from '../../src/engine/train/trainer.ts';
 import { specsFor } from './buildModel.ts';
 

@@ -4,6 +4,7 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { urlFileProvider, type FileProvider } from '../../engine/data/fileProvider.ts';
+import { DEFAULT_HUB_MIRROR } from '../../engine/data/parquetSource.ts';
 import { nodeDirProvider } from '../../engine/data/nodeFiles.ts';
 import { ASSET_CACHE, sharedRoot } from '../../devtools/assetRoot.ts';
 import { ASSET_MANIFEST, type AssetEntry } from '../assets/assetManifest.ts';
@@ -79,10 +80,11 @@ export function registerAssetsCommand(program: Command) {
     .command('assets')
     .description('fetch the GLUE Parquet files, BERT-Tiny config/vocabulary and test fixtures (SHA-256 checked) into .cache/shared')
     .option('--mirror <url|dir>', 'asset mirror with the shared layout (assets/…, tools/…); default $TASKSCOPE_MIRROR')
-    .option('--hub <url>', 'take the GLUE Parquet files from the Hub or a mirror with its layout, e.g. https://huggingface.co')
+    .option('--hub [url]', `take the GLUE Parquet files from the Hub (${DEFAULT_HUB_MIRROR} without a value, as the app) or a mirror with its layout`)
     .option('--no-progress', 'no progress bar')
-    .action(async (o: { mirror?: string; hub?: string; progress: boolean }) => {
-      const code = await runAssets({ ...o, root: checkoutRoot }, (l) => console.log(l));
+    .action(async (o: { mirror?: string; hub?: string | true; progress: boolean }) => {
+      const hub = o.hub === true ? DEFAULT_HUB_MIRROR : o.hub;
+      const code = await runAssets({ ...o, hub, root: checkoutRoot }, (l) => console.log(l));
       if (code) process.exitCode = code;
     });
 }

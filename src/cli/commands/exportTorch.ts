@@ -7,12 +7,13 @@ import type { SplitName } from '../../../datasets/types.ts';
 import { parseExperiment, type Experiment } from '../../engine/experiment/experimentSchema.ts';
 import { torchExportFiles } from '../../engine/export/torch/torchExport.ts';
 import { BertTokenizer } from '../../engine/tokenizer/bertTokenizer.ts';
-import { buildMultiTaskModel, variantExtensionFor } from '../../engine/train/modelFactory.ts';
+import { buildMultiTaskModel, variantExtensionFor } from '../../engine/model/modelFactory.ts';
 import { runTaskOrder, type TaskSplits } from '../../engine/train/trainer.ts';
 import { trainRowsFor } from '../../engine/train/trainSubset.ts';
 import { dataSourceOf } from '../experimentDataSource.ts';
 import { initNodeBackend } from '../nodeBackend.ts';
-import { nodeInitialModel, nodeModelVocab, shardSplitLoader } from './pipeline.ts';
+import { nodeInitialModel, nodeModelVocab } from '../nodeModel.ts';
+import { shardSplitLoader } from '../shardSplitLoader.ts';
 
 export interface ExportTorchOptions {
   config?: string;

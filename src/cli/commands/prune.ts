@@ -17,7 +17,7 @@ import { modelFromExport } from '../../engine/train/trainedModel.ts';
 import { dataSourceOf, syntheticRunData } from '../experimentDataSource.ts';
 import { initNodeBackend } from '../nodeBackend.ts';
 import { intOption, numberListOption } from '../optionValues.ts';
-import { shardSplitLoader } from './pipeline.ts';
+import { shardSplitLoader } from '../shardSplitLoader.ts';
 
 interface PruneCliOptions {
   model: string; task: string; out?: string; backend: string; cache?: string;

@@ -12,12 +12,13 @@ import { runSelection } from '../../engine/selection/runSelection.ts';
 import { SELECTION_METHODS, type SelectionResult } from '../../engine/selection/selectionResult.ts';
 import type { SelectionEnv } from '../../engine/selection/trainRunner.ts';
 import { BertTokenizer } from '../../engine/tokenizer/bertTokenizer.ts';
-import { buildEncoder } from '../../engine/train/modelFactory.ts';
+import { buildEncoder } from '../../engine/model/modelFactory.ts';
 import { assembleRunData } from '../../engine/train/runData.ts';
 import type { TaskSplits } from '../../engine/train/trainer.ts';
 import { initNodeBackend } from '../nodeBackend.ts';
 import { finiteOption, intOption } from '../optionValues.ts';
-import { nodeInitialModel, nodeModelVocab, shardSplitLoader } from './pipeline.ts';
+import { nodeInitialModel, nodeModelVocab } from '../nodeModel.ts';
+import { shardSplitLoader } from '../shardSplitLoader.ts';
 
 export interface SelectCliOptions {
   method: string;

@@ -5,21 +5,22 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { writeFolder } from '../../engine/platform/node/nodeSource.ts';
 import { parseExperiment, type Experiment } from '../../engine/experiment/experimentSchema.ts';
 import { BertTokenizer } from '../../engine/tokenizer/bertTokenizer.ts';
-import { describeParameterCounts, experimentParameterCounts } from '../../engine/train/experimentParameterCounts.ts';
+import { describeParameterCounts, experimentParameterCounts } from '../../engine/model/experimentParameterCounts.ts';
 import { exportCheckpointFiles } from '../../engine/train/exportCheckpoint.ts';
 import { atomicWriteFile, isTempName } from '../../engine/data/nodeAtomicWrite.ts';
 import { acquireFileLock, LockHeldError } from '../../engine/data/nodeFileLock.ts';
 import { FolderTrainStateStore } from '../../engine/train/folderTrainStateStore.ts';
-import type { MultiTaskModel } from '../../engine/train/multiTaskModel.ts';
+import type { MultiTaskModel } from '../../engine/model/multiTaskModel.ts';
 import { readVariables, type TrainStateMeta, type TrainStateStore } from '../../engine/train/trainState.ts';
-import { buildMultiTaskModel, variantExtensionFor } from '../../engine/train/modelFactory.ts';
+import { buildMultiTaskModel, variantExtensionFor } from '../../engine/model/modelFactory.ts';
 import type { TrainerEvent } from '../../engine/train/trainEvents.ts';
 import { resumeDifferences, runTaskOrder, Trainer, type TaskSplits } from '../../engine/train/trainer.ts';
 import { assembleRunData } from '../../engine/train/runData.ts';
 import { initNodeBackend, NODE_BACKENDS } from '../nodeBackend.ts';
 import { dataSourceOf, syntheticRunData } from '../experimentDataSource.ts';
 import { trainProgress } from '../trainProgress.ts';
-import { nodeInitialModel, nodeModelVocab, shardSplitLoader } from './pipeline.ts';
+import { nodeInitialModel, nodeModelVocab } from '../nodeModel.ts';
+import { shardSplitLoader } from '../shardSplitLoader.ts';
 import { RunLog } from '../runLog.ts';
 
 export interface TrainCliOptions {

@@ -5,7 +5,7 @@ import { readDone } from './runStudy.ts';
 import type { Study } from './studyConfig.ts';
 import { permutationPValue } from '../../engine/metrics/permutationTest.ts';
 import { taskScoreOf } from '../../engine/train/evaluate.ts';
-import { taskSpecFromRegistry, type TaskSpec } from '../../engine/train/taskSpec.ts';
+import { taskSpecFromRegistry, type TaskSpec } from '../../engine/model/taskSpec.ts';
 
 /** One task's dev result in one finished run. */
 export interface RunResult {

@@ -4,7 +4,7 @@ import type { LoadedSplit } from '../data/shardReader.ts';
 import type { MetricName } from '../metrics/index.ts';
 import { batchToTensors, disposeBatch } from '../train/batchTensors.ts';
 import { taskMetrics } from '../train/evaluate.ts';
-import type { MultiTaskModel } from '../train/multiTaskModel.ts';
+import type { MultiTaskModel } from '../model/multiTaskModel.ts';
 import type { MaskEvaluator } from './pruningCurve.ts';
 
 /**

@@ -6,7 +6,7 @@ import type { LoadedSplit } from '../data/shardReader.ts';
 import type { Experiment } from '../experiment/experimentSchema.ts';
 import { batchToTensors, disposeBatch } from '../train/batchTensors.ts';
 import { subsetSplit } from '../train/memorySplit.ts';
-import type { TaskSpec } from '../train/taskSpec.ts';
+import type { TaskSpec } from '../model/taskSpec.ts';
 import { nowMs, secondsSince } from './selectionResult.ts';
 import { trainOnTasks, withTasks, type SelectionEnv } from './trainRunner.ts';
 

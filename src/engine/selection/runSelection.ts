@@ -10,7 +10,7 @@ import { stageExperiment, type ExperimentParser, type SelectionConfig, type Stag
 import { type ModelSize, type SelectionMethod, type SelectionResult } from './selectionResult.ts';
 import { asSelectionTraining, trainOnSelection, trainOnTasks, withTasks, type SelectionEnv } from './trainRunner.ts';
 import { getTask } from '../../../datasets/glueTasks.ts';
-import { taskSpecFromRegistry } from '../train/taskSpec.ts';
+import { taskSpecFromRegistry } from '../model/taskSpec.ts';
 
 /**
  * One auxiliary-task selection from an experiment file: the CLI's `select` and the page's Selection view call

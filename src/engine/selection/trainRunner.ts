@@ -1,9 +1,9 @@
 import type { Experiment } from '../experiment/experimentSchema.ts';
 import type { BertEncoder } from '../model/bertEncoder.ts';
 import { subsetSplit } from '../train/memorySplit.ts';
-import { buildMultiTaskModel, variantExtensionFor } from '../train/modelFactory.ts';
-import type { MultiTaskModel } from '../train/multiTaskModel.ts';
-import type { TaskSpec } from '../train/taskSpec.ts';
+import { buildMultiTaskModel, variantExtensionFor } from '../model/modelFactory.ts';
+import type { MultiTaskModel } from '../model/multiTaskModel.ts';
+import type { TaskSpec } from '../model/taskSpec.ts';
 import type { TrainerEvent } from '../train/trainEvents.ts';
 import { Trainer, type TaskEntry, type TaskSplits } from '../train/trainer.ts';
 import type { LossExtras } from '../train/trainStep.ts';

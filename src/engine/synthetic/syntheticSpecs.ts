@@ -1,4 +1,4 @@
-import type { TaskSpec } from '../train/taskSpec.ts';
+import type { TaskSpec } from '../model/taskSpec.ts';
 import { PLANTED_TASKS } from './plantedTasks.ts';
 import { SYNTHETIC_TASK_NAMES } from './taskNames.ts';
 

@@ -4,8 +4,8 @@ import type { LoadedSplit } from '../data/shardReader.ts';
 import { bestF1Threshold, thresholdPredictions } from '../metrics/f1Threshold.ts';
 import { computeMetric, type MetricName } from '../metrics/index.ts';
 import { batchToTensors, disposeBatch } from './batchTensors.ts';
-import type { MultiTaskModel } from './multiTaskModel.ts';
-import type { TaskSpec } from './taskSpec.ts';
+import type { MultiTaskModel } from '../model/multiTaskModel.ts';
+import type { TaskSpec } from '../model/taskSpec.ts';
 
 /** A split's predictions, in the split's row order. */
 export interface SplitPredictions {

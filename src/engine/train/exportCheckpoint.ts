@@ -3,7 +3,7 @@ import { serializeSafetensors } from '../checkpoint/safetensors.ts';
 import type { NamedTensor } from '../checkpoint/types.ts';
 import type { Experiment } from '../experiment/experimentSchema.ts';
 import type { HeadSnapshot } from '../model/heads/taskHead.ts';
-import type { MultiTaskModel } from './multiTaskModel.ts';
+import type { MultiTaskModel } from '../model/multiTaskModel.ts';
 import { readVariables } from './trainState.ts';
 
 export const HEADS_FORMAT = 'taskscope-heads/1';

@@ -3,7 +3,7 @@ import type { TaskType } from '../../../datasets/types.ts';
 import { stableKl, symmetricKl } from '../model/losses.ts';
 import { stopGradient } from '../model/ops.ts';
 import { Rng } from '../runtime/rng.ts';
-import type { MultiTaskModel, TaskForward } from './multiTaskModel.ts';
+import type { MultiTaskModel, TaskForward } from '../model/multiTaskModel.ts';
 import type { BatchTensors } from './batchTensors.ts';
 import type { LossExtras } from './trainStep.ts';
 

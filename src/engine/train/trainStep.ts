@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { TaskHead } from '../model/heads/taskHead.ts';
 import type { BatchTensors } from './batchTensors.ts';
-import type { MultiTaskModel, TaskForward } from './multiTaskModel.ts';
+import type { MultiTaskModel, TaskForward } from '../model/multiTaskModel.ts';
 
 /** What a loss extension sees: the batch, the model and the forward pass it may reuse (inside the gradient tape). */
 export interface LossContext {

@@ -1,9 +1,9 @@
 import type { BertCheckpoint } from '../checkpoint/types.ts';
 import type { Experiment } from '../experiment/experimentSchema.ts';
 import { parseHeadsFile } from './exportCheckpoint.ts';
-import { buildEncoder } from './modelFactory.ts';
-import { MultiTaskModel } from './multiTaskModel.ts';
-import { taskSpecFromRegistry } from './taskSpec.ts';
+import { buildEncoder } from '../model/modelFactory.ts';
+import { MultiTaskModel } from '../model/multiTaskModel.ts';
+import { taskSpecFromRegistry } from '../model/taskSpec.ts';
 
 /**
  * A model saved by a training run (`exportCheckpointFiles`): the encoder from the HF folder, the heads from

@@ -6,7 +6,7 @@ import { Rng, type RngState } from '../runtime/rng.ts';
 import { batchToTensors, disposeBatch, realTokens } from './batchTensors.ts';
 import { clipGradientsTensor, globalNorm } from './clipGradients.ts';
 import { evaluateTasks, type EvaluationResult } from './evaluate.ts';
-import type { MultiTaskModel } from './multiTaskModel.ts';
+import type { MultiTaskModel } from '../model/multiTaskModel.ts';
 import { createOptimizer, type SlotOptimizer } from './optim/index.ts';
 import { SiwlmAlphaCounter } from './sampling/siwlm.ts';
 import { lrAt, type ScheduleOptions } from './schedule.ts';
@@ -24,6 +24,7 @@ import {
 import { smartLossExtras, smartOptionsFromExperiment } from './smart.ts';
 import { splitThresholdHoldout } from './trainSubset.ts';
 import { accumulateGradients, microBatchGradients, type LossExtras } from './trainStep.ts';
+import { StepTelemetry } from './stepTelemetry.ts';
 
 export type TaskEntry = Experiment['tasks'][number];
 
@@ -112,8 +113,6 @@ function yieldToEventLoop(): Promise<void> {
   return new Promise((r) => (g.setImmediate ? g.setImmediate(r) : setTimeout(r, 0)));
 }
 
-const now = () => globalThis.performance.now();
-
 /**
  * The step-wise multi-task trainer (MT-DNN `train.py`, docs/methods.md §1.5–1.8; SIWLM §2): every batch holds one task,
  * an epoch's task order comes from the sampler, losses are divided by gradAccumulation and (SIWLM) scaled by
@@ -163,7 +162,7 @@ export class Trainer {
   private pauseRequested = false;
   private stopRequested = false;
   private wake: (() => void) | null = null;
-  private session = { start: now(), steps: 0, rows: 0, tokens: 0, trainSeconds: 0 };
+  private readonly telemetry = new StepTelemetry();
 
   constructor(opts: TrainerOptions) {
     const exp = opts.experiment;
@@ -276,7 +275,7 @@ export class Trainer {
     this.checkUsable();
     if (this.statusValue === 'running' || this.statusValue === 'paused') throw new Error('trainer: run() is already in progress');
     this.stopRequested = false;
-    this.session = { start: now(), steps: 0, rows: 0, tokens: 0, trainSeconds: 0 };
+    this.telemetry.reset();
     this.setStatus('running');
     try {
       while (this.stepCount < this.totalSteps && !this.stopRequested) {
@@ -317,7 +316,7 @@ export class Trainer {
     this.checkUsable();
     if (this.stepCount >= this.totalSteps) throw new Error(`trainer: training is complete (${this.totalSteps} steps)`);
     const exp = this.experiment;
-    const started = now();
+    const started = this.telemetry.now();
     const acc = new Map<string, tf.Tensor>();
     const losses: { task: string; loss: tf.Scalar; total: tf.Scalar; weight: number }[] = [];
     let rows = 0;
@@ -375,14 +374,6 @@ export class Trainer {
         this.perTaskLoss[losses[i].task] = v[0];
         lossSum += v[0];
       });
-      this.session.steps++;
-      this.session.rows += rows;
-      this.session.tokens += tokens;
-      this.session.trainSeconds += (now() - started) / 1000;
-      // Throughput counts training time only; the ETA uses wall time per step, evaluations and saves included.
-      const elapsed = (now() - this.session.start) / 1000;
-      const train = this.session.trainSeconds;
-      const stepSeconds = elapsed / this.session.steps;
       event = {
         type: 'step',
         step: this.stepCount,
@@ -395,10 +386,7 @@ export class Trainer {
         perTaskLoss: { ...this.perTaskLoss },
         lr,
         gradNorm: gradNormValue,
-        examplesPerSec: train > 0 ? this.session.rows / train : 0,
-        tokensPerSec: train > 0 ? this.session.tokens / train : 0,
-        etaSeconds: stepSeconds * (this.totalSteps - this.stepCount),
-        elapsedSeconds: elapsed,
+        ...this.telemetry.record(rows, tokens, started, this.totalSteps - this.stepCount),
       };
     } catch (e) {
       // Batches were consumed but nothing applied: this trainer's position no longer matches its weights.

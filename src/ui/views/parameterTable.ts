@@ -1,5 +1,5 @@
 import type { Experiment } from '../../engine/experiment/experimentSchema.ts';
-import { experimentParameterCounts, randomModelShape, type HeadShape } from '../../engine/train/experimentParameterCounts.ts';
+import { experimentParameterCounts, randomModelShape, type HeadShape } from '../../engine/model/experimentParameterCounts.ts';
 import { SYNTHETIC_SPECS } from '../../engine/synthetic/syntheticSpecs.ts';
 
 /**

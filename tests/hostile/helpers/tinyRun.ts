@@ -3,7 +3,7 @@
 import { parseExperiment, type Experiment } from '../../../src/engine/experiment/experimentSchema.ts';
 import { Rng } from '../../../src/engine/runtime/rng.ts';
 import { memorySplit, type TokenizedRow } from '../../../src/engine/train/memorySplit.ts';
-import { buildEncoder, buildMultiTaskModel } from '../../../src/engine/train/modelFactory.ts';
+import { buildEncoder, buildMultiTaskModel } from '../../../src/engine/model/modelFactory.ts';
 import { Trainer, type TaskSplits } from '../../../src/engine/train/trainer.ts';
 import type { TrainStateStore } from '../../../src/engine/train/trainState.ts';
 import type { StateFs } from '../../../src/engine/train/folderTrainStateStore.ts';

@@ -11,11 +11,11 @@ import { createVariantExtension } from '../../model/variants/createVariantExtens
 import { BatchReader } from '../../data/batchReader.ts';
 import { batchToTensors } from '../../train/batchTensors.ts';
 import { evaluateTasks, type EvaluationResult } from '../../train/evaluate.ts';
-import { experimentVariantOptions } from '../../train/experimentParameterCounts.ts';
+import { experimentVariantOptions } from '../../model/experimentParameterCounts.ts';
 import { parseHeadsFile } from '../../train/exportCheckpoint.ts';
-import { buildEncoder } from '../../train/modelFactory.ts';
-import { MultiTaskModel } from '../../train/multiTaskModel.ts';
-import { taskSpecFromRegistry } from '../../train/taskSpec.ts';
+import { buildEncoder } from '../../model/modelFactory.ts';
+import { MultiTaskModel } from '../../model/multiTaskModel.ts';
+import { taskSpecFromRegistry } from '../../model/taskSpec.ts';
 import { memorySplit, subsetSplit } from '../../train/memorySplit.ts';
 
 /** One line of a run's log.jsonl (Taskscope's trainer events, as the CLI and the exported trainer write them). */

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { pooledFeatures } from '../../analysis/pooledFeatures.ts';
 import type { Experiment } from '../../experiment/experimentSchema.ts';
 import { posWeightFromBatchCounts } from '../../train/sampling/index.ts';
-import type { MultiTaskModel } from '../../train/multiTaskModel.ts';
+import type { MultiTaskModel } from '../../model/multiTaskModel.ts';
 import { SELECTION_FORMAT, nowMs, secondsSince, type SelectionResult } from '../selectionResult.ts';
 import { asSelectionTraining, trainOnSelection, trainOnTasks, withTasks, type SelectionEnv } from '../trainRunner.ts';
 import { groupByTask, rankPooled, selectTopRanked, type RankedExample, type ScoredPool } from './discriminatorRanking.ts';

@@ -1,14 +1,14 @@
 import { parseBertConfig } from '../checkpoint/bertConfig.ts';
 import type { BertCheckpoint, BertConfig } from '../checkpoint/types.ts';
 import type { Experiment } from '../experiment/experimentSchema.ts';
-import { BertEncoder } from '../model/bertEncoder.ts';
-import type { EncoderExtension } from '../model/encoderExtension.ts';
-import { createVariantExtension } from '../model/variants/createVariantExtension.ts';
+import { BertEncoder } from './bertEncoder.ts';
+import type { EncoderExtension } from './encoderExtension.ts';
+import { createVariantExtension } from './variants/createVariantExtension.ts';
 import { experimentVariantOptions } from './experimentParameterCounts.ts';
-import type { VariantExtension } from '../model/variants/variantExtension.ts';
+import type { VariantExtension } from './variants/variantExtension.ts';
 import { MultiTaskModel } from './multiTaskModel.ts';
 import { taskSpecFromRegistry, type TaskSpec } from './taskSpec.ts';
-import { runTaskOrder } from './trainer.ts';
+import { runTaskOrder } from '../train/trainer.ts';
 
 type RandomModel = Extract<Experiment['model'], { kind: 'random' }>;
 

@@ -2,9 +2,9 @@ import type { BertConfig } from '../checkpoint/types.ts';
 import type { Experiment } from '../experiment/experimentSchema.ts';
 import { syntheticVocabText } from '../synthetic/syntheticTasks.ts';
 import { taskSpecFromRegistry, type TaskSpec } from './taskSpec.ts';
-import type { HeadKind } from '../model/heads/taskHead.ts';
-import { bertParameterCount, variantParameterCounts } from '../model/variants/parameterCounts.ts';
-import { VARIANT_DEFAULTS, type VariantName, type VariantOptions } from '../model/variants/variantConfig.ts';
+import type { HeadKind } from './heads/taskHead.ts';
+import { bertParameterCount, variantParameterCounts } from './variants/parameterCounts.ts';
+import { VARIANT_DEFAULTS, type VariantName, type VariantOptions } from './variants/variantConfig.ts';
 
 /**
  * Parameter counts of an experiment's whole multi-task model (encoder, variant parts, task heads) from shapes

@@ -1,14 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
-import type { BertEncoder } from '../model/bertEncoder.ts';
-import { ClassificationHead } from '../model/heads/classificationHead.ts';
-import { RegressionHead } from '../model/heads/regressionHead.ts';
-import type { TaskHead } from '../model/heads/taskHead.ts';
-import type { LinearSnapshot } from '../model/heads/linearLayer.ts';
-import { gradtsImportance } from './gradtsImportance.ts';
-import { batchMeanLossMaskGrad, maskImportance } from './headImportance.ts';
-import { instanceToTaskCorrelation } from './instanceCorrelation.ts';
-import { headCorrelation } from './taskCorrelation.ts';
-import type { HeadMatrix, LabelledBatch } from './types.ts';
+import type { BertEncoder } from '../../src/engine/model/bertEncoder.ts';
+import { ClassificationHead } from '../../src/engine/model/heads/classificationHead.ts';
+import { RegressionHead } from '../../src/engine/model/heads/regressionHead.ts';
+import type { TaskHead } from '../../src/engine/model/heads/taskHead.ts';
+import type { LinearSnapshot } from '../../src/engine/model/heads/linearLayer.ts';
+import { gradtsImportance } from '../../src/engine/analysis/gradtsImportance.ts';
+import { batchMeanLossMaskGrad, maskImportance } from '../../src/engine/analysis/headImportance.ts';
+import { instanceToTaskCorrelation } from '../../src/engine/analysis/instanceCorrelation.ts';
+import { headCorrelation } from '../../src/engine/analysis/taskCorrelation.ts';
+import type { HeadMatrix, LabelledBatch } from '../../src/engine/analysis/types.ts';
 
 /**
  * Recomputes every importance field of a refbert fixture (`minibatch.*`, tests/fixtures/README.md) with the

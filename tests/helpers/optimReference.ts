@@ -3,7 +3,7 @@
  * originals' PyTorch code (docs/methods.md §1.7, §2.5, §5.2; torch.optim.Adam/AdamW). The tfjs optimisers are tested
  * against these; nothing in training uses them.
  */
-import type { OptimizerKind } from './types.ts';
+import type { OptimizerKind } from '../../src/engine/train/optim/types.ts';
 
 export interface RefHyper {
   beta1: number;

@@ -1,9 +1,9 @@
-import { ClassificationHead } from '../model/heads/classificationHead.ts';
-import type { LinearSnapshot } from '../model/heads/linearLayer.ts';
-import { RankingHead } from '../model/heads/rankingHead.ts';
-import { RegressionHead } from '../model/heads/regressionHead.ts';
-import { SanHead } from '../model/heads/sanHead.ts';
-import type { HeadSnapshot, TaskHead } from '../model/heads/taskHead.ts';
+import { ClassificationHead } from './heads/classificationHead.ts';
+import type { LinearSnapshot } from './heads/linearLayer.ts';
+import { RankingHead } from './heads/rankingHead.ts';
+import { RegressionHead } from './heads/regressionHead.ts';
+import { SanHead } from './heads/sanHead.ts';
+import type { HeadSnapshot, TaskHead } from './heads/taskHead.ts';
 import type { TaskSpec } from './taskSpec.ts';
 
 export type HeadChoice = 'linear' | 'san';

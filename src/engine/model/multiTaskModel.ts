@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
-import type { BertEncoder, EncoderInput, EncoderOutput } from '../model/bertEncoder.ts';
-import type { EncoderExtension } from '../model/encoderExtension.ts';
-import type { HeadFeatures, HeadSnapshot, TaskHead } from '../model/heads/taskHead.ts';
+import type { BertEncoder, EncoderInput, EncoderOutput } from './bertEncoder.ts';
+import type { EncoderExtension } from './encoderExtension.ts';
+import type { HeadFeatures, HeadSnapshot, TaskHead } from './heads/taskHead.ts';
 import { createTaskHead, type HeadChoice, type HeadInit } from './headFactory.ts';
 import type { TaskSpec } from './taskSpec.ts';
 
