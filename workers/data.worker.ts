@@ -4,7 +4,7 @@ import type { SplitName, TaskName } from '../datasets/types.ts';
 import { BatchReader, type Batch, type BatchPosition, type BatchReaderOptions } from '../src/engine/data/batchReader.ts';
 import { buildShards, type BuildProgress } from '../src/engine/data/buildShards.ts';
 import { checkTask, type SplitCheck } from '../src/engine/data/checkSplits.ts';
-import { IdbShardStore } from '../src/engine/data/idbShardStore.ts';
+import { IdbShardStore } from '../src/engine/platform/browser/idbShardStore.ts';
 import { ShardReader, type RebuildFrom } from '../src/engine/data/shardReader.ts';
 import type { ShardKey, ShardManifest } from '../src/engine/data/shardStore.ts';
 import { sourceFromSpec, type SourceSpec } from '../src/engine/data/sourceSpec.ts';

@@ -1,6 +1,6 @@
 import type { Experiment } from '../engine/experiment/experimentSchema.ts';
 import { urlFileProvider } from '../engine/data/fileProvider.ts';
-import { parquetSourceFromPath, tsvSourceFromPath } from '../engine/data/nodeFiles.ts';
+import { parquetSourceFromPath, tsvSourceFromPath } from '../engine/platform/node/nodeFiles.ts';
 import { TsvSource } from '../engine/data/tsvSource.ts';
 import type { DataSource } from '../engine/data/types.ts';
 import { syntheticSpec, syntheticSplits } from '../engine/synthetic/syntheticData.ts';

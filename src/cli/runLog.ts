@@ -1,6 +1,6 @@
 // Node only: a run folder's log.jsonl, appended in order and cut back to a resumed step.
 import { appendFile, readFile } from 'node:fs/promises';
-import { atomicWriteFile } from '../engine/data/nodeAtomicWrite.ts';
+import { atomicWriteFile } from '../engine/platform/node/nodeAtomicWrite.ts';
 import { isStorageFull } from '../engine/data/shardStore.ts';
 
 /** The step a log line belongs to: step/status/checkpoint lines carry `step`, eval lines their result's. */

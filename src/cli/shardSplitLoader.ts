@@ -1,7 +1,7 @@
 import { getTask } from '../../datasets/glueTasks.ts';
 import type { SplitName, TaskName } from '../../datasets/types.ts';
 import { buildShards, shardKeyFor } from '../engine/data/buildShards.ts';
-import { FolderShardStore } from '../engine/data/nodeShardStore.ts';
+import { FolderShardStore } from '../engine/platform/node/nodeShardStore.ts';
 import { ShardReader, type LoadedSplit } from '../engine/data/shardReader.ts';
 import type { DataSource } from '../engine/data/types.ts';
 import type { BertTokenizer } from '../engine/tokenizer/bertTokenizer.ts';

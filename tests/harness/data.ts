@@ -1,7 +1,7 @@
 import * as Comlink from 'comlink';
 import type { DataWorkerApi, TokenizerSpec } from '../../workers/data.worker.ts';
 import type { BuildProgress } from '../../src/engine/data/buildShards.ts';
-import { IdbShardStore } from '../../src/engine/data/idbShardStore.ts';
+import { IdbShardStore } from '../../src/engine/platform/browser/idbShardStore.ts';
 import { buildShards, shardKeyFor } from '../../src/engine/data/buildShards.ts';
 import { sourceFromSpec } from '../../src/engine/data/sourceSpec.ts';
 import { getTask } from '../../datasets/glueTasks.ts';

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { IdbTrainStateStore } from '../../src/engine/train/idbTrainStateStore.ts';
+import { IdbTrainStateStore } from '../../src/engine/platform/browser/idbTrainStateStore.ts';
 import { encodeTrainState, type TrainStateStore } from '../../src/engine/train/trainState.ts';
 import type { Trainer } from '../../src/engine/train/trainer.ts';
 import { faultTrainer } from '../hostile/helpers/tinyRun.ts';

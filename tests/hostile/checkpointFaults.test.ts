@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../helpers/shared.ts';
-import { FolderTrainStateStore, nodeStateFs } from '../../src/engine/train/folderTrainStateStore.ts';
+import { FolderTrainStateStore, nodeStateFs } from '../../src/engine/platform/node/folderTrainStateStore.ts';
 import { encodeTrainState, type StoredTrainState } from '../../src/engine/train/trainState.ts';
 import type { Trainer } from '../../src/engine/train/trainer.ts';
 import { useCpu } from './helpers/childBackend.ts';

@@ -12,7 +12,7 @@ import { loadBertCheckpoint } from '../../src/engine/checkpoint/hfFolder.ts';
 import { dirSource } from '../../src/engine/platform/node/nodeSource.ts';
 import { checkTask } from '../../src/engine/data/checkSplits.ts';
 import { formatIssue } from '../../src/engine/data/dataError.ts';
-import { nodeFileStream } from '../../src/engine/data/nodeFiles.ts';
+import { nodeFileStream } from '../../src/engine/platform/node/nodeFiles.ts';
 import { TsvSource } from '../../src/engine/data/tsvSource.ts';
 import { DEFAULT_ZIP_LIMITS, zipFileProvider } from '../../src/engine/data/zipProvider.ts';
 import { parseVocabText } from '../../src/engine/tokenizer/vocab.ts';

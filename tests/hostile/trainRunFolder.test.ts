@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureModelDir } from '../helpers/shared.ts';
 import { runTrainCli } from '../../src/cli/commands/train.ts';
-import { acquireFileLock } from '../../src/engine/data/nodeFileLock.ts';
+import { acquireFileLock } from '../../src/engine/platform/node/nodeFileLock.ts';
 import { logLines, spawnTrain, waitForFile, wnliExperiment, writeConfig } from './helpers/cliRun.ts';
 
 let tmp: string;

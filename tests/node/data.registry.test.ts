@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
 import { describe, expect, it } from 'vitest';
 import { GLUE_TASKS, findTask, getSplit, getTask, hubParquetPath } from '../../datasets/glueTasks.ts';
-import { nodeAsyncBuffer, parquetSourceFromPath, tsvSourceFromPath } from '../../src/engine/data/nodeFiles.ts';
+import { nodeAsyncBuffer, parquetSourceFromPath, tsvSourceFromPath } from '../../src/engine/platform/node/nodeFiles.ts';
 import type { DataSource } from '../../src/engine/data/types.ts';
 import { assetsDir, glueDir, hubDir } from '../helpers/shared.ts';
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { getTask } from '../../datasets/glueTasks.ts';
 import type { SplitName } from '../../datasets/types.ts';
 import { fileListProvider } from '../../src/engine/data/fileProvider.ts';
-import { nodeDirProvider, nodeZipProvider, parquetSourceFromPath, tsvSourceFromPath } from '../../src/engine/data/nodeFiles.ts';
+import { nodeDirProvider, nodeZipProvider, parquetSourceFromPath, tsvSourceFromPath } from '../../src/engine/platform/node/nodeFiles.ts';
 import { ParquetSource, hubUrlProvider } from '../../src/engine/data/parquetSource.ts';
 import { sourceFromSpec } from '../../src/engine/data/sourceSpec.ts';
 import { TsvSource } from '../../src/engine/data/tsvSource.ts';

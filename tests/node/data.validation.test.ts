@@ -5,7 +5,7 @@ import type { SplitName } from '../../datasets/types.ts';
 import { checkTask } from '../../src/engine/data/checkSplits.ts';
 import { DataError, formatIssue, type DataIssue } from '../../src/engine/data/dataError.ts';
 import { memoryFileProvider } from '../../src/engine/data/fileProvider.ts';
-import { nodeZipProvider, tsvSourceFromPath } from '../../src/engine/data/nodeFiles.ts';
+import { nodeZipProvider, tsvSourceFromPath } from '../../src/engine/platform/node/nodeFiles.ts';
 import { ParquetSource, memoryParquetProvider } from '../../src/engine/data/parquetSource.ts';
 import { TsvSource } from '../../src/engine/data/tsvSource.ts';
 import type { DataSource } from '../../src/engine/data/types.ts';

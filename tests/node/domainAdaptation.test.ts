@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as v from 'valibot';
 import { TsvSource } from '../../src/engine/data/tsvSource.ts';
-import { nodeDirProvider } from '../../src/engine/data/nodeFiles.ts';
+import { nodeDirProvider } from '../../src/engine/platform/node/nodeFiles.ts';
 import { ExperimentSchema } from '../../src/engine/experiment/experimentSchema.ts';
 import { memorySplit } from '../../src/engine/train/memorySplit.ts';
 import { trainRowsFor } from '../../src/engine/train/trainSubset.ts';

@@ -9,17 +9,6 @@ import { repoRoot } from '../helpers/shared.ts';
  * built-ins only under src/engine/platform/node/ and idb only under src/engine/platform/browser/.
  */
 
-/**
- * TEMPORARY: platform code another branch is rewriting at the same time, left in place to keep the merge
- * simple. The lead moves these under src/engine/platform/ after merging and empties this list.
- */
-const NOT_YET_MOVED = new Set([
-  'src/engine/train/folderTrainStateStore.ts',
-  'src/engine/train/idbTrainStateStore.ts',
-  'src/engine/data/nodeShardStore.ts',
-  'src/engine/data/idbShardStore.ts',
-  'src/engine/data/nodeFiles.ts',
-]);
 
 const NODE_BUILTINS = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
 const UPPER_LAYERS = ['src/ui/', 'src/urlState/', 'src/cli/', 'src/App.svelte', 'src/main.ts', 'workers/'];
@@ -64,20 +53,10 @@ describe('engine layering', () => {
     const files = engineFiles();
     expect(files.length).toBeGreaterThan(100);
     const broken = files
-      .filter((f) => !NOT_YET_MOVED.has(f))
       .flatMap((f) => specifiers(readFileSync(resolve(repoRoot, f), 'utf8')).map((s) => [f, s, violation(f, s)] as const))
       .filter(([, , why]) => why)
       .map(([f, s, why]) => `${f}: '${s}': ${why}`);
     expect(broken).toEqual([]);
-  });
-
-  it('the temporary allowlist names only files that exist and still need it', () => {
-    const files = new Set(engineFiles());
-    for (const f of NOT_YET_MOVED) {
-      expect(files.has(f), `${f} no longer exists: drop it from NOT_YET_MOVED`).toBe(true);
-      const needs = specifiers(readFileSync(resolve(repoRoot, f), 'utf8')).some((s) => violation(f, s));
-      expect(needs, `${f} breaks no rule any more: drop it from NOT_YET_MOVED`).toBe(true);
-    }
   });
 
   it('catches each kind of violation', () => {

@@ -5,7 +5,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { urlFileProvider, type FileProvider } from '../../engine/data/fileProvider.ts';
 import { DEFAULT_HUB_MIRROR } from '../../engine/data/parquetSource.ts';
-import { nodeDirProvider } from '../../engine/data/nodeFiles.ts';
+import { nodeDirProvider } from '../../engine/platform/node/nodeFiles.ts';
 import { ASSET_CACHE, sharedRoot } from '../../devtools/assetRoot.ts';
 import { ASSET_MANIFEST, type AssetEntry } from '../assets/assetManifest.ts';
 import { fetchAsset, staleAssets } from '../assets/fetchAssets.ts';

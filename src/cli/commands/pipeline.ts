@@ -8,7 +8,7 @@ import { nodeRunStorage } from '../nodeRunStorage.ts';
 import { shardSplitLoader } from '../shardSplitLoader.ts';
 import { MTDNN_STAGES, SUBMISSION_ZIP, runPipeline, type PipelineEnv, type PipelineEvent, type StageId } from '../../engine/train/pipeline.ts';
 import { parsePipelineConfig } from '../../engine/train/pipelineConfig.ts';
-import { FolderTrainStateStore } from '../../engine/train/folderTrainStateStore.ts';
+import { FolderTrainStateStore } from '../../engine/platform/node/folderTrainStateStore.ts';
 import { initNodeBackend } from '../nodeBackend.ts';
 
 interface PipelineCliOptions {

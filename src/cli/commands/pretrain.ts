@@ -9,7 +9,7 @@ import { loadBertCheckpoint } from '../../engine/checkpoint/hfFolder.ts';
 import { dirSource } from '../../engine/platform/node/nodeSource.ts';
 import { parseDoLowerCase } from '../../engine/checkpoint/tokenizerConfig.ts';
 import type { BertConfig } from '../../engine/checkpoint/types.ts';
-import { tsvSourceFromPath } from '../../engine/data/nodeFiles.ts';
+import { tsvSourceFromPath } from '../../engine/platform/node/nodeFiles.ts';
 import { BertEncoder } from '../../engine/model/bertEncoder.ts';
 import { MaskedLmHead } from '../../engine/model/heads/maskedLmHead.ts';
 import { buildMlmCorpus } from '../../engine/pretrain/corpus.ts';

@@ -7,9 +7,9 @@ import { parseExperiment, type Experiment } from '../../engine/experiment/experi
 import { BertTokenizer } from '../../engine/tokenizer/bertTokenizer.ts';
 import { describeParameterCounts, experimentParameterCounts } from '../../engine/model/experimentParameterCounts.ts';
 import { exportCheckpointFiles } from '../../engine/train/exportCheckpoint.ts';
-import { atomicWriteFile, isTempName } from '../../engine/data/nodeAtomicWrite.ts';
-import { acquireFileLock, LockHeldError } from '../../engine/data/nodeFileLock.ts';
-import { FolderTrainStateStore } from '../../engine/train/folderTrainStateStore.ts';
+import { atomicWriteFile, isTempName } from '../../engine/platform/node/nodeAtomicWrite.ts';
+import { acquireFileLock, LockHeldError } from '../../engine/platform/node/nodeFileLock.ts';
+import { FolderTrainStateStore } from '../../engine/platform/node/folderTrainStateStore.ts';
 import type { MultiTaskModel } from '../../engine/model/multiTaskModel.ts';
 import { readVariables, type TrainStateMeta, type TrainStateStore } from '../../engine/train/trainState.ts';
 import { buildMultiTaskModel, variantExtensionFor } from '../../engine/model/modelFactory.ts';

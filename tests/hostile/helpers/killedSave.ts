@@ -1,6 +1,6 @@
 // Child process: trains faultTrainer() into <dir> and SIGKILLs itself at the k-th file operation of the saves.
 import { useCpu } from './childBackend.ts';
-import { FolderTrainStateStore, nodeStateFs } from '../../../src/engine/train/folderTrainStateStore.ts';
+import { FolderTrainStateStore, nodeStateFs } from '../../../src/engine/platform/node/folderTrainStateStore.ts';
 import { dyingFs, faultTrainer } from './tinyRun.ts';
 
 const [dir, at, when] = process.argv.slice(2);

@@ -6,7 +6,7 @@ import { memorySplit, type TokenizedRow } from '../../../src/engine/train/memory
 import { buildEncoder, buildMultiTaskModel } from '../../../src/engine/model/modelFactory.ts';
 import { Trainer, type TaskSplits } from '../../../src/engine/train/trainer.ts';
 import type { TrainStateStore } from '../../../src/engine/train/trainState.ts';
-import type { StateFs } from '../../../src/engine/train/folderTrainStateStore.ts';
+import type { StateFs } from '../../../src/engine/platform/node/folderTrainStateStore.ts';
 
 const VOCAB = 40;
 

@@ -43,7 +43,7 @@ export function planMicroBatches(exp: Experiment, train: Readonly<Record<string,
     });
     return m;
   });
-  const readers = tasks.map((t, i) => new BatchReader([splits[i]], { batchSize: exp.batchSize, seed: trainReaderSeed(exp.seed, t.name) }));
+  const readers = tasks.map((t, i) => new BatchReader([splits[i]], { batchSize: exp.batchSize, seed: trainReaderSeed(exp.seed, t.name), plan: exp.batches }));
   const weights = tasks.map((t, i) => (!exp.siwlm.enabled ? 1 : i === 0 ? exp.siwlm.centralWeight : t.weight));
   const siwlm = exp.siwlm.enabled && exp.siwlm.alternation ? new SiwlmAlphaCounter(tasks.length) : null;
   const ctx: ScheduleContext = {
@@ -65,7 +65,10 @@ export function planMicroBatches(exp: Experiment, train: Readonly<Record<string,
       position = 0;
       siwlm?.startEpoch(epoch);
     }
-    const task = order[position++];
+    // As Trainer.trainStep: the sampled modes keep one task for all micro-batches of an optimiser step.
+    const stepStart = out.length % exp.gradAccumulation === 0;
+    const entry = order[position++];
+    const task = stepStart || exp.sampler.kind === 'mtdnn' ? entry : out[out.length - 1].task;
     const batch = readers[task].next();
     const weight = weights[task] * (siwlm ? siwlm.next(task) : 1);
     out.push({ task, rows: batch.uids.map((u) => rowOf[task].get(u)!), weight, epoch, epochEnd: position === order.length });

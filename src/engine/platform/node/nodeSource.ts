@@ -1,6 +1,6 @@
 // The only checkpoint module that touches the file system: everything else also runs in browsers.
 import { access, mkdir, readFile } from 'node:fs/promises';
-import { atomicWriteFile } from '../../data/nodeAtomicWrite.ts';
+import { atomicWriteFile } from './nodeAtomicWrite.ts';
 import { basename, join, resolve } from 'node:path';
 import { CheckpointError, errorText } from '../../checkpoint/checkpointError.ts';
 import type { ModelSource } from '../../checkpoint/modelSource.ts';

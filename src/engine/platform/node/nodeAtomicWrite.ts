@@ -1,7 +1,7 @@
 // Node only: replace a file so that a reader (or a process killed mid-write) never sees half of it.
 import { open, rename, rm } from 'node:fs/promises';
 import { newWriterId } from './nodeFileLock.ts';
-import { isStorageFull } from './shardStore.ts';
+import { isStorageFull } from '../../data/shardStore.ts';
 
 /**
  * Writes `<path>.tmp-<writer>` (unique per process and call, so concurrent writers never share one),

@@ -1,6 +1,6 @@
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
-import { isStorageFull } from '../data/shardStore.ts';
-import type { StoredTrainState, TrainStateStore } from './trainState.ts';
+import { isStorageFull } from '../../data/shardStore.ts';
+import type { StoredTrainState, TrainStateStore } from '../../train/trainState.ts';
 
 export const RUNS_DB_NAME = 'taskscope-runs';
 

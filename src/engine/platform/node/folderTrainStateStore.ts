@@ -1,9 +1,9 @@
 // Node only (the CLI): the browser keeps train states in IndexedDB (idbTrainStateStore.ts).
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { newWriterId } from '../data/nodeFileLock.ts';
-import { isStorageFull } from '../data/shardStore.ts';
-import type { StoredTrainState, TrainStateStore } from './trainState.ts';
+import { newWriterId } from './nodeFileLock.ts';
+import { isStorageFull } from '../../data/shardStore.ts';
+import type { StoredTrainState, TrainStateStore } from '../../train/trainState.ts';
 
 const JSON_FILE = 'state.json';
 const TENSORS_FILE = 'state.safetensors';

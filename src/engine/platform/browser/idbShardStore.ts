@@ -1,5 +1,5 @@
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
-import { keyId, withWebLock, type ShardKey, type ShardManifest, type ShardStore } from './shardStore.ts';
+import { keyId, withWebLock, type ShardKey, type ShardManifest, type ShardStore } from '../../data/shardStore.ts';
 
 export const DATA_DB_NAME = 'taskscope-data';
 

@@ -5,12 +5,12 @@
 import { open, stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import type { AsyncBuffer } from 'hyparquet';
-import { DataError } from './dataError.ts';
-import type { FileProvider } from './fileProvider.ts';
-import { ParquetSource, hubUrlProvider, type ParquetProvider } from './parquetSource.ts';
-import { TsvSource } from './tsvSource.ts';
-import { zipFileProvider } from './zipProvider.ts';
-import type { DataSource } from './types.ts';
+import { DataError } from '../../data/dataError.ts';
+import type { FileProvider } from '../../data/fileProvider.ts';
+import { ParquetSource, hubUrlProvider, type ParquetProvider } from '../../data/parquetSource.ts';
+import { TsvSource } from '../../data/tsvSource.ts';
+import { zipFileProvider } from '../../data/zipProvider.ts';
+import type { DataSource } from '../../data/types.ts';
 
 const CHUNK = 1 << 20;
 

@@ -3,7 +3,7 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { atomicWriteFile, isTempName } from './nodeAtomicWrite.ts';
 import { acquireFileLock } from './nodeFileLock.ts';
-import type { ShardKey, ShardManifest, ShardStore } from './shardStore.ts';
+import type { ShardKey, ShardManifest, ShardStore } from '../../data/shardStore.ts';
 
 const MANIFEST = 'manifest.json';
 const BUILD_LOCK = '.build.lock';
