@@ -62,7 +62,9 @@ describe('numbers in a link are finite and in range', () => {
       expect(back.state).toEqual(s);
       expect(encodeAppState(back.state)).toBe(hash);
     }
-    const withResults = { ...defaultAppState(), view: 'results' as const, snapshot: snapshot() };
+    // Unrounded metrics and score, as a live run has them: the link must still read back to itself.
+    const raw = { ...snapshot(), metrics: [{ task: 'SYN-FIRST', metric: 'acc' as const, value: 0.812543 }, { task: 'SYN-MATCH', metric: 'f1' as const, value: 0.6666666 }], glueScore: 0.73960465 };
+    const withResults = { ...defaultAppState(), view: 'results' as const, snapshot: raw };
     const hash = encodeAppState(withResults, { withSnapshot: true });
     const back = decodeAppState(hash);
     expect(back.error).toBeNull();
