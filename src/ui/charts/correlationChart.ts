@@ -32,7 +32,8 @@ export function correlationChart(cells: readonly CorrCell[], tasks: readonly str
     color: { type: 'linear', scheme: DIVERGING_CORR, domain: [-1, 1], legend: true, label: opts.label ?? 'correlation' },
     marks: [
       Plot.cell(cells, { x: 'b', y: 'a', fill: (d: CorrCell) => d.value ?? NaN, fillOpacity: (d: CorrCell) => (d.uncertain ? 0.3 : 1), inset: 1, tip: { format: { x: true, y: true, fill: '.3f' } } }),
-      Plot.cell(cells.filter((d) => d.uncertain), { x: 'b', y: 'a', fill: 'none', stroke: 'currentColor', strokeDasharray: '3,3', inset: 3, ariaLabel: 'interval spans 0' }),
+      // A dashed square (a dot mark, so the chart's "cell" group stays one per pair) marks an interval spanning 0.
+      Plot.dot(cells.filter((d) => d.uncertain), { x: 'b', y: 'a', symbol: 'square', r: cell / 2 - 4, fill: 'none', stroke: 'currentColor', strokeDasharray: '3,3' }),
       Plot.text(cells, { x: 'b', y: 'a', text, lineHeight: 1.2, fill: (d: CorrCell) => (!d.uncertain && d.value !== null && Math.abs(d.value) > 0.55 ? 'white' : 'currentColor') }),
     ],
   });
