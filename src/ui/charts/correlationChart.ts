@@ -15,19 +15,19 @@ export interface CorrCell {
  * palette over [−1, 1]. Cells whose interval spans 0 are drawn faded with a hatch, so only established signs
  * carry full colour; each cell's text gives the value and, when known, the permutation p.
  */
-export function correlationChart(cells: readonly CorrCell[], tasks: readonly string[], opts: { label?: string } = {}): HTMLElement | SVGSVGElement {
+export function correlationChart(cells: readonly CorrCell[], tasks: readonly string[], opts: { label?: string; cell?: number } = {}): HTMLElement | SVGSVGElement {
   const rows = tasks.slice(0, -1);
   const cols = tasks.slice(1);
-  const cell = Math.max(64, Math.min(96, Math.floor(480 / Math.max(cols.length, 1))));
+  const cell = opts.cell ?? Math.max(64, Math.min(96, Math.floor(480 / Math.max(cols.length, 1))));
   const margin = 24 + 7 * Math.max(...tasks.map((t) => t.length));
   const text = (d: CorrCell) => (d.value === null ? 'n/a' : `${d.value.toFixed(2)}${d.p === null ? '' : `\np ${d.p < 0.001 ? '<0.001' : d.p.toFixed(3)}`}`);
   return Plot.plot({
     width: margin + cols.length * cell + 20,
-    height: 40 + rows.length * cell + margin,
+    height: 70 + rows.length * cell + 10,
     marginLeft: margin,
-    marginTop: 40,
+    marginTop: 70,
     marginBottom: 10,
-    x: { domain: cols, label: null, axis: 'top', tickRotate: -25 },
+    x: { domain: cols, label: null, axis: 'top', tickRotate: -30 },
     y: { domain: rows, label: null },
     color: { type: 'linear', scheme: DIVERGING_CORR, domain: [-1, 1], legend: true, label: opts.label ?? 'correlation' },
     marks: [
