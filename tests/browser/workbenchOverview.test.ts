@@ -57,7 +57,7 @@ test('the overview updates while the synthetic demo trains: the loss curve gains
   // The log axis carries labels.
   expect((await page.getByTestId('loss-chart').locator('g[aria-label="y-axis tick label"] text').allTextContents()).length).toBeGreaterThanOrEqual(2);
   // Smoothing is a control (0.6 by default, the raw loss faint behind); at 0 the curve is the raw loss alone.
-  expect(await page.getByTestId('loss-chart').locator('g[aria-label="link"] line').count()).toBeGreaterThan(0);
+  expect(await page.getByTestId('loss-chart').locator('g[aria-label="link"] path').count()).toBeGreaterThan(0);
   await page.getByTestId('loss-smoothing').fill('0');
   await expect.poll(() => page.getByTestId('loss-chart').locator('g[aria-label="link"]').count()).toBe(0);
   expect(errors).toEqual([]);
