@@ -77,11 +77,13 @@ export function defaultAppState(): AppState {
 
 /** The hash (without `#`) for a state; the snapshot only when `withSnapshot`. */
 export function encodeAppState(s: AppState, opts: { withSnapshot?: boolean } = {}): string {
+  // Through the schemas, so the keys come in one order whatever order the page set them in: the same state
+  // always gives the same hash, and a link reads back to exactly itself.
   return encodeHash({
     view: s.view,
     experiment: s.experiment,
-    ui: s.ui,
-    demo: s.demo,
+    ui: v.parse(UiStateSchema, s.ui),
+    demo: v.parse(DemoSettingsSchema, s.demo),
     ...(opts.withSnapshot && s.snapshot ? { snapshot: packSnapshot(s.snapshot) } : {}),
   });
 }

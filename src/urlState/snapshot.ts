@@ -83,6 +83,8 @@ export function packSnapshot(s: ResultSnapshot): SnapshotWire {
     if (m.length !== L || m.some((r) => r.length !== A)) throw new Error(`snapshot: ${task}'s matrix is not ${L}×${A}`);
     m.forEach((row, l) => row.forEach((x, h) => { bytes[(t * L + l) * A + h] = quantize(x); }));
   });
+  const metrics = s.metrics.filter((m) => Number.isFinite(m.value)).map((m) => ({ ...m, value: round(m.value, 4) }));
+  const score = summaryScore(metrics);
   return {
     runName: s.runName.slice(0, 200),
     step: s.step,
@@ -92,8 +94,9 @@ export function packSnapshot(s: ResultSnapshot): SnapshotWire {
     tasks: s.tasks,
     importance: toBase64Url(bytes),
     correlation: s.correlation ? { method: s.correlation.method, values: s.correlation.values.map((r) => r.map((x) => (x === null || !Number.isFinite(x) ? null : round(x, 3)))) } : null,
-    metrics: s.metrics.filter((m) => Number.isFinite(m.value)).map((m) => ({ ...m, value: round(m.value, 4) })),
-    glueScore: s.glueScore === null || !Number.isFinite(s.glueScore) ? null : round(s.glueScore, 4),
+    metrics,
+    // From the metrics as written, the way a reader recomputes it, so a link reads back to the same value.
+    glueScore: score === null ? null : round(score, 4),
     losses: s.losses.map((c) => {
       const pts = thin(c.steps.map((step, i) => [step, c.values[i]] as const).filter(([, y]) => Number.isFinite(y)));
       return { task: c.task, steps: pts.map(([x]) => x), values: pts.map(([, y]) => sig(y)) };

@@ -139,7 +139,7 @@ test('offline: a local model folder and a GLUE zip imported from the offline pan
     await openTab(p, 'Data');
     const rte = (await p.getByTestId('cache-table').locator('tbody tr').allTextContents()).filter((r) => r.startsWith('RTEtrain'));
     expect(rte).toHaveLength(1);
-    expect(rte[0]).toContain('2490');
+    expect(rte[0]).toContain('2,490');
     expect(rte[0]).toContain('my-glue.zip');
     expect(o.errors).toEqual([]);
     await p.close();

@@ -48,7 +48,10 @@ describe('task correlation with its uncertainty', () => {
     expect(ac.p).toBe(2 / 24);
     expect(ac.interval).toEqual([-1, 1]);
     expect(ac.spansZero).toBe(true);
-    expect(r.warning).toBe('only 4 heads per task: the smallest possible p is 0.083, so no correlation here can be told from chance reliably');
+    expect(r.warning).toBe('only 4 heads per task: the smallest possible p is 0.083, so no correlation here can be told from chance');
+    // 8 heads: 2/8! is small, but 28 head pairs make each value coarse.
+    const eight = correlationUncertainty({ A: [row(1, 2, 3, 4, 5, 6, 7, 8)], B: [row(1, 2, 3, 4, 5, 6, 8, 7)] }, { normalize: identity });
+    expect(eight.warning).toBe('only 8 heads per task: each value rests on 28 head pairs, so one head moves it by up to 0.07; read the p and the interval, not the colour');
   });
 
   it('a single unit per task gives no interval (nothing to resample), and bad input names the task', () => {

@@ -62,7 +62,15 @@ describe('numbers in a link are finite and in range', () => {
       expect(back.state).toEqual(s);
       expect(encodeAppState(back.state)).toBe(hash);
     }
-    const withResults = { ...defaultAppState(), view: 'results' as const, snapshot: snapshot() };
+    // The page sets view options in any order (a click adds corrPair last): the hash does not depend on it.
+    const d = defaultAppState();
+    const shuffled = { ...d, ui: { theme: 'dark' as const, corrPair: ['SYN-MATCH', 'SYN-FIRST'] as [string, string], corrMethod: 'spearman' as const, headsScale: 'raw' as const } };
+    const h1 = encodeAppState(shuffled);
+    expect(encodeAppState(decodeAppState(h1).state)).toBe(h1);
+    expect(encodeAppState({ ...shuffled, ui: decodeAppState(h1).state.ui })).toBe(h1);
+    // Unrounded metrics and score, as a live run has them: the link must still read back to itself.
+    const raw = { ...snapshot(), metrics: [{ task: 'SYN-FIRST', metric: 'acc' as const, value: 0.812543 }, { task: 'SYN-MATCH', metric: 'f1' as const, value: 0.6666666 }], glueScore: 0.73960465 };
+    const withResults = { ...defaultAppState(), view: 'results' as const, snapshot: raw };
     const hash = encodeAppState(withResults, { withSnapshot: true });
     const back = decodeAppState(hash);
     expect(back.error).toBeNull();

@@ -39,7 +39,7 @@ export interface CorrelationUncertainty {
   permutations: number;
   /** Upper triangle, row-major over the task order (i < j). */
   pairs: PairUncertainty[];
-  /** Set when n is too small for any pair to reach p < 0.05. */
+  /** Set below MIN_SENSIBLE_HEADS heads: too few for any p < 0.05, or few enough that single heads dominate. */
   warning: string | null;
 }
 
@@ -178,9 +178,12 @@ export function correlationUncertainty(units: Record<string, HeadMatrix[]>, opts
       pairs.push({ a, b, value, n, p, pExact: exact, interval, spansZero: interval === null || (interval[0] <= 0 && interval[1] >= 0) });
     }
   }
-  const floor = n <= EXACT_MAX_HEADS ? smallestExactP(n) : 0;
-  const warning = n < MIN_SENSIBLE_HEADS
-    ? `only ${n} heads per task: ${n <= EXACT_MAX_HEADS ? `the smallest possible p is ${floor.toPrecision(2)}, so ` : ''}no correlation here can be told from chance reliably`
-    : null;
+  const floor = smallestExactP(n);
+  const headPairs = (n * (n - 1)) / 2;
+  const warning = n >= MIN_SENSIBLE_HEADS
+    ? null
+    : floor >= 0.05
+      ? `only ${n} heads per task: the smallest possible p is ${floor.toPrecision(2)}, so no correlation here can be told from chance`
+      : `only ${n} heads per task: each value rests on ${headPairs} head pairs, so one head moves it by up to ${(2 / headPairs).toFixed(2)}; read the p and the interval, not the colour`;
   return { method, n, units: Object.fromEntries(tasks.map((t) => [t, units[t].length])), bootstrap: canResample ? B : 0, permutations: n <= EXACT_MAX_HEADS ? 0 : P, pairs, warning };
 }

@@ -29,10 +29,19 @@ export function lossChart(points: readonly LossPoint[], opts: { width?: number; 
     y: log ? { label: `training loss (log scale${w > 0 ? `, EMA ${w}` : ''})`, type: 'log', tickFormat: '~g', ...(ticks.length ? { ticks } : { ticks: 6 }) } : { label: 'training loss', zero: true },
     color: { domain: tasks, range: TASK_COLORS, legend: true, label: 'task' },
     marks: [
-      ...(w > 0 ? [Plot.line(points, { x: 'step', y: 'loss', z: 'task', stroke: 'task', strokeWidth: 1, strokeOpacity: 0.25, ariaLabel: 'raw loss line' })] : []),
+      // The raw loss behind the smoothed line, as segments (a link mark), so "line" stays one path per task.
+      ...(w > 0 ? [Plot.link(rawSegments(tasks, points), { x1: 'x1', y1: 'y1', x2: 'x2', y2: 'y2', stroke: 'task', strokeWidth: 1, strokeOpacity: 0.25 })] : []),
       Plot.line(smoothed, { x: 'step', y: 'loss', z: 'task', stroke: 'task', strokeWidth: 1.8 }),
       Plot.dot(smoothed, Plot.pointerX({ x: 'step', y: 'loss', z: 'task', fill: 'task', r: 3 })),
       Plot.tip(smoothed, Plot.pointerX({ x: 'step', y: 'loss', z: 'task', stroke: 'task', format: { x: true, y: '.4f', stroke: true } })),
     ],
+  });
+}
+
+/** Consecutive points of each task as segments. */
+function rawSegments(tasks: readonly string[], points: readonly LossPoint[]): { task: string; x1: number; y1: number; x2: number; y2: number }[] {
+  return tasks.flatMap((task) => {
+    const own = points.filter((p) => p.task === task);
+    return own.slice(1).map((p, i) => ({ task, x1: own[i].step, y1: own[i].loss, x2: p.step, y2: p.loss }));
   });
 }
