@@ -51,7 +51,9 @@ const ms = (xs: number[], scale = 1, digits = 3) => {
 };
 
 function finished(study: Study, arm: StudyArm): StudyJob[] {
-  return armJobs(study, arm).filter((j) => readDone(j)?.exitCode === 0);
+  let jobs: StudyJob[];
+  try { jobs = armJobs(study, arm); } catch { return []; } // an arm that reads an earlier arm's result not there yet
+  return jobs.filter((j) => readDone(j)?.exitCode === 0);
 }
 
 function selectResults(study: Study, arm: StudyArm): { seed: number; r: SelectFile }[] {
