@@ -64,3 +64,17 @@ describe('planted-relations report', () => {
     expect(text).toContain('AUC over 2 runs: 0.750 ± 0.000; p(AUC > 0.5) = **0.250**');
   });
 });
+
+describe('the planted fidelity study file', () => {
+  it('parses, and its base experiment with its tasks is a valid synthetic experiment', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { parseExperiment } = await import('../../src/engine/experiment/experimentSchema.ts');
+    const file = join(import.meta.dirname, '../../experiments/studies/planted-fidelity.json');
+    const study = parseStudy(JSON.parse(readFileSync(file, 'utf8')), file);
+    expect(study.report).toBe('planted');
+    expect(study.seeds).toEqual([1, 2, 3, 4, 5]);
+    const exp = parseExperiment({ ...study.base, tasks: study.tasks.map((t) => (typeof t === 'string' ? { name: t } : t)) }, file);
+    expect(exp.tasks.map((t) => t.name)).toEqual(TASKS);
+    expect(exp.model).toMatchObject({ kind: 'random', layers: 2, heads: 4, hidden: 64, vocab: 'synthetic' });
+  });
+});
