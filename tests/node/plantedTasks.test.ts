@@ -106,3 +106,22 @@ describe('planted-relations tasks', () => {
     expect(() => parseExperiment({ data: { kind: 'synthetic', noise: 0.7 }, tasks: [{ name: 'PL-MARK' }] })).toThrow('data.noise: Invalid value: Expected <=0.5 but received 0.7');
   });
 });
+
+describe('synthetic data in the CLI', () => {
+  it('syntheticRunData generates every task from the experiment seed, applies maxTrainRows and per-task dropout', async () => {
+    const { syntheticRunData, dataSourceOf } = await import('../../src/cli/experimentDataSource.ts');
+    const exp = parseExperiment({
+      data: { kind: 'synthetic', trainRows: 120, devRows: 30 }, seed: 4, maxLength: 32,
+      tasks: [{ name: 'PL-MARK', maxTrainRows: 50, dropout: 0.2 }, { name: 'PL-ORDER' }],
+    });
+    const { data, specs } = syntheticRunData(exp);
+    expect(data['PL-MARK'].train.rows).toBe(50);
+    expect(data['PL-ORDER'].train.rows).toBe(120);
+    expect(data['PL-ORDER'].dev!.rows).toBe(30);
+    expect(specs['PL-MARK']).toEqual({ name: 'PL-MARK', type: 'classification', numLabels: 2, metrics: ['acc'], dropout: 0.2 });
+    expect(specs['PL-ORDER'].dropout).toBe(0.1);
+    expect(syntheticRunData(exp).data['PL-MARK'].train.uids).toEqual(data['PL-MARK'].train.uids);
+    expect(data['PL-MARK'].train.uids[0]).toBe('PL-MARK-4-0');
+    expect(() => dataSourceOf(exp, 'encode')).toThrow('encode: data kind "synthetic" is generated, not read: only train, select, prune and study take it');
+  });
+});

@@ -53,7 +53,7 @@ export function registerPruneCommand(program: Command): void {
       const task = synthetic ? { name: o.task, splits: [] } : getTask(o.task as TaskName);
       if (!exp.tasks.some((t) => t.name === task.name)) throw new Error(`--task: ${task.name} is not one of the run's tasks (${exp.tasks.map((t) => t.name).join(', ')})`);
       const ckpt = await loadBertCheckpoint(dirSource(dir));
-      const model = modelFromExport(ckpt, await readFile(join(dir, 'heads.json'), 'utf8'), exp, join(dir, 'heads.json'));
+      const model = modelFromExport(ckpt, await readFile(join(dir, 'heads.json'), 'utf8'), exp, join(dir, 'heads.json'), synthetic?.specs);
       const tokenizer = BertTokenizer.fromVocabText(ckpt.vocabText, { doLowerCase: ckpt.doLowerCase });
       // Generated data is regenerated from the run's experiment (same seed, same rows); GLUE goes through the shard cache.
       const load = synthetic ? null : shardSplitLoader(await dataSourceOf(exp, 'prune'), tokenizer, o.cache ? resolve(o.cache) : join(dirname(dir), '.prune-shards'));

@@ -58,7 +58,7 @@ export interface FastmtlReasons {
   scoringCost: { wallSeconds: number; rowsScored: number };
   /**
    * Per auxiliary task: unused rows (candidates), chosen rows, the mean target score over its candidates, and
-   * every candidate's score (pool order, 4 decimals) so a ranking can be checked against known relations.
+   * every candidate's score (pool order, unrounded: the scores of a weak discriminator differ only far after the decimal point) so a ranking can be checked against known relations.
    */
   pools: Record<string, { candidates: number; chosen: number; meanScore: number; scores: number[] }>;
   /** The chosen examples, best first. */
@@ -141,7 +141,7 @@ export async function runFastmtlSelection(env: SelectionEnv, o: FastmtlOptions):
     let sum = 0;
     for (let i = 0; i < p.scores.length; i++) sum += p.scores[i];
     pools[p.task] = { candidates: p.rows.length, chosen: byTask[p.task]?.rows.length ?? 0, meanScore: p.rows.length ? sum / p.rows.length : NaN,
-      scores: Array.from(p.scores, (x) => Math.round(x * 1e4) / 1e4) };
+      scores: Array.from(p.scores) };
   }
   const result: SelectionResult<FastmtlReasons> = {
     format: SELECTION_FORMAT,
