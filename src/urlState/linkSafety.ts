@@ -8,6 +8,7 @@ import type { Experiment } from '../engine/experiment/experimentSchema.ts';
 /** Bidi embeddings, overrides, isolates and marks: they reorder the text around them (U+202E flips it). */
 const BIDI_CONTROLS = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/gu;
 /** Other invisible controls (C0/C1, zero-width) that have no business in a run name. */
+// eslint-disable-next-line no-control-regex -- stripping control characters is the point
 const CONTROLS = /[\u0000-\u001F\u007F-\u009F\u200B-\u200D\u2060\uFEFF]/gu;
 /** A run of combining marks; a few per letter are real text (ệ has two), dozens stack up over the line. */
 const MARK_RUN = /\p{M}+/gu;

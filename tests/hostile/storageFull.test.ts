@@ -112,7 +112,7 @@ describe('IndexedDB: storage quota and one writer across tabs', () => {
       if (this.name === 'states' && ++puts > 1) throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
       return put.apply(this, args);
     };
-    let err: Error | null = null;
+    let err: Error | null;
     const t = faultTrainer(store);
     try {
       err = await t.run().then(() => null, (e: Error) => e);

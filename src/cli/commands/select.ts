@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { getTask } from '../../../datasets/glueTasks.ts';
-import type { TaskName } from '../../../datasets/types.ts';
 import { dataSourceOf, syntheticRunData } from '../experimentDataSource.ts';
 import { isSyntheticTaskName } from '../../engine/synthetic/taskNames.ts';
 import { parseExperiment, type Experiment, type ExperimentInput } from '../../engine/experiment/experimentSchema.ts';

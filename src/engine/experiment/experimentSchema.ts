@@ -18,6 +18,8 @@ const finiteNumber = v.pipe(v.number(), v.finite('must be a finite number'));
  * `javascript:`, `file:`, `data:` and protocol-relative `//host` (another host in disguise) are refused.
  */
 export function isWebUrl(s: string): boolean {
+  // Control characters are exactly what this check is for.
+  // eslint-disable-next-line no-control-regex
   if (/[\s\x00-\x1f\x7f]/.test(s)) return false;
   if (/^https?:\/\/[^/\\]/i.test(s)) return true;
   return !/^[a-z][a-z0-9+.-]*:/i.test(s) && !/^[\\/]{2}/.test(s);
