@@ -18,8 +18,16 @@ export default defineConfig({
   // the first visit, re-bundled and the page reloaded (tests/browser/firstVisit.test.ts checks there is none).
   optimizeDeps: {
     include: [
-      '@tensorflow/tfjs', '@tensorflow/tfjs-backend-webgpu', '@tensorflow/tfjs-backend-wasm', 'comlink', '@observablehq/plot', 'idb',
-      'umap-js', 'hyparquet', 'fflate', 'valibot',
+      '@tensorflow/tfjs',
+      '@tensorflow/tfjs-backend-webgpu',
+      '@tensorflow/tfjs-backend-wasm',
+      'comlink',
+      '@observablehq/plot',
+      'idb',
+      'umap-js',
+      'hyparquet',
+      'fflate',
+      'valibot',
     ],
   },
   server: { host: '127.0.0.1', port: 5173, strictPort: false, headers: CROSS_ORIGIN_ISOLATION },

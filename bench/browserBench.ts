@@ -42,7 +42,11 @@ function client(page: Page) {
   return {
     spawn: (name: string) => page.evaluate((n) => (window as unknown as { __taskscopeCompute: Harness }).__taskscopeCompute.spawn(n), name),
     call: <T>(name: string, method: string, ...args: unknown[]) =>
-      page.evaluate(([n, m, a]) => (window as unknown as { __taskscopeCompute: Harness }).__taskscopeCompute.call(n, m as never, a), [name, method, args] as const) as Promise<T>,
+      page.evaluate(([n, m, a]) => (window as unknown as { __taskscopeCompute: Harness }).__taskscopeCompute.call(n, m as never, a), [
+        name,
+        method,
+        args,
+      ] as const) as Promise<T>,
   };
 }
 
@@ -53,7 +57,12 @@ const maxAbsDiff = (a: Float32Array, b: Float32Array) => {
   return d;
 };
 
-export interface BrowserBenchOptions { rounds: number; reps: number; warmup: number; quick: boolean }
+export interface BrowserBenchOptions {
+  rounds: number;
+  reps: number;
+  warmup: number;
+  quick: boolean;
+}
 
 export async function runBrowserBench(opts: BrowserBenchOptions) {
   const onnx = onnxExport();
@@ -81,7 +90,12 @@ export async function runBrowserBench(opts: BrowserBenchOptions) {
       if (check[`${n} thread(s)`]! > TOL) throw new Error(`Taskscope and onnxruntime-web disagree by ${check[`${n} thread(s)`]} (> ${TOL}) at ${n} thread(s)`);
     }
 
-    const shapes = opts.quick ? [{ batch: 1, seq: 128 }] : [{ batch: 32, seq: 128 }, { batch: 1, seq: 128 }];
+    const shapes = opts.quick
+      ? [{ batch: 1, seq: 128 }]
+      : [
+          { batch: 32, seq: 128 },
+          { batch: 1, seq: 128 },
+        ];
     const train: TrainShape = opts.quick
       ? { layers: 2, hidden: 128, heads: 2, intermediate: 512, batch: 4, seq: 64 }
       : { layers: 2, hidden: 128, heads: 2, intermediate: 512, batch: 16, seq: 128 };
@@ -102,16 +116,23 @@ export async function runBrowserBench(opts: BrowserBenchOptions) {
         push(trn, n, r.ms);
       }
     }
-    const forward = shapes.flatMap((s) => threads.map((n) => {
-      const ts = median(fwd.get(`taskscope|${s.batch}|${n}`)!);
-      const ort = median(fwd.get(`ort|${s.batch}|${n}`)!);
-      return { shape: `b${s.batch}×s${s.seq}`, threads: n, taskscopeMs: ts, ortMs: ort, speedVsOrt: ort / ts };
-    }));
+    const forward = shapes.flatMap((s) =>
+      threads.map((n) => {
+        const ts = median(fwd.get(`taskscope|${s.batch}|${n}`)!);
+        const ort = median(fwd.get(`ort|${s.batch}|${n}`)!);
+        return { shape: `b${s.batch}×s${s.seq}`, threads: n, taskscopeMs: ts, ortMs: ort, speedVsOrt: ort / ts };
+      }),
+    );
     const trainRows = threads.map((n) => ({ shape: `L2 H128 b${train.batch}×s${train.seq}`, threads: n, stepMs: median(trn.get(n)!) }));
     const speedup = (rows: { threads: number; v: number }[]) => rows.find((r) => r.threads === 1)!.v / rows.find((r) => r.threads === 2)!.v;
     const threadSpeedup = {
       train: speedup(trainRows.map((r) => ({ threads: r.threads, v: r.stepMs }))),
-      ...Object.fromEntries(shapes.map((s) => [`forward b${s.batch}`, speedup(forward.filter((f) => f.shape === `b${s.batch}×s${s.seq}`).map((f) => ({ threads: f.threads, v: f.taskscopeMs })))])),
+      ...Object.fromEntries(
+        shapes.map((s) => [
+          `forward b${s.batch}`,
+          speedup(forward.filter((f) => f.shape === `b${s.batch}×s${s.seq}`).map((f) => ({ threads: f.threads, v: f.taskscopeMs }))),
+        ]),
+      ),
     };
     return { bench: 'browser', fixture: FIXTURE, info, maxAbsDiffVsOrt: check, rounds: opts.rounds, reps: opts.reps, forward, train: trainRows, threadSpeedup };
   } finally {
@@ -124,7 +145,9 @@ export type BrowserBenchResult = Awaited<ReturnType<typeof runBrowserBench>>;
 export function browserBenchMarkdown(r: BrowserBenchResult): string {
   const lines = [
     `Chromium ${String(r.info.chromium)}, cross-origin isolated: ${String(r.info.crossOriginIsolated)}; medians of ${r.rounds} interleaved rounds × ${r.reps} reps.`,
-    `Outputs vs onnxruntime-web: max |Δ| ${Object.entries(r.maxAbsDiffVsOrt).map(([k, v]) => `${v.toExponential(1)} (${k})`).join(', ')}.`,
+    `Outputs vs onnxruntime-web: max |Δ| ${Object.entries(r.maxAbsDiffVsOrt)
+      .map(([k, v]) => `${v.toExponential(1)} (${k})`)
+      .join(', ')}.`,
     '',
     '| forward | wasm threads | Taskscope ms | onnxruntime-web ms | Taskscope speed vs ORT |',
     '|---|---|---|---|---|',
@@ -134,7 +157,9 @@ export function browserBenchMarkdown(r: BrowserBenchResult): string {
     '|---|---|---|',
     ...r.train.map((t) => `| ${t.shape} | ${t.threads} | ${fmt(t.stepMs, 1)} |`),
     '',
-    `2 threads vs 1: ${Object.entries(r.threadSpeedup).map(([k, v]) => `${k} ${fmt(v, 2)}×`).join(', ')}.`,
+    `2 threads vs 1: ${Object.entries(r.threadSpeedup)
+      .map(([k, v]) => `${k} ${fmt(v, 2)}×`)
+      .join(', ')}.`,
   ];
   return lines.join('\n') + '\n';
 }
@@ -148,7 +173,10 @@ export function reportBrowserBench(r: BrowserBenchResult): void {
 }
 
 export function parseBrowserBenchArgs(argv: string[]): BrowserBenchOptions {
-  const { values } = parseArgs({ args: argv, options: { rounds: { type: 'string' }, reps: { type: 'string' }, warmup: { type: 'string' }, quick: { type: 'boolean' } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: { rounds: { type: 'string' }, reps: { type: 'string' }, warmup: { type: 'string' }, quick: { type: 'boolean' } },
+  });
   const int = (name: string, v: string | undefined, d: number) => {
     if (v === undefined) return d;
     const n = Number(v);

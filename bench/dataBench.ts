@@ -97,7 +97,12 @@ export async function runDataBench(opts: DataBenchOptions = {}): Promise<DataBen
 
   const cases: { source: DataSource; task: string; split: SplitName; file: string }[] = [
     { source: await tsvSourceFromPath(glueDir), task: 'SST-2', split: 'train', file: resolve(glueDir, 'SST-2/train.tsv') },
-    { source: parquetSourceFromPath(hubDir), task: 'QQP', split: 'dev', file: resolve(hubDir, 'datasets/nyu-mll/glue/resolve/main/qqp/validation-00000-of-00001.parquet') },
+    {
+      source: parquetSourceFromPath(hubDir),
+      task: 'QQP',
+      split: 'dev',
+      file: resolve(hubDir, 'datasets/nyu-mll/glue/resolve/main/qqp/validation-00000-of-00001.parquet'),
+    },
   ];
   const parse: ParseBenchResult[] = [];
   for (const c of cases) {
@@ -130,7 +135,11 @@ export async function runDataBench(opts: DataBenchOptions = {}): Promise<DataBen
     const times = { parse: [] as number[], ours: [] as number[], hf: [] as number[] };
     let rows = -1;
     for (let round = 0; round < rounds; round++) {
-      const steps: [keyof typeof times, () => Promise<number>][] = [['parse', parseOnly], ['ours', withOurs], ['hf', withHf]];
+      const steps: [keyof typeof times, () => Promise<number>][] = [
+        ['parse', parseOnly],
+        ['ours', withOurs],
+        ['hf', withHf],
+      ];
       // Alternate the order so background load and warm-up fall on every variant.
       if (round % 2 === 1) steps.reverse();
       for (const [key, fn] of steps) {
@@ -139,7 +148,9 @@ export async function runDataBench(opts: DataBenchOptions = {}): Promise<DataBen
         rows = t.rows;
         times[key].push(t.ms);
       }
-      log(`${c.task} ${c.split} (${c.source.kind}) round ${round + 1}/${rounds}: parse ${times.parse[round].toFixed(0)} ms, +taskscope ${times.ours[round].toFixed(0)} ms, +huggingface ${times.hf[round].toFixed(0)} ms`);
+      log(
+        `${c.task} ${c.split} (${c.source.kind}) round ${round + 1}/${rounds}: parse ${times.parse[round].toFixed(0)} ms, +taskscope ${times.ours[round].toFixed(0)} ms, +huggingface ${times.hf[round].toFixed(0)} ms`,
+      );
     }
     const rate = (ms: number[]): Rate => ({ roundsMs: ms, medianMs: median(ms), rowsPerSec: (rows / median(ms)) * 1000 });
     const res: ParseBenchResult = {
@@ -204,12 +215,18 @@ export async function runDataBench(opts: DataBenchOptions = {}): Promise<DataBen
 
   const result: DataBenchResult = { parse, shards, maxLength, rounds, node: process.version, date: new Date().toISOString() };
   log('');
-  log(`${'case'.padEnd(24)}${'rows'.padStart(8)}${'parse rows/s'.padStart(15)}${'+taskscope'.padStart(13)}${'+huggingface'.padStart(14)}${'ratio'.padStart(8)}`);
+  log(
+    `${'case'.padEnd(24)}${'rows'.padStart(8)}${'parse rows/s'.padStart(15)}${'+taskscope'.padStart(13)}${'+huggingface'.padStart(14)}${'ratio'.padStart(8)}`,
+  );
   for (const p of parse) {
     const f = (x: number) => Math.round(x).toLocaleString('en-US');
-    log(`${`${p.task} ${p.split} (${p.source})`.padEnd(24)}${String(p.rows).padStart(8)}${f(p.parseOnly.rowsPerSec).padStart(15)}${f(p.parseTokenizeTaskscope.rowsPerSec).padStart(13)}${f(p.parseTokenizeHuggingface.rowsPerSec).padStart(14)}${p.ratio.toFixed(2).padStart(7)}x`);
+    log(
+      `${`${p.task} ${p.split} (${p.source})`.padEnd(24)}${String(p.rows).padStart(8)}${f(p.parseOnly.rowsPerSec).padStart(15)}${f(p.parseTokenizeTaskscope.rowsPerSec).padStart(13)}${f(p.parseTokenizeHuggingface.rowsPerSec).padStart(14)}${p.ratio.toFixed(2).padStart(7)}x`,
+    );
   }
-  log(`shards (SST-2 train, ${shards.shards} × 4096 rows, ${(shards.bytes / 1e6).toFixed(2)} MB): write ${shards.writeMBps.toFixed(0)} MB/s, read+verify ${shards.readVerifyMBps.toFixed(0)} MB/s; full build ${Math.round(shards.buildRowsPerSec).toLocaleString('en-US')} rows/s`);
+  log(
+    `shards (SST-2 train, ${shards.shards} × 4096 rows, ${(shards.bytes / 1e6).toFixed(2)} MB): write ${shards.writeMBps.toFixed(0)} MB/s, read+verify ${shards.readVerifyMBps.toFixed(0)} MB/s; full build ${Math.round(shards.buildRowsPerSec).toLocaleString('en-US')} rows/s`,
+  );
   if (outFile) {
     mkdirSync(dirname(outFile), { recursive: true });
     writeFileSync(outFile, JSON.stringify(result, null, 2) + '\n');

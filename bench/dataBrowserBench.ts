@@ -18,7 +18,9 @@ export async function runDataBrowserBench(opts: { rounds?: number } = {}) {
     const { page } = await h.open('tests/harness/data.html');
     await page.waitForFunction(() => window.__taskscopeData !== undefined, undefined, { timeout: 120_000 });
     const call = <K extends keyof DataHarnessApi>(name: K, ...args: Parameters<DataHarnessApi[K]>) =>
-      page.evaluate(([n, a]) => (window.__taskscopeData![n as K] as (...x: unknown[]) => unknown)(...(a as unknown[])), [name, args] as const) as Promise<Awaited<ReturnType<DataHarnessApi[K]>>>;
+      page.evaluate(([n, a]) => (window.__taskscopeData![n as K] as (...x: unknown[]) => unknown)(...(a as unknown[])), [name, args] as const) as Promise<
+        Awaited<ReturnType<DataHarnessApi[K]>>
+      >;
     const cases = [
       { label: 'SST-2 train (TSV)', kind: 'glue-url' as const, task: 'SST-2', split: 'train' as const },
       { label: 'QQP dev (Parquet)', kind: 'hub' as const, task: 'QQP', split: 'dev' as const },
@@ -38,7 +40,13 @@ export async function runDataBrowserBench(opts: { rounds?: number } = {}) {
       rows.push({ case: c.label, rows: n, ms, rowsPerSec: n / (best / 1000) });
     }
     const idb = await call('idbThroughput', 8, 2);
-    return { bench: 'data-browser', what: 'parse + tokenize (max 128) + SHA-256 + IndexedDB shard write, in the data worker', chromium: await h.browser.version(), rows, idb };
+    return {
+      bench: 'data-browser',
+      what: 'parse + tokenize (max 128) + SHA-256 + IndexedDB shard write, in the data worker',
+      chromium: await h.browser.version(),
+      rows,
+      idb,
+    };
   } finally {
     await h.close();
   }
@@ -46,7 +54,8 @@ export async function runDataBrowserBench(opts: { rounds?: number } = {}) {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const r = await runDataBrowserBench();
-  for (const x of r.rows) console.log(`${x.case.padEnd(20)} ${x.rows} rows  ${Math.round(x.rowsPerSec).toLocaleString('en-US')} rows/s (best of ${x.ms.length})`);
+  for (const x of r.rows)
+    console.log(`${x.case.padEnd(20)} ${x.rows} rows  ${Math.round(x.rowsPerSec).toLocaleString('en-US')} rows/s (best of ${x.ms.length})`);
   console.log(`IndexedDB: write ${r.idb.writeMBps.toFixed(0)} MB/s, read+verify ${r.idb.readVerifyMBps.toFixed(0)} MB/s (${r.idb.mb} MB)`);
   mkdirSync(resolve(import.meta.dirname, 'results'), { recursive: true });
   writeFileSync(resolve(import.meta.dirname, 'results/data-browser.json'), JSON.stringify(r, null, 2));

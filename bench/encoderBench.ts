@@ -51,8 +51,8 @@ export async function runEncoderBench(opts: { rounds: number; reps: number; batc
   const samples: Record<string, number[]> = { 'tfjs-wasm': [], 'tfjs-cpu': [], ...(torch ? { 'pytorch-cpu': [] } : {}) };
   let torchVersion = '';
   for (let r = 0; r < opts.rounds; r++) {
-    samples['tfjs-wasm'].push(...await timeTfjs('wasm', ckpt, opts.batch, opts.seq, opts.reps));
-    samples['tfjs-cpu'].push(...await timeTfjs('cpu', ckpt, opts.batch, opts.seq, Math.max(1, Math.ceil(opts.reps / 3))));
+    samples['tfjs-wasm'].push(...(await timeTfjs('wasm', ckpt, opts.batch, opts.seq, opts.reps)));
+    samples['tfjs-cpu'].push(...(await timeTfjs('cpu', ckpt, opts.batch, opts.seq, Math.max(1, Math.ceil(opts.reps / 3)))));
     if (torch) {
       const a = await torch.request({ op: 'forward', config, batch: opts.batch, seq: opts.seq, reps: opts.reps, warmup: 1 });
       samples['pytorch-cpu'].push(...a.ms);
@@ -65,18 +65,31 @@ export async function runEncoderBench(opts: { rounds: number; reps: number; batc
   const rows = Object.entries(samples).map(([name, ms]) => ({ name, medianMs: median(ms), tokensPerSec: tokens / (median(ms) / 1000), n: ms.length }));
   const wasm = rows.find((r) => r.name === 'tfjs-wasm')!;
   const result = {
-    bench: 'encoder-forward', model: 'bert-tiny-arch-random (L2 H128 A2 I512, vocab 30522)', batch: opts.batch, seq: opts.seq,
-    torch: torchVersion || 'not available', node: process.version, rows: rows.map((r) => ({ ...r, ratioVsWasm: r.tokensPerSec / wasm.tokensPerSec })),
+    bench: 'encoder-forward',
+    model: 'bert-tiny-arch-random (L2 H128 A2 I512, vocab 30522)',
+    batch: opts.batch,
+    seq: opts.seq,
+    torch: torchVersion || 'not available',
+    node: process.version,
+    rows: rows.map((r) => ({ ...r, ratioVsWasm: r.tokensPerSec / wasm.tokensPerSec })),
   };
   return result;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, reps: { type: 'string', default: '3' }, batch: { type: 'string', default: '32' }, seq: { type: 'string', default: '128' } } });
+  const { values } = parseArgs({
+    options: {
+      rounds: { type: 'string', default: '3' },
+      reps: { type: 'string', default: '3' },
+      batch: { type: 'string', default: '32' },
+      seq: { type: 'string', default: '128' },
+    },
+  });
   const res = await runEncoderBench({ rounds: Number(values.rounds), reps: Number(values.reps), batch: Number(values.batch), seq: Number(values.seq) });
   console.log(`encoder forward, ${res.model}, batch ${res.batch} × seq ${res.seq}, PyTorch ${res.torch}`);
   console.log('backend        median ms   tokens/s   vs tfjs-wasm');
-  for (const r of res.rows) console.log(`${r.name.padEnd(14)} ${fmt(r.medianMs, 1).padStart(9)} ${fmt(r.tokensPerSec).padStart(10)}   ${fmt(r.ratioVsWasm, 2)}×`);
+  for (const r of res.rows)
+    console.log(`${r.name.padEnd(14)} ${fmt(r.medianMs, 1).padStart(9)} ${fmt(r.tokensPerSec).padStart(10)}   ${fmt(r.ratioVsWasm, 2)}×`);
   mkdirSync(resolve(import.meta.dirname, 'results'), { recursive: true });
   writeFileSync(resolve(import.meta.dirname, 'results/encoder.json'), JSON.stringify(res, null, 2));
 }

@@ -39,14 +39,33 @@ function client(page: Page) {
   return {
     spawn: (name: string) => page.evaluate((n) => (window as unknown as { __taskscopeCompute: Harness }).__taskscopeCompute.spawn(n), name),
     call: <T>(name: string, method: string, ...args: unknown[]) =>
-      page.evaluate(([n, m, a]) => (window as unknown as { __taskscopeCompute: Harness }).__taskscopeCompute.call(n, m as never, a), [name, method, args] as const) as Promise<T>,
+      page.evaluate(([n, m, a]) => (window as unknown as { __taskscopeCompute: Harness }).__taskscopeCompute.call(n, m as never, a), [
+        name,
+        method,
+        args,
+      ] as const) as Promise<T>,
   };
 }
 
-export interface GpuBenchOptions { quick: boolean; rounds: number; reps: number; warmup: number }
+export interface GpuBenchOptions {
+  quick: boolean;
+  rounds: number;
+  reps: number;
+  warmup: number;
+}
 
 function torchCuda(op: 'forward' | 'train', s: TrainShape, o: GpuBenchOptions) {
-  const config = { vocab_size: 30522, hidden_size: s.hidden, num_hidden_layers: s.layers, num_attention_heads: s.heads, intermediate_size: s.intermediate, max_position_embeddings: 512, type_vocab_size: 2, hidden_dropout_prob: op === 'train' ? 0.1 : 0, attention_probs_dropout_prob: op === 'train' ? 0.1 : 0 };
+  const config = {
+    vocab_size: 30522,
+    hidden_size: s.hidden,
+    num_hidden_layers: s.layers,
+    num_attention_heads: s.heads,
+    intermediate_size: s.intermediate,
+    max_position_embeddings: 512,
+    type_vocab_size: 2,
+    hidden_dropout_prob: op === 'train' ? 0.1 : 0,
+    attention_probs_dropout_prob: op === 'train' ? 0.1 : 0,
+  };
   try {
     const out = execFileSync(PYTHON, [resolve(import.meta.dirname, 'gpuTorchPeer.py')], {
       input: JSON.stringify({ op, config, batch: s.batch, seq: s.seq, reps: o.reps * o.rounds, warmup: o.warmup, optimizer: 'adamw' }) + '\n',
@@ -75,7 +94,14 @@ export async function runGpuBench(o: GpuBenchOptions) {
     const wasm = await call<BackendReport>('wasm', 'init', ['wasm']);
     const a = gpu.adapter!;
     const software = softwareAdapterReason({ ...a, isFallbackAdapter: a.isFallbackAdapter });
-    const adapter = { vendor: a.vendor, architecture: a.architecture, device: a.device, description: a.description, isFallbackAdapter: a.isFallbackAdapter, software: software ?? null };
+    const adapter = {
+      vendor: a.vendor,
+      architecture: a.architecture,
+      device: a.device,
+      description: a.description,
+      isFallbackAdapter: a.isFallbackAdapter,
+      software: software ?? null,
+    };
     process.stderr.write(`adapter: ${JSON.stringify(adapter)}\n`);
 
     const counts = await call<{ forward: WebGPUCounts; trainStep: WebGPUCounts }>('webgpu', 'countWebGPU', FIXTURE, shape);
@@ -118,23 +144,32 @@ export async function runGpuBench(o: GpuBenchOptions) {
 export type GpuBenchResult = Awaited<ReturnType<typeof runGpuBench>>;
 
 const topPrograms = (c: WebGPUCounts, n = 6) =>
-  Object.entries(c.byProgram).sort((x, y) => y[1] - x[1]).slice(0, n).map(([k, v]) => `${k} ${v}`).join(', ');
+  Object.entries(c.byProgram)
+    .sort((x, y) => y[1] - x[1])
+    .slice(0, n)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
 
 export function gpuBenchMarkdown(r: GpuBenchResult): string {
   const a = r.adapter;
   const name = [a.vendor, a.architecture, a.device, a.description].filter(Boolean).join(' / ');
-  return [
-    `Adapter: ${name}${a.software ? ` — SOFTWARE (${a.software}): not a GPU figure` : ''}. Chromium ${r.chromium}, flags ${r.flags.join(' ')}.`,
-    `Shape ${r.shape}; wasm with ${r.wasmThreads} thread(s); medians of ${r.rounds} interleaved round(s) × ${r.reps} rep(s).`,
-    `PyTorch CUDA peer: ${'device' in r.torchCuda ? `${r.torchCuda.device} (torch ${r.torchCuda.torch})` : `not run (${r.torchCuda.unavailable})`}.`,
-    '',
-    '| | webgpu ms | wasm ms | webgpu speed vs wasm | PyTorch CUDA ms |',
-    '|---|---|---|---|---|',
-    ...r.rows.map((x) => `| ${x.what} | ${fmt(x.webgpuMs, 1)} | ${fmt(x.wasmMs, 1)} | ${fmt(x.webgpuSpeedVsWasm, 2)}× | ${x.torchCudaMs === null ? '—' : fmt(x.torchCudaMs, 2)} |`),
-    '',
-    `WebGPU work: forward ${r.webgpuCounts.forward.dispatches} dispatches, ${r.webgpuCounts.forward.uploads} uploads; train step ${r.webgpuCounts.trainStep.dispatches} dispatches, ${r.webgpuCounts.trainStep.uploads} uploads (${fmt(r.webgpuCounts.trainStep.uploadBytes / 1024, 1)} KiB).`,
-    `Train step by program: ${topPrograms(r.webgpuCounts.trainStep)}.`,
-  ].join('\n') + '\n';
+  return (
+    [
+      `Adapter: ${name}${a.software ? ` — SOFTWARE (${a.software}): not a GPU figure` : ''}. Chromium ${r.chromium}, flags ${r.flags.join(' ')}.`,
+      `Shape ${r.shape}; wasm with ${r.wasmThreads} thread(s); medians of ${r.rounds} interleaved round(s) × ${r.reps} rep(s).`,
+      `PyTorch CUDA peer: ${'device' in r.torchCuda ? `${r.torchCuda.device} (torch ${r.torchCuda.torch})` : `not run (${r.torchCuda.unavailable})`}.`,
+      '',
+      '| | webgpu ms | wasm ms | webgpu speed vs wasm | PyTorch CUDA ms |',
+      '|---|---|---|---|---|',
+      ...r.rows.map(
+        (x) =>
+          `| ${x.what} | ${fmt(x.webgpuMs, 1)} | ${fmt(x.wasmMs, 1)} | ${fmt(x.webgpuSpeedVsWasm, 2)}× | ${x.torchCudaMs === null ? '—' : fmt(x.torchCudaMs, 2)} |`,
+      ),
+      '',
+      `WebGPU work: forward ${r.webgpuCounts.forward.dispatches} dispatches, ${r.webgpuCounts.forward.uploads} uploads; train step ${r.webgpuCounts.trainStep.dispatches} dispatches, ${r.webgpuCounts.trainStep.uploads} uploads (${fmt(r.webgpuCounts.trainStep.uploadBytes / 1024, 1)} KiB).`,
+      `Train step by program: ${topPrograms(r.webgpuCounts.trainStep)}.`,
+    ].join('\n') + '\n'
+  );
 }
 
 export function reportGpuBench(r: GpuBenchResult): void {
@@ -146,7 +181,10 @@ export function reportGpuBench(r: GpuBenchResult): void {
 }
 
 export function parseGpuBenchArgs(argv: string[]): GpuBenchOptions {
-  const { values } = parseArgs({ args: argv, options: { quick: { type: 'boolean' }, rounds: { type: 'string' }, reps: { type: 'string' }, warmup: { type: 'string' } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: { quick: { type: 'boolean' }, rounds: { type: 'string' }, reps: { type: 'string' }, warmup: { type: 'string' } },
+  });
   const int = (name: string, v: string | undefined, d: number) => {
     if (v === undefined) return d;
     const n = Number(v);

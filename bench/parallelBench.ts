@@ -18,12 +18,23 @@ import type { NamedShape } from './trainBench.ts';
 
 const BATCH = 16;
 const shapeFor = (batch: number): NamedShape => ({
-  name: `L2 H128 A2 I512, b${batch}×s128`, layers: 2, hidden: 128, heads: 2, intermediate: 512, batch, seq: 128, classes: 2, onCpu: false,
+  name: `L2 H128 A2 I512, b${batch}×s128`,
+  layers: 2,
+  hidden: 128,
+  heads: 2,
+  intermediate: 512,
+  batch,
+  seq: 128,
+  classes: 2,
+  onCpu: false,
 });
 /** Trainable floats of that model: the encoder (vocab 30522) plus a 2-class head, ≈ the gradient a replica sends. */
 const GRAD_FLOATS = 30522 * 128 + 512 * 128 + 2 * 128 + 2 * 128 + 2 * (4 * 128 * 128 + 2 * 128 * 512 + 9 * 128 + 512) + 128 * 128 + 128 + 128 * 2 + 2;
 
-interface Replica { worker: Worker; next: () => Promise<{ type: string; ms?: number[] }> }
+interface Replica {
+  worker: Worker;
+  next: () => Promise<{ type: string; ms?: number[] }>;
+}
 
 function startReplica(shape: NamedShape, reps: number): Replica {
   // A worker does not inherit tsx's loader: register it inside the worker, then load the TypeScript module.
@@ -32,7 +43,9 @@ function startReplica(shape: NamedShape, reps: number): Replica {
   const queue: ((m: { type: string; ms?: number[] }) => void)[] = [];
   const inbox: { type: string; ms?: number[] }[] = [];
   worker.on('message', (m) => (queue.length ? queue.shift()!(m) : inbox.push(m)));
-  worker.on('error', (e) => { throw e; });
+  worker.on('error', (e) => {
+    throw e;
+  });
   return { worker, next: () => (inbox.length ? Promise.resolve(inbox.shift()!) : new Promise((res) => queue.push(res))) };
 }
 
@@ -56,7 +69,11 @@ async function timeExchange(k: number): Promise<number> {
   const grads = Array.from({ length: k }, (_, i) => new Float32Array(GRAD_FLOATS).fill(i));
   const echo = new Worker('const { parentPort } = require("node:worker_threads"); parentPort.on("message", (m) => parentPort.postMessage(m));', { eval: true });
   try {
-    const roundTrip = (g: Float32Array) => new Promise<Float32Array>((res) => { echo.once('message', res); echo.postMessage(g); });
+    const roundTrip = (g: Float32Array) =>
+      new Promise<Float32Array>((res) => {
+        echo.once('message', res);
+        echo.postMessage(g);
+      });
     await roundTrip(grads[0]);
     const t = performance.now();
     const received = [];
@@ -71,35 +88,49 @@ async function timeExchange(k: number): Promise<number> {
 }
 
 export async function runParallelBench(o: { rounds: number; reps: number; workers: number }) {
-  const one: number[] = [], many: number[] = [], exchange: number[] = [];
+  const one: number[] = [],
+    many: number[] = [],
+    exchange: number[] = [];
   for (let r = 0; r < o.rounds; r++) {
     one.push(await timeReplicas(1, o.reps));
     many.push(await timeReplicas(o.workers, o.reps));
     exchange.push(await timeExchange(o.workers));
     process.stderr.write(`round ${r + 1}/${o.rounds} done\n`);
   }
-  const oneMs = median(one), manyMs = median(many), exMs = median(exchange);
+  const oneMs = median(one),
+    manyMs = median(many),
+    exMs = median(exchange);
   return {
-    bench: 'data-parallel-ceiling', cpus: cpus().length, node: process.version, date: new Date().toISOString(), options: o,
-    shape: shapeFor(BATCH).name, gradFloats: GRAD_FLOATS,
-    oneWorkerStepMs: oneMs, replicaStepMs: manyMs, exchangeMs: exMs,
-    speedupCeiling: oneMs / (manyMs + exMs), samples: { one, many, exchange },
+    bench: 'data-parallel-ceiling',
+    cpus: cpus().length,
+    node: process.version,
+    date: new Date().toISOString(),
+    options: o,
+    shape: shapeFor(BATCH).name,
+    gradFloats: GRAD_FLOATS,
+    oneWorkerStepMs: oneMs,
+    replicaStepMs: manyMs,
+    exchangeMs: exMs,
+    speedupCeiling: oneMs / (manyMs + exMs),
+    samples: { one, many, exchange },
   };
 }
 
 export function parallelMarkdown(res: Awaited<ReturnType<typeof runParallelBench>>): string {
   const k = res.options.workers;
-  return [
-    `## Data parallel over worker_threads, ceiling (${res.date.slice(0, 16)}Z, Node ${res.node}, ${res.cpus} CPUs)`,
-    '',
-    `| setting | ms per step of batch ${BATCH} |`,
-    '|---|---:|',
-    `| 1 worker, ${res.shape} | ${fmt(res.oneWorkerStepMs, 0)} |`,
-    `| ${k} workers at once, batch ${BATCH / k} each (slowest) | ${fmt(res.replicaStepMs, 0)} |`,
-    `| gradient exchange (${fmt(res.gradFloats / 1e6, 2)} M floats to and from ${k} replicas, averaged) | ${fmt(res.exchangeMs, 0)} |`,
-    '',
-    `Speed-up ceiling of a synchronous ${k}-worker step: ${fmt(res.speedupCeiling, 2)}× (medians of ${res.options.rounds} interleaved rounds × ${res.options.reps} steps).`,
-  ].join('\n') + '\n';
+  return (
+    [
+      `## Data parallel over worker_threads, ceiling (${res.date.slice(0, 16)}Z, Node ${res.node}, ${res.cpus} CPUs)`,
+      '',
+      `| setting | ms per step of batch ${BATCH} |`,
+      '|---|---:|',
+      `| 1 worker, ${res.shape} | ${fmt(res.oneWorkerStepMs, 0)} |`,
+      `| ${k} workers at once, batch ${BATCH / k} each (slowest) | ${fmt(res.replicaStepMs, 0)} |`,
+      `| gradient exchange (${fmt(res.gradFloats / 1e6, 2)} M floats to and from ${k} replicas, averaged) | ${fmt(res.exchangeMs, 0)} |`,
+      '',
+      `Speed-up ceiling of a synchronous ${k}-worker step: ${fmt(res.speedupCeiling, 2)}× (medians of ${res.options.rounds} interleaved rounds × ${res.options.reps} steps).`,
+    ].join('\n') + '\n'
+  );
 }
 
 export async function reportParallelBench(o: { rounds: number; reps: number; workers: number }) {
@@ -112,7 +143,10 @@ export async function reportParallelBench(o: { rounds: number; reps: number; wor
 }
 
 export function parseParallelArgs(argv: string[]) {
-  const { values } = parseArgs({ args: argv, options: { rounds: { type: 'string', default: '2' }, reps: { type: 'string', default: '3' }, workers: { type: 'string', default: '2' } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: { rounds: { type: 'string', default: '2' }, reps: { type: 'string', default: '3' }, workers: { type: 'string', default: '2' } },
+  });
   const int = (name: 'rounds' | 'reps' | 'workers') => {
     const n = Number(values[name]);
     if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be an integer ≥ 1, got "${values[name]}"`);

@@ -40,15 +40,30 @@ const ONNX_FILE = resolve(import.meta.dirname, '../.cache/bench/bert-tiny-arch-r
 const CHECK_TOL = 1e-4;
 const MATMUL_N = 1024;
 
-const FORWARD_SHAPES = [{ batch: 32, seq: 128 }, { batch: 1, seq: 128 }];
+const FORWARD_SHAPES = [
+  { batch: 32, seq: 128 },
+  { batch: 1, seq: 128 },
+];
 /** tfjs only: the denominator of train step / forward (same shape as the train step). */
 const RATIO_FORWARD = { batch: 16, seq: 128 };
 const trainShape = (seq: number): NamedShape => ({
-  name: `L2 H128 A2 I512, b16×s${seq}`, layers: 2, hidden: 128, heads: 2, intermediate: 512, batch: 16, seq, classes: 2, onCpu: false,
+  name: `L2 H128 A2 I512, b16×s${seq}`,
+  layers: 2,
+  hidden: 128,
+  heads: 2,
+  intermediate: 512,
+  batch: 16,
+  seq,
+  classes: 2,
+  onCpu: false,
 });
 const TRAIN_SHAPES = [trainShape(128), trainShape(256)];
 
-interface Inputs { ids: number[][]; types: number[][]; mask: number[][] }
+interface Inputs {
+  ids: number[][];
+  types: number[][];
+  mask: number[][];
+}
 
 function randomInputs(batch: number, seq: number, vocab: number, seed: string, padLastRow = false): Inputs {
   const rng = new Rng(seed);
@@ -61,15 +76,23 @@ function randomInputs(batch: number, seq: number, vocab: number, seed: string, p
 function tfjsOutputs(model: BertEncoder, x: Inputs) {
   return tf.tidy(() => {
     const out = model.forward({
-      inputIds: tf.tensor2d(x.ids, undefined, 'int32'), tokenTypeIds: tf.tensor2d(x.types, undefined, 'int32'), attentionMask: tf.tensor2d(x.mask, undefined, 'int32'),
+      inputIds: tf.tensor2d(x.ids, undefined, 'int32'),
+      tokenTypeIds: tf.tensor2d(x.types, undefined, 'int32'),
+      attentionMask: tf.tensor2d(x.mask, undefined, 'int32'),
     });
     return { hidden: out.lastHiddenState.dataSync() as Float32Array, pooled: out.pooled.dataSync() as Float32Array };
   });
 }
 
 function ortFeeds(x: Inputs): Record<string, ort.Tensor> {
-  const B = x.ids.length, T = x.ids[0].length;
-  const t = (rows: number[][]) => new ort.Tensor('int64', BigInt64Array.from(rows.flat(), (v) => BigInt(v)), [B, T]);
+  const B = x.ids.length,
+    T = x.ids[0].length;
+  const t = (rows: number[][]) =>
+    new ort.Tensor(
+      'int64',
+      BigInt64Array.from(rows.flat(), (v) => BigInt(v)),
+      [B, T],
+    );
   return { input_ids: t(x.ids), token_type_ids: t(x.types), attention_mask: t(x.mask) };
 }
 
@@ -83,7 +106,9 @@ const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
 async function timeTfjsForward(ckpt: BertCheckpoint, x: Inputs, reps: number): Promise<number[]> {
   await initNodeBackend('wasm');
   const model = BertEncoder.fromCheckpoint(ckpt);
-  const ids = tf.tensor2d(x.ids, undefined, 'int32'), types = tf.tensor2d(x.types, undefined, 'int32'), mask = tf.tensor2d(x.mask, undefined, 'int32');
+  const ids = tf.tensor2d(x.ids, undefined, 'int32'),
+    types = tf.tensor2d(x.types, undefined, 'int32'),
+    mask = tf.tensor2d(x.mask, undefined, 'int32');
   const once = async () => {
     const p = tf.tidy(() => model.forward({ inputIds: ids, tokenTypeIds: types, attentionMask: mask }).pooled);
     await p.data();
@@ -122,21 +147,28 @@ function openblasInstalled(): boolean {
   return r.status === 0 && r.stdout.includes('install ok installed');
 }
 
-export interface PeersOptions { rounds: number; reps: number }
+export interface PeersOptions {
+  rounds: number;
+  reps: number;
+}
 
 export async function runPeersBench(o: PeersOptions) {
   const notes: string[] = [];
   const ckpt = await loadBertCheckpoint(dirSource(MODEL_DIR));
   const config = JSON.parse(readFileSync(resolve(MODEL_DIR, 'config.json'), 'utf8'));
-  if (!TorchPeer.available()) throw new Error(`peers bench: ${TORCH_PYTHON} cannot import torch (apt-get install python3-torch, or set TASKSCOPE_TORCH_PYTHON)`);
+  if (!TorchPeer.available())
+    throw new Error(`peers bench: ${TORCH_PYTHON} cannot import torch (apt-get install python3-torch, or set TASKSCOPE_TORCH_PYTHON)`);
   if (!openblasInstalled()) {
-    throw new Error('peers bench: libopenblas0-pthread is not installed, so python3-torch would run the reference BLAS (~10× slower than a stock PyTorch): apt-get install -y libopenblas0-pthread');
+    throw new Error(
+      'peers bench: libopenblas0-pthread is not installed, so python3-torch would run the reference BLAS (~10× slower than a stock PyTorch): apt-get install -y libopenblas0-pthread',
+    );
   }
   const torch = TorchPeer.start();
   try {
     const info = await torch.request({ op: 'info' });
     const torchDesc = `PyTorch ${info.torch}, BLAS loaded: ${info.blas_loaded}`;
-    if (!/openblas/i.test(info.blas_loaded ?? '')) notes.push(`WARNING: torch has not loaded OpenBLAS (${info.blas_loaded}): its figures are a reference-BLAS peer.`);
+    if (!/openblas/i.test(info.blas_loaded ?? ''))
+      notes.push(`WARNING: torch has not loaded OpenBLAS (${info.blas_loaded}): its figures are a reference-BLAS peer.`);
 
     // The ONNX peer's model, exported from the same safetensors weights.
     if (!existsSync(ONNX_FILE)) {
@@ -145,7 +177,15 @@ export async function runPeersBench(o: PeersOptions) {
     }
     const sessions = new Map<number, ort.InferenceSession>();
     for (const threads of [1, 2]) {
-      sessions.set(threads, await ort.InferenceSession.create(ONNX_FILE, { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' }));
+      sessions.set(
+        threads,
+        await ort.InferenceSession.create(ONNX_FILE, {
+          intraOpNumThreads: threads,
+          interOpNumThreads: 1,
+          executionMode: 'sequential',
+          graphOptimizationLevel: 'all',
+        }),
+      );
     }
 
     // Same function first: tfjs vs ONNX Runtime vs PyTorch on one padded batch.
@@ -157,12 +197,17 @@ export async function runPeersBench(o: PeersOptions) {
     const ortOut = await sessions.get(1)!.run(ortFeeds(check));
     const th = await torch.request({ op: 'outputs', config, weights: WEIGHTS, ...check });
     const agreement = {
-      'onnxruntime-node': { hidden: maxAbsDiff(ourOut.hidden, ortOut.last_hidden_state.data as Float32Array), pooled: maxAbsDiff(ourOut.pooled, ortOut.pooler_output.data as Float32Array) },
+      'onnxruntime-node': {
+        hidden: maxAbsDiff(ourOut.hidden, ortOut.last_hidden_state.data as Float32Array),
+        pooled: maxAbsDiff(ourOut.pooled, ortOut.pooler_output.data as Float32Array),
+      },
       pytorch: { hidden: maxAbsDiff(ourOut.hidden, th.last_hidden_state!), pooled: maxAbsDiff(ourOut.pooled, th.pooled!) },
     };
     for (const [peer, d] of Object.entries(agreement)) {
       if (!(d.hidden <= CHECK_TOL && d.pooled <= CHECK_TOL)) {
-        throw new Error(`peers bench: ${peer} disagrees with Taskscope on the same weights: max |diff| last hidden ${d.hidden}, pooled ${d.pooled} (limit ${CHECK_TOL})`);
+        throw new Error(
+          `peers bench: ${peer} disagrees with Taskscope on the same weights: max |diff| last hidden ${d.hidden}, pooled ${d.pooled} (limit ${CHECK_TOL})`,
+        );
       }
     }
     process.stderr.write(`outputs agree: ${JSON.stringify(agreement)}\n`);
@@ -189,8 +234,17 @@ export async function runPeersBench(o: PeersOptions) {
         push(`train|taskscope tfjs-wasm 1T|${s.name}`, t.ms);
         for (const threads of [1, 2]) {
           const a = await torch.request({
-            op: 'train', config: torchConfig(s), batch: s.batch, seq: s.seq, reps: o.reps, warmup: 1, threads,
-            optimizer: 'adamw', weight_decay: 0.01, global_clip: 1, labels: s.classes,
+            op: 'train',
+            config: torchConfig(s),
+            batch: s.batch,
+            seq: s.seq,
+            reps: o.reps,
+            warmup: 1,
+            threads,
+            optimizer: 'adamw',
+            weight_decay: 0.01,
+            global_clip: 1,
+            labels: s.classes,
           });
           push(`train|pytorch-openblas ${a.threads}T|${s.name}`, a.ms);
         }
@@ -223,9 +277,18 @@ export async function runPeersBench(o: PeersOptions) {
       torchMatmulGflops2T: peak('pytorch-openblas 2T'),
     };
     return {
-      bench: 'node-peers', model: 'bert-tiny-arch-random (L2 H128 A2 I512, vocab 30522)', options: o, node: process.version, cpus: cpus().length,
-      onnxruntime: `onnxruntime-node ${ort.env.versions.node ?? ''} (CPU EP, intra-op threads as stated, sequential)`, torch: torchDesc,
-      agreement, rows, ratios, notes, date: new Date().toISOString(),
+      bench: 'node-peers',
+      model: 'bert-tiny-arch-random (L2 H128 A2 I512, vocab 30522)',
+      options: o,
+      node: process.version,
+      cpus: cpus().length,
+      onnxruntime: `onnxruntime-node ${ort.env.versions.node ?? ''} (CPU EP, intra-op threads as stated, sequential)`,
+      torch: torchDesc,
+      agreement,
+      rows,
+      ratios,
+      notes,
+      date: new Date().toISOString(),
     };
   } finally {
     torch.close();
@@ -242,22 +305,30 @@ export function peersMarkdown(res: PeersResult): string {
     return [
       `| ${kind} | shape | median ms (n) | ${unitName} | Taskscope's speed as a fraction of this peer's |`,
       '|---|---|---:|---:|---:|',
-      ...rows.map((r) => `| ${r.peer} | ${r.shape} | ${fmt(r.medianMs, r.medianMs < 10 ? 2 : 0)} (${r.n}) | ${fmt(unit(r.shape) / (r.medianMs / 1000), 1)} | ${r.peer === ours ? '–' : `${fmt(r.medianMs / base(r.shape), 3)}×`} |`),
+      ...rows.map(
+        (r) =>
+          `| ${r.peer} | ${r.shape} | ${fmt(r.medianMs, r.medianMs < 10 ? 2 : 0)} (${r.n}) | ${fmt(unit(r.shape) / (r.medianMs / 1000), 1)} | ${r.peer === ours ? '–' : `${fmt(r.medianMs / base(r.shape), 3)}×`} |`,
+      ),
     ];
   };
-  const tokens = (shape: string) => { const m = /b(\d+)×s(\d+)/.exec(shape)!; return Number(m[1]) * Number(m[2]); };
+  const tokens = (shape: string) => {
+    const m = /b(\d+)×s(\d+)/.exec(shape)!;
+    return Number(m[1]) * Number(m[2]);
+  };
   const r = res.ratios;
   const lines = [
     `## Node peers (${res.date.slice(0, 16)}Z, Node ${res.node}, ${res.cpus} CPUs, ${res.options.rounds} interleaved rounds × ${res.options.reps} reps)`,
     '',
     `Model ${res.model}; ${res.onnxruntime}; ${res.torch}. Taskscope runs tfjs-wasm on one thread (Node's tfjs wasm backend has no threads).`,
-    `Same function first (a 4 × 128 batch, one row half padding): max |diff| vs Taskscope: ${Object.entries(res.agreement).map(([p, d]) => `${p} last hidden ${d.hidden.toExponential(1)}, pooled ${d.pooled.toExponential(1)}`).join('; ')}.`,
+    `Same function first (a 4 × 128 batch, one row half padding): max |diff| vs Taskscope: ${Object.entries(res.agreement)
+      .map(([p, d]) => `${p} last hidden ${d.hidden.toExponential(1)}, pooled ${d.pooled.toExponential(1)}`)
+      .join('; ')}.`,
     '',
     ...table('forward', tokens, 'tokens/s'),
     '',
     ...table('train', tokens, 'tokens/s'),
     '',
-    ...table('matmul', () => 2 * MATMUL_N ** 3 / 1e9, 'GFLOP/s'),
+    ...table('matmul', () => (2 * MATMUL_N ** 3) / 1e9, 'GFLOP/s'),
     '',
     `- Train step (b16×s128) at ${fmt(100 * r.trainFractionOfMatmulPeak, 1)} % of tfjs-wasm's own ${MATMUL_N}³ matmul FLOP/s (${fmt(r.tfjsMatmulGflops, 1)} GFLOP/s); at s256 ${fmt(100 * r.trainFractionOfMatmulPeakS256, 1)} %. Goal ≥ 50 %.`,
     `- Train step / forward at b16×s128: ${fmt(r.trainOverForward, 2)}×. Goal ≤ 2.5×.`,

@@ -16,15 +16,36 @@ import { Trainer } from '../src/engine/train/trainer.ts';
 import { fmt } from './stats.ts';
 import { benchExperiment, randomSplit, TASK, VOCAB, type NamedShape } from './trainBench.ts';
 
-export interface ProfileOptions { backend: 'wasm' | 'cpu'; layers: number; hidden: number; heads: number; batch: number; seq: number; steps: number; top: number }
+export interface ProfileOptions {
+  backend: 'wasm' | 'cpu';
+  layers: number;
+  hidden: number;
+  heads: number;
+  batch: number;
+  seq: number;
+  steps: number;
+  top: number;
+}
 
-export interface KernelRow { kernel: string; ms: number; calls: number; share: number }
+export interface KernelRow {
+  kernel: string;
+  ms: number;
+  calls: number;
+  share: number;
+}
 
 export async function runProfileBench(o: ProfileOptions) {
   await initNodeBackend(o.backend);
   const shape: NamedShape = {
-    name: `L${o.layers} H${o.hidden} A${o.heads} I${4 * o.hidden}, b${o.batch}×s${o.seq}`, layers: o.layers, hidden: o.hidden, heads: o.heads,
-    intermediate: 4 * o.hidden, batch: o.batch, seq: o.seq, classes: 2, onCpu: true,
+    name: `L${o.layers} H${o.hidden} A${o.heads} I${4 * o.hidden}, b${o.batch}×s${o.seq}`,
+    layers: o.layers,
+    hidden: o.hidden,
+    heads: o.heads,
+    intermediate: 4 * o.hidden,
+    batch: o.batch,
+    seq: o.seq,
+    classes: 2,
+    onCpu: true,
   };
   const exp = benchExperiment(shape, 'adamw');
   const model = buildMultiTaskModel(exp, buildEncoder(exp, { vocabSize: VOCAB }));
@@ -35,7 +56,10 @@ export async function runProfileBench(o: ProfileOptions) {
     await trainer.trainStep();
     for (let i = 0; i < o.steps; i++) {
       const t = performance.now();
-      const prof = await tf.profile(async () => { await trainer.trainStep(); return []; });
+      const prof = await tf.profile(async () => {
+        await trainer.trainStep();
+        return [];
+      });
       wallMs += performance.now() - t;
       for (const k of prof.kernels) {
         // A tf.customGrad op is profiled as one more entry wrapping its own kernels: count only real kernels.
@@ -51,9 +75,19 @@ export async function runProfileBench(o: ProfileOptions) {
     model.dispose();
   }
   const kernelMs = [...byKernel.values()].reduce((a, e) => a + e.ms, 0);
-  const rows: KernelRow[] = [...byKernel].map(([kernel, e]) => ({ kernel, ms: e.ms / o.steps, calls: e.calls / o.steps, share: e.ms / kernelMs }))
+  const rows: KernelRow[] = [...byKernel]
+    .map(([kernel, e]) => ({ kernel, ms: e.ms / o.steps, calls: e.calls / o.steps, share: e.ms / kernelMs }))
     .sort((a, b) => b.ms - a.ms);
-  return { bench: 'train-step-profile', backend: o.backend, shape: shape.name, steps: o.steps, stepMs: wallMs / o.steps, kernelMs: kernelMs / o.steps, rows, date: new Date().toISOString() };
+  return {
+    bench: 'train-step-profile',
+    backend: o.backend,
+    shape: shape.name,
+    steps: o.steps,
+    stepMs: wallMs / o.steps,
+    kernelMs: kernelMs / o.steps,
+    rows,
+    date: new Date().toISOString(),
+  };
 }
 
 export function profileMarkdown(res: Awaited<ReturnType<typeof runProfileBench>>, top: number): string {
@@ -67,7 +101,16 @@ export function profileMarkdown(res: Awaited<ReturnType<typeof runProfileBench>>
     ...res.rows.slice(0, top).map((r) => `| ${r.kernel} | ${fmt(r.ms, 1)} | ${fmt(r.calls, 0)} | ${fmt(100 * r.share, 1)} % |`),
   ];
   const rest = res.rows.slice(top);
-  if (rest.length) lines.push(`| (${rest.length} others) | ${fmt(rest.reduce((a, r) => a + r.ms, 0), 1)} | ${fmt(rest.reduce((a, r) => a + r.calls, 0), 0)} | ${fmt(100 * rest.reduce((a, r) => a + r.share, 0), 1)} % |`);
+  if (rest.length)
+    lines.push(
+      `| (${rest.length} others) | ${fmt(
+        rest.reduce((a, r) => a + r.ms, 0),
+        1,
+      )} | ${fmt(
+        rest.reduce((a, r) => a + r.calls, 0),
+        0,
+      )} | ${fmt(100 * rest.reduce((a, r) => a + r.share, 0), 1)} % |`,
+    );
   return `${lines.join('\n')}\n`;
 }
 
@@ -75,9 +118,14 @@ export function parseProfileArgs(argv: string[]): ProfileOptions {
   const { values } = parseArgs({
     args: argv,
     options: {
-      backend: { type: 'string', default: 'wasm' }, layers: { type: 'string', default: '2' }, hidden: { type: 'string', default: '128' },
-      heads: { type: 'string', default: '2' }, batch: { type: 'string', default: '16' }, seq: { type: 'string', default: '128' },
-      steps: { type: 'string', default: '2' }, top: { type: 'string', default: '15' },
+      backend: { type: 'string', default: 'wasm' },
+      layers: { type: 'string', default: '2' },
+      hidden: { type: 'string', default: '128' },
+      heads: { type: 'string', default: '2' },
+      batch: { type: 'string', default: '16' },
+      seq: { type: 'string', default: '128' },
+      steps: { type: 'string', default: '2' },
+      top: { type: 'string', default: '15' },
     },
   });
   const int = (name: keyof typeof values) => {
@@ -86,7 +134,16 @@ export function parseProfileArgs(argv: string[]): ProfileOptions {
     return n;
   };
   if (values.backend !== 'wasm' && values.backend !== 'cpu') throw new Error(`--backend must be wasm or cpu, got "${values.backend}"`);
-  return { backend: values.backend, layers: int('layers'), hidden: int('hidden'), heads: int('heads'), batch: int('batch'), seq: int('seq'), steps: int('steps'), top: int('top') };
+  return {
+    backend: values.backend,
+    layers: int('layers'),
+    hidden: int('hidden'),
+    heads: int('heads'),
+    batch: int('batch'),
+    seq: int('seq'),
+    steps: int('steps'),
+    top: int('top'),
+  };
 }
 
 export async function reportProfileBench(o: ProfileOptions) {

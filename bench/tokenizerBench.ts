@@ -50,7 +50,10 @@ export interface TokenizerBenchResult {
 }
 
 function tsvRows(path: string): string[][] {
-  const lines = readFileSync(path, 'utf8').replace(/^\uFEFF/, '').split('\n').slice(1);
+  const lines = readFileSync(path, 'utf8')
+    .replace(/^\uFEFF/, '')
+    .split('\n')
+    .slice(1);
   return lines.filter((l) => l.length > 0).map((l) => l.split('\t'));
 }
 
@@ -67,7 +70,9 @@ export async function runTokenizerBench(opts: TokenizerBenchOptions = {}): Promi
   const log = opts.log ?? ((line: string) => console.log(line));
   const outFile = opts.outFile === undefined ? resolve(repoRoot, 'bench/results/tokenizer.json') : opts.outFile;
 
-  const sst2 = tsvRows(resolve(glueDir, 'SST-2/train.tsv')).slice(0, sst2Rows).map((r): TextPair => [r[0], null]);
+  const sst2 = tsvRows(resolve(glueDir, 'SST-2/train.tsv'))
+    .slice(0, sst2Rows)
+    .map((r): TextPair => [r[0], null]);
   const mrpc = tsvRows(resolve(glueDir, 'MRPC/train.tsv')).map((r): TextPair => [r[3], r[4]]);
   const inputs: TextPair[] = [...sst2, ...mrpc];
   const sentences = sst2.length + 2 * mrpc.length;
@@ -134,7 +139,9 @@ export async function runTokenizerBench(opts: TokenizerBenchOptions = {}): Promi
     // Alternate which implementation goes first, so warm-up and background load fall on both.
     if (r % 2 === 1) steps.reverse();
     for (const step of steps) step();
-    log(`round ${r + 1}/${rounds}: taskscope cold ${times.cold[r].toFixed(0)} ms, warm ${times.warm[r].toFixed(0)} ms, huggingface ${times.hf[r].toFixed(0)} ms`);
+    log(
+      `round ${r + 1}/${rounds}: taskscope cold ${times.cold[r].toFixed(0)} ms, warm ${times.warm[r].toFixed(0)} ms, huggingface ${times.hf[r].toFixed(0)} ms`,
+    );
   }
   if (sink === 0) throw new Error('no tokens produced');
 
@@ -156,12 +163,18 @@ export async function runTokenizerBench(opts: TokenizerBenchOptions = {}): Promi
   };
 
   const c = result.corpus;
-  log(`\ncorpus: ${c.sst2Sentences} SST-2 sentences + ${c.mrpcPairs} MRPC pairs = ${c.sentences} sentences, ${c.encodings} encodings, ${c.tokens} tokens; ${rounds} rounds, median`);
+  log(
+    `\ncorpus: ${c.sst2Sentences} SST-2 sentences + ${c.mrpcPairs} MRPC pairs = ${c.sentences} sentences, ${c.encodings} encodings, ${c.tokens} tokens; ${rounds} rounds, median`,
+  );
   log(`${'implementation'.padEnd(32)}${'median ms'.padStart(11)}${'tokens/s'.padStart(13)}${'sentences/s'.padStart(13)}`);
   for (const r of [result.taskscopeCold, result.taskscopeWarm, result.huggingface]) {
-    log(`${r.name.padEnd(32)}${r.medianMs.toFixed(1).padStart(11)}${Math.round(r.tokensPerSec).toLocaleString('en-US').padStart(13)}${Math.round(r.sentencesPerSec).toLocaleString('en-US').padStart(13)}`);
+    log(
+      `${r.name.padEnd(32)}${r.medianMs.toFixed(1).padStart(11)}${Math.round(r.tokensPerSec).toLocaleString('en-US').padStart(13)}${Math.round(r.sentencesPerSec).toLocaleString('en-US').padStart(13)}`,
+    );
   }
-  log(`ratio taskscope/huggingface: cold ${result.ratioCold.toFixed(2)}x, warm ${result.ratioWarm.toFixed(2)}x; mismatched encodings ${mismatchedEncodings}; BertTokenizer construction ${taskscopeConstructMs.toFixed(1)} ms`);
+  log(
+    `ratio taskscope/huggingface: cold ${result.ratioCold.toFixed(2)}x, warm ${result.ratioWarm.toFixed(2)}x; mismatched encodings ${mismatchedEncodings}; BertTokenizer construction ${taskscopeConstructMs.toFixed(1)} ms`,
+  );
 
   if (outFile) {
     mkdirSync(dirname(outFile), { recursive: true });

@@ -10,20 +10,35 @@ export const TORCH_PYTHON = process.env.TASKSCOPE_TORCH_PYTHON ?? '/usr/bin/pyth
 export type TorchRequest =
   | { op: 'forward'; config: Record<string, number | string>; batch: number; seq: number; reps: number; warmup: number; threads?: number; weights?: string }
   | {
-    op: 'train'; config: Record<string, number | string>; batch: number; seq: number; reps: number; warmup: number; threads?: number;
-    optimizer?: 'adamw' | 'adamax' | 'adam'; weight_decay?: number; global_clip?: number; labels?: number;
-  }
+      op: 'train';
+      config: Record<string, number | string>;
+      batch: number;
+      seq: number;
+      reps: number;
+      warmup: number;
+      threads?: number;
+      optimizer?: 'adamw' | 'adamax' | 'adam';
+      weight_decay?: number;
+      global_clip?: number;
+      labels?: number;
+    }
   | { op: 'matmul'; n: number; reps: number; warmup: number; threads?: number }
   | { op: 'info' }
   | { op: 'outputs'; config: Record<string, unknown>; weights: string; ids: number[][]; types: number[][]; mask: number[][] }
   | { op: 'export_onnx'; config: Record<string, unknown>; weights: string; path: string };
 /** `cpus` and `blas` (torch's BLAS_INFO) come with op 'info' only; `threads` is then torch's default thread count. */
 export interface TorchAnswer {
-  op: string; ms: number[]; torch: string; threads: number; cpus?: number; blas?: string;
+  op: string;
+  ms: number[];
+  torch: string;
+  threads: number;
+  cpus?: number;
+  blas?: string;
   /** op 'info': the BLAS shared objects the process has mapped (reference BLAS or OpenBLAS). */
   blas_loaded?: string;
   /** op 'outputs': flattened [B, T, H] and [B, H]. */
-  last_hidden_state?: number[]; pooled?: number[];
+  last_hidden_state?: number[];
+  pooled?: number[];
 }
 
 /** A long-lived PyTorch process answering timing requests, so its runs interleave with ours. */

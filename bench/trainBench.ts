@@ -54,29 +54,36 @@ export interface TrainBenchOptions {
 }
 
 export function benchExperiment(s: NamedShape, optimizer: TrainBenchOptions['optimizer']): Experiment {
-  return parseExperiment({
-    name: 'train-bench',
-    tasks: [{ name: TASK }],
-    model: { kind: 'random', layers: s.layers, hidden: s.hidden, heads: s.heads, intermediate: s.intermediate, vocab: 'bert-base-uncased' },
-    data: { kind: 'synthetic' },
-    optimizer: { kind: optimizer, lr: 5e-4 },
-    batchSize: s.batch,
-    maxLength: s.seq,
-    // One epoch over the rows randomSplit makes: warm-up + timed steps, every one a full batch.
-    epochs: 1,
-    globalClip: 1,
-    seed: 1,
-  }, 'train bench');
+  return parseExperiment(
+    {
+      name: 'train-bench',
+      tasks: [{ name: TASK }],
+      model: { kind: 'random', layers: s.layers, hidden: s.hidden, heads: s.heads, intermediate: s.intermediate, vocab: 'bert-base-uncased' },
+      data: { kind: 'synthetic' },
+      optimizer: { kind: optimizer, lr: 5e-4 },
+      batchSize: s.batch,
+      maxLength: s.seq,
+      // One epoch over the rows randomSplit makes: warm-up + timed steps, every one a full batch.
+      epochs: 1,
+      globalClip: 1,
+      seed: 1,
+    },
+    'train bench',
+  );
 }
 
 /** Rows of exactly `seq` tokens ([CLS] random words [SEP]) with random labels, so no batch has padding. */
 export function randomSplit(s: NamedShape, rows: number) {
   const rng = new Rng(`train-bench/${s.name}`);
-  return memorySplit(TASK, 'train', Array.from({ length: rows }, (_, i) => ({
-    ids: [101, ...Array.from({ length: s.seq - 2 }, () => 1000 + rng.int(VOCAB - 1000)), 102],
-    label: rng.int(s.classes),
-    uid: String(i),
-  })));
+  return memorySplit(
+    TASK,
+    'train',
+    Array.from({ length: rows }, (_, i) => ({
+      ids: [101, ...Array.from({ length: s.seq - 2 }, () => 1000 + rng.int(VOCAB - 1000)), 102],
+      label: rng.int(s.classes),
+      uid: String(i),
+    })),
+  );
 }
 
 /** Step times of a fresh Trainer on `backend`, plus how many tensors it left behind (should be 0). */
@@ -127,8 +134,15 @@ export async function timeTfjsMatmul(backend: 'wasm' | 'cpu', n: number, warmup:
 /** HF config.json fields for the PyTorch peer's model of this shape. */
 export function torchConfig(s: NamedShape) {
   return {
-    vocab_size: VOCAB, hidden_size: s.hidden, num_hidden_layers: s.layers, num_attention_heads: s.heads, intermediate_size: s.intermediate,
-    max_position_embeddings: 512, type_vocab_size: 2, hidden_dropout_prob: 0.1, attention_probs_dropout_prob: 0.1,
+    vocab_size: VOCAB,
+    hidden_size: s.hidden,
+    num_hidden_layers: s.layers,
+    num_attention_heads: s.heads,
+    intermediate_size: s.intermediate,
+    max_position_embeddings: 512,
+    type_vocab_size: 2,
+    hidden_dropout_prob: 0.1,
+    attention_probs_dropout_prob: 0.1,
   };
 }
 
@@ -166,11 +180,15 @@ export async function runTrainBench(opts: TrainBenchOptions) {
     // Debian's python3-torch reports BLAS_INFO=generic but calls whatever libblas.so.3 is installed: the
     // library actually mapped says whether this is the reference BLAS (a low peak) or OpenBLAS.
     torchVersion = `${info.torch}, BLAS loaded: ${info.blas_loaded ?? 'unknown'}`;
-    if (!/openblas/i.test(info.blas_loaded ?? '')) notes.push('This PyTorch has not loaded OpenBLAS (apt-get install libopenblas0-pthread): with the reference BLAS its matmul peak, and so its absolute speed, is far below a stock PyTorch wheel\'s.');
+    if (!/openblas/i.test(info.blas_loaded ?? ''))
+      notes.push(
+        "This PyTorch has not loaded OpenBLAS (apt-get install libopenblas0-pthread): with the reference BLAS its matmul peak, and so its absolute speed, is far below a stock PyTorch wheel's.",
+      );
     for (const n of [...new Set([1, info.threads, info.cpus ?? info.threads])]) {
       torchThreads.push({ label: `pytorch-cpu ${n}T${n === info.threads ? ' (default)' : ''}`, threads: n });
     }
-    if (info.threads !== info.cpus) notes.push(`torch's default thread count here is ${info.threads} of ${info.cpus} CPUs, so the all-core setting is timed too.`);
+    if (info.threads !== info.cpus)
+      notes.push(`torch's default thread count here is ${info.threads} of ${info.cpus} CPUs, so the all-core setting is timed too.`);
   }
   const steps = new Map<string, number[]>(); // `${backend}|${shape}` → ms
   const peaks = new Map<string, number[]>(); // backend → ms of one n³ matmul
@@ -193,8 +211,17 @@ export async function runTrainBench(opts: TrainBenchOptions) {
       for (const { label, threads } of torchThreads) {
         for (const s of TRAIN_SHAPES) {
           const a = await torch!.request({
-            op: 'train', config: torchConfig(s), batch: s.batch, seq: s.seq, reps: opts.reps, warmup: opts.warmup, threads,
-            optimizer: opts.optimizer, weight_decay: 0.01, global_clip: 1, labels: s.classes,
+            op: 'train',
+            config: torchConfig(s),
+            batch: s.batch,
+            seq: s.seq,
+            reps: opts.reps,
+            warmup: opts.warmup,
+            threads,
+            optimizer: opts.optimizer,
+            weight_decay: 0.01,
+            global_clip: 1,
+            labels: s.classes,
           });
           push(steps, `${label}|${s.name}`, a.ms);
         }
@@ -218,9 +245,17 @@ export async function runTrainBench(opts: TrainBenchOptions) {
     const achievedGflops = flop / (stepMs / 1000) / 1e9;
     const peakGflops = peakFlop / (median(peaks.get(backend)!) / 1000) / 1e9;
     rows.push({
-      backend, shape: s.name, n: ms.length, stepMs,
-      examplesPerSec: s.batch / (stepMs / 1000), tokensPerSec: (s.batch * s.seq) / (stepMs / 1000),
-      gflopPerStep: flop / 1e9, achievedGflops, peakGflops, fractionOfPeak: achievedGflops / peakGflops, vsWasm: NaN,
+      backend,
+      shape: s.name,
+      n: ms.length,
+      stepMs,
+      examplesPerSec: s.batch / (stepMs / 1000),
+      tokensPerSec: (s.batch * s.seq) / (stepMs / 1000),
+      gflopPerStep: flop / 1e9,
+      achievedGflops,
+      peakGflops,
+      fractionOfPeak: achievedGflops / peakGflops,
+      vsWasm: NaN,
     });
   }
   for (const r of rows) {
@@ -233,7 +268,12 @@ export async function runTrainBench(opts: TrainBenchOptions) {
     step: `Trainer.trainStep(): random-init encoder (vocab ${VOCAB}), one ${TASK}-shaped 2-class head, dropout 0.1, ${opts.optimizer}, global clip 1.0, random token ids, no padding`,
     flops: 'matmul FLOPs without embeddings: 3 × forward, forward = L·(2BT(4H² + 2HI) + 4BT²H) + 2BH² + 2BHC (bench/trainFlops.ts)',
     peak: `median time of one ${opts.matmul}×${opts.matmul} by ${opts.matmul}×${opts.matmul} float32 matmul on the same backend, same run`,
-    options: opts, torch: torchVersion, node: process.version, date: new Date().toISOString(), notes, rows,
+    options: opts,
+    torch: torchVersion,
+    node: process.version,
+    date: new Date().toISOString(),
+    notes,
+    rows,
   };
 }
 
@@ -249,7 +289,10 @@ export function trainBenchMarkdown(res: TrainBenchResult): string {
     '',
     '| backend | model, batch × seq | step ms (n) | examples/s | tokens/s | GFLOP/step | GFLOP/s | matmul peak GFLOP/s | fraction of peak | tokens/s vs tfjs-wasm |',
     '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
-    ...res.rows.map((r) => `| ${r.backend} | ${r.shape} | ${fmt(r.stepMs, 0)} (${r.n}) | ${fmt(r.examplesPerSec, 1)} | ${fmt(r.tokensPerSec, 0)} | ${fmt(r.gflopPerStep, 2)} | ${fmt(r.achievedGflops, 2)} | ${fmt(r.peakGflops, 2)} | ${fmt(100 * r.fractionOfPeak, 1)} % | ${Number.isFinite(r.vsWasm) ? `${fmt(r.vsWasm, 2)}×` : '–'} |`),
+    ...res.rows.map(
+      (r) =>
+        `| ${r.backend} | ${r.shape} | ${fmt(r.stepMs, 0)} (${r.n}) | ${fmt(r.examplesPerSec, 1)} | ${fmt(r.tokensPerSec, 0)} | ${fmt(r.gflopPerStep, 2)} | ${fmt(r.achievedGflops, 2)} | ${fmt(r.peakGflops, 2)} | ${fmt(100 * r.fractionOfPeak, 1)} % | ${Number.isFinite(r.vsWasm) ? `${fmt(r.vsWasm, 2)}×` : '–'} |`,
+    ),
   ];
   if (res.notes.length) lines.push('', ...res.notes.map((n) => `- ${n}`));
   return `${lines.join('\n')}\n`;
@@ -268,9 +311,13 @@ export function parseTrainBenchArgs(argv: string[]): TrainBenchOptions {
   const { values } = parseArgs({
     args: argv,
     options: {
-      rounds: { type: 'string', default: '2' }, reps: { type: 'string', default: '3' }, warmup: { type: 'string', default: '1' },
-      'cpu-reps': { type: 'string', default: '1' }, matmul: { type: 'string', default: '1024' },
-      optimizer: { type: 'string', default: 'adamw' }, backends: { type: 'string', default: 'wasm,cpu,torch' },
+      rounds: { type: 'string', default: '2' },
+      reps: { type: 'string', default: '3' },
+      warmup: { type: 'string', default: '1' },
+      'cpu-reps': { type: 'string', default: '1' },
+      matmul: { type: 'string', default: '1024' },
+      optimizer: { type: 'string', default: 'adamw' },
+      backends: { type: 'string', default: 'wasm,cpu,torch' },
     },
   });
   const int = (name: string, v: string, min: number) => {
@@ -282,9 +329,13 @@ export function parseTrainBenchArgs(argv: string[]): TrainBenchOptions {
   const backends = values.backends.split(',').map((b) => b.trim());
   for (const b of backends) if (!['wasm', 'cpu', 'torch'].includes(b)) throw new Error(`--backends takes wasm, cpu, torch; got "${b}"`);
   return {
-    rounds: int('rounds', values.rounds, 1), reps: int('reps', values.reps, 1), warmup: int('warmup', values.warmup, 0),
-    cpuReps: int('cpu-reps', values['cpu-reps'], 1), matmul: int('matmul', values.matmul, 16),
-    optimizer: values.optimizer, backends: backends as TrainBenchOptions['backends'],
+    rounds: int('rounds', values.rounds, 1),
+    reps: int('reps', values.reps, 1),
+    warmup: int('warmup', values.warmup, 0),
+    cpuReps: int('cpu-reps', values['cpu-reps'], 1),
+    matmul: int('matmul', values.matmul, 16),
+    optimizer: values.optimizer,
+    backends: backends as TrainBenchOptions['backends'],
   };
 }
 

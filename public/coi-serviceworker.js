@@ -41,7 +41,8 @@ if (typeof window === 'undefined') {
     };
     navigator.serviceWorker.register(document.currentScript.src).then(
       (registration) => {
-        if (registration.active && navigator.serviceWorker.controller) reloadOnce(); // controlled, yet headers missing: an old worker
+        if (registration.active && navigator.serviceWorker.controller)
+          reloadOnce(); // controlled, yet headers missing: an old worker
         else navigator.serviceWorker.addEventListener('controllerchange', reloadOnce);
       },
       (error) => console.warn(`coi-serviceworker: registration failed (${error}); wasm runs on one thread`),

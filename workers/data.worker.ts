@@ -112,7 +112,12 @@ const api = {
    * Loads (and verifies) the given cached splits and returns a reader id. With `rebuild`, a damaged shard is
    * made again from the source; without it, a damaged shard is an error.
    */
-  async openReader(keys: ShardKey[], opts: BatchReaderOptions, position?: BatchPosition, rebuild?: { spec: SourceSpec; tok: TokenizerSpec }): Promise<{ id: number; batchesPerEpoch: number; rebuiltShards: number }> {
+  async openReader(
+    keys: ShardKey[],
+    opts: BatchReaderOptions,
+    position?: BatchPosition,
+    rebuild?: { spec: SourceSpec; tok: TokenizerSpec },
+  ): Promise<{ id: number; batchesPerEpoch: number; rebuiltShards: number }> {
     const s = await store();
     const from: RebuildFrom | undefined = rebuild ? { source: sourceFromSpec(rebuild.spec), tokenizer: tokenizerFor(rebuild.tok) } : undefined;
     const splits = [];

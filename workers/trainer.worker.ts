@@ -32,7 +32,18 @@ import { loadRunData } from './trainer/runData.ts';
 import { SelectionJob } from './trainer/selectionJob.ts';
 import { workerSelectionEnv, type EncoderInit } from './trainer/selectionEnv.ts';
 import { syntheticTokenizer } from './trainer/syntheticData.ts';
-import type { EmbeddingRequest, ImportanceState, ModelFrom, PreparedModel, RunRecord, RunSummary, RunUpdate, SelectionProgress, SelectionRequest, StartRunRequest } from './trainer/types.ts';
+import type {
+  EmbeddingRequest,
+  ImportanceState,
+  ModelFrom,
+  PreparedModel,
+  RunRecord,
+  RunSummary,
+  RunUpdate,
+  SelectionProgress,
+  SelectionRequest,
+  StartRunRequest,
+} from './trainer/types.ts';
 
 /**
  * The trainer worker: owns tfjs and the run storage in IndexedDB, and adapts the engine's Trainer to the page.
@@ -90,7 +101,10 @@ async function prepare(from: ModelFrom, onProgress?: Progress): Promise<{ checkp
     ({ checkpoint, fromCache } = await loadCachedCheckpoint(from.base, onProgress));
   } else if (from.kind === 'files') {
     if (from.paths && from.paths.length !== from.files.length) throw new Error(`prepareModel: ${from.files.length} files but ${from.paths.length} paths`);
-    checkpoint = await loadBertCheckpoint(filesSource(new Map(from.files.map((f, i) => [from.paths?.[i] || f.name, f] as const))), onProgress ? { onProgress } : {});
+    checkpoint = await loadBertCheckpoint(
+      filesSource(new Map(from.files.map((f, i) => [from.paths?.[i] || f.name, f] as const))),
+      onProgress ? { onProgress } : {},
+    );
   } else {
     throw new Error('prepareModel: a random model needs no preparation');
   }
@@ -116,7 +130,9 @@ async function loadShard(key: ShardKey): Promise<LoadedSplit> {
 }
 
 function newRunId(): string {
-  return `run-${Date.now().toString(36)}-${Math.floor(Math.random() * 36 ** 4).toString(36).padStart(4, '0')}`;
+  return `run-${Date.now().toString(36)}-${Math.floor(Math.random() * 36 ** 4)
+    .toString(36)
+    .padStart(4, '0')}`;
 }
 
 function checkIdle(): void {
@@ -130,7 +146,12 @@ async function encoderInit(exp: Experiment, from: ModelFrom): Promise<{ init: En
     if (exp.model.kind !== 'random' || exp.model.vocab !== 'synthetic') {
       throw new Error('a random encoder is only available with the synthetic vocabulary here (model.vocab "synthetic"); load a model folder for GLUE');
     }
-    return { init: { vocabSize: syntheticTokenizer().vocabSize }, vocabText: syntheticVocabText(), doLowerCase: true, origin: `random ${exp.model.layers}×${exp.model.heads}, H=${exp.model.hidden}` };
+    return {
+      init: { vocabSize: syntheticTokenizer().vocabSize },
+      vocabText: syntheticVocabText(),
+      doLowerCase: true,
+      origin: `random ${exp.model.layers}×${exp.model.heads}, H=${exp.model.hidden}`,
+    };
   }
   const p = await prepare(from);
   return { init: { checkpoint: p.checkpoint }, vocabText: p.checkpoint.vocabText, doLowerCase: p.checkpoint.doLowerCase, origin: p.info.origin };
@@ -145,7 +166,13 @@ function disposeLive(): void {
   }
 }
 
-async function launch(record: RunRecord, model: MultiTaskModel, splits: Record<string, TaskSplits>, onUpdate: UpdateSink, resume: boolean): Promise<RunSummary> {
+async function launch(
+  record: RunRecord,
+  model: MultiTaskModel,
+  splits: Record<string, TaskSplits>,
+  onUpdate: UpdateSink,
+  resume: boolean,
+): Promise<RunSummary> {
   // The run's Web Lock: a second tab cannot train (and overwrite the state of) the same run meanwhile.
   const store = await IdbTrainStateStore.open(record.id, undefined, { writer: true });
   let run: LiveRun | null = null;
@@ -233,7 +260,17 @@ const api = {
   async prepareModel(from: ModelFrom, onProgress?: Progress): Promise<PreparedModel> {
     if (from.kind === 'random') {
       const tok = syntheticTokenizer();
-      return { origin: 'random (synthetic vocabulary)', layers: 0, heads: 0, hidden: 0, vocabSize: tok.vocabSize, doLowerCase: true, vocabText: syntheticVocabText(), vocabHash: await tok.vocabHash(), fromCache: false };
+      return {
+        origin: 'random (synthetic vocabulary)',
+        layers: 0,
+        heads: 0,
+        hidden: 0,
+        vocabSize: tok.vocabSize,
+        doLowerCase: true,
+        vocabText: syntheticVocabText(),
+        vocabHash: await tok.vocabHash(),
+        fromCache: false,
+      };
     }
     return (await prepare(from, onProgress)).info;
   },
@@ -312,7 +349,10 @@ const api = {
     selecting = job;
     try {
       await ensureBackend(exp.backend);
-      send({ line: `${selection.method} for ${selection.target} on ${tf.getBackend()}: loading ${req.data.kind} data and the initial model`, elapsedSeconds: 0 });
+      send({
+        line: `${selection.method} for ${selection.target} on ${tf.getBackend()}: loading ${req.data.kind} data and the initial model`,
+        elapsedSeconds: 0,
+      });
       const { init } = await encoderInit(exp, req.model);
       const data = await loadRunData(exp, req.data, loadShard);
       return await job.run(workerSelectionEnv(exp, data, init));
@@ -376,7 +416,12 @@ const api = {
   async exportCheckpoint(id: string): Promise<{ fileName: string; zip: Uint8Array }> {
     const { model, record, owned } = await modelOfRun(id);
     try {
-      const files = await exportCheckpointFiles(model, { experiment: record.experiment, vocabText: record.vocabText, doLowerCase: record.doLowerCase, metrics: record.evaluation ?? undefined });
+      const files = await exportCheckpointFiles(model, {
+        experiment: record.experiment,
+        vocabText: record.vocabText,
+        doLowerCase: record.doLowerCase,
+        metrics: record.evaluation ?? undefined,
+      });
       const folder = safeName(`${record.name}-${record.id}`);
       const zip = zipSync(Object.fromEntries([...files].map(([name, bytes]) => [`${folder}/${name}`, bytes])));
       return Comlink.transfer({ fileName: `${folder}.zip`, zip }, [zip.buffer as ArrayBuffer]);
@@ -414,7 +459,11 @@ const api = {
       for (const t of record.experiment.tasks) {
         const s = splits[t.name].dev ?? splits[t.name].train;
         const n = Math.min(req.rowsPerTask, s.rows);
-        const f = await pooledFeatures(model.encoder, s, { rows: Array.from({ length: n }, (_, i) => i), taskId: model.taskId(t.name), batchSize: record.experiment.evalBatchSize });
+        const f = await pooledFeatures(model.encoder, s, {
+          rows: Array.from({ length: n }, (_, i) => i),
+          taskId: model.taskId(t.name),
+          batchSize: record.experiment.evalBatchSize,
+        });
         parts.push({ task: t.name, uids: f.uids, values: f.values, dim: f.dim });
       }
       const epochs = 200;

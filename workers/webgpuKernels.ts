@@ -63,17 +63,27 @@ const INV_SQRT2 = Math.SQRT1_2;
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 
 function geluProgram(shape: number[]): Program {
-  return elementwise('taskscope_gelu', ['X'], shape, `
+  return elementwise(
+    'taskscope_gelu',
+    ['X'],
+    shape,
+    `
           let x = getXByOutputIndex(index);
-          setOutputAtIndex(index, 0.5 * x * (1.0 + erfAS(x * ${INV_SQRT2})));`);
+          setOutputAtIndex(index, 0.5 * x * (1.0 + erfAS(x * ${INV_SQRT2})));`,
+  );
 }
 
 function geluGradProgram(shape: number[]): Program {
-  return elementwise('taskscope_gelu_grad', ['X', 'DY'], shape, `
+  return elementwise(
+    'taskscope_gelu_grad',
+    ['X', 'DY'],
+    shape,
+    `
           let x = getXByOutputIndex(index);
           let dy = getDYByOutputIndex(index);
           let d = 0.5 * (1.0 + erfAS(x * ${INV_SQRT2})) + x * ${INV_SQRT_2PI} * exp(-0.5 * x * x);
-          setOutputAtIndex(index, dy * d);`);
+          setOutputAtIndex(index, dy * d);`,
+  );
 }
 
 const BLOCK = 64;
@@ -147,16 +157,25 @@ function rowProgram(shaderKey: string, variableNames: string[], shape: [number, 
 
 /** y = γ·x̂ + β, one workgroup per row. */
 function layerNormProgram(shape: [number, number]): Program {
-  return rowProgram('taskscope_layer_norm', ['X', 'Gamma', 'Beta'], shape, `
+  return rowProgram(
+    'taskscope_layer_norm',
+    ['X', 'Gamma', 'Beta'],
+    shape,
+    `
         for (var col = tid; col < cols; col += blockSize) {
           let xhat = (getX(row, col) - meanShared) * rstdShared;
           setOutputAtCoords(row, col, xhat * getGamma(col) + getBeta(col));
-        }`);
+        }`,
+  );
 }
 
 /** dx = r·(g − mean(g) − x̂·mean(g·x̂)), g = dy·γ, one workgroup per row. */
 function layerNormGradXProgram(shape: [number, number]): Program {
-  return rowProgram('taskscope_layer_norm_grad_x', ['X', 'Gamma', 'DY'], shape, `
+  return rowProgram(
+    'taskscope_layer_norm_grad_x',
+    ['X', 'Gamma', 'DY'],
+    shape,
+    `
         var sg = 0.0;
         var sgx = 0.0;
         for (var col = tid; col < cols; col += blockSize) {
@@ -170,7 +189,8 @@ function layerNormGradXProgram(shape: [number, number]): Program {
           let xhat = (getX(row, col) - meanShared) * rstdShared;
           let g = getDY(row, col) * getGamma(col);
           setOutputAtCoords(row, col, rstdShared * (g - meanG - xhat * meanGX));
-        }`);
+        }`,
+  );
 }
 
 type Run = (program: Program, inputs: tf.TensorInfo[], dtype: 'float32', uniforms?: { type: string; data: number[] }[]) => tf.TensorInfo;

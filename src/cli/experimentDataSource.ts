@@ -33,13 +33,16 @@ export const SYNTHETIC_DEFAULT_ROWS = { train: 2000, dev: 500 } as const;
 export function syntheticRunData(exp: Experiment): { data: Record<string, TaskSplits>; specs: Record<string, TaskSpec> } {
   const d = exp.data;
   if (d.kind !== 'synthetic') throw new Error(`syntheticRunData: data.kind is "${d.kind}"`);
-  const splits = syntheticSplits(exp.tasks.map((t) => t.name), {
-    trainRows: d.trainRows ?? SYNTHETIC_DEFAULT_ROWS.train,
-    devRows: d.devRows ?? SYNTHETIC_DEFAULT_ROWS.dev,
-    seed: exp.seed,
-    maxLength: exp.maxLength,
-    noise: d.noise,
-  });
+  const splits = syntheticSplits(
+    exp.tasks.map((t) => t.name),
+    {
+      trainRows: d.trainRows ?? SYNTHETIC_DEFAULT_ROWS.train,
+      devRows: d.devRows ?? SYNTHETIC_DEFAULT_ROWS.dev,
+      seed: exp.seed,
+      maxLength: exp.maxLength,
+      noise: d.noise,
+    },
+  );
   const data: Record<string, TaskSplits> = {};
   const specs: Record<string, TaskSpec> = {};
   for (const t of exp.tasks) {

@@ -47,7 +47,10 @@ export async function nodeModelVocab(exp: Experiment, vocabDir?: string): Promis
   }
   if (exp.model.kind === 'random' && exp.model.vocab === 'synthetic') return { vocabText: syntheticVocabText(), doLowerCase: true };
   // train, select and pipeline all come here: name the option, not the command.
-  if (!vocabDir) throw new Error('a random model with the bert-base-uncased vocabulary needs --vocab <folder with vocab.txt> (e.g. --vocab ../shared/assets/models/bert-tiny-uncased)');
+  if (!vocabDir)
+    throw new Error(
+      'a random model with the bert-base-uncased vocabulary needs --vocab <folder with vocab.txt> (e.g. --vocab ../shared/assets/models/bert-tiny-uncased)',
+    );
   return readVocabFolder(vocabDir);
 }
 

@@ -31,7 +31,8 @@ export function numberListOption(name: string, text: string, min: number, max: n
   const items = text.split(',');
   return items.map((item) => {
     const n = DECIMAL.test(item.trim()) ? Number(item) : NaN;
-    if (!Number.isFinite(n) || n < min || n > max) throw new Error(`--${name} must be comma-separated numbers from ${min} to ${max}, got "${item}" in "${text}"`);
+    if (!Number.isFinite(n) || n < min || n > max)
+      throw new Error(`--${name} must be comma-separated numbers from ${min} to ${max}, got "${item}" in "${text}"`);
     return n;
   });
 }

@@ -47,11 +47,14 @@ function stepFields(e: StepEvent, firstStep: number) {
 
 /** A redrawn bar on a terminal (cli-progress). */
 function terminalProgress(stream: ProgressStream): TrainProgress {
-  const bars = new MultiBar({
-    format: ' {bar} {value}/{total} steps | epoch {epoch} | loss {loss} | lr {lr} | {eps} ex/s | {tps} tok/s | ETA {eta}',
-    hideCursor: true,
-    stream: stream as NodeJS.WritableStream,
-  }, Presets.shades_classic);
+  const bars = new MultiBar(
+    {
+      format: ' {bar} {value}/{total} steps | epoch {epoch} | loss {loss} | lr {lr} | {eps} ex/s | {tps} tok/s | ETA {eta}',
+      hideCursor: true,
+      stream: stream as NodeJS.WritableStream,
+    },
+    Presets.shades_classic,
+  );
   let bar: ReturnType<MultiBar['create']> | null = null;
   let first = 0;
   return {
@@ -84,7 +87,9 @@ function lineProgress(stream: ProgressStream, lineEverySeconds: number, now: () 
   const show = (e: StepEvent) => {
     const f = stepFields(e, first);
     const pct = total > 0 ? Math.floor((100 * e.step) / total) : 0;
-    stream.write(`step ${e.step}/${total} (${pct}%) | epoch ${f.epoch} | loss ${f.loss} | lr ${f.lr} | ${f.eps} ex/s | ${f.tps} tok/s | elapsed ${f.elapsed} | ETA ${f.eta}\n`);
+    stream.write(
+      `step ${e.step}/${total} (${pct}%) | epoch ${f.epoch} | loss ${f.loss} | lr ${f.lr} | ${f.eps} ex/s | ${f.tps} tok/s | elapsed ${f.elapsed} | ETA ${f.eta}\n`,
+    );
     lastLineAt = now();
     lastStepShown = e.step;
   };

@@ -40,7 +40,18 @@ const isHubRepo = (s: string) => /^[\w.-]+\/[\w.-]+$/.test(s) && !s.startsWith('
 
 export const DemoSettingsSchema = v.object({
   mirror: v.optional(webUrl, DEFAULT_MIRROR),
-  model: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(2048), v.check((s) => isHubRepo(s.trim()) || (isWebUrl(s.trim()) && !isLinkLocalUrl(s.trim())), 'must be a Hub repo (owner/name), an http(s) URL or a relative path')), DEFAULT_DEMO_MODEL),
+  model: v.optional(
+    v.pipe(
+      v.string(),
+      v.minLength(1),
+      v.maxLength(2048),
+      v.check(
+        (s) => isHubRepo(s.trim()) || (isWebUrl(s.trim()) && !isLinkLocalUrl(s.trim())),
+        'must be a Hub repo (owner/name), an http(s) URL or a relative path',
+      ),
+    ),
+    DEFAULT_DEMO_MODEL,
+  ),
   tasks: v.optional(v.pipe(v.array(taskName), v.minLength(1), v.maxLength(8)), [...DEFAULT_DEMO_TASKS]),
   rowsPerTask: v.optional(int(8, 100_000), 256),
   devRows: v.optional(int(0, 100_000), 128),
@@ -123,7 +134,11 @@ export function decodeAppState(hash: string): DecodedAppState {
       try {
         experiment = parseAppExperiment(w.experiment, 'experiment');
       } catch (e) {
-        const lines = (e as Error).message.split('\n').map((l) => l.trim()).filter((l) => l && !l.endsWith('invalid experiment config')).map(plainLine);
+        const lines = (e as Error).message
+          .split('\n')
+          .map((l) => l.trim())
+          .filter((l) => l && !l.endsWith('invalid experiment config'))
+          .map(plainLine);
         throw new UrlStateError(`the link's experiment is invalid (${lines.slice(0, MAX_LISTED).map(clip).join('; ')})`);
       }
     }

@@ -46,17 +46,27 @@ export const SnapshotWireSchema = v.object({
   tasks: v.pipe(v.array(taskName), v.minLength(1), v.maxLength(16)),
   /** base64url of uint8 [tasks][L][A], row-major. */
   importance: v.pipe(v.string(), v.maxLength(Math.ceil((16 * MAX_LAYERS * MAX_HEADS * 4) / 3) + 4)),
-  correlation: v.nullable(v.object({
-    method: v.picklist(['kendall_tau_b', 'spearman']),
-    values: v.pipe(v.array(v.pipe(v.array(v.nullable(bounded(-1, 1))), v.maxLength(16))), v.maxLength(16)),
-  })),
-  metrics: v.pipe(v.array(v.object({ task: taskName, metric: v.picklist(METRIC_NAMES as [MetricName, ...MetricName[]]), value: bounded(-1, 1) })), v.maxLength(96)),
+  correlation: v.nullable(
+    v.object({
+      method: v.picklist(['kendall_tau_b', 'spearman']),
+      values: v.pipe(v.array(v.pipe(v.array(v.nullable(bounded(-1, 1))), v.maxLength(16))), v.maxLength(16)),
+    }),
+  ),
+  metrics: v.pipe(
+    v.array(v.object({ task: taskName, metric: v.picklist(METRIC_NAMES as [MetricName, ...MetricName[]]), value: bounded(-1, 1) })),
+    v.maxLength(96),
+  ),
   glueScore: v.nullable(bounded(-1, 1)),
-  losses: v.pipe(v.array(v.object({
-    task: taskName,
-    steps: v.pipe(v.array(int(0, 1e9)), v.maxLength(MAX_LOSS_POINTS)),
-    values: v.pipe(v.array(bounded(0, 1e6)), v.maxLength(MAX_LOSS_POINTS)),
-  })), v.maxLength(16)),
+  losses: v.pipe(
+    v.array(
+      v.object({
+        task: taskName,
+        steps: v.pipe(v.array(int(0, 1e9)), v.maxLength(MAX_LOSS_POINTS)),
+        values: v.pipe(v.array(bounded(0, 1e6)), v.maxLength(MAX_LOSS_POINTS)),
+      }),
+    ),
+    v.maxLength(16),
+  ),
 });
 
 export type SnapshotWire = v.InferOutput<typeof SnapshotWireSchema>;
@@ -81,7 +91,11 @@ export function packSnapshot(s: ResultSnapshot): SnapshotWire {
     const m = s.importance[task];
     if (!m) throw new Error(`snapshot: no importance matrix for ${task}`);
     if (m.length !== L || m.some((r) => r.length !== A)) throw new Error(`snapshot: ${task}'s matrix is not ${L}×${A}`);
-    m.forEach((row, l) => row.forEach((x, h) => { bytes[(t * L + l) * A + h] = quantize(x); }));
+    m.forEach((row, l) =>
+      row.forEach((x, h) => {
+        bytes[(t * L + l) * A + h] = quantize(x);
+      }),
+    );
   });
   const metrics = s.metrics.filter((m) => Number.isFinite(m.value)).map((m) => ({ ...m, value: round(m.value, 4) }));
   const score = summaryScore(metrics);
@@ -93,7 +107,9 @@ export function packSnapshot(s: ResultSnapshot): SnapshotWire {
     heads: A,
     tasks: s.tasks,
     importance: toBase64Url(bytes),
-    correlation: s.correlation ? { method: s.correlation.method, values: s.correlation.values.map((r) => r.map((x) => (x === null || !Number.isFinite(x) ? null : round(x, 3)))) } : null,
+    correlation: s.correlation
+      ? { method: s.correlation.method, values: s.correlation.values.map((r) => r.map((x) => (x === null || !Number.isFinite(x) ? null : round(x, 3)))) }
+      : null,
     metrics,
     // From the metrics as written, the way a reader recomputes it, so a link reads back to the same value.
     glueScore: score === null ? null : round(score, 4),
@@ -108,7 +124,12 @@ export function packSnapshot(s: ResultSnapshot): SnapshotWire {
 export function unpackSnapshot(input: unknown): ResultSnapshot {
   const r = v.safeParse(SnapshotWireSchema, input);
   if (!r.success) {
-    throw new Error(r.issues.slice(0, 5).map((i) => `snapshot.${v.getDotPath(i) ?? ''}: ${plainMessage(i.message)}`).join('; '));
+    throw new Error(
+      r.issues
+        .slice(0, 5)
+        .map((i) => `snapshot.${v.getDotPath(i) ?? ''}: ${plainMessage(i.message)}`)
+        .join('; '),
+    );
   }
   const w = r.output;
   const T = w.tasks.length;

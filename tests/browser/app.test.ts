@@ -89,7 +89,10 @@ test('a bad model URL shows a clear error and keeps the page usable', async () =
 test('a picked local folder loads through the worker and encodes with its own vocabulary', async () => {
   const tiny = loadFixture('random-tiny');
   const e = tiny.examples.find((x: any) => x.id === 'plain');
-  await page.getByTestId('status').filter({ hasText: /Ready|No model loaded/ }).waitFor({ timeout: 180_000 });
+  await page
+    .getByTestId('status')
+    .filter({ hasText: /Ready|No model loaded/ })
+    .waitFor({ timeout: 180_000 });
   await page.locator('#model-files').setInputFiles(fixtureModelDir('random-tiny'));
   await page.getByTestId('model-summary').filter({ hasText: 'random-tiny' }).waitFor({ timeout: 60_000 });
   expect(await page.getByTestId('model-summary').innerText()).toMatch(/^Loaded random-tiny: 2 layers, 4 heads, hidden 32, vocabulary 200, uncased$/);

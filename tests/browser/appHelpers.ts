@@ -18,7 +18,15 @@ export const UNREACHABLE_MIRROR = 'http://127.0.0.1:9';
 export function smallSynthetic(over: Partial<ExperimentInput> & { rows?: number } = {}): ExperimentInput {
   const { rows = 64, ...rest } = over;
   const base = syntheticDemoExperiment();
-  return { ...base, name: 'small synthetic', tasks: base.tasks.map((t) => ({ ...t, maxTrainRows: rows })), epochs: 1, evalEvery: 0, checkpointEvery: 4, ...rest };
+  return {
+    ...base,
+    name: 'small synthetic',
+    tasks: base.tasks.map((t) => ({ ...t, maxTrainRows: rows })),
+    epochs: 1,
+    evalEvery: 0,
+    checkpointEvery: 4,
+    ...rest,
+  };
 }
 
 export function hashFor(exp: ExperimentInput, patch: Partial<Omit<AppState, 'experiment' | 'demo'>> & { demo?: Partial<AppState['demo']> } = {}): string {
@@ -58,8 +66,9 @@ export async function openTab(page: Page, name: string): Promise<void> {
 
 /** The numbers table of a heatmap as [layer][head]. */
 export async function tableMatrix(page: Page, testid: string): Promise<number[][]> {
-  return page.getByTestId(testid).evaluate((table) =>
-    [...table.querySelectorAll('tbody tr')].map((tr) => [...tr.querySelectorAll('td')].map((td) => Number(td.textContent))));
+  return page
+    .getByTestId(testid)
+    .evaluate((table) => [...table.querySelectorAll('tbody tr')].map((tr) => [...tr.querySelectorAll('td')].map((td) => Number(td.textContent))));
 }
 
 /** Records the longest gap between animation frames while `during` runs. */

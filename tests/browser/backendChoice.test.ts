@@ -14,7 +14,11 @@ let errors: string[];
 type Harness = typeof computeHarness;
 const spawn = (name: string) => page.evaluate((n) => (window as unknown as { __taskscopeCompute: Harness }).__taskscopeCompute.spawn(n), name);
 const call = <T>(name: string, method: string, ...args: unknown[]) =>
-  page.evaluate(([n, m, a]) => (window as unknown as { __taskscopeCompute: Harness }).__taskscopeCompute.call(n, m as never, a), [name, method, args] as const) as Promise<T>;
+  page.evaluate(([n, m, a]) => (window as unknown as { __taskscopeCompute: Harness }).__taskscopeCompute.call(n, m as never, a), [
+    name,
+    method,
+    args,
+  ] as const) as Promise<T>;
 
 beforeAll(async () => {
   h = await startBrowserHarness();
@@ -37,7 +41,8 @@ test('auto refuses the SwiftShader adapter without calibrating and runs wasm on 
   expect(r.name).toBe('wasm');
   expect(r.auto).toEqual({
     name: 'wasm',
-    reason: 'auto picked wasm: the WebGPU adapter (google / swiftshader) is the software renderer swiftshader (isFallbackAdapter), which runs on the CPU and is slower than wasm',
+    reason:
+      'auto picked wasm: the WebGPU adapter (google / swiftshader) is the software renderer swiftshader (isFallbackAdapter), which runs on the CPU and is slower than wasm',
   });
   expect(r.fallbackReason).toBeUndefined();
   expect(r.wasm).toEqual({ threads: cores, crossOriginIsolated: true });
@@ -51,7 +56,9 @@ test('calibrated anyway, SwiftShader loses to wasm on the calibration step, and 
   expect(r.name).toBe('wasm');
   const c = r.auto!.calibration!;
   expect(c.webgpuMs).toBeGreaterThan(c.wasmMs);
-  expect(r.auto!.reason).toBe(`auto picked wasm: a calibration step took ${c.webgpuMs.toFixed(1)} ms on webgpu (google / swiftshader) and ${c.wasmMs.toFixed(1)} ms on wasm`);
+  expect(r.auto!.reason).toBe(
+    `auto picked wasm: a calibration step took ${c.webgpuMs.toFixed(1)} ms on webgpu (google / swiftshader) and ${c.wasmMs.toFixed(1)} ms on wasm`,
+  );
 });
 
 test('an explicit webgpu request still gets webgpu on SwiftShader (tests and users who ask for it)', async () => {

@@ -28,7 +28,6 @@ afterAll(async () => {
   }
 });
 
-
 test('the data worker lists the registry', async () => {
   const tasks = await call('tasks');
   expect(tasks.map((t) => t.name)).toEqual(['CoLA', 'SST-2', 'MRPC', 'STS-B', 'QQP', 'MNLI', 'QNLI', 'RTE', 'WNLI', 'AX', 'SciTail', 'SNLI']);
@@ -36,7 +35,11 @@ test('the data worker lists the registry', async () => {
 
 test('checks SST-2 from the GLUE TSV mirror and MNLI from the Hub mirror in the worker', async () => {
   const sst = await call('check', 'glue-url', 'SST-2');
-  expect(sst.res.map((r) => [r.split, r.rows, r.issues.length])).toEqual([['train', 67349, 0], ['dev', 872, 0], ['test', 1821, 0]]);
+  expect(sst.res.map((r) => [r.split, r.rows, r.issues.length])).toEqual([
+    ['train', 67349, 0],
+    ['dev', 872, 0],
+    ['test', 1821, 0],
+  ]);
   numbers.sst2TsvParseRowsPerSec = Math.round(((67349 + 872 + 1821) / sst.ms) * 1000);
   const mnli = await call('check', 'hub', 'MNLI');
   expect(mnli.res.map((r) => [r.split, r.rows, r.labelCounts ?? null])).toEqual([
@@ -48,7 +51,11 @@ test('checks SST-2 from the GLUE TSV mirror and MNLI from the Hub mirror in the 
   ]);
   expect(mnli.res[0].file).toBeNull();
   const zip = await call('check', 'zip', 'RTE');
-  expect(zip.res.map((r) => [r.split, r.file, r.rows])).toEqual([['train', null, 0], ['dev', 'glue_data/RTE/dev.tsv', 277], ['test', null, 0]]);
+  expect(zip.res.map((r) => [r.split, r.file, r.rows])).toEqual([
+    ['train', null, 0],
+    ['dev', 'glue_data/RTE/dev.tsv', 277],
+    ['test', null, 0],
+  ]);
 });
 
 test('builds shards into IndexedDB from both sources, reads batches, deletes the cache', async () => {
@@ -90,7 +97,9 @@ test('a data worker killed mid-build resumes in a new worker to the same shard c
 
 test('a full quota in real IndexedDB names the shard, keeps the earlier shards intact, and a later build resumes', async () => {
   const r = await call('quotaFull', 'RTE', 'dev', 64, 2);
-  expect(r.message).toBe('StorageFullError: storage full while writing shard 2 of RTE/dev: The quota has been exceeded. (shards 0–1 are kept; free space and build again to continue)');
+  expect(r.message).toBe(
+    'StorageFullError: storage full while writing shard 2 of RTE/dev: The quota has been exceeded. (shards 0–1 are kept; free space and build again to continue)',
+  );
   expect([r.keptShards, r.complete]).toEqual([2, false]);
   expect(r.verified).toEqual([true, true]);
   expect([r.finalRows, r.finalComplete]).toEqual([277, true]);

@@ -29,7 +29,15 @@ afterAll(async () => {
   await h?.close();
 });
 
-const demo = { mirror: './mirror/hub', model: './mirror/fixtures/bert-tiny-arch-random', tasks: ['RTE', 'MRPC'], rowsPerTask: 32, devRows: 32, importanceEvery: 2, probeRows: 16 };
+const demo = {
+  mirror: './mirror/hub',
+  model: './mirror/fixtures/bert-tiny-arch-random',
+  tasks: ['RTE', 'MRPC'],
+  rowsPerTask: 32,
+  devRows: 32,
+  importanceEvery: 2,
+  probeRows: 16,
+};
 
 test('"Run demo" through the mirror: Hub Parquet shards cached, a few steps, live loss and head maps', async () => {
   // The composed experiment only contributes its backend (wasm) to the demo.
@@ -45,19 +53,32 @@ test('"Run demo" through the mirror: Hub Parquet shards cached, a few steps, liv
   expect(run.dataKind).toBe('shards');
   expect(run.model.origin).toMatch(/\/mirror\/fixtures\/bert-tiny-arch-random$/);
   expect([run.model.layers, run.model.heads, run.model.hidden, run.model.vocabSize]).toEqual([2, 2, 128, 30522]);
-  expect(run.experiment.tasks.map((t) => [t.name, t.maxTrainRows])).toEqual([['RTE', 32], ['MRPC', 32]]);
+  expect(run.experiment.tasks.map((t) => [t.name, t.maxTrainRows])).toEqual([
+    ['RTE', 32],
+    ['MRPC', 32],
+  ]);
   expect(run.backend).toBe('wasm');
   // 32 rows per task in batches of 16: 2 batches each, one epoch.
   expect(run.totalSteps).toBe(4);
   expect(run.step).toBe(4);
-  expect(run.evaluation!.tasks.map((t) => [t.task, t.rows])).toEqual([['RTE', 32], ['MRPC', 32]]);
+  expect(run.evaluation!.tasks.map((t) => [t.task, t.rows])).toEqual([
+    ['RTE', 32],
+    ['MRPC', 32],
+  ]);
   expect(Object.keys(run.evaluation!.tasks[1].metrics).sort()).toEqual(['acc', 'f1']);
 
   await openTab(page, 'Train');
   await expect.poll(() => page.getByTestId('loss-chart').locator('g[aria-label="line"] path').count()).toBe(2);
-  const cells = await page.getByTestId('metrics').locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+  const cells = await page
+    .getByTestId('metrics')
+    .locator('tbody tr')
+    .evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
   const shownMetrics = cells.slice(0, 3);
-  expect(shownMetrics.map((r) => r.slice(0, 2))).toEqual([['RTE', 'acc'], ['MRPC', 'acc'], ['MRPC', 'f1']]);
+  expect(shownMetrics.map((r) => r.slice(0, 2))).toEqual([
+    ['RTE', 'acc'],
+    ['MRPC', 'acc'],
+    ['MRPC', 'f1'],
+  ]);
   // The table shows the worker's dev metrics ×100.
   const m = run.evaluation!.tasks;
   expect(shownMetrics.map((r) => r[2])).toEqual([m[0].metrics.acc!, m[1].metrics.acc!, m[1].metrics.f1!].map((x) => (x * 100).toFixed(2)));
@@ -76,7 +97,12 @@ test('"Run demo" through the mirror: Hub Parquet shards cached, a few steps, liv
   const cache = page.getByTestId('cache-table');
   await cache.waitFor();
   const cached = (await cache.locator('tbody tr').allTextContents()).map((r) => r.replace(/len128-uncased-[0-9a-f]{12}/, 'V'));
-  for (const [task, split] of [['RTE', 'train'], ['RTE', 'dev'], ['MRPC', 'train'], ['MRPC', 'dev']] as const) {
+  for (const [task, split] of [
+    ['RTE', 'train'],
+    ['RTE', 'dev'],
+    ['MRPC', 'train'],
+    ['MRPC', 'dev'],
+  ] as const) {
     const rowsOfficial = getTask(task).splits.find((s) => s.name === split)!.rows;
     expect(cached.some((r) => r.startsWith(`${task}${split}V${rowsOfficial}`))).toBe(true);
   }
@@ -111,10 +137,13 @@ test('the demo experiment validates', () => {
 test('offline: a local model folder and a GLUE zip imported from the offline panel make "Run demo" work without downloads', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'taskscope-glue-'));
   const zipPath = join(dir, 'my-glue.zip');
-  writeFileSync(zipPath, zipSync({
-    'glue_data/RTE/train.tsv': new Uint8Array(readFileSync(join(glueDir, 'RTE/train.tsv'))),
-    'glue_data/RTE/dev.tsv': new Uint8Array(readFileSync(join(glueDir, 'RTE/dev.tsv'))),
-  }));
+  writeFileSync(
+    zipPath,
+    zipSync({
+      'glue_data/RTE/train.tsv': new Uint8Array(readFileSync(join(glueDir, 'RTE/train.tsv'))),
+      'glue_data/RTE/dev.tsv': new Uint8Array(readFileSync(join(glueDir, 'RTE/dev.tsv'))),
+    }),
+  );
   try {
     const offlineDemo = { ...demo, mirror: UNREACHABLE_MIRROR, model: 'google/bert_uncased_L-4_H-256_A-4', tasks: ['RTE'] };
     const o = await h.open(`index.html${hashFor({ ...smallSynthetic(), backend: 'wasm' }, { demo: offlineDemo })}`);

@@ -22,13 +22,7 @@ export const CHROMIUM_PATH = process.env.TASKSCOPE_CHROMIUM ?? '/usr/bin/chromiu
 
 // Pre-bundling these up front stops Vite from discovering them on the first worker request and then
 // reloading the page mid-test.
-const PREBUNDLED = [
-  '@tensorflow/tfjs',
-  '@tensorflow/tfjs-backend-webgpu',
-  '@tensorflow/tfjs-backend-wasm',
-  'comlink',
-  '@observablehq/plot',
-];
+const PREBUNDLED = ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-webgpu', '@tensorflow/tfjs-backend-wasm', 'comlink', '@observablehq/plot'];
 
 /** `chromiumArgs` replaces the default flags (the GPU bench passes the Vulkan flags a real GPU needs). */
 export async function startBrowserHarness({ chromiumArgs = ['--enable-unsafe-webgpu'] }: { chromiumArgs?: string[] } = {}): Promise<BrowserHarness> {
@@ -92,9 +86,13 @@ type HarnessGlobal = '__taskscope' | '__taskscopeData';
  * the function inside the page and returns its (structured-cloned) result.
  */
 export function pageApi<Api extends object>(page: Page, global: HarnessGlobal) {
-  return <K extends keyof Api>(name: K, ...args: Api[K] extends (...a: infer P) => unknown ? P : never): Promise<Api[K] extends (...a: never[]) => infer R ? Awaited<R> : never> =>
-    page.evaluate(
-      ([g, n, a]) => ((window as unknown as Record<string, Record<string, (...x: unknown[]) => unknown>>)[g][n as string])(...(a as unknown[])),
-      [global, name, args] as const,
-    ) as Promise<Api[K] extends (...a: never[]) => infer R ? Awaited<R> : never>;
+  return <K extends keyof Api>(
+    name: K,
+    ...args: Api[K] extends (...a: infer P) => unknown ? P : never
+  ): Promise<Api[K] extends (...a: never[]) => infer R ? Awaited<R> : never> =>
+    page.evaluate(([g, n, a]) => (window as unknown as Record<string, Record<string, (...x: unknown[]) => unknown>>)[g][n as string](...(a as unknown[])), [
+      global,
+      name,
+      args,
+    ] as const) as Promise<Api[K] extends (...a: never[]) => infer R ? Awaited<R> : never>;
 }

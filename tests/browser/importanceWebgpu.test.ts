@@ -1,7 +1,18 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
 import { FIXTURE_NAMES, loadFixture, type FixtureName } from '../helpers/shared.ts';
-import { GRAD_FIELDS, LOSS_FIELDS, LOSS_TOL, NORMALIZED_FIELDS, TASKS, TOL, extremes, importanceFieldErrors, maxAbs, normalizedMatrices } from '../helpers/importanceFixtureCompare.ts';
+import {
+  GRAD_FIELDS,
+  LOSS_FIELDS,
+  LOSS_TOL,
+  NORMALIZED_FIELDS,
+  TASKS,
+  TOL,
+  extremes,
+  importanceFieldErrors,
+  maxAbs,
+  normalizedMatrices,
+} from '../helpers/importanceFixtureCompare.ts';
 import type { HarnessApi, ImportanceRun } from '../harness/engine.ts';
 import { pageApi, startBrowserHarness, type BrowserHarness } from './harness.ts';
 
@@ -29,7 +40,6 @@ afterAll(async () => {
   await h?.close();
 });
 
-
 test('the page runs tfjs on the webgpu backend', async () => {
   const report = await call('backendInfo');
   expect(report.fallbackReason).toBeUndefined();
@@ -56,8 +66,12 @@ describe.each(FIXTURES.map((n) => [n] as [FixtureName]))('head importance vs flo
       const ref = fx.minibatch[task];
       expect(ours.per_example_loss).toHaveLength(fx.minibatch.example_ids.length);
       const worst = importanceFieldErrors(ours, ref);
-      console.log(`${name} webgpu ${task} worst relative error per field:\n` +
-        Object.entries(worst).map(([k, v]) => `  ${k.padEnd(28)} ${v.toExponential(2)}`).join('\n'));
+      console.log(
+        `${name} webgpu ${task} worst relative error per field:\n` +
+          Object.entries(worst)
+            .map(([k, v]) => `  ${k.padEnd(28)} ${v.toExponential(2)}`)
+            .join('\n'),
+      );
       for (const k of LOSS_FIELDS) expect(worst[k], k).toBeLessThan(LOSS_TOL);
       for (const k of [...GRAD_FIELDS, ...NORMALIZED_FIELDS]) expect(worst[k], k).toBeLessThan(TOL);
       const refMats = normalizedMatrices(ref);
@@ -68,8 +82,10 @@ describe.each(FIXTURES.map((n) => [n] as [FixtureName]))('head importance vs flo
   test('GradTS τ-b (regression main, classification aux) equals the fixture within 1e-9 (no tie flipped)', () => {
     const got = run.result.gradts_correlation;
     const want = fx.minibatch.gradts_correlation;
-    console.log(`${name} webgpu GradTS τ-b task ${got.task_level_kendall_tau_b} (ref ${want.task_level_kendall_tau_b}), ` +
-      `instance max |Δ| ${maxAbs(got.instance_level_kendall_tau_b.map((v, i) => v - want.instance_level_kendall_tau_b[i]))}`);
+    console.log(
+      `${name} webgpu GradTS τ-b task ${got.task_level_kendall_tau_b} (ref ${want.task_level_kendall_tau_b}), ` +
+        `instance max |Δ| ${maxAbs(got.instance_level_kendall_tau_b.map((v, i) => v - want.instance_level_kendall_tau_b[i]))}`,
+    );
     expect(got.task_level_kendall_tau_b).toBeCloseTo(want.task_level_kendall_tau_b, 9);
     expect(got.instance_level_kendall_tau_b).toHaveLength(want.instance_level_kendall_tau_b.length);
     got.instance_level_kendall_tau_b.forEach((v, i) => expect(v, `instance ${i}`).toBeCloseTo(want.instance_level_kendall_tau_b[i], 9));

@@ -42,7 +42,10 @@ async function runAndWait(): Promise<{ result: SelectionResult; seconds: number 
   const t0 = Date.now();
   const n = Number(await page.getByTestId('selection-status').getAttribute('data-run'));
   await page.getByTestId('selection-run').click();
-  await page.locator(`[data-testid="selection-status"][data-run="${n + 1}"]`).filter({ hasText: /^(done|failed|stopped)$/ }).waitFor({ timeout: 90_000 });
+  await page
+    .locator(`[data-testid="selection-status"][data-run="${n + 1}"]`)
+    .filter({ hasText: /^(done|failed|stopped)$/ })
+    .waitFor({ timeout: 90_000 });
   const err = await page.getByTestId('selection-error').allTextContents();
   expect(err).toEqual([]);
   expect(await page.getByTestId('selection-status').textContent()).toBe('done');
@@ -59,7 +62,10 @@ const finiteUnit = (m: Record<string, number | undefined>) => Object.values(m).e
 
 /** The metrics table on the page, as numbers. */
 async function shownMetrics(): Promise<Record<string, number>> {
-  const rows = await page.getByTestId('selection-metrics').locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')));
+  const rows = await page
+    .getByTestId('selection-metrics')
+    .locator('tbody tr')
+    .evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')));
   return Object.fromEntries(rows.map(([k, v]) => [k, Number(v)]));
 }
 
@@ -72,7 +78,9 @@ describe('Selection view', () => {
     await setNumber('selection-max-rows', 32);
     await setNumber('selection-epochs-train', 1);
     const { result: r, seconds } = await runAndWait();
-    console.log(`random selection from the page: ${seconds.toFixed(1)} s (selection ${r.wallSeconds.toFixed(2)} s, training ${r.training?.wallSeconds.toFixed(2)} s)`);
+    console.log(
+      `random selection from the page: ${seconds.toFixed(1)} s (selection ${r.wallSeconds.toFixed(2)} s, training ${r.training?.wallSeconds.toFixed(2)} s)`,
+    );
 
     expect(r.format).toBe('taskscope-selection/1');
     expect(r.method).toBe('random');
@@ -94,7 +102,9 @@ describe('Selection view', () => {
     expect(r.training!.wallSeconds).toBeGreaterThan(0);
 
     // The page shows the same choice and metrics (4 decimals), and the progress log has the evaluation.
-    expect(await page.getByTestId('selection-chosen').textContent()).toBe(`Chosen: ${r.chosen.map((t) => `${t} (${r.examples![t].length} examples)`).join(', ')}`);
+    expect(await page.getByTestId('selection-chosen').textContent()).toBe(
+      `Chosen: ${r.chosen.map((t) => `${t} (${r.examples![t].length} examples)`).join(', ')}`,
+    );
     const shown = await shownMetrics();
     for (const [k, v] of Object.entries(r.training!.last)) expect(shown[k]).toBeCloseTo(v!, 4);
     const log = (await page.getByTestId('selection-progress').textContent())!;
@@ -109,7 +119,7 @@ describe('Selection view', () => {
     expect(csv.slice(1).every((l) => l.startsWith('random,SYN-MATCH,example,'))).toBe(true);
   });
 
-  test('gradts-trial: correlations, trials and the selected trial\'s dev metrics; the JSON download is the result', async () => {
+  test("gradts-trial: correlations, trials and the selected trial's dev metrics; the JSON download is the result", async () => {
     await page.getByTestId('selection-method').selectOption('gradts-trial');
     await page.getByTestId('selection-run-target').selectOption('SYN-FIRST');
     await setNumber('selection-max-rows', 32);
@@ -157,7 +167,10 @@ describe('Selection view', () => {
     await page.getByTestId('selection-method').selectOption('random');
     await setNumber('selection-epochs-train', 500);
     await page.getByTestId('selection-run').click();
-    await page.getByTestId('selection-current').filter({ hasText: /^random training: step \d+ \/ \d+$/ }).waitFor({ timeout: 30_000 });
+    await page
+      .getByTestId('selection-current')
+      .filter({ hasText: /^random training: step \d+ \/ \d+$/ })
+      .waitFor({ timeout: 30_000 });
     const t0 = Date.now();
     await page.getByTestId('selection-stop').click();
     await page.getByTestId('selection-status').filter({ hasText: 'stopped' }).waitFor({ timeout: 10_000 });

@@ -43,7 +43,9 @@ test('the built site works from a sub-path: synthetic demo smoke test with worke
   page.on('console', (m) => {
     if (m.type() === 'error') errors.push(`console: ${m.text()}`);
   });
-  await page.goto(`${server.baseUrl}${PREFIX}${hashFor(smallSynthetic({ rows: 32, backend: 'wasm' }), { demo: { importanceEvery: 4, devRows: 16, probeRows: 16 } })}`);
+  await page.goto(
+    `${server.baseUrl}${PREFIX}${hashFor(smallSynthetic({ rows: 32, backend: 'wasm' }), { demo: { importanceEvery: 4, devRows: 16, probeRows: 16 } })}`,
+  );
   await waitForApp(page);
   await page.getByTestId('run-synthetic').click();
   expect(await waitForRunEnd(page, 180_000)).toBe('done');

@@ -26,7 +26,6 @@ afterAll(async () => {
   await h?.close();
 });
 
-
 test('the page runs tfjs on the webgpu backend', async () => {
   const report = await call('backend', ['webgpu']);
   expect(report.fallbackReason).toBeUndefined();
@@ -43,12 +42,21 @@ describe.each(FIXTURE_NAMES.map((n) => [n] as [FixtureName]))('fixture %s on web
   const L: number = fx.config.num_hidden_layers;
 
   test('WordPiece tokens and ids equal the reference', async () => {
-    const encs = await call('tokenize', name, examples.map((e) => ({ a: e.text_a, b: e.text_b })), fx.max_seq_len);
+    const encs = await call(
+      'tokenize',
+      name,
+      examples.map((e) => ({ a: e.text_a, b: e.text_b })),
+      fx.max_seq_len,
+    );
     expect(encs).toHaveLength(examples.length);
     encs.forEach((enc, i) => {
       const e = examples[i];
       expect({ id: e.id, tokens: enc.tokens, ids: enc.inputIds, types: enc.tokenTypeIds, mask: enc.attentionMask }).toEqual({
-        id: e.id, tokens: e.tokens, ids: e.input_ids, types: e.token_type_ids, mask: e.attention_mask,
+        id: e.id,
+        tokens: e.tokens,
+        ids: e.input_ids,
+        types: e.token_type_ids,
+        mask: e.attention_mask,
       });
     });
   });
@@ -56,18 +64,35 @@ describe.each(FIXTURE_NAMES.map((n) => [n] as [FixtureName]))('fixture %s on web
   test(`hidden states, attentions, pooled output and head logits are within ${TOL} of float64`, async () => {
     const withTensors = examples.filter((e) => e.hidden_states && e.attentions);
     expect(withTensors.length).toBe(fx.examples_with_full_tensors);
-    const r: ForwardResult = await call('forward', name, {
-      inputIds: withTensors.map((e) => e.input_ids),
-      tokenTypeIds: withTensors.map((e) => e.token_type_ids),
-      attentionMask: withTensors.map((e) => e.attention_mask),
-    }, { classification: fx.classification_head, regression: fx.regression_head });
+    const r: ForwardResult = await call(
+      'forward',
+      name,
+      {
+        inputIds: withTensors.map((e) => e.input_ids),
+        tokenTypeIds: withTensors.map((e) => e.token_type_ids),
+        attentionMask: withTensors.map((e) => e.attention_mask),
+      },
+      { classification: fx.classification_head, regression: fx.regression_head },
+    );
     expect(r.backend).toBe('webgpu');
     expect(r.hiddenStates).toHaveLength(L + 1);
     expect(r.attentions).toHaveLength(L);
     const worst = { hidden: 0, attention: 0, pooled: 0, logits: 0, regression: 0 };
     withTensors.forEach((e, i) => {
-      worst.hidden = Math.max(worst.hidden, maxAbsDiff(r.hiddenStates.map((l) => l[i]!), e.hidden_states));
-      worst.attention = Math.max(worst.attention, maxAbsDiff(r.attentions.map((l) => l[i]!), e.attentions));
+      worst.hidden = Math.max(
+        worst.hidden,
+        maxAbsDiff(
+          r.hiddenStates.map((l) => l[i]!),
+          e.hidden_states,
+        ),
+      );
+      worst.attention = Math.max(
+        worst.attention,
+        maxAbsDiff(
+          r.attentions.map((l) => l[i]!),
+          e.attentions,
+        ),
+      );
       worst.pooled = Math.max(worst.pooled, maxAbsDiff(r.pooled[i]!, e.pooled));
       worst.logits = Math.max(worst.logits, maxAbsDiff(r.classificationLogits[i]!, e.classification_logits));
       worst.regression = Math.max(worst.regression, maxAbsDiff(r.regression[i]!, [e.regression_output]));

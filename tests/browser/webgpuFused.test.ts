@@ -14,7 +14,10 @@ let errors: string[];
 
 type Harness = typeof computeHarness;
 const call = <T>(method: string, ...args: unknown[]) =>
-  page.evaluate(([m, a]) => (window as unknown as { __taskscopeCompute: Harness }).__taskscopeCompute.call('gpu', m as never, a), [method, args] as const) as Promise<T>;
+  page.evaluate(([m, a]) => (window as unknown as { __taskscopeCompute: Harness }).__taskscopeCompute.call('gpu', m as never, a), [
+    method,
+    args,
+  ] as const) as Promise<T>;
 
 beforeAll(async () => {
   h = await startBrowserHarness();
@@ -45,7 +48,9 @@ test('a train step needs fewer dispatches with the fused kernels; the encoder fo
   await call('setFused', true);
   const fused = await call<{ forward: WebGPUCounts; trainStep: WebGPUCounts }>('countWebGPU', 'bert-tiny-arch-random', shape);
   const fusedOut = await call<{ last: Float32Array; tensorsBefore: number; tensorsAfter: number }>('forward', 'bert-tiny-arch-random', 2, 16);
-  console.log(`dispatches per forward: generic ${generic.forward.dispatches}, fused ${fused.forward.dispatches}; per train step: generic ${generic.trainStep.dispatches}, fused ${fused.trainStep.dispatches}; uploads per train step ${generic.trainStep.uploads} → ${fused.trainStep.uploads}`);
+  console.log(
+    `dispatches per forward: generic ${generic.forward.dispatches}, fused ${fused.forward.dispatches}; per train step: generic ${generic.trainStep.dispatches}, fused ${fused.trainStep.dispatches}; uploads per train step ${generic.trainStep.uploads} → ${fused.trainStep.uploads}`,
+  );
   // 5 LayerNorms (embeddings + 2 per layer) and 2 GELUs in the forward pass, each now one dispatch.
   expect(fused.forward.byProgram.taskscope_layer_norm).toBe(5);
   expect(fused.forward.byProgram.taskscope_gelu).toBe(2);

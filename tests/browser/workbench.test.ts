@@ -8,7 +8,18 @@ import { encodeHash } from '../../src/urlState/hashCodec.ts';
 import { SYNTHETIC_WORDS } from '../../src/engine/synthetic/syntheticTasks.ts';
 import type { LossPoint, RunSummary } from '../../workers/trainer/types.ts';
 import { repoRoot } from '../helpers/shared.ts';
-import { hashFor, longestFrameGap, openTab, smallSynthetic, tableMatrix, UNREACHABLE_MIRROR, waitForApp, waitForRunEnd, workerCurrent, workerImportance } from './appHelpers.ts';
+import {
+  hashFor,
+  longestFrameGap,
+  openTab,
+  smallSynthetic,
+  tableMatrix,
+  UNREACHABLE_MIRROR,
+  waitForApp,
+  waitForRunEnd,
+  workerCurrent,
+  workerImportance,
+} from './appHelpers.ts';
 import { startBrowserHarness, type BrowserHarness } from './harness.ts';
 
 /**
@@ -51,7 +62,9 @@ const round = (x: number, d: number) => Number(x.toFixed(d));
 describe('synthetic demo', () => {
   test('offline, "Run demo" says why and the synthetic demo trains on WebGPU; heatmap numbers are the worker\'s', async () => {
     // 4 training rows per task → one batch each → 4 steps; importance measured at the end on 16 dev rows.
-    const hash = hashFor(smallSynthetic({ rows: 16, backend: 'webgpu', checkpointEvery: 2 }), { demo: { mirror: UNREACHABLE_MIRROR, importanceEvery: 4, devRows: 16, probeRows: 16 } });
+    const hash = hashFor(smallSynthetic({ rows: 16, backend: 'webgpu', checkpointEvery: 2 }), {
+      demo: { mirror: UNREACHABLE_MIRROR, importanceEvery: 4, devRows: 16, probeRows: 16 },
+    });
     ({ page, errors } = await open(hash));
     // The page starts on auto, which refuses the SwiftShader adapter; the run below asks for webgpu itself.
     expect(await page.getByTestId('device-backend').textContent()).toBe('wasm');
@@ -64,10 +77,14 @@ describe('synthetic demo', () => {
     const offline = page.getByTestId('offline');
     await offline.waitFor({ timeout: 60_000 });
     expect(await offline.textContent()).toContain('Could not download the model (google/bert_uncased_L-4_H-256_A-4).');
-    expect(await page.getByTestId('offline-reason').textContent()).toMatch(/^http:\/\/127\.0\.0\.1:9\/google\/bert_uncased_L-4_H-256_A-4\/resolve\/main\/.*(failed|Failed to fetch)/);
+    expect(await page.getByTestId('offline-reason').textContent()).toMatch(
+      /^http:\/\/127\.0\.0\.1:9\/google\/bert_uncased_L-4_H-256_A-4\/resolve\/main\/.*(failed|Failed to fetch)/,
+    );
 
     // Frame gaps and long main-thread tasks while training on SwiftShader WebGPU, for the log.
-    await page.evaluate(`(() => { window.__long = []; new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__long.push(e.duration); }).observe({ type: 'longtask' }); })()`);
+    await page.evaluate(
+      `(() => { window.__long = []; new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__long.push(e.duration); }).observe({ type: 'longtask' }); })()`,
+    );
     await page.getByTestId('offline-synthetic').click();
     const { result, maxGapMs } = await longestFrameGap(page, () => waitForRunEnd(page, 400_000));
     expect(result).toBe('done');
@@ -172,7 +189,9 @@ describe('hostile links', () => {
     expect(await message(fresh.page)).toContain(cases[0][1]);
     expect(await message(fresh.page)).toContain('Showing the defaults instead.');
     for (const [hash, want] of cases.slice(1)) {
-      await fresh.page.evaluate((h) => { location.hash = h; }, hash);
+      await fresh.page.evaluate((h) => {
+        location.hash = h;
+      }, hash);
       await expect.poll(() => message(fresh.page), { timeout: 10_000 }).toContain(want);
       const text = (await message(fresh.page))!;
       expect(text.length).toBeLessThan(700);
@@ -182,7 +201,12 @@ describe('hostile links', () => {
     }
     // A valid link whose experiment name is markup: shown as text, never parsed.
     const evil = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">';
-    await fresh.page.evaluate((h) => { location.hash = h; }, hashFor({ ...smallSynthetic(), name: evil }, { view: 'train' }));
+    await fresh.page.evaluate(
+      (h) => {
+        location.hash = h;
+      },
+      hashFor({ ...smallSynthetic(), name: evil }, { view: 'train' }),
+    );
     await fresh.page.getByTestId('start-training').filter({ hasText: 'window.__pwned' }).waitFor();
     expect(await fresh.page.getByTestId('start-training').textContent()).toBe(`Train “${evil}”`);
     expect(await fresh.page.locator('#app script, #app img').count()).toBe(0);
@@ -209,7 +233,9 @@ describe('persistence', () => {
     const idleFps = idle.frames / 3;
     const busyFps = busy.frames / seconds;
     // Reported, not bounded in milliseconds: on a loaded machine every gap grows, idle ones too.
-    console.log(`frames while idle: ${idleFps.toFixed(1)}/s, longest gap ${idle.maxGapMs.toFixed(0)} ms; while training on wasm: ${busyFps.toFixed(1)}/s, longest gap ${busy.maxGapMs.toFixed(0)} ms`);
+    console.log(
+      `frames while idle: ${idleFps.toFixed(1)}/s, longest gap ${idle.maxGapMs.toFixed(0)} ms; while training on wasm: ${busyFps.toFixed(1)}/s, longest gap ${busy.maxGapMs.toFixed(0)} ms`,
+    );
     expect(busy.result).toBe('done');
     // Training runs in the worker, so the page paints at a rate of the same order as when idle (a main-thread
     // training loop would drop it to a few frames in the whole run).
@@ -231,10 +257,15 @@ describe('persistence', () => {
     await page.getByTestId('run-synthetic').click();
     // Wait for a checkpoint past step 16, then reload while it is still training.
     let at: RunSummary | null = null;
-    await expect.poll(async () => {
-      at = await workerCurrent(page);
-      return at !== null && at.id !== first.id && at.checkpointStep !== null && at.checkpointStep >= 16 && at.status === 'running';
-    }, { timeout: 120_000, interval: 100 }).toBe(true);
+    await expect
+      .poll(
+        async () => {
+          at = await workerCurrent(page);
+          return at !== null && at.id !== first.id && at.checkpointStep !== null && at.checkpointStep >= 16 && at.status === 'running';
+        },
+        { timeout: 120_000, interval: 100 },
+      )
+      .toBe(true);
     const id = at!.id;
     await page.reload();
     await waitForApp(page);
@@ -275,7 +306,11 @@ describe('persistence', () => {
     await page.getByTestId('compare-runs').click();
     const table = page.getByTestId('compare-table');
     await table.waitFor();
-    const cellsOf = async (label: string) => table.locator('tr', { has: page.locator('th', { hasText: new RegExp(`^${label}$`) }) }).locator('td').allTextContents();
+    const cellsOf = async (label: string) =>
+      table
+        .locator('tr', { has: page.locator('th', { hasText: new RegExp(`^${label}$`) }) })
+        .locator('td')
+        .allTextContents();
     expect(await cellsOf('seed')).toEqual(['1', '1']);
     expect(await cellsOf('steps')).toEqual(['96 / 96', '96 / 96']);
     // The resumed run ends where the uninterrupted one does: same dev metrics.
@@ -287,7 +322,9 @@ describe('persistence', () => {
 
     const [download] = await Promise.all([page.waitForEvent('download'), resumableRows.nth(0).getByTestId('export-checkpoint').click()]);
     const files = unzipSync(new Uint8Array(readFileSync(await download.path())));
-    const names = Object.keys(files).map((n) => n.slice(n.indexOf('/') + 1)).sort();
+    const names = Object.keys(files)
+      .map((n) => n.slice(n.indexOf('/') + 1))
+      .sort();
     expect(names).toEqual(['config.json', 'experiment.json', 'heads.json', 'metrics.json', 'model.safetensors', 'tokenizer_config.json', 'vocab.txt']);
     const get = (n: string) => files[Object.keys(files).find((k) => k.endsWith(`/${n}`))!];
     const config = JSON.parse(strFromU8(get('config.json')));

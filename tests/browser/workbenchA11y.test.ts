@@ -17,7 +17,9 @@ let errors: string[];
 
 beforeAll(async () => {
   h = await startBrowserHarness();
-  ({ page, errors } = await h.open(`index.html${hashFor(smallSynthetic({ rows: 16, backend: 'wasm', checkpointEvery: 4 }), { demo: { importanceEvery: 2, devRows: 16, probeRows: 16 } })}`));
+  ({ page, errors } = await h.open(
+    `index.html${hashFor(smallSynthetic({ rows: 16, backend: 'wasm', checkpointEvery: 4 }), { demo: { importanceEvery: 2, devRows: 16, probeRows: 16 } })}`,
+  ));
   await page.setViewportSize({ width: 1440, height: 900 });
   await waitForApp(page);
   await page.getByTestId('run-synthetic').click();
@@ -30,7 +32,10 @@ afterAll(async () => {
 
 test('every view has no serious or critical axe-core violation, light and dark, desktop and phone', async () => {
   const found: string[] = [];
-  for (const [width, height] of [[1440, 900], [390, 844]]) {
+  for (const [width, height] of [
+    [1440, 900],
+    [390, 844],
+  ]) {
     await page.setViewportSize({ width, height });
     for (const scheme of ['light', 'dark'] as const) {
       await page.emulateMedia({ colorScheme: scheme });

@@ -40,7 +40,16 @@ test('1e400 in globalClip is refused naming the field, and Copy link opens to ex
   expect(await bad.page.getByTestId('url-message').textContent()).toContain("the link's experiment is invalid (globalClip: must be a finite number");
   await bad.page.close();
 
-  const hash = hashFor({ ...smallSynthetic(), name: 'round trip ✓', globalClip: 1e6, smart: { enabled: true, alpha: 0.25, noiseVar: 1e-5, stepSize: 1e-3, epsilon: 1e-6, steps: 2 }, optimizer: { kind: 'adamw', lr: 3e-4, maxGradNorm: 0.5 } }, { view: 'experiment' });
+  const hash = hashFor(
+    {
+      ...smallSynthetic(),
+      name: 'round trip ✓',
+      globalClip: 1e6,
+      smart: { enabled: true, alpha: 0.25, noiseVar: 1e-5, stepSize: 1e-3, epsilon: 1e-6, steps: 2 },
+      optimizer: { kind: 'adamw', lr: 3e-4, maxGradNorm: 0.5 },
+    },
+    { view: 'experiment' },
+  );
   const { page, errors } = await open(hash);
   expect(await page.getByTestId('url-message').count()).toBe(0);
   await page.getByTestId('copy-link').click();
@@ -63,14 +72,25 @@ test('javascript:, file: and link-local URLs are refused; a new host is shown an
   const cases: [unknown, string][] = [
     [{ demo: { mirror: 'javascript:alert(1)' } }, 'demo.mirror: must be an http(s) URL or a relative path'],
     [{ demo: { model: 'file:///etc/passwd' } }, 'demo.model: must be a Hub repo (owner/name), an http(s) URL or a relative path'],
-    [{ experiment: { ...smallSynthetic(), tasks: [{ name: 'RTE' }], data: { kind: 'hub', mirror: 'http://169.254.169.254/latest' } } }, 'data.mirror: a link-local address (169.254.x.x) is refused'],
-    [{ experiment: { ...smallSynthetic(), tasks: [{ name: 'RTE' }], data: { kind: 'glue-url', url: '//169.254.169.254/x' } } }, 'data.url: must be an http(s) URL or a relative path'],
+    [
+      { experiment: { ...smallSynthetic(), tasks: [{ name: 'RTE' }], data: { kind: 'hub', mirror: 'http://169.254.169.254/latest' } } },
+      'data.mirror: a link-local address (169.254.x.x) is refused',
+    ],
+    [
+      { experiment: { ...smallSynthetic(), tasks: [{ name: 'RTE' }], data: { kind: 'glue-url', url: '//169.254.169.254/x' } } },
+      'data.url: must be an http(s) URL or a relative path',
+    ],
   ];
   const first = await open(`#${encodeHash(cases[0][0])}`);
   const page = first.page;
   expect(await page.getByTestId('url-message').textContent()).toContain(cases[0][1]);
   for (const [state, want] of cases.slice(1)) {
-    await page.evaluate((x) => { location.hash = x; }, `#${encodeHash(state)}`);
+    await page.evaluate(
+      (x) => {
+        location.hash = x;
+      },
+      `#${encodeHash(state)}`,
+    );
     await expect.poll(() => page.getByTestId('url-message').textContent(), { timeout: 10_000 }).toContain(want);
   }
   await page.close();
@@ -83,7 +103,11 @@ test('javascript:, file: and link-local URLs are refused; a new host is shown an
   expect(await confirm.textContent()).toContain('(demo mirror)');
   expect(await confirm.textContent()).toContain('Nothing has been fetched.');
   await p.getByTestId('run-demo').click();
-  await expect.poll(() => p.getByTestId('app-error').textContent()).toContain('this link would fetch from hosts you have not used here: mirror.example:8080 (demo mirror); models.example (demo model). Nothing has been fetched');
+  await expect
+    .poll(() => p.getByTestId('app-error').textContent())
+    .toContain(
+      'this link would fetch from hosts you have not used here: mirror.example:8080 (demo mirror); models.example (demo model). Nothing has been fetched',
+    );
   expect(requests.filter((u) => /mirror\.example|models\.example/.test(u))).toEqual([]);
   // Refusing puts the defaults back; the address bar follows.
   await p.getByTestId('hosts-refuse').click();
@@ -94,7 +118,12 @@ test('javascript:, file: and link-local URLs are refused; a new host is shown an
   expect(errors).toEqual([]);
 
   // Allowing remembers the host in this browser: the same link opens without asking.
-  await p.evaluate((x) => { location.hash = x; }, hashFor(smallSynthetic(), { demo: { mirror } }));
+  await p.evaluate(
+    (x) => {
+      location.hash = x;
+    },
+    hashFor(smallSynthetic(), { demo: { mirror } }),
+  );
   await confirm.waitFor();
   await p.getByTestId('hosts-allow').click();
   await expect.poll(() => confirm.count()).toBe(0);
@@ -110,8 +139,22 @@ test('a name with U+202E and 150 combining marks is shown stripped; a 9.7-billio
   const { page, errors } = await open(hashFor({ ...smallSynthetic(), name }, { view: 'train' }));
   expect(await page.getByTestId('start-training').textContent()).toBe('Train “evileman run”');
 
-  const huge = { ...smallSynthetic(), data: { kind: 'hub' as const }, tasks: [{ name: 'RTE' }], model: { kind: 'random' as const, layers: 48, hidden: 4096, heads: 64, intermediate: 16384 }, batchSize: 4096, maxLength: 512, epochs: 1000, backend: 'wasm' as const };
-  await page.evaluate((x) => { location.hash = x; }, hashFor(huge, { view: 'experiment' }));
+  const huge = {
+    ...smallSynthetic(),
+    data: { kind: 'hub' as const },
+    tasks: [{ name: 'RTE' }],
+    model: { kind: 'random' as const, layers: 48, hidden: 4096, heads: 64, intermediate: 16384 },
+    batchSize: 4096,
+    maxLength: 512,
+    epochs: 1000,
+    backend: 'wasm' as const,
+  };
+  await page.evaluate(
+    (x) => {
+      location.hash = x;
+    },
+    hashFor(huge, { view: 'experiment' }),
+  );
   await page.getByTestId('estimate-warnings').waitFor();
   expect(await page.getByTestId('estimate-params').textContent()).toBe('9,810,153,474');
   expect(await page.getByTestId('composer-status').textContent()).toBe('Valid, but see the warnings below.');
@@ -120,7 +163,12 @@ test('a name with U+202E and 150 combining marks is shown stripped; a 9.7-billio
   expect(await page.getByTestId('estimate-memory').textContent()).toMatch(/TiB$/);
 
   // The small synthetic experiment is not warned.
-  await page.evaluate((x) => { location.hash = x; }, hashFor({ ...smallSynthetic(), backend: 'wasm' }, { view: 'experiment' }));
+  await page.evaluate(
+    (x) => {
+      location.hash = x;
+    },
+    hashFor({ ...smallSynthetic(), backend: 'wasm' }, { view: 'experiment' }),
+  );
   await expect.poll(() => page.getByTestId('composer-status').textContent()).toBe('Valid.');
   expect(await page.getByTestId('estimate-warnings').count()).toBe(0);
 

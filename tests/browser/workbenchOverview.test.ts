@@ -25,12 +25,23 @@ afterAll(async () => {
 });
 
 /** Points of the first loss line (Plot draws a line as one path: M then one L per further point). */
-const linePoints = (p: Page) => p.getByTestId('loss-chart').locator('g[aria-label="line"] path').first().evaluate((el) => (el.getAttribute('d')?.match(/L/g)?.length ?? 0) + 1);
-const headFills = (p: Page) => p.getByTestId('overview-heads').locator('g[aria-label="cell"] rect').evaluateAll((rs) => rs.map((r) => r.getAttribute('fill')));
+const linePoints = (p: Page) =>
+  p
+    .getByTestId('loss-chart')
+    .locator('g[aria-label="line"] path')
+    .first()
+    .evaluate((el) => (el.getAttribute('d')?.match(/L/g)?.length ?? 0) + 1);
+const headFills = (p: Page) =>
+  p
+    .getByTestId('overview-heads')
+    .locator('g[aria-label="cell"] rect')
+    .evaluateAll((rs) => rs.map((r) => r.getAttribute('fill')));
 
 test('the overview updates while the synthetic demo trains: the loss curve gains points and the head maps change', async () => {
   // 128 rows per task in batches of 16: 32 steps an epoch, 2 epochs; dev every 8 steps, importance every 4.
-  const hash = hashFor(smallSynthetic({ rows: 128, epochs: 2, backend: 'wasm', evalEvery: 8, checkpointEvery: 16, name: 'overview' }), { demo: { importanceEvery: 4, devRows: 32, probeRows: 16 } });
+  const hash = hashFor(smallSynthetic({ rows: 128, epochs: 2, backend: 'wasm', evalEvery: 8, checkpointEvery: 16, name: 'overview' }), {
+    demo: { importanceEvery: 4, devRows: 32, probeRows: 16 },
+  });
   ({ page, errors } = await h.open(`index.html${hash}`));
   await page.setViewportSize({ width: 1440, height: 900 });
   await waitForApp(page);
@@ -63,7 +74,7 @@ test('the overview updates while the synthetic demo trains: the loss curve gains
   expect(errors).toEqual([]);
 });
 
-test('Heads: the small multiples\' numbers are the worker\'s, in the measure\'s own scale and raw', async () => {
+test("Heads: the small multiples' numbers are the worker's, in the measure's own scale and raw", async () => {
   const imp = (await workerImportance(page))!;
   await openTab(page, 'Heads');
   await page.getByText('Numbers of every task (layer × head)').click();
@@ -81,7 +92,7 @@ test('Heads: the small multiples\' numbers are the worker\'s, in the measure\'s 
   expect(errors).toEqual([]);
 });
 
-test('Correlation: n, permutation p and bootstrap interval per pair are the worker\'s (engine) numbers, upper triangle only', async () => {
+test("Correlation: n, permutation p and bootstrap interval per pair are the worker's (engine) numbers, upper triangle only", async () => {
   const run: RunSummary = (await workerCurrent(page))!;
   const u = run.correlation!.uncertainty!.kendall_tau_b;
   expect(u.n).toBe(8);
@@ -105,7 +116,12 @@ test('a shared-results link is saved into Results and compared with the local ru
   await page.getByTestId('share-results').click();
   const link = await page.getByTestId('share-link').inputValue();
   // The recipient's page here is this one: it holds its own local run and now opens the link.
-  await page.evaluate((x) => { location.hash = x; }, link.slice(link.indexOf('#')));
+  await page.evaluate(
+    (x) => {
+      location.hash = x;
+    },
+    link.slice(link.indexOf('#')),
+  );
   await page.getByTestId('result-source').filter({ hasText: 'Shared results' }).waitFor();
   await openTab(page, 'Results');
   await page.getByTestId('save-shared').click();
@@ -115,7 +131,11 @@ test('a shared-results link is saved into Results and compared with the local ru
   await page.getByTestId('compare-runs').click();
   const table = page.getByTestId('compare-table');
   await table.waitFor();
-  const cellsOf = async (label: string) => table.locator('tr', { has: page.locator('th', { hasText: new RegExp(`^${label}$`) }) }).locator('td').allTextContents();
+  const cellsOf = async (label: string) =>
+    table
+      .locator('tr', { has: page.locator('th', { hasText: new RegExp(`^${label}$`) }) })
+      .locator('td')
+      .allTextContents();
   // Metrics side by side: the shared copy carries them to 4 decimals, so both read the same in percent.
   const acc = local.evaluation!.tasks.find((t) => t.task === 'SYN-FIRST')!.metrics.acc!;
   expect(await cellsOf('SYN-FIRST acc')).toEqual([(round(acc, 4) * 100).toFixed(2), (acc * 100).toFixed(2)]);

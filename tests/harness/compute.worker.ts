@@ -23,10 +23,13 @@ const encoders = new Map<string, Promise<BertEncoder>>();
 
 function encoder(fixture: string): Promise<BertEncoder> {
   if (!encoders.has(fixture)) {
-    encoders.set(fixture, (async () => {
-      const ckpt = await loadBertCheckpoint(urlSource(new URL(`/mirror/fixtures/${fixture}`, location.href).href));
-      return BertEncoder.fromCheckpoint(ckpt);
-    })());
+    encoders.set(
+      fixture,
+      (async () => {
+        const ckpt = await loadBertCheckpoint(urlSource(new URL(`/mirror/fixtures/${fixture}`, location.href).href));
+        return BertEncoder.fromCheckpoint(ckpt);
+      })(),
+    );
   }
   return encoders.get(fixture)!;
 }
@@ -81,7 +84,14 @@ function ortFeeds(lib: Ort, ids: number[][]) {
   };
 }
 
-export interface TrainShape { layers: number; hidden: number; heads: number; intermediate: number; batch: number; seq: number }
+export interface TrainShape {
+  layers: number;
+  hidden: number;
+  heads: number;
+  intermediate: number;
+  batch: number;
+  seq: number;
+}
 
 const api = {
   async ortInit(modelUrl: string, threads: number): Promise<{ version: string; threads: number; crossOriginIsolated: boolean }> {
@@ -184,7 +194,14 @@ const api = {
         geluGrad: ge([x])[0]!,
       }));
       const read = async (t: tf.Tensor) => (await t.data()) as Float32Array;
-      const res = { ln: await read(out.ln), dx: await read(out.lnGrads[0]!), dgamma: await read(out.lnGrads[1]!), dbeta: await read(out.lnGrads[2]!), gelu: await read(out.gelu), dgelu: await read(out.geluGrad) };
+      const res = {
+        ln: await read(out.ln),
+        dx: await read(out.lnGrads[0]!),
+        dgamma: await read(out.lnGrads[1]!),
+        dbeta: await read(out.lnGrads[2]!),
+        gelu: await read(out.gelu),
+        dgelu: await read(out.geluGrad),
+      };
       tf.dispose([out.ln, ...out.lnGrads, out.gelu, out.geluGrad]);
       return res;
     };
@@ -207,11 +224,13 @@ const api = {
   async countWebGPU(fixture: string, s: TrainShape): Promise<{ forward: WebGPUCounts; trainStep: WebGPUCounts }> {
     const model = await encoder(fixture);
     const x = inputs(randomIds(s.batch, s.seq, 'count'));
-    const forward = (await countWebGPUWork(async () => {
-      const out = tf.tidy(() => model.forward(x).lastHiddenState);
-      await out.data();
-      out.dispose();
-    })).counts;
+    const forward = (
+      await countWebGPUWork(async () => {
+        const out = tf.tidy(() => model.forward(x).lastHiddenState);
+        await out.data();
+        out.dispose();
+      })
+    ).counts;
     tf.dispose([x.inputIds, x.tokenTypeIds, x.attentionMask]);
     const t = trainerFor(s, 2);
     try {
@@ -227,18 +246,21 @@ const api = {
 
 /** A Trainer on a random-init encoder of `s` with data for `steps` full batches. */
 function trainerFor(s: TrainShape, steps: number) {
-  const exp = parseExperiment({
-    name: 'compute-bench',
-    tasks: [{ name: 'SST-2' }],
-    model: { kind: 'random', layers: s.layers, hidden: s.hidden, heads: s.heads, intermediate: s.intermediate, vocab: 'bert-base-uncased' },
-    data: { kind: 'synthetic' },
-    optimizer: { kind: 'adamw', lr: 5e-4 },
-    batchSize: s.batch,
-    maxLength: s.seq,
-    epochs: 1,
-    globalClip: 1,
-    seed: 1,
-  }, 'compute bench');
+  const exp = parseExperiment(
+    {
+      name: 'compute-bench',
+      tasks: [{ name: 'SST-2' }],
+      model: { kind: 'random', layers: s.layers, hidden: s.hidden, heads: s.heads, intermediate: s.intermediate, vocab: 'bert-base-uncased' },
+      data: { kind: 'synthetic' },
+      optimizer: { kind: 'adamw', lr: 5e-4 },
+      batchSize: s.batch,
+      maxLength: s.seq,
+      epochs: 1,
+      globalClip: 1,
+      seed: 1,
+    },
+    'compute bench',
+  );
   const model = buildMultiTaskModel(exp, buildEncoder(exp, { vocabSize: 30522 }));
   const rng = new Rng('compute-train');
   const rows = randomIds(s.batch * steps, s.seq, 'compute-train').map((ids, i) => ({ ids, label: rng.int(2), uid: String(i) }));

@@ -53,7 +53,14 @@ const api = {
   async build(kind: 'hub' | 'glue-url', task: string, split: SplitName, maxLength: number, shardSize: number) {
     const events: BuildProgress[] = [];
     const t0 = performance.now();
-    const m = await worker.build(await spec(kind), task, split, await tokenizer(), { maxLength, shardSize }, Comlink.proxy((p: BuildProgress) => void events.push(p)));
+    const m = await worker.build(
+      await spec(kind),
+      task,
+      split,
+      await tokenizer(),
+      { maxLength, shardSize },
+      Comlink.proxy((p: BuildProgress) => void events.push(p)),
+    );
     const ms = performance.now() - t0;
     return { ms, manifest: m, events: await untilDone(events) };
   },
@@ -70,20 +77,42 @@ const api = {
     const victim = Comlink.wrap<DataWorkerApi>(raw);
     let killedAt = -1;
     await new Promise<void>((resolve, reject) => {
-      victim.build(src, task, split, t, { maxLength, shardSize }, Comlink.proxy((p: BuildProgress) => {
-        if (killedAt < 0 && p.shardsWritten >= killAfter) {
-          killedAt = p.shardsWritten;
-          raw.terminate(); // its build promise never settles now
-          resolve();
-        }
-      })).then(() => reject(new Error(`the build finished before ${killAfter} shards were reported`)), reject);
+      victim
+        .build(
+          src,
+          task,
+          split,
+          t,
+          { maxLength, shardSize },
+          Comlink.proxy((p: BuildProgress) => {
+            if (killedAt < 0 && p.shardsWritten >= killAfter) {
+              killedAt = p.shardsWritten;
+              raw.terminate(); // its build promise never settles now
+              resolve();
+            }
+          }),
+        )
+        .then(() => reject(new Error(`the build finished before ${killAfter} shards were reported`)), reject);
     });
     const events: BuildProgress[] = [];
-    const resumed = await worker.build(src, task, split, t, { maxLength, shardSize }, Comlink.proxy((p: BuildProgress) => void events.push(p)));
+    const resumed = await worker.build(
+      src,
+      task,
+      split,
+      t,
+      { maxLength, shardSize },
+      Comlink.proxy((p: BuildProgress) => void events.push(p)),
+    );
     await worker.deleteCache(task, split);
     const clean = await worker.build(src, task, split, t, { maxLength, shardSize });
     await worker.deleteCache(task, split);
-    return { killedAt, resumedLast: (await untilDone(events)).at(-1), resumed: resumed.shards.map((x) => x.checksum), clean: clean.shards.map((x) => x.checksum), rows: [resumed.rows, clean.rows] };
+    return {
+      killedAt,
+      resumedLast: (await untilDone(events)).at(-1),
+      resumed: resumed.shards.map((x) => x.checksum),
+      clean: clean.shards.map((x) => x.checksum),
+      rows: [resumed.rows, clean.rows],
+    };
   },
 
   /**
@@ -122,7 +151,14 @@ const api = {
     const done = await buildShards(source, def, split, tok, { store, maxLength: 128, shardSize });
     await store.deleteDataset(key);
     store.close();
-    return { message, keptShards: partial?.shards.length ?? 0, complete: partial?.complete ?? null, verified, finalRows: done.rows, finalComplete: done.complete };
+    return {
+      message,
+      keptShards: partial?.shards.length ?? 0,
+      complete: partial?.complete ?? null,
+      verified,
+      finalRows: done.rows,
+      finalComplete: done.complete,
+    };
   },
 
   cached: () => worker.cached(),
@@ -134,7 +170,14 @@ const api = {
     const out = [];
     for (let i = 0; i < n; i++) {
       const b = await worker.nextBatch(r.id);
-      out.push({ task: b.task, batchSize: b.batchSize, seqLen: b.seqLen, ids: b.inputIds.length, maskSum: b.attentionMask.reduce((a, x) => a + x, 0), uids: b.uids });
+      out.push({
+        task: b.task,
+        batchSize: b.batchSize,
+        seqLen: b.seqLen,
+        ids: b.inputIds.length,
+        maskSum: b.attentionMask.reduce((a, x) => a + x, 0),
+        uids: b.uids,
+      });
     }
     const position = await worker.position(r.id);
     await worker.closeReader(r.id);

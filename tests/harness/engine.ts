@@ -31,14 +31,17 @@ function mirrorUrl(name: string): string {
 
 function fixture(name: string): Promise<Fixture> {
   if (!fixtures.has(name)) {
-    fixtures.set(name, (async () => {
-      const ckpt = await loadBertCheckpoint(urlSource(mirrorUrl(name)));
-      return {
-        ckpt,
-        model: BertEncoder.fromCheckpoint(ckpt),
-        tokenizer: BertTokenizer.fromVocabText(ckpt.vocabText, { doLowerCase: ckpt.doLowerCase }),
-      };
-    })());
+    fixtures.set(
+      name,
+      (async () => {
+        const ckpt = await loadBertCheckpoint(urlSource(mirrorUrl(name)));
+        return {
+          ckpt,
+          model: BertEncoder.fromCheckpoint(ckpt),
+          tokenizer: BertTokenizer.fromVocabText(ckpt.vocabText, { doLowerCase: ckpt.doLowerCase }),
+        };
+      })(),
+    );
   }
   return fixtures.get(name)!;
 }
@@ -53,7 +56,7 @@ export interface ForwardResult {
   backend: string;
   hiddenStates: number[][][][]; // [L+1][B][T][H]
   attentions: number[][][][][]; // [L][B][A][T][T]
-  pooled: number[][];           // [B][H]
+  pooled: number[][]; // [B][H]
   classificationLogits: number[][];
   regression: number[][];
   /** tf.memory().numTensors before and after the call, to catch leaks. */
@@ -96,11 +99,14 @@ const api = {
     const cls = new LinearLayer('fixture.classification', H, heads.classification.W.length, heads.classification);
     const reg = new LinearLayer('fixture.regression', H, 1, heads.regression);
     const out = tf.tidy(() => {
-      const r = model.forward({
-        inputIds: tf.tensor2d(batch.inputIds, undefined, 'int32'),
-        tokenTypeIds: tf.tensor2d(batch.tokenTypeIds, undefined, 'int32'),
-        attentionMask: tf.tensor2d(batch.attentionMask, undefined, 'int32'),
-      }, { outputHiddenStates: true, outputAttentions: true });
+      const r = model.forward(
+        {
+          inputIds: tf.tensor2d(batch.inputIds, undefined, 'int32'),
+          tokenTypeIds: tf.tensor2d(batch.tokenTypeIds, undefined, 'int32'),
+          attentionMask: tf.tensor2d(batch.attentionMask, undefined, 'int32'),
+        },
+        { outputHiddenStates: true, outputAttentions: true },
+      );
       return {
         hidden: tf.stack(r.hiddenStates!),
         attn: tf.stack(r.attentions!),
@@ -110,7 +116,11 @@ const api = {
       };
     });
     const [hiddenStates, attentions, pooled, classificationLogits, regression] = await Promise.all([
-      out.hidden.array(), out.attn.array(), out.pooled.array(), out.logits.array(), out.reg.array(),
+      out.hidden.array(),
+      out.attn.array(),
+      out.pooled.array(),
+      out.logits.array(),
+      out.reg.array(),
     ]);
     tf.dispose(Object.values(out));
     cls.dispose();

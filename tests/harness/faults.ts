@@ -36,10 +36,14 @@ const api = {
   /** Starts a run that saves into IndexedDB, each save held back `delayMs` first; never awaited (the test closes the tab). */
   async startRun(runId: string, delayMs: number): Promise<void> {
     const store = await IdbTrainStateStore.open(runId, DB, { writer: true });
-    const slow: TrainStateStore = { describe: () => store.describe(), load: () => store.load(), save: async (s, step) => {
-      await new Promise((r) => setTimeout(r, delayMs));
-      await store.save(s, step);
-    } };
+    const slow: TrainStateStore = {
+      describe: () => store.describe(),
+      load: () => store.load(),
+      save: async (s, step) => {
+        await new Promise((r) => setTimeout(r, delayMs));
+        await store.save(s, step);
+      },
+    };
     void faultTrainer(slow).run();
   },
   /** The step of the stored state, read without the writer lock. */

@@ -56,9 +56,21 @@ export function fixtureMinibatch(fx: ImportanceFixture, task: FixtureTask): Labe
   });
   const labels = fx.minibatch[task].labels;
   return {
-    inputIds: tf.tensor2d(rows.map((e) => e.input_ids), undefined, 'int32'),
-    tokenTypeIds: tf.tensor2d(rows.map((e) => e.token_type_ids), undefined, 'int32'),
-    attentionMask: tf.tensor2d(rows.map((e) => e.attention_mask), undefined, 'int32'),
+    inputIds: tf.tensor2d(
+      rows.map((e) => e.input_ids),
+      undefined,
+      'int32',
+    ),
+    tokenTypeIds: tf.tensor2d(
+      rows.map((e) => e.token_type_ids),
+      undefined,
+      'int32',
+    ),
+    attentionMask: tf.tensor2d(
+      rows.map((e) => e.attention_mask),
+      undefined,
+      'int32',
+    ),
     labels: task === 'classification' ? tf.tensor1d(labels, 'int32') : tf.tensor1d(labels, 'float32'),
   };
 }
@@ -99,7 +111,8 @@ async function taskFields(model: BertEncoder, fx: ImportanceFixture, task: Fixtu
 
 /** Every `minibatch` importance field of the fixture, computed by the engine with `model` (the fixture's checkpoint). */
 export async function computeImportanceFixture(fx: ImportanceFixture, model: BertEncoder): Promise<ImportanceFixtureResult> {
-  const L = fx.config.num_hidden_layers, A = fx.config.num_attention_heads;
+  const L = fx.config.num_hidden_layers,
+    A = fx.config.num_attention_heads;
   if (model.numLayers !== L || model.numHeads !== A) {
     throw new Error(`computeImportanceFixture: model has ${model.numLayers}×${model.numHeads} heads, fixture ${L}×${A}`);
   }

@@ -39,7 +39,10 @@ export function importanceFieldErrors(ours: Fields, ref: Fields): Record<Field, 
 }
 
 /** Row-major [L, A] matrices: the flat indices holding exactly 0 (min) and exactly 1 (max). */
-export const extremes = (m: number[][]) => ({ zeros: m.flat().flatMap((v, i) => (v === 0 ? [i] : [])), ones: m.flat().flatMap((v, i) => (v === 1 ? [i] : [])) });
+export const extremes = (m: number[][]) => ({
+  zeros: m.flat().flatMap((v, i) => (v === 0 ? [i] : [])),
+  ones: m.flat().flatMap((v, i) => (v === 1 ? [i] : [])),
+});
 
 /** Every min-max-normalised matrix of a task's fields, in a fixed order (task-level mask, task-level GradTS, each instance). */
 export const normalizedMatrices = (f: Fields) =>

@@ -105,7 +105,7 @@ export function refRAdam(p: RefParam, grad: ArrayLike<number>, lr: number, h: Re
   const rho = rhoInf - (2 * t * beta2t) / (1 - beta2t);
   const rectified = rho >= 5;
   const stepSize = rectified
-    ? (lr * Math.sqrt((1 - beta2t) * (rho - 4) / (rhoInf - 4) * (rho - 2) / rho * rhoInf / (rhoInf - 2))) / (1 - h.beta1 ** t)
+    ? (lr * Math.sqrt(((((((1 - beta2t) * (rho - 4)) / (rhoInf - 4)) * (rho - 2)) / rho) * rhoInf) / (rhoInf - 2))) / (1 - h.beta1 ** t)
     : lr / (1 - h.beta1 ** t);
   for (let i = 0; i < g.length; i++) {
     p.s1[i] = h.beta1 * p.s1[i] + (1 - h.beta1) * g[i];

@@ -23,9 +23,24 @@ export async function runTorch(dir: string, args: string[], nproc = 1): Promise<
   const env = { ...process.env, OMP_NUM_THREADS: '1' };
   // `--redirects 1 --tee 2`: torch 1.13's launcher cannot parse its own default "0" under Python 3.11 (IntFlag
   // iteration skips the zero member), as on Debian bookworm; any non-zero setting avoids that path.
-  const cmd = nproc === 1 ? [join(dir, 'train.py'), ...args]
-    : ['-m', 'torch.distributed.run', '--standalone', '--nnodes', '1', '--nproc_per_node', String(nproc), '--redirects', '1', '--tee', '2',
-      join(dir, 'train.py'), ...args];
+  const cmd =
+    nproc === 1
+      ? [join(dir, 'train.py'), ...args]
+      : [
+          '-m',
+          'torch.distributed.run',
+          '--standalone',
+          '--nnodes',
+          '1',
+          '--nproc_per_node',
+          String(nproc),
+          '--redirects',
+          '1',
+          '--tee',
+          '2',
+          join(dir, 'train.py'),
+          ...args,
+        ];
   try {
     const r = await run(PYTHON, cmd, { cwd: dir, env, maxBuffer: 64 << 20, timeout: 300_000 });
     return r.stderr;
@@ -36,5 +51,8 @@ export async function runTorch(dir: string, args: string[], nproc = 1): Promise<
 }
 
 export async function readLog(file: string): Promise<Record<string, any>[]> {
-  return (await readFile(file, 'utf8')).split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
+  return (await readFile(file, 'utf8'))
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l));
 }

@@ -78,9 +78,25 @@ describe('a save killed at any point resumes from the last complete checkpoint, 
   it('the saves of the run are: mkdir, tensors, JSON, pointer temp, pointer rename, old folder removed', () => {
     // Steps 3, 6 and 8 (the epoch's end); the first save has no older folder to remove.
     expect(opsOfRun.map((o) => o.split(' ')[0])).toEqual([
-      'mkdir', 'write', 'write', 'write', 'rename', 'rm', 'rm',
-      'mkdir', 'write', 'write', 'write', 'rename', 'rm',
-      'mkdir', 'write', 'write', 'write', 'rename', 'rm',
+      'mkdir',
+      'write',
+      'write',
+      'write',
+      'rename',
+      'rm',
+      'rm',
+      'mkdir',
+      'write',
+      'write',
+      'write',
+      'rename',
+      'rm',
+      'mkdir',
+      'write',
+      'write',
+      'write',
+      'rename',
+      'rm',
     ]);
     expect(opsOfRun[4]).toMatch(/^rename <dir>\/CURRENT\.tmp-\d+-[0-9a-f]{8} -> <dir>\/CURRENT$/);
   });
@@ -112,9 +128,16 @@ describe('a save killed at any point resumes from the last complete checkpoint, 
   });
 
   it('a real SIGKILL of a child process between the JSON write and the pointer rename, and right after the rename', async () => {
-    for (const [at, when, step] of [[11, 'after', 3], [12, 'after', 6]] as const) {
+    for (const [at, when, step] of [
+      [11, 'after', 3],
+      [12, 'after', 6],
+    ] as const) {
       const dir = join(tmp, `sigkill-${at}-${when}`);
-      const r = spawnSync(process.execPath, ['--import', 'tsx', resolve(repoRoot, 'tests/hostile/helpers/killedSave.ts'), dir, String(at), when], { cwd: repoRoot, encoding: 'utf8', timeout: 120_000 });
+      const r = spawnSync(process.execPath, ['--import', 'tsx', resolve(repoRoot, 'tests/hostile/helpers/killedSave.ts'), dir, String(at), when], {
+        cwd: repoRoot,
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
       expect(r.signal, r.stderr).toBe('SIGKILL');
       expect(r.stdout).toBe('');
       await resumeAndCheck(dir, step);

@@ -64,16 +64,25 @@ function record(name: string, zipBytes: number, inflated: string, m: { rssGrowth
 describe('hostile archives: bounded in memory, stopped with a message naming the limit', () => {
   it('a ratio bomb: 0.4 MB inflating to 200 MB of bad rows is stopped at its first slice', async () => {
     const zip = join(tmp, 'ratio-bomb.zip');
-    const size = await writeZip(zip, [{ name: 'RTE/dev.tsv', parts: function* () {
-      yield text(RTE_HEADER);
-      yield* repeat(text('1\ta\tb\tmaybe\n'.repeat(1 << 16)), 200e6);
-    } }]);
+    const size = await writeZip(zip, [
+      {
+        name: 'RTE/dev.tsv',
+        parts: function* () {
+          yield text(RTE_HEADER);
+          yield* repeat(text('1\ta\tb\tmaybe\n'.repeat(1 << 16)), 200e6);
+        },
+      },
+    ]);
     const m = await measured(() => checkZip(zip));
     expect(m.value.code).toBe(1);
     expect(m.value.lines).toEqual([
       `RTE (${zip})`,
       '  dev                    0 rows, 1 malformed  (official 277: differs)',
-      expect.stringMatching(new RegExp(`^    ${zip}!RTE/dev\\.tsv: inflates more than 100 times its compressed size \\(\\d+ bytes from at most \\d+; limit 100:1, a zip bomb\\?\\)$`)),
+      expect.stringMatching(
+        new RegExp(
+          `^    ${zip}!RTE/dev\\.tsv: inflates more than 100 times its compressed size \\(\\d+ bytes from at most \\d+; limit 100:1, a zip bomb\\?\\)$`,
+        ),
+      ),
       '1 malformed row',
     ]);
     expect(m.rssGrowth).toBeLessThan(MAX_RSS_GROWTH);
@@ -83,14 +92,19 @@ describe('hostile archives: bounded in memory, stopped with a message naming the
   it('a file of 300,000 bad rows (16 MB at a plausible ratio): the first 100 are kept and shown, the rest counted', async () => {
     const zip = join(tmp, 'bad-rows.zip');
     let i = 0;
-    const size = await writeZip(zip, [{ name: 'RTE/dev.tsv', parts: function* () {
-      yield text(RTE_HEADER);
-      while (i < 300_000) {
-        const rows: string[] = [];
-        for (let k = 0; k < 10_000; k++, i++) rows.push(`${i}\tsentence ${i * 7919 % 100_003}\tother ${i * 104_729 % 99_991}\tmaybe\n`);
-        yield text(rows.join(''));
-      }
-    } }]);
+    const size = await writeZip(zip, [
+      {
+        name: 'RTE/dev.tsv',
+        parts: function* () {
+          yield text(RTE_HEADER);
+          while (i < 300_000) {
+            const rows: string[] = [];
+            for (let k = 0; k < 10_000; k++, i++) rows.push(`${i}\tsentence ${(i * 7919) % 100_003}\tother ${(i * 104_729) % 99_991}\tmaybe\n`);
+            yield text(rows.join(''));
+          }
+        },
+      },
+    ]);
     const m = await measured(() => checkZip(zip));
     const { lines, code } = m.value;
     expect(code).toBe(1);
@@ -106,15 +120,24 @@ describe('hostile archives: bounded in memory, stopped with a message naming the
 
   it('a line bomb: one 200 MB line (stopped by the ratio limit; with no ratio limit, by the line limit)', async () => {
     const zip = join(tmp, 'line-bomb.zip');
-    const size = await writeZip(zip, [{ name: 'RTE/dev.tsv', parts: function* () {
-      yield text(RTE_HEADER);
-      yield* repeat(new Uint8Array(1 << 20).fill(0x61), 200e6);
-    } }]);
+    const size = await writeZip(zip, [
+      {
+        name: 'RTE/dev.tsv',
+        parts: function* () {
+          yield text(RTE_HEADER);
+          yield* repeat(new Uint8Array(1 << 20).fill(0x61), 200e6);
+        },
+      },
+    ]);
     const m = await measured(() => checkZip(zip));
     expect(m.value.code).toBe(1);
     expect(m.value.lines.slice(1, 3)).toEqual([
       '  dev                    0 rows, 1 malformed  (official 277: differs)',
-      expect.stringMatching(new RegExp(`^    ${zip}!RTE/dev\\.tsv: inflates more than 100 times its compressed size \\(\\d+ bytes from at most \\d+; limit 100:1, a zip bomb\\?\\)$`)),
+      expect.stringMatching(
+        new RegExp(
+          `^    ${zip}!RTE/dev\\.tsv: inflates more than 100 times its compressed size \\(\\d+ bytes from at most \\d+; limit 100:1, a zip bomb\\?\\)$`,
+        ),
+      ),
     ]);
     expect(m.rssGrowth).toBeLessThan(MAX_RSS_GROWTH);
     record('line bomb (one 200 MB line)', size, '200,000,032', m, m.value.lines[2].trim().replace(zip, '<zip>'));
@@ -124,16 +147,27 @@ describe('hostile archives: bounded in memory, stopped with a message naming the
     const m2 = await measured(() => checkTask(noRatio, getTask('RTE'), ['dev']));
     expect(m2.value[0].issues.map(formatIssue)).toEqual([`${zip}!RTE/dev.tsv:2: line longer than 4194304 characters (the limit per line; not a TSV file?)`]);
     expect(m2.rssGrowth).toBeLessThan(MAX_RSS_GROWTH);
-    record('line bomb, ratio check off', size, '200,000,032', m2, '<zip>!RTE/dev.tsv:2: line longer than 4194304 characters (the limit per line; not a TSV file?)');
+    record(
+      'line bomb, ratio check off',
+      size,
+      '200,000,032',
+      m2,
+      '<zip>!RTE/dev.tsv:2: line longer than 4194304 characters (the limit per line; not a TSV file?)',
+    );
   });
 
   it('a long line that compresses poorly (6 MB of varied letters) is stopped by the line limit', async () => {
     const zip = join(tmp, 'long-line.zip');
     const letters = randomBytes(6e6).map((b) => 97 + (b % 26));
-    const size = await writeZip(zip, [{ name: 'RTE/dev.tsv', parts: function* () {
-      yield text(RTE_HEADER);
-      yield letters;
-    } }]);
+    const size = await writeZip(zip, [
+      {
+        name: 'RTE/dev.tsv',
+        parts: function* () {
+          yield text(RTE_HEADER);
+          yield letters;
+        },
+      },
+    ]);
     const m = await measured(() => checkZip(zip));
     expect(m.value.code).toBe(1);
     expect(m.value.lines[2]).toBe(`    ${zip}!RTE/dev.tsv:2: line longer than 4194304 characters (the limit per line; not a TSV file?)`);
@@ -183,7 +217,11 @@ describe('hostile archives: bounded in memory, stopped with a message naming the
 
 describe('hostile files and values: each refused with a message naming the file, line or flag', () => {
   it('NaN or Inf in a weight tensor is refused at load, naming the tensor and the element', async () => {
-    for (const [what, value] of [['NaN', NaN], ['Inf', Infinity], ['-Inf', -Infinity]] as const) {
+    for (const [what, value] of [
+      ['NaN', NaN],
+      ['Inf', Infinity],
+      ['-Inf', -Infinity],
+    ] as const) {
       const dir = join(tmp, `nonfinite-${what}`);
       await cp(fixtureModelDir('random-tiny'), dir, { recursive: true });
       const bytes = await readFile(join(dir, 'model.safetensors'));
@@ -217,7 +255,8 @@ describe('hostile files and values: each refused with a message naming the file,
       registerEncodeCommand(program);
       await program.parseAsync(['encode', '--model', 'm', '--pairs', 'p', ...args], { from: 'user' });
     };
-    for (const bad of ['0', '-1', 'abc', '0x10', '1.5', '']) await expect(run(['--max-len', '8', '--batch-size', bad])).rejects.toThrow(new Error(`--batch-size must be an integer >= 1, got "${bad}"`));
+    for (const bad of ['0', '-1', 'abc', '0x10', '1.5', ''])
+      await expect(run(['--max-len', '8', '--batch-size', bad])).rejects.toThrow(new Error(`--batch-size must be an integer >= 1, got "${bad}"`));
     for (const bad of ['1', 'ten', '1e3x']) await expect(run(['--max-len', bad])).rejects.toThrow(new Error(`--max-len must be an integer >= 2, got "${bad}"`));
   });
 
@@ -239,13 +278,23 @@ describe('hostile files and values: each refused with a message naming the file,
     await writeFile(join(dir, 'STS-B/dev.tsv'), `${header}\n${first.replace(/\t5\.000$/, '\t0x3')}\n${first}\n`);
     const lines: string[] = [];
     expect(await runDataCheck({ task: 'STS-B', dir, split: ['dev'] }, (l) => lines.push(l))).toBe(1);
-    expect(lines.slice(1)).toEqual(['  dev                    1 rows, 1 malformed  (official 1500: differs)', `    ${dir}/STS-B/dev.tsv:2: score "0x3" is not a number`, '1 malformed row']);
+    expect(lines.slice(1)).toEqual([
+      '  dev                    1 rows, 1 malformed  (official 1500: differs)',
+      `    ${dir}/STS-B/dev.tsv:2: score "0x3" is not a number`,
+      '1 malformed row',
+    ]);
 
     await mkdir(join(dir, 'RTE/dev.tsv'), { recursive: true });
     lines.length = 0;
     expect(await runDataCheck({ task: 'RTE', dir, split: ['dev'] }, (l) => lines.push(l))).toBe(1);
-    expect(lines.slice(1)).toEqual(['  dev                    0 rows, 1 malformed  (official 277: differs)', `    ${dir}/RTE/dev.tsv: is a directory, not a TSV file`, '1 malformed row']);
+    expect(lines.slice(1)).toEqual([
+      '  dev                    0 rows, 1 malformed  (official 277: differs)',
+      `    ${dir}/RTE/dev.tsv: is a directory, not a TSV file`,
+      '1 malformed row',
+    ]);
 
-    await expect(runDataCheck({ task: 'RTE', dir: join(tmp, 'nowhere') }, () => {})).rejects.toThrow(new Error(`--dir: ${join(tmp, 'nowhere')}: not found (give the GLUE folder or a zip of it)`));
+    await expect(runDataCheck({ task: 'RTE', dir: join(tmp, 'nowhere') }, () => {})).rejects.toThrow(
+      new Error(`--dir: ${join(tmp, 'nowhere')}: not found (give the GLUE folder or a zip of it)`),
+    );
   });
 });

@@ -50,11 +50,16 @@ describe('storage full while saving a train state', () => {
     // The 4th write is the tensors of the second save (step 6): the disk is full from then on.
     const full: StateFs = { ...nodeStateFs, writeFile: (p, d) => (++writes >= 4 ? Promise.reject(enospc(p)) : nodeStateFs.writeFile(p, d)) };
     const t = faultTrainer(new FolderTrainStateStore(dir, full));
-    const err = await t.run().then(() => null, (e: Error) => e);
+    const err = await t.run().then(
+      () => null,
+      (e: Error) => e,
+    );
     dispose(t);
-    expect(err?.message).toMatch(new RegExp(
-      `^storage full while saving the train state of step 6 to ${dir}/ckpt-000000006-\\d+-[0-9a-f]{8}/state\\.safetensors \\(ENOSPC: no space left on device, write '${dir}/ckpt-000000006-\\d+-[0-9a-f]{8}/state\\.safetensors'\\); the checkpoint of step 3 in ${dir} is intact and nothing of step 6 was kept; free space and run the same command again to resume from step 3$`,
-    ));
+    expect(err?.message).toMatch(
+      new RegExp(
+        `^storage full while saving the train state of step 6 to ${dir}/ckpt-000000006-\\d+-[0-9a-f]{8}/state\\.safetensors \\(ENOSPC: no space left on device, write '${dir}/ckpt-000000006-\\d+-[0-9a-f]{8}/state\\.safetensors'\\); the checkpoint of step 3 in ${dir} is intact and nothing of step 6 was kept; free space and run the same command again to resume from step 3$`,
+      ),
+    );
     expect((await readdir(dir)).sort()).toEqual(['CURRENT', expect.stringMatching(/^ckpt-000000003-/)]);
     await finishesLikeReference(faultTrainer(new FolderTrainStateStore(dir)), 3);
   });
@@ -81,11 +86,16 @@ describe('storage full while saving a train state', () => {
     const out = join(mnt, 'run');
     await mkdir(out);
     await writeFile(join(mnt, 'filler'), Buffer.alloc(8 * 1024 * 1024 - 640 * 1024));
-    const err = await runTrainCli({ config, out, backend: 'cpu', cache, progress: false }, () => {}).then(() => null, (e: Error) => e);
+    const err = await runTrainCli({ config, out, backend: 'cpu', cache, progress: false }, () => {}).then(
+      () => null,
+      (e: Error) => e,
+    );
     const state = join(out, 'state');
-    expect(err?.message).toMatch(new RegExp(
-      `^storage full while saving the train state of step (\\d+) to ${state}/ckpt-\\d{9}-\\d+-[0-9a-f]{8}/state\\.(safetensors|json) \\(ENOSPC: no space left on device, write\\); the checkpoint of step (\\d+) in ${state} is intact and nothing of step \\1 was kept; free space and run the same command again to resume from step \\3$`,
-    ));
+    expect(err?.message).toMatch(
+      new RegExp(
+        `^storage full while saving the train state of step (\\d+) to ${state}/ckpt-\\d{9}-\\d+-[0-9a-f]{8}/state\\.(safetensors|json) \\(ENOSPC: no space left on device, write\\); the checkpoint of step (\\d+) in ${state} is intact and nothing of step \\1 was kept; free space and run the same command again to resume from step \\3$`,
+      ),
+    );
     const kept = Number(/resume from step (\d+)$/.exec(err!.message)![1]);
     expect(kept).toBeGreaterThan(0);
     expect((await readdir(state)).sort()).toEqual(['CURRENT', expect.stringMatching(new RegExp(`^ckpt-${String(kept).padStart(9, '0')}-`))]);
@@ -95,9 +105,16 @@ describe('storage full while saving a train state', () => {
     const notes: string[] = [];
     expect(await runTrainCli({ config, out, backend: 'cpu', cache, progress: false }, (l) => notes.push(l))).toBe(0);
     // The steps logged after the kept checkpoint (before the failed save) are dropped from the log.
-    expect(notes).toContainEqual(expect.stringMatching(new RegExp(`^resuming ${state} at step ${kept} of 8 \\(\\d+ log lines after it dropped from ${out}/log\\.jsonl\\)$`)));
+    expect(notes).toContainEqual(
+      expect.stringMatching(new RegExp(`^resuming ${state} at step ${kept} of 8 \\(\\d+ log lines after it dropped from ${out}/log\\.jsonl\\)$`)),
+    );
     expect((await readFile(join(out, 'checkpoint/model.safetensors'))).equals(await readFile(join(ref, 'checkpoint/model.safetensors')))).toBe(true);
-    const steps = (await readFile(join(out, 'log.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.type === 'step').map((l) => l.step);
+    const steps = (await readFile(join(out, 'log.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((l) => l.type === 'step')
+      .map((l) => l.step);
     expect(steps).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
   });
 });
@@ -115,12 +132,17 @@ describe('IndexedDB: storage quota and one writer across tabs', () => {
     let err: Error | null;
     const t = faultTrainer(store);
     try {
-      err = await t.run().then(() => null, (e: Error) => e);
+      err = await t.run().then(
+        () => null,
+        (e: Error) => e,
+      );
     } finally {
       proto.put = put;
       dispose(t);
     }
-    expect(err?.message).toMatch(/^storage full \(browser quota\) while saving the train state of step 6 \(0\.\d MB\) to IndexedDB "taskscope-runs-quota" run "quota-run": The quota has been exceeded\.; the state of step 3 is intact and nothing of step 6 was kept; free space \(delete old runs or cached datasets\) and resume the run from step 3$/);
+    expect(err?.message).toMatch(
+      /^storage full \(browser quota\) while saving the train state of step 6 \(0\.\d MB\) to IndexedDB "taskscope-runs-quota" run "quota-run": The quota has been exceeded\.; the state of step 3 is intact and nothing of step 6 was kept; free space \(delete old runs or cached datasets\) and resume the run from step 3$/,
+    );
     await finishesLikeReference(faultTrainer(store), 3);
     store.close();
   });
@@ -143,9 +165,14 @@ describe('IndexedDB: storage quota and one writer across tabs', () => {
     };
     vi.stubGlobal('navigator', { locks });
     try {
-      const err = await IdbTrainStateStore.open('busy', 'taskscope-runs-locks', { writer: true }).then(() => null, (e: Error) => e);
+      const err = await IdbTrainStateStore.open('busy', 'taskscope-runs-locks', { writer: true }).then(
+        () => null,
+        (e: Error) => e,
+      );
       expect(err).toBeInstanceOf(RunInUseError);
-      expect(err!.message).toBe('IndexedDB "taskscope-runs-locks" run "busy" is open for writing in another tab or window; close it there (or wait for its run to end) before continuing here');
+      expect(err!.message).toBe(
+        'IndexedDB "taskscope-runs-locks" run "busy" is open for writing in another tab or window; close it there (or wait for its run to end) before continuing here',
+      );
       held.delete('taskscope-run:taskscope-runs-locks:busy');
       const a = await IdbTrainStateStore.open('busy', 'taskscope-runs-locks', { writer: true });
       expect(held.has('taskscope-run:taskscope-runs-locks:busy')).toBe(true);

@@ -40,14 +40,18 @@ describe('a finished run is never modified by a rerun', () => {
     expect(await train(reference, config, {}, notes)).toBe(0);
     const m = JSON.parse(await readFile(join(reference, 'metrics.json'), 'utf8'));
     expect(m).toMatchObject({ status: 'done', step: 16, totalSteps: 16 });
-    expect(notes).toEqual([`already finished: ${reference} (step 16 of 16; dev GLUE score ${(100 * m.evaluation.glueScore).toFixed(2)}; results in ${join(reference, 'metrics.json')}); nothing was written`]);
+    expect(notes).toEqual([
+      `already finished: ${reference} (step 16 of 16; dev GLUE score ${(100 * m.evaluation.glueScore).toFixed(2)}; results in ${join(reference, 'metrics.json')}); nothing was written`,
+    ]);
     expect(await snapshot(reference)).toEqual(before);
   });
 
   it('another seed, or another initial model of the same shape (compared by checksum), is refused naming the fields', async () => {
     const before = await snapshot(reference);
     const seed = await writeConfig(tmp, 'seed.json', wnliExperiment({ seed: 6, name: 'renamed' }));
-    await expect(train(reference, seed)).rejects.toThrow(`${reference} holds a finished run of a different experiment (fields differ: name, seed); it is left as it is: give another --out, or --force-new to start a fresh run in a new folder beside it`);
+    await expect(train(reference, seed)).rejects.toThrow(
+      `${reference} holds a finished run of a different experiment (fields differ: name, seed); it is left as it is: give another --out, or --force-new to start a fresh run in a new folder beside it`,
+    );
     // A copy of random-tiny with one weight changed: the same shape, so only the checksum tells them apart.
     const other = join(tmp, 'other-model');
     await cp(fixtureModelDir('random-tiny'), other, { recursive: true });
@@ -56,13 +60,17 @@ describe('a finished run is never modified by a rerun', () => {
     await writeFile(join(other, 'model.safetensors'), bytes);
     const moved = await writeConfig(tmp, 'model.json', wnliExperiment({ model: { kind: 'dir', path: other } }));
     await expect(train(reference, moved)).rejects.toThrow(
-      new RegExp(`^${reference.replaceAll('/', '\\/')} holds a finished run of a different experiment \\(fields differ: model \\(initial weights [0-9a-f]{12}… saved, [0-9a-f]{12}… now\\)\\); it is left as it is`),
+      new RegExp(
+        `^${reference.replaceAll('/', '\\/')} holds a finished run of a different experiment \\(fields differ: model \\(initial weights [0-9a-f]{12}… saved, [0-9a-f]{12}… now\\)\\); it is left as it is`,
+      ),
     );
     // The same weights at another path are the same initial model: the rerun is a no-op.
     const same = join(tmp, 'same-model');
     await cp(fixtureModelDir('random-tiny'), same, { recursive: true });
     expect(await train(reference, await writeConfig(tmp, 'same.json', wnliExperiment({ model: { kind: 'dir', path: same } })))).toBe(0);
-    await expect(train(reference, config, { fresh: true })).rejects.toThrow(`${reference} holds a finished run; --fresh would erase it: give another --out, or --force-new to start a fresh run in a new folder beside it`);
+    await expect(train(reference, config, { fresh: true })).rejects.toThrow(
+      `${reference} holds a finished run; --fresh would erase it: give another --out, or --force-new to start a fresh run in a new folder beside it`,
+    );
     expect(await snapshot(reference)).toEqual(before);
 
     const notes: string[] = [];
@@ -79,10 +87,13 @@ describe('a finished run is never modified by a rerun', () => {
     await rm(join(out, 'checkpoint'), { recursive: true });
     // What a writer killed mid-write leaves: temp files of this version and of older ones.
     await (await import('node:fs/promises')).mkdir(join(out, 'checkpoint'));
-    for (const f of ['metrics.json.tmp', 'metrics.json.tmp-999-deadbeef', 'checkpoint/model.safetensors.tmp-999-deadbeef']) await writeFile(join(out, f), 'half');
+    for (const f of ['metrics.json.tmp', 'metrics.json.tmp-999-deadbeef', 'checkpoint/model.safetensors.tmp-999-deadbeef'])
+      await writeFile(join(out, f), 'half');
     const notes: string[] = [];
     expect(await train(out, config, {}, notes)).toBe(0);
-    expect(notes[0]).toBe(`${out}: removed 3 temporary files of an interrupted write (metrics.json.tmp, metrics.json.tmp-999-deadbeef, checkpoint/model.safetensors.tmp-999-deadbeef)`);
+    expect(notes[0]).toBe(
+      `${out}: removed 3 temporary files of an interrupted write (metrics.json.tmp, metrics.json.tmp-999-deadbeef, checkpoint/model.safetensors.tmp-999-deadbeef)`,
+    );
     expect(notes).toContain(`resuming ${join(out, 'state')} at step 16 of 16`);
     expect((await readdir(join(out, 'checkpoint'))).filter((f) => f.includes('.tmp'))).toEqual([]);
     const [a, b] = await Promise.all([reference, out].map(async (d) => JSON.parse(await readFile(join(d, 'metrics.json'), 'utf8'))));
@@ -99,10 +110,15 @@ describe('one writer per run folder', () => {
     await rm(out, { recursive: true, force: true });
     await (await import('node:fs/promises')).mkdir(out, { recursive: true });
     const held = await acquireFileLock(join(out, '.lock'), { purpose: 'taskscope train' });
-    await expect(train(out)).rejects.toThrow(`--out ${out} is in use: ${join(out, '.lock')}: in use by taskscope train (pid ${process.pid} on ${hostname()}, since ${held.owner.since}); wait for it to finish or stop it`);
+    await expect(train(out)).rejects.toThrow(
+      `--out ${out} is in use: ${join(out, '.lock')}: in use by taskscope train (pid ${process.pid} on ${hostname()}, since ${held.owner.since}); wait for it to finish or stop it`,
+    );
     await held.release();
     // A lock of a process that no longer runs (pid 2^22 + 1 is above Linux's pid_max).
-    await writeFile(join(out, '.lock'), JSON.stringify({ pid: 4194305, host: hostname(), writer: '4194305-deadbeef', since: '2026-01-01T00:00:00.000Z', purpose: 'taskscope train' }));
+    await writeFile(
+      join(out, '.lock'),
+      JSON.stringify({ pid: 4194305, host: hostname(), writer: '4194305-deadbeef', since: '2026-01-01T00:00:00.000Z', purpose: 'taskscope train' }),
+    );
     const notes: string[] = [];
     expect(await train(out, config, {}, notes)).toBe(0);
     expect(notes[0]).toBe(`${out}: took over the lock of pid 4194305 on ${hostname()}, which no longer runs`);
@@ -119,7 +135,11 @@ describe('one writer per run folder', () => {
     const ra = await a.done;
     if (ra.signal === 'SIGKILL') {
       expect(rb.code).toBe(1);
-      expect(rb.stderr).toMatch(new RegExp(`taskscope: --out ${out} is in use: ${out}/\\.lock: in use by taskscope train \\(pid ${a.proc.pid} on ${hostname()}, since [0-9T:.Z-]+\\); wait for it to finish or stop it\\n$`));
+      expect(rb.stderr).toMatch(
+        new RegExp(
+          `taskscope: --out ${out} is in use: ${out}/\\.lock: in use by taskscope train \\(pid ${a.proc.pid} on ${hostname()}, since [0-9T:.Z-]+\\); wait for it to finish or stop it\\n$`,
+        ),
+      );
     } else {
       // The first finished before the second reached the lock: the second then found a finished run.
       expect(rb.stderr).toContain(`already finished: ${out}`);
@@ -143,7 +163,12 @@ describe('one writer per run folder', () => {
       const dir = join(root, 'WNLI', split);
       const [variant] = await readdir(dir);
       const m = JSON.parse(await readFile(join(dir, variant, 'manifest.json'), 'utf8'));
-      return { complete: m.complete, rows: m.rows, checksums: m.shards.map((s: { checksum: string }) => s.checksum), files: (await readdir(join(dir, variant))).sort() };
+      return {
+        complete: m.complete,
+        rows: m.rows,
+        checksums: m.shards.map((s: { checksum: string }) => s.checksum),
+        files: (await readdir(join(dir, variant))).sort(),
+      };
     };
     for (const split of ['train', 'dev']) {
       const [got, want] = [await manifest(shared, split), await manifest(cache(), split)];

@@ -38,7 +38,10 @@ describe('chooseAutoBackend', () => {
   });
 
   test('no WebGPU at all gets wasm with the reason given', () => {
-    expect(chooseAutoBackend({ kind: 'no-webgpu', why: 'navigator.gpu is missing' })).toEqual({ name: 'wasm', reason: 'auto picked wasm: navigator.gpu is missing' });
+    expect(chooseAutoBackend({ kind: 'no-webgpu', why: 'navigator.gpu is missing' })).toEqual({
+      name: 'wasm',
+      reason: 'auto picked wasm: navigator.gpu is missing',
+    });
   });
 
   test('a hardware adapter is decided by the calibration step', () => {

@@ -11,12 +11,17 @@ for (const backend of NODE_TEST_BACKENDS) {
     afterAll(() => useBackend('cpu'));
 
     // Shapes of attention (q·kᵀ, probs·v) and a ragged one where m, k and n all differ.
-    for (const [N, m, k, n] of [[6, 16, 8, 16], [6, 16, 16, 8], [3, 5, 7, 11]]) {
+    for (const [N, m, k, n] of [
+      [6, 16, 8, 16],
+      [6, 16, 16, 8],
+      [3, 5, 7, 11],
+    ]) {
       it(`[${N}, ${m}, ${k}]·[${N}, ${k}, ${n}] equals tf.matMul within 1e-5, and so does its gradient`, () => {
         const a = tf.randomNormal([N, m, k], 0, 1, 'float32', 1) as tf.Tensor3D;
         const b = tf.randomNormal([N, k, n], 0, 1, 'float32', 2) as tf.Tensor3D;
         const w = tf.randomNormal([N, m, n], 0, 1, 'float32', 3);
-        const loss = (f: (x: tf.Tensor3D, y: tf.Tensor3D) => tf.Tensor) => (x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(f(x as tf.Tensor3D, y as tf.Tensor3D), w));
+        const loss = (f: (x: tf.Tensor3D, y: tf.Tensor3D) => tf.Tensor) => (x: tf.Tensor, y: tf.Tensor) =>
+          tf.sum(tf.mul(f(x as tf.Tensor3D, y as tf.Tensor3D), w));
         const ours = batchMatMul(a, b);
         const ref = tf.matMul(a, b);
         expect(ours.shape).toEqual([N, m, n]);
@@ -29,7 +34,7 @@ for (const backend of NODE_TEST_BACKENDS) {
       });
     }
 
-    it(backend === 'wasm' ? `runs as the registered ${FAST_BATCH_MATMUL} kernel` : 'runs tfjs\'s own BatchMatMul', async () => {
+    it(backend === 'wasm' ? `runs as the registered ${FAST_BATCH_MATMUL} kernel` : "runs tfjs's own BatchMatMul", async () => {
       const a = tf.ones([2, 3, 4]) as tf.Tensor3D;
       const b = tf.ones([2, 4, 5]) as tf.Tensor3D;
       const prof = await tf.profile(() => batchMatMulForward(a, b));

@@ -75,7 +75,11 @@ describe('trainer batches at learning rate 0', () => {
       'STS-B': { train: split('STS-B', 'score', 70, 3) },
     };
   };
-  const tasks = [{ name: 'RTE' as const, dropout: 0 }, { name: 'MRPC' as const, dropout: 0 }, { name: 'STS-B' as const, dropout: 0 }];
+  const tasks = [
+    { name: 'RTE' as const, dropout: 0 },
+    { name: 'MRPC' as const, dropout: 0 },
+    { name: 'STS-B' as const, dropout: 0 },
+  ];
 
   async function stepEvents(over: Parameters<typeof tinyExperiment>[0]): Promise<{ events: StepEvent[]; epochLength: number }> {
     const events: StepEvent[] = [];
@@ -109,7 +113,11 @@ describe('trainer batches at learning rate 0', () => {
       e1.get(task)!.forEach((l, i) => expect(l).toBeCloseTo(e0.get(task)![i], 6));
       e2.get(task)!.forEach((l, i) => expect(l).toBeCloseTo(e0.get(task)![i], 6));
     }
-    const taskOrder = (from: number) => events.slice(from, from + epochLength).map((e) => e.task).join(',');
+    const taskOrder = (from: number) =>
+      events
+        .slice(from, from + epochLength)
+        .map((e) => e.task)
+        .join(',');
     expect(taskOrder(epochLength)).not.toBe(taskOrder(0));
   });
 

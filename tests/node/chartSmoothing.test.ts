@@ -23,9 +23,13 @@ describe('overview dev curves', async () => {
   const { chanceLines, devCurves } = await import('../../src/ui/views/overviewData.ts');
   it('picks MCC for CoLA, accuracy otherwise, and draws chance at 1/k or 0', () => {
     const history = [
-      { step: 32, task: 'CoLA', metric: 'acc', value: 0.7 }, { step: 32, task: 'CoLA', metric: 'mcc', value: 0.1 },
-      { step: 32, task: 'MNLI', metric: 'acc', value: 0.5 }, { step: 32, task: 'STS-B', metric: 'pearson', value: 0.3 }, { step: 32, task: 'STS-B', metric: 'spearman', value: 0.31 },
-      { step: 16, task: 'SYN-MATCH', metric: 'acc', value: 0.6 }, { step: 16, task: 'SYN-MATCH', metric: 'f1', value: 0.5 },
+      { step: 32, task: 'CoLA', metric: 'acc', value: 0.7 },
+      { step: 32, task: 'CoLA', metric: 'mcc', value: 0.1 },
+      { step: 32, task: 'MNLI', metric: 'acc', value: 0.5 },
+      { step: 32, task: 'STS-B', metric: 'pearson', value: 0.3 },
+      { step: 32, task: 'STS-B', metric: 'spearman', value: 0.31 },
+      { step: 16, task: 'SYN-MATCH', metric: 'acc', value: 0.6 },
+      { step: 16, task: 'SYN-MATCH', metric: 'f1', value: 0.5 },
     ];
     const curves = devCurves(history);
     expect(curves.map((p) => `${p.step} ${p.task} ${p.metric}`)).toEqual(['16 SYN-MATCH acc', '32 CoLA mcc', '32 MNLI acc', '32 STS-B pearson']);

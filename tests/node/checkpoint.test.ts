@@ -114,9 +114,7 @@ describe('loading the fixture checkpoints from disk', () => {
     const word = t.get('embeddings.word_embeddings.weight')!;
     expect(Array.from(word.data.subarray(0, 3))).toEqual([0.06286510825157166, -0.06605242937803268, 0.3202113211154938]);
     expect(Array.from(word.data.subarray(200 * 32 - 2))).toEqual([0.9519663453102112, -0.27840736508369446]);
-    expect(Array.from(t.get('encoder.layer.1.attention.self.key.bias')!.data.subarray(30))).toEqual([
-      0.017338667064905167, -0.13528916239738464,
-    ]);
+    expect(Array.from(t.get('encoder.layer.1.attention.self.key.bias')!.data.subarray(30))).toEqual([0.017338667064905167, -0.13528916239738464]);
     const wi = t.get('encoder.layer.0.intermediate.dense.weight')!;
     expect(wi.shape).toEqual([64, 32]);
     expect(Array.from(wi.data.subarray(63 * 32, 63 * 32 + 2))).toEqual([-0.1415724903345108, -0.11337289959192276]);
@@ -159,7 +157,8 @@ describe('safetensors round trip', () => {
     const bytes = serializeSafetensors([t('b', [3], [1, 2, 3]), t('a', [1, 2], [4, 5])], 'F32', { format: 'pt' });
     const n = Number(new DataView(bytes.buffer).getBigUint64(0, true));
     const headerText = textOf(bytes.subarray(8, 8 + n));
-    const json = '{"__metadata__":{"format":"pt"},"a":{"dtype":"F32","shape":[1,2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[3],"data_offsets":[8,20]}}';
+    const json =
+      '{"__metadata__":{"format":"pt"},"a":{"dtype":"F32","shape":[1,2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[3],"data_offsets":[8,20]}}';
     expect(n % 8).toBe(0);
     expect(headerText).toBe(json + ' '.repeat(n - json.length));
     expect(n - json.length).toBeLessThan(8);
@@ -173,15 +172,24 @@ describe('safetensors round trip', () => {
       { name: 'ids', shape: [1, 3], dtype: 'I64', data: Float32Array.from([0, 1, 511]) },
     ];
     const f16 = parseSafetensors(serializeSafetensors(tensors, { x: 'F16' })).tensors;
-    expect(f16.map((t) => [t.name, t.dtype])).toEqual([['ids', 'I64'], ['x', 'F16']]);
+    expect(f16.map((t) => [t.name, t.dtype])).toEqual([
+      ['ids', 'I64'],
+      ['x', 'F16'],
+    ]);
     // 0.1 → 0x2E66 = 0.0999755859375; 1e-7 → subnormal 2 × 2^-24
     expect(Array.from(f16[1].data)).toEqual([1, -2.5, 0.0999755859375, 65504, 2 * 2 ** -24]);
     expect(Array.from(f16[0].data)).toEqual([0, 1, 511]);
     const bf16 = parseSafetensors(serializeSafetensors(tensors.slice(0, 1), 'BF16')).tensors[0];
     // 0.1 = 0x3DCCCCCD → 0x3DCD = 0.10009765625; 65504 = 0x477FE000 → 0x4780 = 65536
     expect(Array.from(bf16.data)).toEqual([1, -2.5, 0.10009765625, 65536, Math.fround(1.0011717677116394e-7)]);
-    expectThrows(() => serializeSafetensors([{ name: 'ids', shape: [1], dtype: 'I64', data: Float32Array.from([0.5]) }], 'stored'), 'serializeSafetensors: tensor ids holds the non-integer 0.5 at index 0, cannot write it as I64');
-    expectThrows(() => serializeSafetensors([{ name: 'x', shape: [2, 2], dtype: 'F32', data }]), 'serializeSafetensors: tensor x has 5 values, but shape [2,2] needs 4');
+    expectThrows(
+      () => serializeSafetensors([{ name: 'ids', shape: [1], dtype: 'I64', data: Float32Array.from([0.5]) }], 'stored'),
+      'serializeSafetensors: tensor ids holds the non-integer 0.5 at index 0, cannot write it as I64',
+    );
+    expectThrows(
+      () => serializeSafetensors([{ name: 'x', shape: [2, 2], dtype: 'F32', data }]),
+      'serializeSafetensors: tensor x has 5 values, but shape [2,2] needs 4',
+    );
   });
 });
 
@@ -207,12 +215,33 @@ describe('F16 and BF16', () => {
 
   // Edge cases (ties, overflow, subnormals) plus values spread over the whole float16 range and beyond.
   const hard = [
-    0, -0, 1, -2.5, 1 + 2 ** -11, 1 + 3 * 2 ** -11, 65504, 65519, 65520, -65520, 1e10, 2 ** -24, 2 ** -25, -(2 ** -25),
-    2 ** -25 * 1.5, 3 * 2 ** -25, 2 ** -14 - 2 ** -25, 2 ** -26, 1e-10, 0.1, 1 / 3, Infinity, -Infinity,
+    0,
+    -0,
+    1,
+    -2.5,
+    1 + 2 ** -11,
+    1 + 3 * 2 ** -11,
+    65504,
+    65519,
+    65520,
+    -65520,
+    1e10,
+    2 ** -24,
+    2 ** -25,
+    -(2 ** -25),
+    2 ** -25 * 1.5,
+    3 * 2 ** -25,
+    2 ** -14 - 2 ** -25,
+    2 ** -26,
+    1e-10,
+    0.1,
+    1 / 3,
+    Infinity,
+    -Infinity,
   ];
   function spread(n: number): number[] {
     let s = 12345;
-    const rand = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const rand = () => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32;
     return Array.from({ length: n }, () => (rand() < 0.5 ? -1 : 1) * 2 ** (rand() * 48 - 30) * (1 + rand()));
   }
   const values = Float32Array.from([...hard, ...spread(3000)]);
@@ -253,7 +282,8 @@ describe('F16 and BF16', () => {
     const dir = mkdtempSync(join(tmpdir(), 'taskscope-st-'));
     try {
       const file = join(dir, 'mixed.safetensors');
-      const out = python(`
+      const out = python(
+        `
 import json, struct, sys, numpy as np
 rng = np.random.default_rng(7)
 f16 = np.concatenate([[1.0, -2.5, 65504.0, 2.0**-24, 2.0**-14 - 2.0**-24, -0.0, np.inf, -np.inf, np.nan], rng.normal(0, 3, 55)]).astype(np.float16).reshape(8, 8)
@@ -274,12 +304,19 @@ hb = json.dumps(header).encode()
 open(sys.argv[1], "wb").write(struct.pack("<Q", len(hb)) + hb + b"".join(blobs))
 enc = lambda a: [x if np.isfinite(x) else str(x) for x in np.asarray(a, np.float64).ravel().tolist()]
 print(json.dumps({name: {"shape": list(np.shape(arr)), "values": enc(arr)} for name, _, arr, _ in items}))
-`.replace('sys.argv[1]', JSON.stringify(file)));
+`.replace('sys.argv[1]', JSON.stringify(file)),
+      );
       const expected: Record<string, { shape: number[]; values: (number | string)[] }> = JSON.parse(out);
       const parsed = parseSafetensors(new Uint8Array(readFileSync(file)), 'mixed.safetensors');
       expect(parsed.metadata).toEqual({ format: 'pt' });
       expect(parsed.tensors.map((t) => `${t.name}:${t.dtype}`)).toEqual([
-        'z.half:F16', 'a.single:F32', 'm.brain:BF16', 'embeddings.position_ids:I64', 'd.double:F64', 'i.int:I32', 's.scalar:F32',
+        'z.half:F16',
+        'a.single:F32',
+        'm.brain:BF16',
+        'embeddings.position_ids:I64',
+        'd.double:F64',
+        'i.int:I32',
+        's.scalar:F32',
       ]);
       for (const t of parsed.tensors) {
         const e = expected[t.name];
@@ -307,11 +344,12 @@ describe('safetensors errors name the file and the tensor', () => {
   });
 
   it('header longer than the file, file shorter than 8 bytes, header not JSON', () => {
-    expectThrows(() => parseSafetensors(rawSafetensors('{}', new Uint8Array(0), 1000)), 'model.safetensors: header length 1000 runs past the end of the file (10 bytes)');
-    expectThrows(() => parseSafetensors(new Uint8Array(5), 'x.safetensors'), 'x.safetensors: file is 5 bytes, too short for the 8-byte header length');
-    expect(() => parseSafetensors(rawSafetensors('<html>Not Found</html>', new Uint8Array(0)))).toThrow(
-      /^model\.safetensors: header is not valid JSON \(/,
+    expectThrows(
+      () => parseSafetensors(rawSafetensors('{}', new Uint8Array(0), 1000)),
+      'model.safetensors: header length 1000 runs past the end of the file (10 bytes)',
     );
+    expectThrows(() => parseSafetensors(new Uint8Array(5), 'x.safetensors'), 'x.safetensors: file is 5 bytes, too short for the 8-byte header length');
+    expect(() => parseSafetensors(rawSafetensors('<html>Not Found</html>', new Uint8Array(0)))).toThrow(/^model\.safetensors: header is not valid JSON \(/);
     expectThrows(() => parseSafetensors(rawSafetensors('[1,2]', new Uint8Array(0))), 'model.safetensors: header is not a JSON object');
   });
 
@@ -342,16 +380,25 @@ describe('safetensors errors name the file and the tensor', () => {
 
 describe('config.json', () => {
   const base = {
-    vocab_size: 200, hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 4,
-    intermediate_size: 64, max_position_embeddings: 64,
+    vocab_size: 200,
+    hidden_size: 32,
+    num_hidden_layers: 2,
+    num_attention_heads: 4,
+    intermediate_size: 64,
+    max_position_embeddings: 64,
   };
   const parse = (o: unknown) => parseBertConfig(JSON.stringify(o));
 
   it('applies the HF defaults and maps activations', () => {
     const c = parse({ ...base, hidden_act: 'gelu_pytorch_tanh', refbert_seed: 3 });
     expect(c).toMatchObject({
-      typeVocabSize: 2, layerNormEps: 1e-12, hiddenAct: 'gelu_new', hiddenDropoutProb: 0.1,
-      attentionProbsDropoutProb: 0.1, initializerRange: 0.02, padTokenId: 0,
+      typeVocabSize: 2,
+      layerNormEps: 1e-12,
+      hiddenAct: 'gelu_new',
+      hiddenDropoutProb: 0.1,
+      attentionProbsDropoutProb: 0.1,
+      initializerRange: 0.02,
+      padTokenId: 0,
     });
     expect(c.raw.refbert_seed).toBe(3);
     expect(parse({ ...base, hidden_act: 'relu' }).hiddenAct).toBe('relu');
@@ -363,12 +410,21 @@ describe('config.json', () => {
     expectThrows(() => parse(noHeads), 'config.json: missing required field "num_attention_heads"');
     expectThrows(() => parse({ ...base, hidden_size: 'abc' }), 'config.json: field "hidden_size" must be a positive integer, got "abc"');
     expectThrows(() => parse({ ...base, num_hidden_layers: 1.5 }), 'config.json: field "num_hidden_layers" must be a positive integer, got 1.5');
-    expectThrows(() => parse({ ...base, vocab_size: 0, intermediate_size: null }), 'config.json: field "vocab_size" must be a positive integer, got 0\nconfig.json: field "intermediate_size" must be a positive integer, got null');
+    expectThrows(
+      () => parse({ ...base, vocab_size: 0, intermediate_size: null }),
+      'config.json: field "vocab_size" must be a positive integer, got 0\nconfig.json: field "intermediate_size" must be a positive integer, got null',
+    );
     expectThrows(() => parse({ ...base, hidden_size: 30 }), 'config.json: hidden_size 30 is not divisible by num_attention_heads 4');
-    expectThrows(() => parse({ ...base, hidden_act: 'swish' }), 'config.json: field "hidden_act" must be one of "gelu", "gelu_new", "gelu_pytorch_tanh", "relu", got "swish"');
+    expectThrows(
+      () => parse({ ...base, hidden_act: 'swish' }),
+      'config.json: field "hidden_act" must be one of "gelu", "gelu_new", "gelu_pytorch_tanh", "relu", got "swish"',
+    );
     expectThrows(() => parse({ ...base, layer_norm_eps: -1 }), 'config.json: field "layer_norm_eps" must be a positive number, got -1');
     expectThrows(() => parse({ ...base, hidden_dropout_prob: 1 }), 'config.json: field "hidden_dropout_prob" must be a number in [0, 1), got 1');
-    expectThrows(() => parse({ ...base, position_embedding_type: 'relative_key' }), 'config.json: field "position_embedding_type" is "relative_key"; only "absolute" is supported');
+    expectThrows(
+      () => parse({ ...base, position_embedding_type: 'relative_key' }),
+      'config.json: field "position_embedding_type" is "relative_key"; only "absolute" is supported',
+    );
     expectThrows(() => parse({ ...base, model_type: 'roberta' }), 'config.json: model_type "roberta" is not supported (only "bert")');
     expectThrows(() => parse([1]), 'config.json: must hold a JSON object, got an array');
     expectThrows(() => parse(null), 'config.json: must hold a JSON object, got null');
@@ -379,9 +435,17 @@ describe('config.json', () => {
     const c = parse({ ...base, hidden_act: 'gelu_pytorch_tanh', refbert_seed: 3, architectures: ['BertForMaskedLM'] });
     const json = JSON.parse(serializeBertConfig({ ...c, hiddenDropoutProb: 0 }));
     expect(json).toEqual({
-      ...base, architectures: ['BertForMaskedLM'], model_type: 'bert', hidden_act: 'gelu_pytorch_tanh', refbert_seed: 3,
-      type_vocab_size: 2, layer_norm_eps: 1e-12, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0.1,
-      initializer_range: 0.02, pad_token_id: 0,
+      ...base,
+      architectures: ['BertForMaskedLM'],
+      model_type: 'bert',
+      hidden_act: 'gelu_pytorch_tanh',
+      refbert_seed: 3,
+      type_vocab_size: 2,
+      layer_norm_eps: 1e-12,
+      hidden_dropout_prob: 0,
+      attention_probs_dropout_prob: 0.1,
+      initializer_range: 0.02,
+      pad_token_id: 0,
     });
     expect(JSON.parse(serializeBertConfig({ ...c, hiddenAct: 'relu' })).hidden_act).toBe('relu');
     expect(JSON.parse(serializeBertConfig({ ...c, raw: {} })).architectures).toEqual(['BertModel']);
@@ -576,7 +640,10 @@ describe('saveBertCheckpoint', () => {
     const config = parseBertConfig(textOf(readFixtureFile('random-tiny', 'config.json')));
     const files = saveBertCheckpoint(
       {
-        config, vocabText: 'x\n', doLowerCase: false, tensors: ckpt,
+        config,
+        vocabText: 'x\n',
+        doLowerCase: false,
+        tensors: ckpt,
         extraTensors: [
           { name: 'cls.predictions.bias', shape: [200], dtype: 'F32', data: new Float32Array(200).fill(0.1) },
           { name: 'embeddings.position_ids', shape: [1, 64], dtype: 'I64', data: Float32Array.from({ length: 64 }, (_, i) => i) },
@@ -592,10 +659,16 @@ describe('saveBertCheckpoint', () => {
     expect(dtypeOf['bert.embeddings.position_ids']).toBe('I64');
     expect(st.filter((t) => !t.name.startsWith('bert.')).map((t) => t.name)).toEqual(['cls.predictions.bias']);
     expect(JSON.parse(textOf(files.get('tokenizer_config.json')!))).toEqual({
-      tokenizer_class: 'BertTokenizer', model_max_length: 64, do_lower_case: false, strip_accents: null,
+      tokenizer_class: 'BertTokenizer',
+      model_max_length: 64,
+      do_lower_case: false,
+      strip_accents: null,
     });
     expect(textOf(files.get('special_tokens_map.json')!)).toBe('{}');
-    expectThrows(() => saveBertCheckpoint({ config, vocabText: '', doLowerCase: true, tensors: ckpt.slice(1) }), `saveBertCheckpoint: missing tensor ${ckpt[0].name.replace('bert.', '')}`);
+    expectThrows(
+      () => saveBertCheckpoint({ config, vocabText: '', doLowerCase: true, tensors: ckpt.slice(1) }),
+      `saveBertCheckpoint: missing tensor ${ckpt[0].name.replace('bert.', '')}`,
+    );
   });
 });
 
@@ -609,7 +682,9 @@ describe('vocab checked at load time', () => {
     const { fixtureModelDir } = await import('../helpers/shared.ts');
     const dir = mkdtempSync(join(tmpdir(), 'ts-vocab-'));
     cpSync(fixtureModelDir('random-tiny'), dir, { recursive: true });
-    const lines = readFileSync(join(dir, 'vocab.txt'), 'utf8').split('\n').map((t) => (t === '[SEP]' ? '[XEP]' : t));
+    const lines = readFileSync(join(dir, 'vocab.txt'), 'utf8')
+      .split('\n')
+      .map((t) => (t === '[SEP]' ? '[XEP]' : t));
     writeFileSync(join(dir, 'vocab.txt'), lines.join('\n'));
     const src = dirSource(dir);
     await expect(loadBertCheckpoint(src)).rejects.toThrow(`${src.describe()}/vocab.txt: missing special token [SEP]`);

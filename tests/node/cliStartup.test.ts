@@ -39,7 +39,19 @@ describe('commands loaded at start-up', () => {
   });
 
   it("the overall help's summaries are the commands' own descriptions", async () => {
-    expect(Object.keys(COMMANDS)).toEqual(['encode', 'data', 'pretrain', 'select', 'train', 'pipeline', 'study', 'prune', 'assets', 'export-torch', 'import-run']);
+    expect(Object.keys(COMMANDS)).toEqual([
+      'encode',
+      'data',
+      'pretrain',
+      'select',
+      'train',
+      'pipeline',
+      'study',
+      'prune',
+      'assets',
+      'export-torch',
+      'import-run',
+    ]);
     for (const [name, entry] of Object.entries(COMMANDS)) {
       const program = new Command('taskscope');
       (await entry.load())(program);

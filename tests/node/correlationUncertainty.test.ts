@@ -29,11 +29,14 @@ describe('task correlation with its uncertainty', () => {
     // A never changes order. B's units: v1 ranks like A (τ 1), v2 = [2,1,4,3] (τ 1/3), v1 + v2 = [3,3,7,7] (τ-b 4/√24).
     // Resampling two units gives 2·v1, v1 + v2, 2·v2 with probability ¼, ½, ¼, so the 2.5 % and 97.5 %
     // quantiles of 4000 resamples are 1/3 and 1.
-    const r = correlationUncertainty({
-      A: [row(1, 2, 3, 4), row(1, 2, 3, 4)],
-      B: [row(1, 2, 3, 4), row(2, 1, 4, 3)],
-      C: [row(1, 2, 3, 4), row(8, 6, 4, 2)],
-    }, { normalize: identity, bootstrap: 4000, seed: 7 });
+    const r = correlationUncertainty(
+      {
+        A: [row(1, 2, 3, 4), row(1, 2, 3, 4)],
+        B: [row(1, 2, 3, 4), row(2, 1, 4, 3)],
+        C: [row(1, 2, 3, 4), row(8, 6, 4, 2)],
+      },
+      { normalize: identity, bootstrap: 4000, seed: 7 },
+    );
     expect(r.n).toBe(4);
     expect(r.units).toEqual({ A: 2, B: 2, C: 2 });
     expect(r.pairs.map((p) => `${p.a}-${p.b}`)).toEqual(['A-B', 'A-C', 'B-C']);
@@ -51,7 +54,9 @@ describe('task correlation with its uncertainty', () => {
     expect(r.warning).toBe('only 4 heads per task: the smallest possible p is 0.083, so no correlation here can be told from chance');
     // 8 heads: 2/8! is small, but 28 head pairs make each value coarse.
     const eight = correlationUncertainty({ A: [row(1, 2, 3, 4, 5, 6, 7, 8)], B: [row(1, 2, 3, 4, 5, 6, 8, 7)] }, { normalize: identity });
-    expect(eight.warning).toBe('only 8 heads per task: each value rests on 28 head pairs, so one head moves it by up to 0.07; read the p and the interval, not the colour');
+    expect(eight.warning).toBe(
+      'only 8 heads per task: each value rests on 28 head pairs, so one head moves it by up to 0.07; read the p and the interval, not the colour',
+    );
   });
 
   it('a single unit per task gives no interval (nothing to resample), and bad input names the task', () => {

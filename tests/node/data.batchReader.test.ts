@@ -47,18 +47,8 @@ describe('batch reader', () => {
     const b = r.next();
     expect([b.batchSize, b.seqLen, b.task, b.split]).toEqual([4, 5, 'RTE', 'train']);
     expect(b.uids).toEqual(['RTE-0', 'RTE-1', 'RTE-2', 'RTE-3']);
-    expect(Array.from(b.inputIds)).toEqual([
-      1000, 1001, 1002, 7, 7,
-      1010, 1011, 1012, 1013, 1014,
-      1020, 1021, 1022, 1023, 7,
-      1030, 1031, 7, 7, 7,
-    ]);
-    expect(Array.from(b.tokenTypeIds)).toEqual([
-      0, 0, 1, 0, 0,
-      0, 0, 0, 1, 1,
-      0, 0, 1, 1, 0,
-      0, 1, 0, 0, 0,
-    ]);
+    expect(Array.from(b.inputIds)).toEqual([1000, 1001, 1002, 7, 7, 1010, 1011, 1012, 1013, 1014, 1020, 1021, 1022, 1023, 7, 1030, 1031, 7, 7, 7]);
+    expect(Array.from(b.tokenTypeIds)).toEqual([0, 0, 1, 0, 0, 0, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1, 0, 0, 0]);
     expect(Array.from(b.attentionMask)).toEqual([1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 0, 0, 0]);
     expect(Array.from(b.labels)).toEqual([0, 1, 2, 0]);
   });

@@ -38,7 +38,11 @@ describe('taskscope data check', () => {
   it('exit code 0 on clean files, from a folder or from the Hub layout', async () => {
     const a = capture();
     expect(await runDataCheck({ task: 'RTE', dir: glueDir, split: ['dev', 'test'] }, a.print)).toBe(0);
-    expect(a.lines).toEqual([`RTE (${glueDir})`, '  dev                  277 rows  (official 277)  [not_entailment 131, entailment 146]', '  test                3000 rows  (official 3000)']);
+    expect(a.lines).toEqual([
+      `RTE (${glueDir})`,
+      '  dev                  277 rows  (official 277)  [not_entailment 131, entailment 146]',
+      '  test                3000 rows  (official 3000)',
+    ]);
     const b = capture();
     expect(await runDataCheck({ task: 'mnli', hub: hubDir, split: ['dev_matched'] }, b.print)).toBe(0);
     expect(b.lines[1]).toBe('  dev_matched         9815 rows  (official 9815)  [contradiction 3213, neutral 3123, entailment 3479]');
@@ -57,9 +61,22 @@ describe('taskscope data check', () => {
     const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
     const before = process.exitCode;
     try {
-      await program.parseAsync(['node', 'taskscope', 'data', 'check', '--task', 'rte', '--dir', resolve(repoRoot, 'tests/data/malformed/columns'), '--split', 'dev']);
+      await program.parseAsync([
+        'node',
+        'taskscope',
+        'data',
+        'check',
+        '--task',
+        'rte',
+        '--dir',
+        resolve(repoRoot, 'tests/data/malformed/columns'),
+        '--split',
+        'dev',
+      ]);
       expect(process.exitCode).toBe(1);
-      expect(write.mock.calls.map((c) => String(c[0]))).toContain(`    ${resolve(repoRoot, 'tests/data/malformed/columns/RTE/dev.tsv')}:3: expected 4 tab-separated columns, found 3\n`);
+      expect(write.mock.calls.map((c) => String(c[0]))).toContain(
+        `    ${resolve(repoRoot, 'tests/data/malformed/columns/RTE/dev.tsv')}:3: expected 4 tab-separated columns, found 3\n`,
+      );
     } finally {
       write.mockRestore();
       process.exitCode = before;
@@ -88,6 +105,8 @@ describe('taskscope data build', () => {
     await expect(runDataBuild({ task: 'WNLI', dir: glueDir, model: tmp, maxLen: '64', out, progress: false }, a.print)).rejects.toThrow(
       `${join(tmp, 'vocab.txt')}: not found (the model folder needs a vocab.txt)`,
     );
-    await expect(runDataBuild({ task: 'WNLI', dir: glueDir, model, maxLen: '2', out, progress: false }, a.print)).rejects.toThrow('--max-len must be an integer from 3 to 65535, got "2"');
+    await expect(runDataBuild({ task: 'WNLI', dir: glueDir, model, maxLen: '2', out, progress: false }, a.print)).rejects.toThrow(
+      '--max-len must be an integer from 3 to 65535, got "2"',
+    );
   });
 });

@@ -18,7 +18,10 @@ function officialCounts(): Map<string, number> {
   const out = new Map<string, number>();
   for (const part of body.split('·').map((s) => s.trim())) {
     const [name, ...rest] = part.split(' ');
-    const [train, dev, test] = rest.join(' ').split('/').map((s) => s.trim());
+    const [train, dev, test] = rest
+      .join(' ')
+      .split('/')
+      .map((s) => s.trim());
     const nums = (s: string) => (s.match(/\d+/g) ?? []).map(Number);
     if (name === 'MNLI') {
       out.set('MNLI/train', nums(train)[0]);
@@ -49,7 +52,7 @@ describe('GLUE task registry', () => {
     }
   });
 
-  it('resolves every original\'s lower-case name in one place', () => {
+  it("resolves every original's lower-case name in one place", () => {
     expect(getTask('sst').name).toBe('SST-2');
     expect(getTask('sts').name).toBe('STS-B');
     expect(getTask('stsb').name).toBe('STS-B');
@@ -78,8 +81,17 @@ describe('GLUE task registry', () => {
   it('names the GLUE submission files and their label formats', () => {
     const files = GLUE_TASKS.flatMap((t) => t.splits.filter((s) => s.submissionFile).map((s) => `${s.submissionFile}:${t.submissionFormat}`));
     expect(files).toEqual([
-      'CoLA.tsv:int', 'SST-2.tsv:int', 'MRPC.tsv:int', 'STS-B.tsv:float3', 'QQP.tsv:int',
-      'MNLI-m.tsv:string', 'MNLI-mm.tsv:string', 'QNLI.tsv:string', 'RTE.tsv:string', 'WNLI.tsv:int', 'AX.tsv:string',
+      'CoLA.tsv:int',
+      'SST-2.tsv:int',
+      'MRPC.tsv:int',
+      'STS-B.tsv:float3',
+      'QQP.tsv:int',
+      'MNLI-m.tsv:string',
+      'MNLI-mm.tsv:string',
+      'QNLI.tsv:string',
+      'RTE.tsv:string',
+      'WNLI.tsv:int',
+      'AX.tsv:string',
     ]);
     expect(getSplit(getTask('MNLI'), 'test_matched').submissionFile).toBe('MNLI-m.tsv');
   });
@@ -100,7 +112,7 @@ describe('GLUE task registry', () => {
     }
   });
 
-  it('knows the Hub\'s label order for every Parquet file here (read from the files\' metadata)', async () => {
+  it("knows the Hub's label order for every Parquet file here (read from the files' metadata)", async () => {
     for (const t of GLUE_TASKS.filter((x) => x.hub.labelKind === 'classLabel')) {
       for (const s of t.splits) {
         const path = resolve(hubDir, hubParquetPath(t, s));
@@ -132,9 +144,27 @@ describe('row counts of the real files equal the official counts', () => {
       }
     }
     expect(seen).toEqual([
-      'CoLA/train', 'CoLA/dev', 'CoLA/test', 'SST-2/train', 'SST-2/dev', 'SST-2/test', 'MRPC/train', 'MRPC/dev', 'MRPC/test',
-      'STS-B/train', 'STS-B/dev', 'STS-B/test', 'QNLI/dev', 'QNLI/test', 'RTE/train', 'RTE/dev', 'RTE/test',
-      'WNLI/train', 'WNLI/dev', 'WNLI/test', 'AX/test',
+      'CoLA/train',
+      'CoLA/dev',
+      'CoLA/test',
+      'SST-2/train',
+      'SST-2/dev',
+      'SST-2/test',
+      'MRPC/train',
+      'MRPC/dev',
+      'MRPC/test',
+      'STS-B/train',
+      'STS-B/dev',
+      'STS-B/test',
+      'QNLI/dev',
+      'QNLI/test',
+      'RTE/train',
+      'RTE/dev',
+      'RTE/test',
+      'WNLI/train',
+      'WNLI/dev',
+      'WNLI/test',
+      'AX/test',
     ]);
   });
 
@@ -150,19 +180,47 @@ describe('row counts of the real files equal the official counts', () => {
       }
     }
     expect(seen).toEqual([
-      'CoLA/train', 'CoLA/dev', 'CoLA/test', 'SST-2/train', 'SST-2/dev', 'SST-2/test', 'MRPC/train', 'MRPC/dev', 'MRPC/test',
-      'STS-B/train', 'STS-B/dev', 'STS-B/test', 'QQP/dev', 'MNLI/dev_matched', 'MNLI/dev_mismatched', 'MNLI/test_matched',
-      'MNLI/test_mismatched', 'QNLI/dev', 'QNLI/test', 'RTE/train', 'RTE/dev', 'RTE/test', 'WNLI/train', 'WNLI/dev', 'WNLI/test',
-      'AX/test', 'SciTail/dev', 'SciTail/test',
+      'CoLA/train',
+      'CoLA/dev',
+      'CoLA/test',
+      'SST-2/train',
+      'SST-2/dev',
+      'SST-2/test',
+      'MRPC/train',
+      'MRPC/dev',
+      'MRPC/test',
+      'STS-B/train',
+      'STS-B/dev',
+      'STS-B/test',
+      'QQP/dev',
+      'MNLI/dev_matched',
+      'MNLI/dev_mismatched',
+      'MNLI/test_matched',
+      'MNLI/test_mismatched',
+      'QNLI/dev',
+      'QNLI/test',
+      'RTE/train',
+      'RTE/dev',
+      'RTE/test',
+      'WNLI/train',
+      'WNLI/dev',
+      'WNLI/test',
+      'AX/test',
+      'SciTail/dev',
+      'SciTail/test',
     ]);
     // The assets README gives SciTail's counts in words: validation 1304, test 2126.
     expect(getSplit(getTask('SciTail'), 'dev').rows).toBe(1304);
     expect(getSplit(getTask('SciTail'), 'test').rows).toBe(2126);
   });
 
-  it('maps the Hub\'s integer labels through their names to the registry order (MNLI, SciTail)', async () => {
+  it("maps the Hub's integer labels through their names to the registry order (MNLI, SciTail)", async () => {
     const pq = parquetSourceFromPath(hubDir);
-    for (const [task, split] of [['MNLI', 'dev_matched'], ['MNLI', 'dev_mismatched'], ['SciTail', 'dev']] as const) {
+    for (const [task, split] of [
+      ['MNLI', 'dev_matched'],
+      ['MNLI', 'dev_mismatched'],
+      ['SciTail', 'dev'],
+    ] as const) {
       const t = getTask(task);
       const file = await nodeAsyncBuffer(resolve(hubDir, hubParquetPath(t, getSplit(t, split))));
       const meta = await parquetMetadataAsync(file);

@@ -39,7 +39,13 @@ describe('shards', () => {
     const store = freshStore();
     const m = await buildShards(src, RTE, 'dev', tokenizer, { store, maxLength: 128, shardSize: 64 });
     expect([m.rows, m.shards.length, m.complete]).toEqual([277, 5, true]);
-    expect(m.shards.map((s) => [s.index, s.firstRow, s.rows])).toEqual([[0, 0, 64], [1, 64, 64], [2, 128, 64], [3, 192, 64], [4, 256, 21]]);
+    expect(m.shards.map((s) => [s.index, s.firstRow, s.rows])).toEqual([
+      [0, 0, 64],
+      [1, 64, 64],
+      [2, 128, 64],
+      [3, 192, 64],
+      [4, 256, 21],
+    ]);
     expect(m.variant).toBe(`len128-uncased-${(await tokenizer.vocabHash()).slice(0, 12)}`);
     expect(m.sourceChecksums).toEqual({ 'RTE/dev.tsv': `rows-sha256:${await sha256Hex(m.shards.map((s) => s.inputDigest).join('\n'))}` });
     expect(m.labels).toEqual(['not_entailment', 'entailment']);
@@ -77,7 +83,10 @@ describe('shards', () => {
     const tsv = await tsvSourceFromPath(glueDir);
     const pq = parquetSourceFromPath(hubDir);
     const store = freshStore();
-    for (const [task, written, reused] of [['RTE', 0, 3], ['MRPC', 4, 0]] as const) {
+    for (const [task, written, reused] of [
+      ['RTE', 0, 3],
+      ['MRPC', 4, 0],
+    ] as const) {
       await buildShards(tsv, getTask(task), 'dev', tokenizer, { store, maxLength: 64, shardSize: 128 });
       const events: BuildProgress[] = [];
       const m = await buildShards(pq, getTask(task), 'dev', tokenizer, { store, maxLength: 64, shardSize: 128, onProgress: (p) => events.push(p) });
@@ -99,11 +108,16 @@ describe('shards', () => {
     corrupt[100] ^= 0x01;
     writeFileSync(store.shardPath(m, 2), corrupt);
     unlinkSync(store.shardPath(m, 4));
-    expect((await reader.verify()).damaged).toEqual([{ index: 2, reason: 'checksum mismatch' }, { index: 4, reason: 'missing' }]);
+    expect((await reader.verify()).damaged).toEqual([
+      { index: 2, reason: 'checksum mismatch' },
+      { index: 4, reason: 'missing' },
+    ]);
 
     // Without a source the damage is an error, never silently used.
     const blind = await ShardReader.open(store, m);
-    await expect(blind.loadAll()).rejects.toThrow(`RTE/dev in ${store.root}: damaged shard 2 (checksum mismatch), 4 (missing), and no source was given to rebuild it`);
+    await expect(blind.loadAll()).rejects.toThrow(
+      `RTE/dev in ${store.root}: damaged shard 2 (checksum mismatch), 4 (missing), and no source was given to rebuild it`,
+    );
     await expect(blind.shard(2)).rejects.toThrow(`RTE/dev in ${store.root}: damaged shard 2 (checksum mismatch), and no source was given to rebuild it`);
 
     const loaded = await reader.loadAll();
@@ -157,7 +171,9 @@ describe('shards', () => {
     const interrupt = new Error('power cut after shard 3');
     await expect(
       buildShards(src, RTE, 'train', tokenizer, {
-        store, maxLength: 128, shardSize: 300,
+        store,
+        maxLength: 128,
+        shardSize: 300,
         onShard: (e) => {
           if (e.index === 3) throw interrupt;
         },
@@ -165,7 +181,9 @@ describe('shards', () => {
     ).rejects.toBe(interrupt);
     const partial = (await store.getManifest(whole))!;
     expect([partial.complete, partial.shards.length, partial.rows]).toEqual([false, 4, 1200]);
-    await expect(ShardReader.open(store, whole)).rejects.toThrow(`RTE/train/${whole.variant} in ${store.root} is incomplete (4 shards, 1200 rows so far): run the build again to finish it`);
+    await expect(ShardReader.open(store, whole)).rejects.toThrow(
+      `RTE/train/${whole.variant} in ${store.root} is incomplete (4 shards, 1200 rows so far): run the build again to finish it`,
+    );
 
     const events: BuildProgress[] = [];
     const resumed = await buildShards(src, RTE, 'train', tokenizer, { store, maxLength: 128, shardSize: 300, onProgress: (p) => events.push(p) });
@@ -229,7 +247,9 @@ describe('IndexedDB shard store (fake-indexeddb)', () => {
       proto.put = put;
     }
     expect(err).toBeInstanceOf(StorageFullError);
-    expect((err as Error).message).toBe(`storage full while writing shard 3 of RTE/dev to ${db.describe()}: The quota has been exceeded. (shards 0–2 are kept; free space and build again to continue)`);
+    expect((err as Error).message).toBe(
+      `storage full while writing shard 3 of RTE/dev to ${db.describe()}: The quota has been exceeded. (shards 0–2 are kept; free space and build again to continue)`,
+    );
     const key = await shardKeyFor(RTE, 'dev', tokenizer, 128);
     const partial = (await db.getManifest(key)) as ShardManifest;
     expect([partial.complete, partial.shards.length, partial.rows]).toEqual([false, 3, 192]);

@@ -24,8 +24,19 @@ const strip = (e: RawExample) => ({ uid: e.uid, textA: e.textA, textB: e.textB, 
 
 describe('TSV and Parquet sources give the same examples', () => {
   const cases: [string, SplitName][] = [
-    ['CoLA', 'train'], ['CoLA', 'dev'], ['SST-2', 'train'], ['SST-2', 'dev'], ['MRPC', 'train'], ['MRPC', 'dev'],
-    ['STS-B', 'train'], ['STS-B', 'dev'], ['RTE', 'train'], ['RTE', 'dev'], ['WNLI', 'train'], ['WNLI', 'dev'], ['QNLI', 'dev'],
+    ['CoLA', 'train'],
+    ['CoLA', 'dev'],
+    ['SST-2', 'train'],
+    ['SST-2', 'dev'],
+    ['MRPC', 'train'],
+    ['MRPC', 'dev'],
+    ['STS-B', 'train'],
+    ['STS-B', 'dev'],
+    ['RTE', 'train'],
+    ['RTE', 'dev'],
+    ['WNLI', 'train'],
+    ['WNLI', 'dev'],
+    ['QNLI', 'dev'],
   ];
 
   it.each(cases)('%s %s: every row, same order, same texts and labels', async (task, split) => {
@@ -58,7 +69,12 @@ describe('TSV and Parquet sources give the same examples', () => {
   });
 
   it('MRPC: the Hub idx is the data row of msr_paraphrase_train.txt, and train.tsv is that file without dev', async () => {
-    const raw = readFileSync(resolve(glueDir, 'MRPC/msr_paraphrase_train.txt'), 'utf8').replace(/^\uFEFF/, '').split('\n').slice(1).filter((l) => l).map((l) => l.split('\t'));
+    const raw = readFileSync(resolve(glueDir, 'MRPC/msr_paraphrase_train.txt'), 'utf8')
+      .replace(/^\uFEFF/, '')
+      .split('\n')
+      .slice(1)
+      .filter((l) => l)
+      .map((l) => l.split('\t'));
     expect(raw.length).toBe(4076);
     const pq = parquetSourceFromPath(hubDir);
     const hubTrain = await all(pq, 'MRPC', 'train');
@@ -78,10 +94,25 @@ describe('hand-made files in the layouts of the splits not in the assets', () =>
     const src = await tsvSourceFromPath(mini);
     const train = await all(src, 'MNLI', 'train');
     expect(train.map(strip)).toEqual([
-      { uid: '0', textA: 'Conceptually cream skimming has two basic dimensions - product and geography.', textB: 'Product and geography are what make cream skimming work. ', label: 1 },
-      { uid: '1', textA: 'you know during the season and i guess at at your level uh you lose them to the next level', textB: 'You lose the things to the following level if the people recall.', label: 2 },
+      {
+        uid: '0',
+        textA: 'Conceptually cream skimming has two basic dimensions - product and geography.',
+        textB: 'Product and geography are what make cream skimming work. ',
+        label: 1,
+      },
+      {
+        uid: '1',
+        textA: 'you know during the season and i guess at at your level uh you lose them to the next level',
+        textB: 'You lose the things to the following level if the people recall.',
+        label: 2,
+      },
       // A bare double quote opens no quoted field: TSVs are split on tabs only.
-      { uid: '2', textA: '"Who\'s there?" he asked, and one of our number will carry out your instructions minutely.', textB: 'A member of my team will execute your orders with immense precision.', label: 0 },
+      {
+        uid: '2',
+        textA: '"Who\'s there?" he asked, and one of our number will carry out your instructions minutely.',
+        textB: 'A member of my team will execute your orders with immense precision.',
+        label: 0,
+      },
     ]);
     expect((await all(src, 'MNLI', 'dev_matched')).map(strip)).toEqual(train.map(strip));
     expect((await all(src, 'MNLI', 'dev_mismatched')).length).toBe(3);
@@ -94,17 +125,30 @@ describe('hand-made files in the layouts of the splits not in the assets', () =>
   it('QQP train/dev (id qid1 qid2 q1 q2 is_duplicate) and test (id q1 q2)', async () => {
     const src = await tsvSourceFromPath(mini);
     expect((await all(src, 'QQP', 'train')).map(strip)).toEqual([
-      { uid: '133273', textA: 'How is the life of a math student? Could you describe your own experiences?', textB: 'Which level of prepration is enough for the exam jlpt5?', label: 0 },
+      {
+        uid: '133273',
+        textA: 'How is the life of a math student? Could you describe your own experiences?',
+        textB: 'Which level of prepration is enough for the exam jlpt5?',
+        label: 0,
+      },
       { uid: '402555', textA: 'How do I control my horny emotions?', textB: 'How do you control your horniness?', label: 1 },
       { uid: '360472', textA: 'What causes stool color to change to yellow?', textB: 'What can cause stool to come out as "little balls"?', label: 0 },
     ]);
     expect((await all(src, 'QQP', 'dev')).map((e) => e.uid)).toEqual(['360472', '402555', '133273']);
-    expect((await all(src, 'QQP', 'test')).map((e) => [e.uid, e.label])).toEqual([['0', undefined], ['1', undefined], ['2', undefined]]);
+    expect((await all(src, 'QQP', 'test')).map((e) => [e.uid, e.label])).toEqual([
+      ['0', undefined],
+      ['1', undefined],
+      ['2', undefined],
+    ]);
   });
 
   it('QNLI train: not_entailment = 0, entailment = 1', async () => {
     const rows = await all(await tsvSourceFromPath(mini), 'QNLI', 'train');
-    expect(rows.map((e) => [e.uid, e.label])).toEqual([['0', 0], ['1', 0], ['2', 1]]);
+    expect(rows.map((e) => [e.uid, e.label])).toEqual([
+      ['0', 0],
+      ['1', 0],
+      ['2', 1],
+    ]);
   });
 
   it('SNLI drops rows whose gold label is "-" and counts them', async () => {
@@ -123,7 +167,10 @@ describe('hand-made files in the layouts of the splits not in the assets', () =>
 
   it('SciTail tsv_format (no header): neutral = 0, entails = 1; uid is the row number', async () => {
     const rows = await all(await tsvSourceFromPath(mini), 'SciTail', 'dev');
-    expect(rows.map((e) => [e.uid, e.label, e.line])).toEqual([['0', 0, 1], ['1', 1, 2]]);
+    expect(rows.map((e) => [e.uid, e.label, e.line])).toEqual([
+      ['0', 0, 1],
+      ['1', 1, 2],
+    ]);
   });
 });
 
@@ -157,7 +204,10 @@ describe('zip, picked files and URL sources', () => {
     const loose = new TsvSource(fileListProvider([new File([readFileSync(resolve(glueDir, 'RTE/dev.tsv'))], 'dev.tsv')]));
     expect((await all(loose, 'RTE', 'dev')).length).toBe(277);
     // Picked Parquet files go to the Parquet source.
-    const pq = sourceFromSpec({ kind: 'files', files: [pick('glue/rte/validation-00000-of-00001.parquet', resolve(hubDir, 'datasets/nyu-mll/glue/resolve/main/rte/validation-00000-of-00001.parquet'))] });
+    const pq = sourceFromSpec({
+      kind: 'files',
+      files: [pick('glue/rte/validation-00000-of-00001.parquet', resolve(hubDir, 'datasets/nyu-mll/glue/resolve/main/rte/validation-00000-of-00001.parquet'))],
+    });
     expect(pq.kind).toBe('parquet');
     expect((await all(pq, 'RTE', 'dev')).map(strip)).toEqual((await all(await tsvSourceFromPath(glueDir), 'RTE', 'dev')).map(strip));
   });
@@ -195,7 +245,9 @@ describe('zip, picked files and URL sources', () => {
     expect(requests[0]).toBe('HEAD /mirror/hub/datasets/nyu-mll/glue/resolve/main/sst2/validation-00000-of-00001.parquet');
     expect(requests.slice(1).every((r) => / bytes=\d+-\d+$/.test(r))).toBe(true);
     expect(await hub.locate(getTask('QQP'), 'train')).toBeNull();
-    await expect(all(hub, 'QQP', 'train')).rejects.toThrow('http://127.0.0.1:5173/mirror/hub: has no datasets/nyu-mll/glue/resolve/main/qqp/train-00000-of-00001.parquet (QQP train)');
+    await expect(all(hub, 'QQP', 'train')).rejects.toThrow(
+      'http://127.0.0.1:5173/mirror/hub: has no datasets/nyu-mll/glue/resolve/main/qqp/train-00000-of-00001.parquet (QQP train)',
+    );
 
     const glue = sourceFromSpec({ kind: 'glue-url', base: 'http://127.0.0.1:5173/mirror/glue' }, mirrorFetch);
     const rte = await all(glue, 'RTE', 'dev');

@@ -30,34 +30,79 @@ async function collect(source: DataSource, task: string, split: string): Promise
 
 /** [case folder, task, split, file inside the case, first error, every issue in collect mode, good rows] */
 const cases: [string, string, string, string, string, string[], number][] = [
-  ['columns', 'RTE', 'dev', 'RTE/dev.tsv', ':3: expected 4 tab-separated columns, found 3', [':3: expected 4 tab-separated columns, found 3', ':5: expected 4 tab-separated columns, found 5'], 2],
-  ['label', 'MNLI', 'dev_matched', 'MNLI/dev_matched.tsv', ':3: unknown label "maybe" (expected one of: contradiction, neutral, entailment)', [':3: unknown label "maybe" (expected one of: contradiction, neutral, entailment)'], 2],
-  ['score', 'STS-B', 'dev', 'STS-B/dev.tsv', ':2: score "high" is not a number', [
-    ':2: score "high" is not a number', ':3: score 5.5 is outside 0–5', ':4: score -0.25 is outside 0–5', ':6: score "" is not a number',
-  ], 1],
+  [
+    'columns',
+    'RTE',
+    'dev',
+    'RTE/dev.tsv',
+    ':3: expected 4 tab-separated columns, found 3',
+    [':3: expected 4 tab-separated columns, found 3', ':5: expected 4 tab-separated columns, found 5'],
+    2,
+  ],
+  [
+    'label',
+    'MNLI',
+    'dev_matched',
+    'MNLI/dev_matched.tsv',
+    ':3: unknown label "maybe" (expected one of: contradiction, neutral, entailment)',
+    [':3: unknown label "maybe" (expected one of: contradiction, neutral, entailment)'],
+    2,
+  ],
+  [
+    'score',
+    'STS-B',
+    'dev',
+    'STS-B/dev.tsv',
+    ':2: score "high" is not a number',
+    [':2: score "high" is not a number', ':3: score 5.5 is outside 0–5', ':4: score -0.25 is outside 0–5', ':6: score "" is not a number'],
+    1,
+  ],
   ['nul', 'SST-2', 'dev', 'SST-2/dev.tsv', ':3: contains a NUL byte (binary file?)', [':3: contains a NUL byte (binary file?)'], 0],
   ['utf8', 'CoLA', 'dev', 'CoLA/dev.tsv', ':2: not valid UTF-8 text (binary file?)', [':2: not valid UTF-8 text (binary file?)'], 0],
   ['empty', 'QNLI', 'dev', 'QNLI/dev.tsv', ': empty file', [': empty file'], 0],
-  ['truncated', 'QQP', 'dev', 'QQP/dev.tsv', ':4: file ends mid-row: the last line has 4 of 6 columns and no final newline (truncated file?)', [
+  [
+    'truncated',
+    'QQP',
+    'dev',
+    'QQP/dev.tsv',
     ':4: file ends mid-row: the last line has 4 of 6 columns and no final newline (truncated file?)',
-  ], 2],
-  ['header', 'WNLI', 'train', 'WNLI/train.tsv', ':1: unexpected header "index\\tsentence1\\tsentence2" (3 columns); WNLI train.tsv starts with "index\\tsentence1\\tsentence2\\tlabel" (4 columns)', [
+    [':4: file ends mid-row: the last line has 4 of 6 columns and no final newline (truncated file?)'],
+    2,
+  ],
+  [
+    'header',
+    'WNLI',
+    'train',
+    'WNLI/train.tsv',
     ':1: unexpected header "index\\tsentence1\\tsentence2" (3 columns); WNLI train.tsv starts with "index\\tsentence1\\tsentence2\\tlabel" (4 columns)',
-  ], 0],
+    [':1: unexpected header "index\\tsentence1\\tsentence2" (3 columns); WNLI train.tsv starts with "index\\tsentence1\\tsentence2\\tlabel" (4 columns)'],
+    0,
+  ],
   ['headeronly', 'RTE', 'train', 'RTE/train.tsv', ': no rows after the header', [': no rows after the header'], 0],
-  ['many', 'MRPC', 'train', 'MRPC/train.tsv', ':3: expected 5 tab-separated columns, found 4', [
+  [
+    'many',
+    'MRPC',
+    'train',
+    'MRPC/train.tsv',
     ':3: expected 5 tab-separated columns, found 4',
-    ':4: unknown label "2" (expected one of: 0, 1)',
-    ':5: expected 5 tab-separated columns, found 1',
-    ':6: unknown label "yes" (expected one of: 0, 1)',
-  ], 2],
+    [
+      ':3: expected 5 tab-separated columns, found 4',
+      ':4: unknown label "2" (expected one of: 0, 1)',
+      ':5: expected 5 tab-separated columns, found 1',
+      ':6: unknown label "yes" (expected one of: 0, 1)',
+    ],
+    2,
+  ],
 ];
 
 describe('malformed TSV files give errors naming file, line and reason', () => {
   it.each(cases)('%s: %s %s', async (c, task, split, file, first, all, good) => {
     const path = resolve(bad(c), file);
     const src = await tsvSourceFromPath(bad(c));
-    const err = await drain(src, task, split).then(() => null, (e: unknown) => e);
+    const err = await drain(src, task, split).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(DataError);
     expect((err as Error).message).toBe(`${path}${first}`);
     const r = await collect(src, task, split);
@@ -75,8 +120,19 @@ describe('malformed TSV files give errors naming file, line and reason', () => {
     const head = enc.encode('sentence\tlabel\nna\u00efve caf\u00e9 \u2013 ok\t1\n');
     // Split inside the 3-byte "–" so the streaming decoder must carry bytes over.
     const cut = head.indexOf(0xe2) + 1;
-    const chunks = [head.subarray(0, cut), head.subarray(cut), enc.encode('fine\t0\nbroken \xff'.replace('\xff', '')), new Uint8Array([0xff, 0x09, 0x31, 0x0a])];
-    const stream = () => new ReadableStream<Uint8Array>({ start(c) { for (const ch of chunks) c.enqueue(ch); c.close(); } });
+    const chunks = [
+      head.subarray(0, cut),
+      head.subarray(cut),
+      enc.encode('fine\t0\nbroken \xff'.replace('\xff', '')),
+      new Uint8Array([0xff, 0x09, 0x31, 0x0a]),
+    ];
+    const stream = () =>
+      new ReadableStream<Uint8Array>({
+        start(c) {
+          for (const ch of chunks) c.enqueue(ch);
+          c.close();
+        },
+      });
     const src = new TsvSource({
       describe: () => 'mem',
       exists: async () => true,
@@ -109,7 +165,10 @@ describe('malformed TSV files give errors naming file, line and reason', () => {
     const src = new TsvSource(memoryFileProvider({ 'SST-2/dev.tsv': '\uFEFFsentence\tlabel\r\ngood film\t1\r\nbad film\t0\r\n' }));
     const rows = [];
     for await (const e of src.open(getTask('SST-2'), 'dev')) rows.push([e.textA, e.label]);
-    expect(rows).toEqual([['good film', 1], ['bad film', 0]]);
+    expect(rows).toEqual([
+      ['good film', 1],
+      ['bad film', 0],
+    ]);
   });
 
   it('data check lists the malformed rows of every split and keeps counting', async () => {
@@ -147,7 +206,16 @@ describe('Parquet validation', () => {
   const rel = 'datasets/nyu-mll/glue/resolve/main/rte/validation-00000-of-00001.parquet';
 
   it('label names in the file that the registry does not map are an error', async () => {
-    const task = { ...getTask('RTE'), hub: { ...getTask('RTE').hub, classLabels: [['yes', 'entailment'], ['no', 'not_entailment']] as const } };
+    const task = {
+      ...getTask('RTE'),
+      hub: {
+        ...getTask('RTE').hub,
+        classLabels: [
+          ['yes', 'entailment'],
+          ['no', 'not_entailment'],
+        ] as const,
+      },
+    };
     const src = new ParquetSource(memoryParquetProvider({ [rel]: rte }));
     const it = src.open(task, 'dev')[Symbol.asyncIterator]();
     await expect(it.next()).rejects.toThrow(
@@ -158,12 +226,16 @@ describe('Parquet validation', () => {
   it('a file that is not Parquet is reported as such', async () => {
     const src = new ParquetSource(memoryParquetProvider({ [rel]: new TextEncoder().encode('index\tsentence1\n') }));
     const it = src.open(getTask('RTE'), 'dev')[Symbol.asyncIterator]();
-    await expect(it.next()).rejects.toThrow(/^memory\/datasets\/nyu-mll\/glue\/resolve\/main\/rte\/validation-00000-of-00001\.parquet: not a readable Parquet file \(/);
+    await expect(it.next()).rejects.toThrow(
+      /^memory\/datasets\/nyu-mll\/glue\/resolve\/main\/rte\/validation-00000-of-00001\.parquet: not a readable Parquet file \(/,
+    );
   });
 
   it('a missing column is named', async () => {
     const task = { ...getTask('RTE'), hub: { ...getTask('RTE').hub, textB: 'hypothesis' } };
     const src = new ParquetSource(memoryParquetProvider({ [rel]: rte }));
-    await expect(src.open(task, 'dev')[Symbol.asyncIterator]().next()).rejects.toThrow(`memory/${rel}: no column "hypothesis" (columns: sentence1, sentence2, label, idx)`);
+    await expect(src.open(task, 'dev')[Symbol.asyncIterator]().next()).rejects.toThrow(
+      `memory/${rel}: no column "hypothesis" (columns: sentence1, sentence2, label, idx)`,
+    );
   });
 });

@@ -8,16 +8,33 @@ import { MultiTaskModel } from '../../src/engine/model/multiTaskModel.ts';
 import type { BatchTensors } from '../../src/engine/train/batchTensors.ts';
 import type { TaskSpec } from '../../src/engine/model/taskSpec.ts';
 import {
-  SOFT_LABELS_FORMAT, averageTeachers, distillationLoss, distillationLossExtras, kdKlLoss, kdMseLoss, parseSoftLabels, serializeSoftLabels,
+  SOFT_LABELS_FORMAT,
+  averageTeachers,
+  distillationLoss,
+  distillationLossExtras,
+  kdKlLoss,
+  kdMseLoss,
+  parseSoftLabels,
+  serializeSoftLabels,
 } from '../../src/engine/train/distillation.ts';
 
 /* Knowledge distillation (docs/methods.md §1.12): the two loss variants against plain float64 JS, the soft-label file, the hook. */
 
-const LOGITS = [[1, 2, 0.5], [0.1, -1, 2]];
-const Q = [[0.2, 0.5, 0.3], [0, 0.25, 0.75]]; // a zero entry: 0·log 0 counts as 0, as PyTorch's kl_div
+const LOGITS = [
+  [1, 2, 0.5],
+  [0.1, -1, 2],
+];
+const Q = [
+  [0.2, 0.5, 0.3],
+  [0, 0.25, 0.75],
+]; // a zero entry: 0·log 0 counts as 0, as PyTorch's kl_div
 const HARD = [1, 2];
 
-const logSoftmax = (z: number[]) => { const m = Math.max(...z); const s = Math.log(z.reduce((a, x) => a + Math.exp(x - m), 0)); return z.map((x) => x - m - s); };
+const logSoftmax = (z: number[]) => {
+  const m = Math.max(...z);
+  const s = Math.log(z.reduce((a, x) => a + Math.exp(x - m), 0));
+  return z.map((x) => x - m - s);
+};
 
 beforeAll(async () => {
   await useBackend('cpu');
@@ -35,7 +52,11 @@ describe('KD losses', () => {
     }
     const torchStyle = (elementwise / (B * C)) * C;
     // The same number written as the per-example KL averaged over the batch.
-    const klMean = LOGITS.map((z, i) => { const lp = logSoftmax(z); return Q[i].reduce((s, q, c) => s + (q > 0 ? q * Math.log(q / Math.exp(lp[c])) : 0), 0); }).reduce((a, b) => a + b, 0) / B;
+    const klMean =
+      LOGITS.map((z, i) => {
+        const lp = logSoftmax(z);
+        return Q[i].reduce((s, q, c) => s + (q > 0 ? q * Math.log(q / Math.exp(lp[c])) : 0), 0);
+      }).reduce((a, b) => a + b, 0) / B;
     expect(torchStyle).toBeCloseTo(klMean, 12);
     const l = tf.tensor2d(LOGITS);
     const q = tf.tensor2d(Q);
@@ -57,7 +78,11 @@ describe('KD losses', () => {
 
   it("'mse' = mean over B·C of (logit − q)² (yml-era MseCriterion)", async () => {
     let want = 0;
-    LOGITS.forEach((z, i) => z.forEach((x, c) => { want += (x - Q[i][c]) ** 2; }));
+    LOGITS.forEach((z, i) =>
+      z.forEach((x, c) => {
+        want += (x - Q[i][c]) ** 2;
+      }),
+    );
     want /= 6;
     const l = tf.tensor2d(LOGITS);
     const q = tf.tensor2d(Q);
@@ -94,10 +119,18 @@ describe('soft-label files', () => {
   });
 
   it('refuses teachers that disagree on the examples', () => {
-    expect(() => averageTeachers('RTE', 'train', 2, [{ uids: ['0', '1'], scores: [1, 0, 0, 1] }, { uids: ['0'], scores: [1, 0] }]))
-      .toThrow('knowledge distillation: teacher 2 of RTE has no prediction for uid 1');
-    expect(() => averageTeachers('RTE', 'train', 2, [{ uids: ['0'], scores: [1, 0] }, { uids: ['0', '5'], scores: [1, 0, 0, 1] }]))
-      .toThrow('knowledge distillation: uid 5 of RTE is in teacher 2 but not in teacher 1');
+    expect(() =>
+      averageTeachers('RTE', 'train', 2, [
+        { uids: ['0', '1'], scores: [1, 0, 0, 1] },
+        { uids: ['0'], scores: [1, 0] },
+      ]),
+    ).toThrow('knowledge distillation: teacher 2 of RTE has no prediction for uid 1');
+    expect(() =>
+      averageTeachers('RTE', 'train', 2, [
+        { uids: ['0'], scores: [1, 0] },
+        { uids: ['0', '5'], scores: [1, 0, 0, 1] },
+      ]),
+    ).toThrow('knowledge distillation: uid 5 of RTE is in teacher 2 but not in teacher 1');
     expect(() => averageTeachers('RTE', 'train', 2, [{ uids: ['0'], scores: [1, 0, 0] }])).toThrow('teacher 1 of RTE has 3 scores for 1 examples × 2 classes');
   });
 
@@ -128,7 +161,14 @@ describe('the KD trainer hook', () => {
     const config = randomBertConfig({ kind: 'random', layers: 1, hidden: 16, heads: 2, intermediate: 32, vocab: 'synthetic' }, 30, 0);
     model = MultiTaskModel.create(BertEncoder.random({ ...config, initializerRange: 0.5 }, 3), [{ spec: CLS }, { spec: REG }], 3);
     batch = {
-      inputIds: tf.tensor2d([[2, 5, 3], [2, 9, 3]], undefined, 'int32'),
+      inputIds: tf.tensor2d(
+        [
+          [2, 5, 3],
+          [2, 9, 3],
+        ],
+        undefined,
+        'int32',
+      ),
       tokenTypeIds: tf.zeros([2, 3], 'int32') as tf.Tensor2D,
       attentionMask: tf.ones([2, 3], 'int32') as tf.Tensor2D,
       labels: tf.tensor1d([1, 0], 'int32'),
@@ -148,7 +188,10 @@ describe('the KD trainer hook', () => {
       return [r!.weighted!, forward.output];
     });
     const z = (await logits.array()) as number[][];
-    const q = [[0.5, 0.5], [0.9, 0.1]];
+    const q = [
+      [0.5, 0.5],
+      [0.9, 0.1],
+    ];
     const want = z.reduce((s, row, i) => s + logSoftmax(row).reduce((t, lp, c) => t + q[i][c] * (Math.log(q[i][c]) - lp), 0), 0) / 2;
     expect((await term.data())[0]).toBeCloseTo(want, 6);
     tf.dispose([term, logits]);
@@ -167,8 +210,9 @@ describe('the KD trainer hook', () => {
     const hook = distillationLossExtras(new Map([['RTE', soft]]), 'mse');
     tf.tidy(() => {
       const forward = model.forwardTask('RTE', batch, { training: false });
-      expect(() => hook({ task: 'RTE', taskId: 0, head: model.head('RTE'), model, batch, forward, seed: 1 }))
-        .toThrow('knowledge distillation: the trainer passed no example uids with the batch (LossContext.uids), so soft labels cannot be matched to rows');
+      expect(() => hook({ task: 'RTE', taskId: 0, head: model.head('RTE'), model, batch, forward, seed: 1 })).toThrow(
+        'knowledge distillation: the trainer passed no example uids with the batch (LossContext.uids), so soft labels cannot be matched to rows',
+      );
     });
   });
 });

@@ -9,7 +9,13 @@ import { ExperimentSchema } from '../../src/engine/experiment/experimentSchema.t
 import { memorySplit } from '../../src/engine/train/memorySplit.ts';
 import { trainRowsFor } from '../../src/engine/train/trainSubset.ts';
 import {
-  DOMAIN_FRACTIONS, domainAdaptationExperiment, nestedSubsetIndices, readSubsetExamples, subsetIndices, subsetLoadedSplit, subsetSize,
+  DOMAIN_FRACTIONS,
+  domainAdaptationExperiment,
+  nestedSubsetIndices,
+  readSubsetExamples,
+  subsetIndices,
+  subsetLoadedSplit,
+  subsetSize,
 } from '../../src/engine/train/domainAdaptation.ts';
 
 /*
@@ -20,7 +26,19 @@ import {
 
 const SCITAIL_ROWS = 2000;
 const SNLI_ROWS = 1500; // plus 50 '-' rows that the reader drops
-const SNLI_HEADER = ['index', 'captionID', 'pairID', 'sentence1_binary_parse', 'sentence2_binary_parse', 'sentence1_parse', 'sentence2_parse', 'sentence1', 'sentence2', 'label1', 'gold_label'];
+const SNLI_HEADER = [
+  'index',
+  'captionID',
+  'pairID',
+  'sentence1_binary_parse',
+  'sentence2_binary_parse',
+  'sentence1_parse',
+  'sentence2_parse',
+  'sentence1',
+  'sentence2',
+  'label1',
+  'gold_label',
+];
 const NLI3 = ['contradiction', 'neutral', 'entailment'];
 let dir: string;
 
@@ -101,7 +119,11 @@ describe('subsets of SciTail and SNLI files', () => {
   });
 
   it('subsets a tokenized split exactly as the trainer does for trainFraction (same rows as the index helper)', () => {
-    const split = memorySplit('SciTail', 'train', Array.from({ length: 300 }, (_, i) => ({ ids: [2, 10 + (i % 7), 3], label: i % 2, uid: `r${i}` })));
+    const split = memorySplit(
+      'SciTail',
+      'train',
+      Array.from({ length: 300 }, (_, i) => ({ ids: [2, 10 + (i % 7), 3], label: i % 2, uid: `r${i}` })),
+    );
     const want = subsetIndices(300, 0.1, { task: 'SciTail', seed: 5 });
     const sub = subsetLoadedSplit(split, 0.1, 5);
     expect(sub.rows).toBe(30);
@@ -113,7 +135,13 @@ describe('subsets of SciTail and SNLI files', () => {
 
   it('makes a valid experiment per subset with the domain-adaptation recipe', () => {
     const exp = domainAdaptationExperiment({ name: 'da', seed: 1 }, 'SNLI', 0.001);
-    expect(exp).toMatchObject({ name: 'da/snli_001', epochs: 3, batchSize: 8, optimizer: { kind: 'adamax', lr: 5e-5 }, tasks: [{ name: 'SNLI', head: 'linear', trainFraction: 0.001 }] });
+    expect(exp).toMatchObject({
+      name: 'da/snli_001',
+      epochs: 3,
+      batchSize: 8,
+      optimizer: { kind: 'adamax', lr: 5e-5 },
+      tasks: [{ name: 'SNLI', head: 'linear', trainFraction: 0.001 }],
+    });
     expect(domainAdaptationExperiment({}, 'SciTail', 1)).toMatchObject({ name: 'scitail', batchSize: 32 });
     expect(v.safeParse(ExperimentSchema, exp).success).toBe(true);
     expect(() => domainAdaptationExperiment({}, 'RTE', 0.1)).toThrow('domain adaptation: RTE is not a domain-adaptation task (SciTail, SNLI)');

@@ -62,18 +62,33 @@ describe('embedding maps (UMAP)', () => {
     expect(c.points).not.toEqual(a.points);
   });
 
-  it('stacks several tasks\' features and rejects inconsistent input by name', async () => {
+  it("stacks several tasks' features and rejects inconsistent input by name", async () => {
     const s = stackFeatures([
       { task: 'RTE', uids: ['a', 'b'], values: [1, 2, 3, 4], dim: 2 },
       { task: 'SST-2', uids: ['c'], values: new Float32Array([5, 6]), dim: 2 },
     ]);
     expect(Array.from(s.values)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(s.tasks).toEqual(['RTE', 'RTE', 'SST-2']);
-    expect(() => stackFeatures([{ task: 'RTE', uids: ['a'], values: [1, 2], dim: 2 }, { task: 'CoLA', uids: ['b'], values: [1], dim: 1 }]))
-      .toThrow('embedding map: CoLA has features of dimension 1, RTE of 2');
-    await expect(embeddingMap({ values: [1, 2, NaN, 4, 5, 6], dim: 2, tasks: ['A', 'A', 'B'], uids: ['p', 'q', 'r'] }))
-      .rejects.toThrow('embedding map: point 1 (uid q, A) has feature 0 = NaN');
-    expect(minMaxColumns([[1, 5], [3, 5], [2, 5]])).toEqual([[0, 0], [1, 0], [0.5, 0]]);
+    expect(() =>
+      stackFeatures([
+        { task: 'RTE', uids: ['a'], values: [1, 2], dim: 2 },
+        { task: 'CoLA', uids: ['b'], values: [1], dim: 1 },
+      ]),
+    ).toThrow('embedding map: CoLA has features of dimension 1, RTE of 2');
+    await expect(embeddingMap({ values: [1, 2, NaN, 4, 5, 6], dim: 2, tasks: ['A', 'A', 'B'], uids: ['p', 'q', 'r'] })).rejects.toThrow(
+      'embedding map: point 1 (uid q, A) has feature 0 = NaN',
+    );
+    expect(
+      minMaxColumns([
+        [1, 5],
+        [3, 5],
+        [2, 5],
+      ]),
+    ).toEqual([
+      [0, 0],
+      [1, 0],
+      [0.5, 0],
+    ]);
   });
 });
 
@@ -95,9 +110,14 @@ describe('pooled features of a tiny model', () => {
     const got = Array.from(f.values.slice(16, 32));
     Array.from(one.values).forEach((v, i) => expect(got[i]).toBeCloseTo(v, 5));
     // Two tasks' features stacked and mapped (the FastMTL figure's pipeline, end to end).
-    const set = await pooledFeatureSet(model.encoder, [{ task: 'RTE', split: data.RTE.train, rows: [0, 1, 2, 3] }, { task: 'STS-B', split: data['STS-B'].train }]);
+    const set = await pooledFeatureSet(model.encoder, [
+      { task: 'RTE', split: data.RTE.train, rows: [0, 1, 2, 3] },
+      { task: 'STS-B', split: data['STS-B'].train },
+    ]);
     expect(set.tasks).toEqual([...Array(4).fill('RTE'), ...Array(10).fill('STS-B')]);
-    Array.from(set.values).slice(2 * 16, 3 * 16).forEach((v, i) => expect(v).toBeCloseTo(got[i], 5));
+    Array.from(set.values)
+      .slice(2 * 16, 3 * 16)
+      .forEach((v, i) => expect(v).toBeCloseTo(got[i], 5));
     const m = await embeddingMap(set, { seed: 1, nEpochs: 50 });
     expect(m.points.map((p) => p.uid)).toEqual(set.uids);
     model.dispose();

@@ -13,9 +13,21 @@ const TOL = 1e-4; // absolute, against the float64 reference (issue 3)
 
 function batchOf(examples: any[]) {
   return {
-    inputIds: tf.tensor2d(examples.map((e) => e.input_ids), undefined, 'int32'),
-    tokenTypeIds: tf.tensor2d(examples.map((e) => e.token_type_ids), undefined, 'int32'),
-    attentionMask: tf.tensor2d(examples.map((e) => e.attention_mask), undefined, 'int32'),
+    inputIds: tf.tensor2d(
+      examples.map((e) => e.input_ids),
+      undefined,
+      'int32',
+    ),
+    tokenTypeIds: tf.tensor2d(
+      examples.map((e) => e.token_type_ids),
+      undefined,
+      'int32',
+    ),
+    attentionMask: tf.tensor2d(
+      examples.map((e) => e.attention_mask),
+      undefined,
+      'int32',
+    ),
   };
 }
 
@@ -33,7 +45,11 @@ for (const backend of NODE_TEST_BACKENDS) {
         cls = new ClassificationHead('cls', fx.config.hidden_size, fx.classification_head.n_classes, 0, fx.classification_head);
         reg = new RegressionHead('reg', fx.config.hidden_size, 0, fx.regression_head);
       });
-      afterAll(() => { model?.dispose(); cls?.dispose(); reg?.dispose(); });
+      afterAll(() => {
+        model?.dispose();
+        cls?.dispose();
+        reg?.dispose();
+      });
 
       it('hidden states, attentions, pooled output and head logits match every example within 1e-4', () => {
         const out = tf.tidy(() => {
@@ -82,14 +98,21 @@ for (const backend of NODE_TEST_BACKENDS) {
       });
 
       it('rejects a head mask of the wrong shape, naming both shapes', () => {
-        const L = fx.config.num_hidden_layers, A = fx.config.num_attention_heads;
-        expect(() => tf.tidy(() => { model.forward(batchOf(fx.examples.slice(0, 1)), { headMask: tf.ones([L + 1, A]) as tf.Tensor2D }); }))
-          .toThrow(`BertEncoder: head mask has shape [${L + 1},${A}], expected [${L}, ${A}]`);
+        const L = fx.config.num_hidden_layers,
+          A = fx.config.num_attention_heads;
+        expect(() =>
+          tf.tidy(() => {
+            model.forward(batchOf(fx.examples.slice(0, 1)), { headMask: tf.ones([L + 1, A]) as tf.Tensor2D });
+          }),
+        ).toThrow(`BertEncoder: head mask has shape [${L + 1},${A}], expected [${L}, ${A}]`);
       });
 
       it('keeps tf.memory().numTensors flat over 100 encoder calls', () => {
         const inp = batchOf(fx.examples.slice(0, 4));
-        const run = () => tf.tidy(() => { model.forward(inp, { outputAttentions: true, outputHiddenStates: true }).pooled.dataSync(); });
+        const run = () =>
+          tf.tidy(() => {
+            model.forward(inp, { outputAttentions: true, outputHiddenStates: true }).pooled.dataSync();
+          });
         run();
         const before = tf.memory().numTensors;
         for (let i = 0; i < 100; i++) run();

@@ -5,7 +5,11 @@ import { parseExperiment, type Experiment } from '../../src/engine/experiment/ex
 import { taskIdOfParam } from '../../src/engine/model/variants/extensionParams.ts';
 import { VARIANTS, type VariantName } from '../../src/engine/model/variants/variantConfig.ts';
 import {
-  BERT_BASE_UNCASED_VOCAB_SIZE, describeParameterCounts, experimentParameterCounts, headParameterCount, randomModelShape,
+  BERT_BASE_UNCASED_VOCAB_SIZE,
+  describeParameterCounts,
+  experimentParameterCounts,
+  headParameterCount,
+  randomModelShape,
 } from '../../src/engine/model/experimentParameterCounts.ts';
 import { buildEncoder, buildMultiTaskModel, randomBertConfig, variantExtensionFor } from '../../src/engine/model/modelFactory.ts';
 import { taskSpecFromRegistry, type TaskSpec } from '../../src/engine/model/taskSpec.ts';
@@ -35,7 +39,14 @@ describe('experiment parameter counts', () => {
     const exp = tinyExperiment('mtdnn');
     const shape = randomModelShape(exp)!;
     const c = randomBertConfig(exp.model as Extract<Experiment['model'], { kind: 'random' }>, 45, 0.1);
-    expect(shape).toEqual({ vocabSize: 45, hiddenSize: c.hiddenSize, numHiddenLayers: c.numHiddenLayers, intermediateSize: c.intermediateSize, maxPositionEmbeddings: c.maxPositionEmbeddings, typeVocabSize: c.typeVocabSize });
+    expect(shape).toEqual({
+      vocabSize: 45,
+      hiddenSize: c.hiddenSize,
+      numHiddenLayers: c.numHiddenLayers,
+      intermediateSize: c.intermediateSize,
+      maxPositionEmbeddings: c.maxPositionEmbeddings,
+      typeVocabSize: c.typeVocabSize,
+    });
     const base = parseExperiment({ ...exp, model: { kind: 'random', vocab: 'bert-base-uncased' } });
     expect(randomModelShape(base)!.vocabSize).toBe(BERT_BASE_UNCASED_VOCAB_SIZE);
     expect(randomModelShape(parseExperiment({ ...exp, model: { kind: 'url', url: './m' } }))).toBeNull();

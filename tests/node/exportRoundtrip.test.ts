@@ -24,7 +24,12 @@ function refbertCli(dir: string): number[] {
   const out = execFileSync('python3', [refbert, 'forward', '--model', dir, example.text_a, example.text_b], { encoding: 'utf8' });
   const line = out.split('\n').find((l) => l.startsWith('pooled[:8]:'));
   if (!line) throw new Error(`refbert forward printed no pooled line:\n${out}`);
-  return line.replace(/^pooled\[:8\]:\s*\[/, '').replace(/\]\s*$/, '').trim().split(/\s+/).map(Number);
+  return line
+    .replace(/^pooled\[:8\]:\s*\[/, '')
+    .replace(/\]\s*$/, '')
+    .trim()
+    .split(/\s+/)
+    .map(Number);
 }
 
 /**

@@ -2,7 +2,18 @@ import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { FIXTURE_NAMES, fixtureModelDir, loadFixture } from '../helpers/shared.ts';
 import { maxRelDiff } from '../helpers/compare.ts';
-import { GRAD_FIELDS, LOSS_FIELDS, LOSS_TOL, NORMALIZED_FIELDS, TASKS, TOL, extremes, importanceFieldErrors, maxAbs, normalizedMatrices } from '../helpers/importanceFixtureCompare.ts';
+import {
+  GRAD_FIELDS,
+  LOSS_FIELDS,
+  LOSS_TOL,
+  NORMALIZED_FIELDS,
+  TASKS,
+  TOL,
+  extremes,
+  importanceFieldErrors,
+  maxAbs,
+  normalizedMatrices,
+} from '../helpers/importanceFixtureCompare.ts';
 import { NODE_TEST_BACKENDS, useBackend } from '../helpers/nodeBackends.ts';
 import { dirSource } from '../../src/engine/platform/node/nodeSource.ts';
 import { loadBertCheckpoint } from '../../src/engine/checkpoint/hfFolder.ts';
@@ -65,9 +76,12 @@ for (const backend of NODE_TEST_BACKENDS) {
         expect(ours.gradts_correlation.instance_level_kendall_tau_b).toHaveLength(want.instance_level_kendall_tau_b.length);
         ours.gradts_correlation.instance_level_kendall_tau_b.forEach((v, i) => expect(v, `instance ${i}`).toBeCloseTo(want.instance_level_kendall_tau_b[i], 9));
         // The same numbers through the public functions, on our matrices.
-        expect(headCorrelation(ours.regression.gradts_task_normalized, ours.classification.gradts_task_normalized)).toBe(ours.gradts_correlation.task_level_kendall_tau_b);
-        expect(instanceToTaskCorrelation(ours.regression.gradts_task_normalized, ours.classification.gradts_instance_normalized))
-          .toEqual(ours.gradts_correlation.instance_level_kendall_tau_b);
+        expect(headCorrelation(ours.regression.gradts_task_normalized, ours.classification.gradts_task_normalized)).toBe(
+          ours.gradts_correlation.task_level_kendall_tau_b,
+        );
+        expect(instanceToTaskCorrelation(ours.regression.gradts_task_normalized, ours.classification.gradts_instance_normalized)).toEqual(
+          ours.gradts_correlation.instance_level_kendall_tau_b,
+        );
       });
 
       it('leaves tf.memory().numTensors as it found it', () => {
@@ -96,8 +110,10 @@ for (const name of FIXTURE_NAMES) {
       const batch = fixtureMinibatch(fx, 'regression');
       const n = batch.labels.shape[0];
       const singles: LabelledBatch[] = Array.from({ length: n }, (_, i) => ({
-        inputIds: tf.slice(batch.inputIds, [i, 0], [1, -1]), tokenTypeIds: tf.slice(batch.tokenTypeIds, [i, 0], [1, -1]),
-        attentionMask: tf.slice(batch.attentionMask, [i, 0], [1, -1]), labels: tf.slice(batch.labels, [i], [1]),
+        inputIds: tf.slice(batch.inputIds, [i, 0], [1, -1]),
+        tokenTypeIds: tf.slice(batch.tokenTypeIds, [i, 0], [1, -1]),
+        attentionMask: tf.slice(batch.attentionMask, [i, 0], [1, -1]),
+        labels: tf.slice(batch.labels, [i], [1]),
       }));
       try {
         const perBatch = await maskImportance(model, head, singles, { perExample: false });
@@ -141,13 +157,22 @@ describe('importance measures: behaviour beyond the fixtures (wasm)', () => {
     const head = fixtureHead(fx, 'classification');
     const batch = fixtureMinibatch(fx, 'classification');
     try {
-      const A = model.numHeads, H = model.config.hiddenSize, d = H / A;
+      const A = model.numHeads,
+        H = model.config.hiddenSize,
+        d = H / A;
       const layers = model.params.layers;
       // Example 0's gradients, reduced both ways: kernel rows h·d.. (ours) and kernel columns h·d.. (the true head outputs).
       const { rows, cols } = tf.tidy(() => {
-        const ex = { inputIds: tf.slice(batch.inputIds, [0, 0], [1, -1]) as tf.Tensor2D, tokenTypeIds: tf.slice(batch.tokenTypeIds, [0, 0], [1, -1]) as tf.Tensor2D,
-          attentionMask: tf.slice(batch.attentionMask, [0, 0], [1, -1]) as tf.Tensor2D, labels: tf.slice(batch.labels, [0], [1]) as tf.Tensor1D };
-        const { grads } = tf.variableGrads(() => tf.sum(taskLosses(model, head, ex)) as tf.Scalar, layers.flatMap((w) => [w.key.kernel, w.value.kernel]));
+        const ex = {
+          inputIds: tf.slice(batch.inputIds, [0, 0], [1, -1]) as tf.Tensor2D,
+          tokenTypeIds: tf.slice(batch.tokenTypeIds, [0, 0], [1, -1]) as tf.Tensor2D,
+          attentionMask: tf.slice(batch.attentionMask, [0, 0], [1, -1]) as tf.Tensor2D,
+          labels: tf.slice(batch.labels, [0], [1]) as tf.Tensor1D,
+        };
+        const { grads } = tf.variableGrads(
+          () => tf.sum(taskLosses(model, head, ex)) as tf.Scalar,
+          layers.flatMap((w) => [w.key.kernel, w.value.kernel]),
+        );
         const g = layers.map((w) => tf.add(tf.abs(grads[w.key.kernel.name]), tf.abs(grads[w.value.kernel.name])));
         return {
           rows: tf.stack(g.map((x) => tf.mean(tf.reshape(x, [A, d * H]), 1))).arraySync() as number[][],
@@ -195,8 +220,9 @@ describe('importance measures: behaviour beyond the fixtures (wasm)', () => {
       const sumOfExamples = mean.map((row, l) => row.map((_, h) => r.perExample!.reduce((s, g) => s + g[l][h], 0) / 4));
       expect(maxRelDiff(sumOfExamples, mean, 1e-3 * maxAbs(mean))).toBeLessThan(TOL);
       const wrong: LabelledBatch = { ...mb, labels: tf.tensor1d([0, 1, 1], 'int32') };
-      await expect(maskImportance(model, ranker, [wrong], { perExample: true }))
-        .rejects.toThrow('importance batch: 8 input rows do not split into 3 labelled examples');
+      await expect(maskImportance(model, ranker, [wrong], { perExample: true })).rejects.toThrow(
+        'importance batch: 8 input rows do not split into 3 labelled examples',
+      );
       wrong.labels.dispose();
     } finally {
       disposeBatch(mb);
@@ -209,17 +235,42 @@ describe('importance measures: behaviour beyond the fixtures (wasm)', () => {
   it('LiveMaskImportance sums |gradients| over batches and names a shape mismatch', () => {
     const live = new LiveMaskImportance();
     expect(() => live.current()).toThrow('LiveMaskImportance.current: no batch added yet');
-    live.addBatch([[1, -2], [0.5, 0]]);
-    live.addBatch([[-1, 1], [0.5, -4]]);
+    live.addBatch([
+      [1, -2],
+      [0.5, 0],
+    ]);
+    live.addBatch([
+      [-1, 1],
+      [0.5, -4],
+    ]);
     const cur = live.current();
-    expect(cur.raw).toEqual([[2, 3], [1, 4]]);
+    expect(cur.raw).toEqual([
+      [2, 3],
+      [1, 4],
+    ]);
     expect(cur.batches).toBe(2);
     // Layers ÷ L2 norm: [2,3]/√13, [1,4]/√17 → min 1/√17, max 4/√17.
     const v = [2 / Math.sqrt(13), 3 / Math.sqrt(13), 1 / Math.sqrt(17), 4 / Math.sqrt(17)];
-    const lo = v[2], hi = v[3];
-    expect(cur.normalized.flat().map((x, i) => x - (v[i] - lo) / (hi - lo)).every((e) => Math.abs(e) < 1e-12)).toBe(true);
-    expect(() => live.addBatch([[1, 2, 3], [1, 2, 3]])).toThrow('LiveMaskImportance.addBatch: gradient has shape [2, 3], expected [2, 2]');
-    expect(() => live.addBatch([[1, Number.NaN], [0, 0]])).toThrow('LiveMaskImportance.addBatch: gradient [0, 1] is NaN');
+    const lo = v[2],
+      hi = v[3];
+    expect(
+      cur.normalized
+        .flat()
+        .map((x, i) => x - (v[i] - lo) / (hi - lo))
+        .every((e) => Math.abs(e) < 1e-12),
+    ).toBe(true);
+    expect(() =>
+      live.addBatch([
+        [1, 2, 3],
+        [1, 2, 3],
+      ]),
+    ).toThrow('LiveMaskImportance.addBatch: gradient has shape [2, 3], expected [2, 2]');
+    expect(() =>
+      live.addBatch([
+        [1, Number.NaN],
+        [0, 0],
+      ]),
+    ).toThrow('LiveMaskImportance.addBatch: gradient [0, 1] is NaN');
     live.reset();
     expect(live.batches).toBe(0);
   });

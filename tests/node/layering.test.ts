@@ -9,7 +9,6 @@ import { repoRoot } from '../helpers/shared.ts';
  * built-ins only under src/engine/platform/node/ and idb only under src/engine/platform/browser/.
  */
 
-
 const NODE_BUILTINS = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
 const UPPER_LAYERS = ['src/ui/', 'src/urlState/', 'src/cli/', 'src/App.svelte', 'src/main.ts', 'workers/'];
 

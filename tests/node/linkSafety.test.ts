@@ -29,8 +29,23 @@ function snapshot(): ResultSnapshot {
     layers: 2,
     heads: 4,
     tasks: ['SYN-FIRST', 'SYN-MATCH'],
-    importance: { 'SYN-FIRST': [[0, 0.25, 0.5, 1], [0.1, 0.9, 0.3, 0.7]], 'SYN-MATCH': [[1, 0, 0.6, 0.6], [0.2, 0.3, 0.4, 0.5]] },
-    correlation: { method: 'kendall_tau_b', values: [[1, -0.2], [-0.2, 1]] },
+    importance: {
+      'SYN-FIRST': [
+        [0, 0.25, 0.5, 1],
+        [0.1, 0.9, 0.3, 0.7],
+      ],
+      'SYN-MATCH': [
+        [1, 0, 0.6, 0.6],
+        [0.2, 0.3, 0.4, 0.5],
+      ],
+    },
+    correlation: {
+      method: 'kendall_tau_b',
+      values: [
+        [1, -0.2],
+        [-0.2, 1],
+      ],
+    },
     metrics: [{ task: 'SYN-FIRST', metric: 'acc', value: 0.9 }],
     glueScore: 0.9,
     losses: [{ task: 'SYN-FIRST', steps: [1, 2, 3], values: [0.7, 0.6, 0.5] }],
@@ -51,8 +66,23 @@ describe('numbers in a link are finite and in range', () => {
   it('Copy link round-trips exactly: decode(encode(s)) equals s, and encoding again gives the same hash', () => {
     const states: AppState[] = [
       defaultAppState(),
-      { ...defaultAppState(), view: 'experiment', experiment: parseAppExperiment({ ...syntheticDemoExperiment(), globalClip: 1e6, smart: { enabled: true, alpha: 0.5, noiseVar: 1e-5, stepSize: 1e-3, epsilon: 1e-6, steps: 2 }, optimizer: { kind: 'adamw', lr: 3e-4, maxGradNorm: 0.1 } }) },
-      { ...defaultAppState(), view: 'train', experiment: parseAppExperiment(glueDemoExperiment({ mirror: 'https://mirror.example/hub', model: './mirror/fixtures/bert-tiny', tasks: ['MNLI', 'CoLA'], rowsPerTask: 100 })) },
+      {
+        ...defaultAppState(),
+        view: 'experiment',
+        experiment: parseAppExperiment({
+          ...syntheticDemoExperiment(),
+          globalClip: 1e6,
+          smart: { enabled: true, alpha: 0.5, noiseVar: 1e-5, stepSize: 1e-3, epsilon: 1e-6, steps: 2 },
+          optimizer: { kind: 'adamw', lr: 3e-4, maxGradNorm: 0.1 },
+        }),
+      },
+      {
+        ...defaultAppState(),
+        view: 'train',
+        experiment: parseAppExperiment(
+          glueDemoExperiment({ mirror: 'https://mirror.example/hub', model: './mirror/fixtures/bert-tiny', tasks: ['MNLI', 'CoLA'], rowsPerTask: 100 }),
+        ),
+      },
       { ...defaultAppState(), view: 'heads', experiment: parseAppExperiment({ ...syntheticDemoExperiment(), name: 'ünïcødé ✓ ệ 名前' }), snapshot: null },
     ];
     for (const s of states) {
@@ -64,12 +94,22 @@ describe('numbers in a link are finite and in range', () => {
     }
     // The page sets view options in any order (a click adds corrPair last): the hash does not depend on it.
     const d = defaultAppState();
-    const shuffled = { ...d, ui: { theme: 'dark' as const, corrPair: ['SYN-MATCH', 'SYN-FIRST'] as [string, string], corrMethod: 'spearman' as const, headsScale: 'raw' as const } };
+    const shuffled = {
+      ...d,
+      ui: { theme: 'dark' as const, corrPair: ['SYN-MATCH', 'SYN-FIRST'] as [string, string], corrMethod: 'spearman' as const, headsScale: 'raw' as const },
+    };
     const h1 = encodeAppState(shuffled);
     expect(encodeAppState(decodeAppState(h1).state)).toBe(h1);
     expect(encodeAppState({ ...shuffled, ui: decodeAppState(h1).state.ui })).toBe(h1);
     // Unrounded metrics and score, as a live run has them: the link must still read back to itself.
-    const raw = { ...snapshot(), metrics: [{ task: 'SYN-FIRST', metric: 'acc' as const, value: 0.812543 }, { task: 'SYN-MATCH', metric: 'f1' as const, value: 0.6666666 }], glueScore: 0.73960465 };
+    const raw = {
+      ...snapshot(),
+      metrics: [
+        { task: 'SYN-FIRST', metric: 'acc' as const, value: 0.812543 },
+        { task: 'SYN-MATCH', metric: 'f1' as const, value: 0.6666666 },
+      ],
+      glueScore: 0.73960465,
+    };
     const withResults = { ...defaultAppState(), view: 'results' as const, snapshot: raw };
     const hash = encodeAppState(withResults, { withSnapshot: true });
     const back = decodeAppState(hash);
@@ -79,7 +119,16 @@ describe('numbers in a link are finite and in range', () => {
 });
 
 describe('URL fields accept only http(s) and relative paths', () => {
-  const hostile = ['javascript:alert(1)', 'file:///etc/passwd', 'data:text/html,x', '//169.254.169.254/latest', '\\\\evil.example/x', 'http://169.254.169.254/latest/meta-data', 'http://0xA9FEA9FE/', 'http://[fe80::1]/'];
+  const hostile = [
+    'javascript:alert(1)',
+    'file:///etc/passwd',
+    'data:text/html,x',
+    '//169.254.169.254/latest',
+    '\\\\evil.example/x',
+    'http://169.254.169.254/latest/meta-data',
+    'http://0xA9FEA9FE/',
+    'http://[fe80::1]/',
+  ];
   it.each(hostile)('%s is refused in the model URL, the data mirror, the GLUE URL and the demo settings', (url) => {
     const base = syntheticDemoExperiment();
     const glue = { ...base, tasks: [{ name: 'RTE' }] };
@@ -93,7 +142,9 @@ describe('URL fields accept only http(s) and relative paths', () => {
 
   it('https URLs, relative paths and Hub repos are accepted', () => {
     for (const url of ['https://huggingface.co', 'http://127.0.0.1:5173/mirror/hub', './mirror/glue', '../x/y', 'mirror/hub']) {
-      const r = decodeAppState(encodeHash({ demo: { mirror: url }, experiment: { ...syntheticDemoExperiment(), tasks: [{ name: 'RTE' }], data: { kind: 'glue-url', url } } }));
+      const r = decodeAppState(
+        encodeHash({ demo: { mirror: url }, experiment: { ...syntheticDemoExperiment(), tasks: [{ name: 'RTE' }], data: { kind: 'glue-url', url } } }),
+      );
       expect(r.error).toBeNull();
       expect(r.state.demo.mirror).toBe(url);
     }
@@ -101,7 +152,9 @@ describe('URL fields accept only http(s) and relative paths', () => {
   });
 
   it('a host the user has not used is listed (with its fields) before anything is fetched', () => {
-    const exp = parseAppExperiment({ ...glueDemoExperiment({ mirror: 'https://mirror.example:8443/hub', model: 'https://models.example/bert', tasks: ['RTE'], rowsPerTask: 8 }) });
+    const exp = parseAppExperiment({
+      ...glueDemoExperiment({ mirror: 'https://mirror.example:8443/hub', model: 'https://models.example/bert', tasks: ['RTE'], rowsPerTask: 8 }),
+    });
     const targets = fetchTargets(exp, { mirror: 'https://mirror.example:8443/hub', model: 'google/bert' }, 'http://localhost:5173/app/');
     expect(targets).toEqual([
       { field: 'model URL', url: 'https://models.example/bert', host: 'models.example' },
@@ -147,19 +200,39 @@ describe('shared results are checked, not believed', () => {
     const r = decodeAppState(encodeHash({ experiment: syntheticDemoExperiment(), snapshot: wire }));
     expect(r.error).toBeNull();
     expect(r.state.snapshot!.glueScore).toBeCloseTo(0.9, 12);
-    const mcc = { ...packSnapshot({ ...snapshot(), metrics: [{ task: 'SYN-FIRST', metric: 'acc', value: 0.8 }, { task: 'SYN-FIRST', metric: 'mcc', value: 0.2 }, { task: 'SYN-MATCH', metric: 'f1', value: 0.6 }] }), glueScore: 1 };
+    const mcc = {
+      ...packSnapshot({
+        ...snapshot(),
+        metrics: [
+          { task: 'SYN-FIRST', metric: 'acc', value: 0.8 },
+          { task: 'SYN-FIRST', metric: 'mcc', value: 0.2 },
+          { task: 'SYN-MATCH', metric: 'f1', value: 0.6 },
+        ],
+      }),
+      glueScore: 1,
+    };
     expect(decodeAppState(encodeHash({ snapshot: mcc })).state.snapshot!.glueScore).toBeCloseTo((0.2 + 0.6) / 2, 12);
   });
 
   it('loss steps out of order, a metric listed twice and a snapshot of another shape are refused', () => {
     const wire = packSnapshot(snapshot());
-    expect(refusal(encodeHash({ snapshot: { ...wire, losses: [{ task: 'SYN-FIRST', steps: [1, 3, 2], values: [0.7, 0.6, 0.5] }] } })))
-      .toContain("snapshot.losses: SYN-FIRST's steps are not increasing (step 2 after 3)");
-    expect(refusal(encodeHash({ snapshot: { ...wire, metrics: [...wire.metrics, ...wire.metrics] } }))).toContain('snapshot.metrics: SYN-FIRST/acc is listed twice');
-    const big = packSnapshot({ ...snapshot(), layers: 48, heads: 64, importance: Object.fromEntries(['SYN-FIRST', 'SYN-MATCH'].map((t) => [t, Array.from({ length: 48 }, () => new Array(64).fill(0.5))])) });
-    expect(refusal(encodeHash({ experiment: syntheticDemoExperiment(), snapshot: big })))
-      .toContain("the link's results do not fit its experiment (snapshot: its head maps are 48 layers × 64 heads but the link's experiment has 2 × 4)");
-    expect(refusal(encodeHash({ experiment: { ...syntheticDemoExperiment(), tasks: [{ name: 'SYN-COUNT' }, { name: 'SYN-MATCH' }] }, snapshot: wire })))
-      .toContain("snapshot.tasks: SYN-FIRST is not in the link's experiment (SYN-COUNT, SYN-MATCH)");
+    expect(refusal(encodeHash({ snapshot: { ...wire, losses: [{ task: 'SYN-FIRST', steps: [1, 3, 2], values: [0.7, 0.6, 0.5] }] } }))).toContain(
+      "snapshot.losses: SYN-FIRST's steps are not increasing (step 2 after 3)",
+    );
+    expect(refusal(encodeHash({ snapshot: { ...wire, metrics: [...wire.metrics, ...wire.metrics] } }))).toContain(
+      'snapshot.metrics: SYN-FIRST/acc is listed twice',
+    );
+    const big = packSnapshot({
+      ...snapshot(),
+      layers: 48,
+      heads: 64,
+      importance: Object.fromEntries(['SYN-FIRST', 'SYN-MATCH'].map((t) => [t, Array.from({ length: 48 }, () => new Array(64).fill(0.5))])),
+    });
+    expect(refusal(encodeHash({ experiment: syntheticDemoExperiment(), snapshot: big }))).toContain(
+      "the link's results do not fit its experiment (snapshot: its head maps are 48 layers × 64 heads but the link's experiment has 2 × 4)",
+    );
+    expect(
+      refusal(encodeHash({ experiment: { ...syntheticDemoExperiment(), tasks: [{ name: 'SYN-COUNT' }, { name: 'SYN-MATCH' }] }, snapshot: wire })),
+    ).toContain("snapshot.tasks: SYN-FIRST is not in the link's experiment (SYN-COUNT, SYN-MATCH)");
   });
 });

@@ -23,7 +23,13 @@ const TASKS = ['SYN-FIRST', 'SYN-CONTAINS', 'SYN-MATCH', 'SYN-COUNT'];
 
 describe('LiveRun: the Heads view has a map from the start', () => {
   it('measures head importance at step 0, on the initial weights, long before step importanceEvery', async () => {
-    const exp = parseAppExperiment({ ...syntheticDemoExperiment(), tasks: TASKS.map((name) => ({ name, maxTrainRows: 16 })), epochs: 1, checkpointEvery: 0, evalEvery: 0 });
+    const exp = parseAppExperiment({
+      ...syntheticDemoExperiment(),
+      tasks: TASKS.map((name) => ({ name, maxTrainRows: 16 })),
+      epochs: 1,
+      checkpointEvery: 0,
+      evalEvery: 0,
+    });
     const splits = syntheticSplits(TASKS, { trainRows: 16, devRows: 8, seed: exp.seed, maxLength: exp.maxLength });
     const tensorsBefore = tf.memory().numTensors;
     // Random init is seeded: `initial` holds the weights the run starts from, untouched by training.
@@ -31,12 +37,32 @@ describe('LiveRun: the Heads view has a map from the start', () => {
     const model = freshModel(exp, { vocabSize: 45 });
     const now = new Date().toISOString();
     const record: RunRecord = {
-      id: 'run-first-map', name: exp.name, createdAt: now, updatedAt: now, status: 'preparing', experiment: exp,
-      model: { origin: 'random', layers: 2, heads: 4, hidden: 64, vocabSize: 45 }, dataKind: 'synthetic', backend: 'cpu',
-      step: 0, totalSteps: 0, checkpointStep: null, evaluation: null, importance: null, correlation: null, lr: 0, examplesPerSec: 0,
-      etaSeconds: 0, elapsedSeconds: 0, losses: [], data: { kind: 'synthetic', trainRows: 16, devRows: 8 },
+      id: 'run-first-map',
+      name: exp.name,
+      createdAt: now,
+      updatedAt: now,
+      status: 'preparing',
+      experiment: exp,
+      model: { origin: 'random', layers: 2, heads: 4, hidden: 64, vocabSize: 45 },
+      dataKind: 'synthetic',
+      backend: 'cpu',
+      step: 0,
+      totalSteps: 0,
+      checkpointStep: null,
+      evaluation: null,
+      importance: null,
+      correlation: null,
+      lr: 0,
+      examplesPerSec: 0,
+      etaSeconds: 0,
+      elapsedSeconds: 0,
+      losses: [],
+      data: { kind: 'synthetic', trainRows: 16, devRows: 8 },
       // Far beyond the run's 4 steps: without the start measurement only the final one would exist.
-      options: { importanceEvery: 1000, probeRows: 8 }, configJson: '{}', vocabText: '', doLowerCase: true,
+      options: { importanceEvery: 1000, probeRows: 8 },
+      configJson: '{}',
+      vocabText: '',
+      doLowerCase: true,
     };
     const updates: RunUpdate[] = [];
     let run: LiveRun | null = null;

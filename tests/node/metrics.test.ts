@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FIXTURE_NAMES, loadFixture } from '../helpers/shared.ts';
-import {
-  accuracy,
-  computeMetric,
-  f1Binary,
-  kendallTauB,
-  matthewsCorrcoef,
-  pearson,
-  rankdata,
-  rocAuc,
-  spearman,
-} from '../../src/engine/metrics/index.ts';
+import { accuracy, computeMetric, f1Binary, kendallTauB, matthewsCorrcoef, pearson, rankdata, rocAuc, spearman } from '../../src/engine/metrics/index.ts';
 import { Rng } from '../../src/engine/runtime/rng.ts';
 
 /** Fixture values are float64 from refbert; null stands for NaN (JSON has none). */
@@ -47,7 +37,14 @@ describe.each(FIXTURE_NAMES)('metrics against the %s fixture (refbert float64)',
   });
 
   it('every regression case: Pearson, Spearman, Kendall τ-b', () => {
-    const cases = fx.metrics.regression as { name: string; pred: number[]; label: number[]; pearson: number | null; spearman: number | null; kendall_tau_b: number | null }[];
+    const cases = fx.metrics.regression as {
+      name: string;
+      pred: number[];
+      label: number[];
+      pearson: number | null;
+      spearman: number | null;
+      kendall_tau_b: number | null;
+    }[];
     expect(cases.map((c) => c.name)).toEqual(['no_ties', 'ties', 'negative', 'nonlinear_monotone', 'stsb_like']);
     for (const c of cases) {
       expectClose(pearson(c.pred, c.label), c.pearson);

@@ -325,7 +325,14 @@ describe.each(['cpu', 'wasm'])('tfjs optimisers on the %s backend', (backend) =>
     // A zero gradient moves a decayed parameter (θ − lr·wd·θ) and leaves an undecayed one alone.
     const w = tf.tidy(() => tf.variable(tf.tensor([2])));
     const b = tf.tidy(() => tf.variable(tf.tensor([2])));
-    const opt = createOptimizer('adamax', [{ name: 'x.weight', variable: w }, { name: 'x.bias', variable: b }], { weightDecay: 0.1 } as CommonOptimizerOptions);
+    const opt = createOptimizer(
+      'adamax',
+      [
+        { name: 'x.weight', variable: w },
+        { name: 'x.bias', variable: b },
+      ],
+      { weightDecay: 0.1 } as CommonOptimizerOptions,
+    );
     const z = tf.zeros([1]);
     opt.step({ 'x.weight': z, 'x.bias': z }, 0.5);
     expect(values(w)[0]).toBeCloseTo(2 - 0.5 * 0.1 * 2, 6);

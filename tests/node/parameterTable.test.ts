@@ -17,7 +17,7 @@ const demo = () => parseAppExperiment(syntheticDemoExperiment());
 const rows = (t: ParameterTable) => (t.status === 'ok' ? Object.fromEntries(t.rows.map((r) => [r.key, r.params])) : t);
 
 describe('Experiment view parameter table', () => {
-  it('the synthetic head shapes are the worker\'s: demo and planted tasks', () => {
+  it("the synthetic head shapes are the worker's: demo and planted tasks", () => {
     expect(Object.keys(SYNTHETIC_HEADS)).toEqual(Object.keys(SYNTHETIC_SPECS));
     expect(SYNTHETIC_HEADS['SYN-COUNT']).toEqual({ type: 'regression', numLabels: 1 });
     expect(SYNTHETIC_HEADS['PL-MARK-COUNT']).toEqual({ type: 'classification', numLabels: 2 });
@@ -26,8 +26,12 @@ describe('Experiment view parameter table', () => {
   it('MT-DNN on the synthetic demo: shared encoder 107,008, heads 130 / 65, total 107,463', () => {
     const t = parameterTable(demo());
     expect(rows(t)).toEqual({
-      encoder: 107_008, 'variant-shared': 0,
-      'task-SYN-FIRST': 130, 'task-SYN-CONTAINS': 130, 'task-SYN-MATCH': 130, 'task-SYN-COUNT': 65,
+      encoder: 107_008,
+      'variant-shared': 0,
+      'task-SYN-FIRST': 130,
+      'task-SYN-CONTAINS': 130,
+      'task-SYN-MATCH': 130,
+      'task-SYN-COUNT': 65,
     });
     expect(t.status === 'ok' && t.total).toBe(107_008 + 3 * 130 + 65);
     expect(t.status === 'ok' && t.shape).toBe('random encoder: 2 layers, H 64, intermediate 128, 45 tokens (synthetic vocabulary)');
@@ -46,7 +50,10 @@ describe('Experiment view parameter table', () => {
     const hub = parseAppExperiment({ tasks: [{ name: 'RTE' }], model: { kind: 'hub', repo: 'google/bert_uncased_L-4_H-256_A-4' } });
     expect(parameterTable(hub)).toMatchObject({ status: 'unknown', message: expect.stringContaining('known after loading') });
     const san = parseAppExperiment({ tasks: [{ name: 'STS-B', head: 'san' }], model: { kind: 'random' } });
-    expect(parameterTable(san)).toEqual({ status: 'error', message: 'heads: STS-B is a regression task; the SAN answer module is for classification only (use head "linear")' });
+    expect(parameterTable(san)).toEqual({
+      status: 'error',
+      message: 'heads: STS-B is a regression task; the SAN answer module is for classification only (use head "linear")',
+    });
   });
 
   it('formats shares without rounding a small part to zero', () => {

@@ -59,17 +59,28 @@ describe('pipeline config', () => {
     expect(ft.batchSize).toBe(8); // from mtl
     expect(ft.name).toBe('tiny/finetune/RTE');
     expect(cfg.submit).toEqual({ enabled: false, partial: false });
-    expect(() => parsePipelineConfig({ mtl: MTL, finetune: { tasks: [] } }, 'p.json')).toThrow('p.json: invalid pipeline config\n  finetune.tasks: at least one task to fine-tune');
+    expect(() => parsePipelineConfig({ mtl: MTL, finetune: { tasks: [] } }, 'p.json')).toThrow(
+      'p.json: invalid pipeline config\n  finetune.tasks: at least one task to fine-tune',
+    );
     expect(() => parsePipelineConfig({ mtl: MTL, finetune: { tasks: ['RTE', 'XYZ'] } }, 'p.json')).toThrow(/finetune\.tasks\.1/);
-    expect(() => parsePipelineConfig({ mtl: MTL, finetune: { tasks: ['RTE'], optimizer: { lr: -1 } } }, 'p.json')).toThrow(/^p\.json finetune \(RTE\): invalid experiment config\n {2}optimizer\.lr/);
-    expect(() => parsePipelineConfig({ mtl: MTL, finetune: { tasks: ['RTE'], epoch: 2 } }, 'p.json')).toThrow('p.json: finetune.epoch: not an experiment field');
-    expect(() => parsePipelineConfig({ mtl: MTL, finetune: { tasks: ['RTE'], model: { kind: 'random' } } }, 'p.json'))
-      .toThrow('p.json: finetune.model: set by the pipeline (the stripped encoder, mtl\'s data, one linear-head task); it cannot be overridden');
-    expect(() => parsePipelineConfig({ finetune: { tasks: ['RTE'] } }, 'p.json')).toThrow('p.json: invalid pipeline config\n  mtl: the multi-task experiment is missing');
-    expect(() => parsePipelineConfig({ mtl: MTL, finetune: { tasks: ['RTE', 'STS-B'] }, submit: true }, 'p.json'))
-      .toThrow('p.json: submit: a full GLUE submission needs fine-tuned models for CoLA, SST-2, MRPC, QQP, MNLI, QNLI, WNLI, MNLI (for AX); add them to finetune.tasks or use "submit": {"partial": true}');
-    expect(() => parsePipelineConfig({ mtl: MTL, finetune: { tasks: ['RTE'], kd: { teachers: { 'STS-B': ['x'] } } } }, 'p.json'))
-      .toThrow('p.json: finetune.kd.teachers.STS-B: STS-B is not a fine-tuned task (RTE)');
+    expect(() => parsePipelineConfig({ mtl: MTL, finetune: { tasks: ['RTE'], optimizer: { lr: -1 } } }, 'p.json')).toThrow(
+      /^p\.json finetune \(RTE\): invalid experiment config\n {2}optimizer\.lr/,
+    );
+    expect(() => parsePipelineConfig({ mtl: MTL, finetune: { tasks: ['RTE'], epoch: 2 } }, 'p.json')).toThrow(
+      'p.json: finetune.epoch: not an experiment field',
+    );
+    expect(() => parsePipelineConfig({ mtl: MTL, finetune: { tasks: ['RTE'], model: { kind: 'random' } } }, 'p.json')).toThrow(
+      "p.json: finetune.model: set by the pipeline (the stripped encoder, mtl's data, one linear-head task); it cannot be overridden",
+    );
+    expect(() => parsePipelineConfig({ finetune: { tasks: ['RTE'] } }, 'p.json')).toThrow(
+      'p.json: invalid pipeline config\n  mtl: the multi-task experiment is missing',
+    );
+    expect(() => parsePipelineConfig({ mtl: MTL, finetune: { tasks: ['RTE', 'STS-B'] }, submit: true }, 'p.json')).toThrow(
+      'p.json: submit: a full GLUE submission needs fine-tuned models for CoLA, SST-2, MRPC, QQP, MNLI, QNLI, WNLI, MNLI (for AX); add them to finetune.tasks or use "submit": {"partial": true}',
+    );
+    expect(() => parsePipelineConfig({ mtl: MTL, finetune: { tasks: ['RTE'], kd: { teachers: { 'STS-B': ['x'] } } } }, 'p.json')).toThrow(
+      'p.json: finetune.kd.teachers.STS-B: STS-B is not a fine-tuned task (RTE)',
+    );
   });
 });
 
@@ -113,12 +124,15 @@ describe('taskscope pipeline (CLI, GLUE-layout files)', () => {
     writeGlueFolder(glue);
     out = join(dir, 'run');
     config = join(dir, 'pipeline.json');
-    writeFileSync(config, JSON.stringify({
-      mtl: { ...MTL, data: { kind: 'glue-dir', path: glue } },
-      finetune: { tasks: ['RTE', 'STS-B'], epochs: 1 },
-      predict: { teacher: { splits: ['train'] } },
-      submit: { partial: true },
-    }));
+    writeFileSync(
+      config,
+      JSON.stringify({
+        mtl: { ...MTL, data: { kind: 'glue-dir', path: glue } },
+        finetune: { tasks: ['RTE', 'STS-B'], epochs: 1 },
+        predict: { teacher: { splits: ['train'] } },
+        submit: { partial: true },
+      }),
+    );
   });
 
   it('runs every stage and writes checkpoints, metrics, predictions and the zip', async () => {
@@ -127,18 +141,26 @@ describe('taskscope pipeline (CLI, GLUE-layout files)', () => {
     const read = (p: string) => readFileSync(join(out, p), 'utf8');
 
     // mtl: an HF folder with both heads; strip: the same encoder tensors, no heads.
-    for (const f of ['config.json', 'vocab.txt', 'tokenizer_config.json', 'model.safetensors', 'heads.json', 'experiment.json', 'metrics.json']) expect(existsSync(join(out, 'mtl/model', f)), f).toBe(true);
+    for (const f of ['config.json', 'vocab.txt', 'tokenizer_config.json', 'model.safetensors', 'heads.json', 'experiment.json', 'metrics.json'])
+      expect(existsSync(join(out, 'mtl/model', f)), f).toBe(true);
     expect(JSON.parse(read('mtl/model/heads.json')).heads.map((h: { task: string }) => h.task)).toEqual(['RTE', 'STS-B']);
     const mtlMetrics = JSON.parse(read('mtl/metrics.json'));
     expect(mtlMetrics.tasks.map((t: { task: string }) => t.task)).toEqual(['RTE', 'STS-B']);
-    expect(read('mtl/log.jsonl').trim().split('\n').filter((l) => JSON.parse(l).type === 'step')).toHaveLength(12); // 6 + 6 batches of 8
+    expect(
+      read('mtl/log.jsonl')
+        .trim()
+        .split('\n')
+        .filter((l) => JSON.parse(l).type === 'step'),
+    ).toHaveLength(12); // 6 + 6 batches of 8
     expect(readdirSync(join(out, 'strip/model')).sort()).toEqual(['config.json', 'model.safetensors', 'tokenizer_config.json', 'vocab.txt']);
     expect(JSON.parse(read('strip/strip.json')).droppedHeads).toEqual(['RTE', 'STS-B']);
     const tensors = (p: string) => new Map(parseSafetensors(new Uint8Array(readFileSync(join(out, p)))).tensors.map((t) => [t.name, t]));
     const mtlT = tensors('mtl/model/model.safetensors');
     const stripT = tensors('strip/model/model.safetensors');
     expect([...stripT.keys()].sort()).toEqual([...mtlT.keys()].sort());
-    expect(Array.from(stripT.get('encoder.layer.0.attention.self.query.weight')!.data)).toEqual(Array.from(mtlT.get('encoder.layer.0.attention.self.query.weight')!.data));
+    expect(Array.from(stripT.get('encoder.layer.0.attention.self.query.weight')!.data)).toEqual(
+      Array.from(mtlT.get('encoder.layer.0.attention.self.query.weight')!.data),
+    );
 
     // finetune: one fresh linear head per task, encoder moved away from the stripped one.
     for (const task of ['RTE', 'STS-B']) {
@@ -146,11 +168,20 @@ describe('taskscope pipeline (CLI, GLUE-layout files)', () => {
       expect(heads.map((h: { task: string; kind: string }) => [h.task, h.kind])).toEqual([[task, task === 'RTE' ? 'classification' : 'regression']]);
       const ft = tensors(`finetune/${task}/model/model.safetensors`);
       expect(Array.from(ft.get('pooler.dense.weight')!.data)).not.toEqual(Array.from(stripT.get('pooler.dense.weight')!.data));
-      expect(read(`finetune/${task}/log.jsonl`).trim().split('\n').filter((l) => JSON.parse(l).type === 'step')).toHaveLength(6);
+      expect(
+        read(`finetune/${task}/log.jsonl`)
+          .trim()
+          .split('\n')
+          .filter((l) => JSON.parse(l).type === 'step'),
+      ).toHaveLength(6);
     }
 
     // evaluate: metrics recomputed from the written dev predictions and the dev file's labels.
-    const devLabels = readFileSync(join(dir, 'glue/RTE/dev.tsv'), 'utf8').trim().split('\n').slice(1).map((l) => (l.split('\t')[3] === 'entailment' ? 1 : 0));
+    const devLabels = readFileSync(join(dir, 'glue/RTE/dev.tsv'), 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => (l.split('\t')[3] === 'entailment' ? 1 : 0));
     const devPred = parsePredictionsJsonl(read('evaluate/RTE.dev.jsonl'), 'RTE.dev');
     expect(devPred.uids).toEqual(devLabels.map((_, i) => String(i)));
     const acc = devPred.predictions.filter((p, i) => p === devLabels[Number(devPred.uids[i])]).length / devLabels.length;
@@ -179,7 +210,9 @@ describe('taskscope pipeline (CLI, GLUE-layout files)', () => {
     const soft = parseSoftLabels(read('teacher/RTE.train.soft.jsonl'), 'soft');
     const trainPred = parsePredictionsJsonl(read('predict/RTE.train.jsonl'), 'RTE.train');
     expect(soft.byUid.size).toBe(48);
-    expect(Array.from(soft.byUid.get('7')!)).toEqual(trainPred.scores.slice(2 * trainPred.uids.indexOf('7'), 2 * trainPred.uids.indexOf('7') + 2).map(Math.fround));
+    expect(Array.from(soft.byUid.get('7')!)).toEqual(
+      trainPred.scores.slice(2 * trainPred.uids.indexOf('7'), 2 * trainPred.uids.indexOf('7') + 2).map(Math.fround),
+    );
     expect(existsSync(join(out, 'teacher/STS-B.train.soft.jsonl'))).toBe(false);
 
     // submit: exactly the two files, one row per test example, labels as the registry writes them.
@@ -218,8 +251,11 @@ describe('taskscope pipeline (CLI, GLUE-layout files)', () => {
     cfg.finetune.epochs = 2;
     writeFileSync(changed, JSON.stringify(cfg));
     await expect(runPipelineCli({ config: changed, out, backend: 'cpu' }, note)).rejects.toThrow(
-      `${out}: this run was made with a different pipeline config (differs in: finetune); use another output folder, or redo from a stage with "from"`);
-    await expect(runPipelineCli({ config: changed, out, backend: 'cpu', from: 'nope' }, note)).rejects.toThrow('--from must be one of mtl, strip, finetune, evaluate, predict, submit, got "nope"');
+      `${out}: this run was made with a different pipeline config (differs in: finetune); use another output folder, or redo from a stage with "from"`,
+    );
+    await expect(runPipelineCli({ config: changed, out, backend: 'cpu', from: 'nope' }, note)).rejects.toThrow(
+      '--from must be one of mtl, strip, finetune, evaluate, predict, submit, got "nope"',
+    );
   });
 
   it('averages the teacher soft labels with other runs (predict.teacher.ensembleWith), redoing from predict', async () => {
@@ -248,13 +284,22 @@ describe('taskscope pipeline (CLI, GLUE-layout files)', () => {
 
 describe('runPipeline restarts inside a stage', () => {
   /** In-memory toy splits in the trainer's layout; test rows have integer uids and no labels. */
-  function memoryEnv(storage: MemoryRunStorage, failOn: { task?: string; split?: string } | null, stores: Map<string, MemoryTrainStateStore>, signal?: AbortSignal) {
+  function memoryEnv(
+    storage: MemoryRunStorage,
+    failOn: { task?: string; split?: string } | null,
+    stores: Map<string, MemoryTrainStateStore>,
+    signal?: AbortSignal,
+  ) {
     const events: PipelineEvent[] = [];
     const loads: string[] = [];
     const split = (task: TaskName, name: SplitName) => {
       const kind = task === 'RTE' ? 'pair' : 'score';
       const n = name === 'train' ? 40 : name === 'dev' ? 12 : 6;
-      const rows = toyRows(kind, n, name.length + (task === 'RTE' ? 0 : 100)).map((r, i) => ({ ...r, uid: String(i), label: name === 'test' ? undefined : r.label }));
+      const rows = toyRows(kind, n, name.length + (task === 'RTE' ? 0 : 100)).map((r, i) => ({
+        ...r,
+        uid: String(i),
+        label: name === 'test' ? undefined : r.label,
+      }));
       return memorySplit(task, name, rows, { type: kind === 'pair' ? 'classification' : 'regression' });
     };
     const env: PipelineEnv = {
@@ -298,8 +343,11 @@ describe('runPipeline restarts inside a stage', () => {
     const again = memoryEnv(storage, null, stores);
     const r = await runPipeline(cfg, again.env);
     expect(r).toEqual({ ran: ['finetune', 'evaluate', 'predict', 'submit'], skipped: ['mtl', 'strip'] });
-    expect(again.events.filter((e) => e.type === 'unit' && e.key.startsWith('finetune/')).map((e) => `${(e as { key: string }).key} ${(e as { status: string }).status}`))
-      .toEqual(['finetune/RTE skipped', 'finetune/STS-B start', 'finetune/STS-B done']);
+    expect(
+      again.events
+        .filter((e) => e.type === 'unit' && e.key.startsWith('finetune/'))
+        .map((e) => `${(e as { key: string }).key} ${(e as { status: string }).status}`),
+    ).toEqual(['finetune/RTE skipped', 'finetune/STS-B start', 'finetune/STS-B done']);
     expect(await storage.read('finetune/RTE/model/model.safetensors')).toEqual(rteModel);
     expect(again.loads.filter((l) => l === 'RTE/train')).toEqual([]); // RTE was not trained again
     expect(stores.size).toBe(0); // finished units release their train states
@@ -324,7 +372,12 @@ describe('runPipeline restarts inside a stage', () => {
     expect([...stores.values()].map((s) => s.savedSteps.at(-1))).toEqual([4]);
     const again = memoryEnv(storage, null, stores);
     await runPipeline(cfg, again.env, { until: 'mtl' });
-    const steps = (await readText(storage, 'mtl/log.jsonl'))!.trim().split('\n').map((l) => JSON.parse(l)).filter((l) => l.type === 'step').map((l) => l.step);
+    const steps = (await readText(storage, 'mtl/log.jsonl'))!
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((l) => l.type === 'step')
+      .map((l) => l.step);
     expect(steps).toEqual([5, 6, 7, 8, 9, 10]); // 40 + 40 rows in batches of 8 = 10 steps; the first 4 were not redone
   });
 });

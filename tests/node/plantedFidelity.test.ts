@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { choose, curveArea, poissonBinomialTail, randomHitProbability, rocAuc, signFlipPValue, skillConcordance } from '../../src/engine/analysis/plantedFidelity.ts';
+import {
+  choose,
+  curveArea,
+  poissonBinomialTail,
+  randomHitProbability,
+  rocAuc,
+  signFlipPValue,
+  skillConcordance,
+} from '../../src/engine/analysis/plantedFidelity.ts';
 
 describe('planted-relations fidelity statistics', () => {
   it('sign-flip p is exact: all positive over 5 seeds gives 1/32; a symmetric sample gives more than 1/2', () => {
@@ -33,7 +41,10 @@ describe('planted-relations fidelity statistics', () => {
     const A = [[0.1, 0.2, 0.3, 0.4]];
     const C = [[0.4, 0.1, 0.3, 0.2]];
     const D = [[0.2, 0.4, 0.1, 0.3]];
-    const maps = new Map([[1, { A, B: A, C, D }], [2, { A, B: A, C, D }]]);
+    const maps = new Map([
+      [1, { A, B: A, C, D }],
+      [2, { A, B: A, C, D }],
+    ]);
     const t = skillConcordance(maps, ['A', 'B', 'C', 'D'], (a, b) => [a, b].sort().join() === 'A,B');
     expect(t.pairs.map((p) => `${p.a}${p.b}`)).toEqual(['AB', 'AC', 'AD', 'BC', 'BD', 'CD']);
     expect(t.pairs[0].values).toEqual([1, 1]);

@@ -11,9 +11,18 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A 2×4 map per skill; tasks sharing a skill get the same map, so every sharing pair has τ-b = 1. */
 const SKILL_MAP: Record<string, number[][]> = {
-  first: [[0.9, 0.1, 0.2, 0.3], [0.4, 0.5, 0.6, 0.7]],
-  mark: [[0.1, 0.9, 0.3, 0.2], [0.7, 0.6, 0.5, 0.4]],
-  order: [[0.3, 0.2, 0.9, 0.1], [0.5, 0.4, 0.7, 0.6]],
+  first: [
+    [0.9, 0.1, 0.2, 0.3],
+    [0.4, 0.5, 0.6, 0.7],
+  ],
+  mark: [
+    [0.1, 0.9, 0.3, 0.2],
+    [0.7, 0.6, 0.5, 0.4],
+  ],
+  order: [
+    [0.3, 0.2, 0.9, 0.1],
+    [0.5, 0.4, 0.7, 0.6],
+  ],
 };
 const mapOf = (t: string) => SKILL_MAP[t.includes('FIRST') ? 'first' : t.includes('MARK') ? 'mark' : 'order'];
 
@@ -25,23 +34,46 @@ function writeJob(path: string, result: unknown) {
 
 describe('planted-relations report', () => {
   const studyFile = join(dir, 'study.json');
-  const study = parseStudy({
-    name: 'pl', seeds: [1, 2], report: 'planted', out: join(dir, 'out'), base: {}, tasks: TASKS,
-    arms: [
-      { name: 'importance', mode: 'select', selection: { method: 'gradts-trial', target: 'PL-MARK', maxTrials: 0, maskImportance: true } },
-      { name: 'fastmtl-MARK', mode: 'select', selection: { method: 'fastmtl', target: 'PL-MARK' } },
-    ],
-  }, studyFile);
+  const study = parseStudy(
+    {
+      name: 'pl',
+      seeds: [1, 2],
+      report: 'planted',
+      out: join(dir, 'out'),
+      base: {},
+      tasks: TASKS,
+      arms: [
+        { name: 'importance', mode: 'select', selection: { method: 'gradts-trial', target: 'PL-MARK', maxTrials: 0, maskImportance: true } },
+        { name: 'fastmtl-MARK', mode: 'select', selection: { method: 'fastmtl', target: 'PL-MARK' } },
+      ],
+    },
+    studyFile,
+  );
   for (const seed of [1, 2]) {
     const matrices = Object.fromEntries(TASKS.map((t) => [t, mapOf(t)]));
     writeJob(join(dir, 'out', 'importance', `seed-${seed}`), {
-      method: 'gradts-trial', target: 'PL-MARK', chosen: [], wallSeconds: 60,
-      reasons: { importance: { source: 'computed', matrices, wallSeconds: 60, mask: { matrices, wallSeconds: 6, tunedDev: { 'PL-MARK': { acc: 0.9 + seed / 100 } } } }, trials: [] },
+      method: 'gradts-trial',
+      target: 'PL-MARK',
+      chosen: [],
+      wallSeconds: 60,
+      reasons: {
+        importance: { source: 'computed', matrices, wallSeconds: 60, mask: { matrices, wallSeconds: 6, tunedDev: { 'PL-MARK': { acc: 0.9 + seed / 100 } } } },
+        trials: [],
+      },
     });
     // Helper rows (PL-MARK-COUNT) score 0.8 and 0.6; distractors 0.7 and 0.1: AUC = (1 + 0 + 1 + 1) / 4 = 0.75.
     writeJob(join(dir, 'out', 'fastmtl-MARK', `seed-${seed}`), {
-      method: 'fastmtl', target: 'PL-MARK', chosen: ['PL-MARK-COUNT'], wallSeconds: 30,
-      reasons: { pools: { 'PL-MARK-COUNT': { candidates: 2, chosen: 1, scores: [0.8, 0.6] }, 'PL-ORDER': { candidates: 1, chosen: 0, scores: [0.7] }, 'PL-FIRST-EVEN': { candidates: 1, chosen: 0, scores: [0.1] } } },
+      method: 'fastmtl',
+      target: 'PL-MARK',
+      chosen: ['PL-MARK-COUNT'],
+      wallSeconds: 30,
+      reasons: {
+        pools: {
+          'PL-MARK-COUNT': { candidates: 2, chosen: 1, scores: [0.8, 0.6] },
+          'PL-ORDER': { candidates: 1, chosen: 0, scores: [0.7] },
+          'PL-FIRST-EVEN': { candidates: 1, chosen: 0, scores: [0.1] },
+        },
+      },
     });
   }
   const text = plantedReport(study, []);
@@ -55,7 +87,7 @@ describe('planted-relations report', () => {
   });
 
   it('selection: the top-1 by τ is the helper for every target with one, p = 0.2^2 per target', () => {
-    const method = 'top-1 by GradTS τ-b (GradTS-trial\'s first trial); wall = tuning + measuring all tasks';
+    const method = "top-1 by GradTS τ-b (GradTS-trial's first trial); wall = tuning + measuring all tasks";
     expect(text).toContain(`| ${method} | PL-MARK | 2 | s1: PL-MARK-COUNT; s2: PL-MARK-COUNT | 2 | 0.40 | 0.040 | 60 ± 0 |`);
     expect(text).toContain(`All targets, ${method}: 12 hits in 12 runs, 2.40 expected under random choice, p = **4.1e-9**.`);
   });

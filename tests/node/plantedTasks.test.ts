@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import {
-  generatePlantedTask, isEvenWord, isLowWord, plantedHelpers, plantedTaskDef, readLatents, sharesSkill, PLANTED_TASKS, type PlantedLatents,
+  generatePlantedTask,
+  isEvenWord,
+  isLowWord,
+  plantedHelpers,
+  plantedTaskDef,
+  readLatents,
+  sharesSkill,
+  PLANTED_TASKS,
+  type PlantedLatents,
 } from '../../src/engine/synthetic/plantedTasks.ts';
 import { parseExperiment } from '../../src/engine/experiment/experimentSchema.ts';
 import { syntheticSplits, syntheticTokenizer } from '../../src/engine/synthetic/syntheticData.ts';
@@ -101,9 +109,15 @@ describe('planted-relations tasks', () => {
     const exp = parseExperiment({ data: { kind: 'synthetic', trainRows: 300, noise: 0.1 }, tasks: [{ name: 'PL-MARK' }, { name: 'PL-COUNT' }] });
     expect(exp.tasks.map((t) => t.name)).toEqual(['PL-MARK', 'PL-COUNT']);
     expect(exp.data).toEqual({ kind: 'synthetic', trainRows: 300, noise: 0.1 });
-    expect(() => parseExperiment({ tasks: [{ name: 'PL-MARK' }] }, 'x.json')).toThrow('x.json: data.kind: the synthetic tasks (PL-MARK) need data.kind "synthetic"');
-    expect(() => parseExperiment({ data: { kind: 'synthetic' }, tasks: [{ name: 'PL-MARK' }, { name: 'RTE' }] }, 'x.json')).toThrow('x.json: tasks.1.name: "RTE" cannot be mixed with synthetic tasks');
-    expect(() => parseExperiment({ data: { kind: 'synthetic', noise: 0.7 }, tasks: [{ name: 'PL-MARK' }] })).toThrow('data.noise: Invalid value: Expected <=0.5 but received 0.7');
+    expect(() => parseExperiment({ tasks: [{ name: 'PL-MARK' }] }, 'x.json')).toThrow(
+      'x.json: data.kind: the synthetic tasks (PL-MARK) need data.kind "synthetic"',
+    );
+    expect(() => parseExperiment({ data: { kind: 'synthetic' }, tasks: [{ name: 'PL-MARK' }, { name: 'RTE' }] }, 'x.json')).toThrow(
+      'x.json: tasks.1.name: "RTE" cannot be mixed with synthetic tasks',
+    );
+    expect(() => parseExperiment({ data: { kind: 'synthetic', noise: 0.7 }, tasks: [{ name: 'PL-MARK' }] })).toThrow(
+      'data.noise: Invalid value: Expected <=0.5 but received 0.7',
+    );
   });
 });
 
@@ -111,7 +125,9 @@ describe('synthetic data in the CLI', () => {
   it('syntheticRunData generates every task from the experiment seed, applies maxTrainRows and per-task dropout', async () => {
     const { syntheticRunData, dataSourceOf } = await import('../../src/cli/experimentDataSource.ts');
     const exp = parseExperiment({
-      data: { kind: 'synthetic', trainRows: 120, devRows: 30 }, seed: 4, maxLength: 32,
+      data: { kind: 'synthetic', trainRows: 120, devRows: 30 },
+      seed: 4,
+      maxLength: 32,
       tasks: [{ name: 'PL-MARK', maxTrainRows: 50, dropout: 0.2 }, { name: 'PL-ORDER' }],
     });
     const { data, specs } = syntheticRunData(exp);

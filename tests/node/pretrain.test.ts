@@ -75,7 +75,8 @@ describe('BERT masking (15 %, 80/10/10)', () => {
       const i = b * T + t;
       mask[i] = 1;
       // Specials sprinkled in: [CLS] first, [SEP] last, some [UNK].
-      ids[i] = t === 0 ? tokenizer.clsId : t === len - 1 ? tokenizer.sepId : rng.uniform() < 0.05 ? tokenizer.unkId : vocab.randomIds[rng.int(vocab.randomIds.length)];
+      ids[i] =
+        t === 0 ? tokenizer.clsId : t === len - 1 ? tokenizer.sepId : rng.uniform() < 0.05 ? tokenizer.unkId : vocab.randomIds[rng.int(vocab.randomIds.length)];
       if (!vocab.specialIds.has(ids[i])) candidates++;
     }
     // padding keeps id 0 ([PAD]) and mask 0
@@ -138,13 +139,15 @@ describe('BERT masking (15 %, 80/10/10)', () => {
 });
 
 describe('corpus', () => {
-  it('reads every split\'s text once (deduplicated, labels ignored) from a GLUE layout', async () => {
-    const source = new TsvSource(memoryFileProvider({
-      'CoLA/train.tsv': 'gj04\t1\t\tThe cat sat.\ngj04\t0\t*\tCat the sat.\n',
-      'CoLA/dev.tsv': 'gj04\t1\t\tThe cat sat.\n',
-      'RTE/dev.tsv': 'index\tsentence1\tsentence2\tlabel\n0\tA dog runs.\tThe cat sat.\tentailment\n',
-      'RTE/test.tsv': 'index\tsentence1\tsentence2\n0\tA dog runs.\tIt rains.\n',
-    }));
+  it("reads every split's text once (deduplicated, labels ignored) from a GLUE layout", async () => {
+    const source = new TsvSource(
+      memoryFileProvider({
+        'CoLA/train.tsv': 'gj04\t1\t\tThe cat sat.\ngj04\t0\t*\tCat the sat.\n',
+        'CoLA/dev.tsv': 'gj04\t1\t\tThe cat sat.\n',
+        'RTE/dev.tsv': 'index\tsentence1\tsentence2\tlabel\n0\tA dog runs.\tThe cat sat.\tentailment\n',
+        'RTE/test.tsv': 'index\tsentence1\tsentence2\n0\tA dog runs.\tIt rains.\n',
+      }),
+    );
     const text = await readGlueText(source);
     expect(text.texts).toEqual(['The cat sat.', 'Cat the sat.', 'A dog runs.', 'It rains.']);
     expect(text.perSplit).toEqual({ 'CoLA/train': 2, 'CoLA/dev': 1, 'RTE/dev': 1, 'RTE/test': 1 });
@@ -189,14 +192,19 @@ describe('MaskedLmHead', () => {
     const init = new Map([
       named(MLM_TENSOR_NAMES.denseWeight, [H, H], arr(H * H)),
       named(MLM_TENSOR_NAMES.denseBias, [H], arr(H)),
-      named(MLM_TENSOR_NAMES.normWeight, [H], arr(H).map((x) => 1 + x)),
+      named(
+        MLM_TENSOR_NAMES.normWeight,
+        [H],
+        arr(H).map((x) => 1 + x),
+      ),
       named(MLM_TENSOR_NAMES.normBias, [H], arr(H)),
       named(MLM_TENSOR_NAMES.bias, [V], arr(V)),
     ]);
     const E = arr(V * H, 0.5);
     const emb = tf.variable(tf.tensor2d(E, [V, H]));
     const head = new MaskedLmHead(config, emb, init);
-    const B = 2, T = 5;
+    const B = 2,
+      T = 5;
     const seq = arr(B * T * H, 1);
     const positions = [1, 3, 7, 8];
     const targets = [5, 17, 199, 42];
@@ -210,9 +218,12 @@ describe('MaskedLmHead', () => {
     const g = init.get(MLM_TENSOR_NAMES.normWeight)!.data;
     const be = init.get(MLM_TENSOR_NAMES.normBias)!.data;
     const bo = init.get(MLM_TENSOR_NAMES.bias)!.data;
-    const erf = (x: number) => { // Abramowitz–Stegun 7.1.26, |error| < 1.5e-7
-      const s = Math.sign(x); const a = Math.abs(x); const t = 1 / (1 + 0.3275911 * a);
-      return s * (1 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-a * a));
+    const erf = (x: number) => {
+      // Abramowitz–Stegun 7.1.26, |error| < 1.5e-7
+      const s = Math.sign(x);
+      const a = Math.abs(x);
+      const t = 1 / (1 + 0.3275911 * a);
+      return s * (1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-a * a));
     };
     let lossRef = 0;
     let worst = 0;
@@ -239,7 +250,9 @@ describe('MaskedLmHead', () => {
   it('rejects a checkpoint head of the wrong shape, naming the tensor', () => {
     const config = tinyConfig();
     const emb = tf.variable(tf.zeros([config.vocabSize, config.hiddenSize]));
-    const bad = new Map([[MLM_TENSOR_NAMES.denseWeight, { name: MLM_TENSOR_NAMES.denseWeight, shape: [3, 3], dtype: 'F32' as const, data: new Float32Array(9) }]]);
+    const bad = new Map([
+      [MLM_TENSOR_NAMES.denseWeight, { name: MLM_TENSOR_NAMES.denseWeight, shape: [3, 3], dtype: 'F32' as const, data: new Float32Array(9) }],
+    ]);
     expect(() => new MaskedLmHead(config, emb, bad)).toThrow(
       'checkpoint: tensor cls.predictions.transform.dense.weight has shape [3,3], expected [32,32] from config.json',
     );
@@ -250,7 +263,12 @@ describe('MaskedLmHead', () => {
 describe('masked-LM pretraining loop', () => {
   const made: { dispose(): void }[] = [];
   afterAll(() => made.forEach((m) => m.dispose()));
-  const build = (config: BertConfig, seqs: PackedSequence[], opts: Partial<ConstructorParameters<typeof MlmPretrainer>[5]> = {}, init?: { encoder: BertEncoder; head: MaskedLmHead }) => {
+  const build = (
+    config: BertConfig,
+    seqs: PackedSequence[],
+    opts: Partial<ConstructorParameters<typeof MlmPretrainer>[5]> = {},
+    init?: { encoder: BertEncoder; head: MaskedLmHead },
+  ) => {
     const encoder = init?.encoder ?? BertEncoder.random(config, 3);
     const head = init?.head ?? new MaskedLmHead(config, encoder.params.wordEmbeddings, { seed: 4 });
     const trainer = new MlmPretrainer(encoder, head, seqs, vocab, tokenizer.padId, { steps: 200, batchSize: 8, lr: 1e-2, warmup: 0.05, seed: 9, ...opts });
@@ -302,13 +320,23 @@ describe('masked-LM pretraining loop', () => {
       const enc2 = BertEncoder.fromCheckpoint(ckpt);
       const head2 = new MaskedLmHead(ckpt.config, enc2.params.wordEmbeddings, ckpt.extraTensors!);
       made.push(head2, enc2);
-      const logitsOf = (e: BertEncoder, h: MaskedLmHead) => tf.tidy(() => {
-        const inp = { inputIds: tf.tensor2d([[2, 50, 4, 60, 3]], undefined, 'int32'), tokenTypeIds: tf.zeros([1, 5], 'int32') as tf.Tensor2D, attentionMask: tf.ones([1, 5], 'int32') as tf.Tensor2D };
-        return h.logitsAt(e.forward(inp).lastHiddenState, tf.tensor1d([1, 2, 3], 'int32')).arraySync();
-      });
+      const logitsOf = (e: BertEncoder, h: MaskedLmHead) =>
+        tf.tidy(() => {
+          const inp = {
+            inputIds: tf.tensor2d([[2, 50, 4, 60, 3]], undefined, 'int32'),
+            tokenTypeIds: tf.zeros([1, 5], 'int32') as tf.Tensor2D,
+            attentionMask: tf.ones([1, 5], 'int32') as tf.Tensor2D,
+          };
+          return h.logitsAt(e.forward(inp).lastHiddenState, tf.tensor1d([1, 2, 3], 'int32')).arraySync();
+        });
       expect(logitsOf(enc2, head2)).toEqual(logitsOf(encoder, head));
 
-      const state = parsePretrainState(readFileSync(join(dir, STATE_FILE), 'utf8'), new Uint8Array(readFileSync(join(dir, OPTIMIZER_FILE))), ckpt.safetensorsMetadata?.taskscope_step, dir);
+      const state = parsePretrainState(
+        readFileSync(join(dir, STATE_FILE), 'utf8'),
+        new Uint8Array(readFileSync(join(dir, OPTIMIZER_FILE))),
+        ckpt.safetensorsMetadata?.taskscope_step,
+        dir,
+      );
       expect(state.step).toBe(3);
       expect(() => parsePretrainState(readFileSync(join(dir, STATE_FILE), 'utf8'), new Uint8Array(readFileSync(join(dir, OPTIMIZER_FILE))), '2', dir)).toThrow(
         `${dir}: the checkpoint files disagree on the step (pretrain_state.json 3, optimizer.safetensors 3, model.safetensors 2); it was written only partly`,
@@ -326,7 +354,14 @@ describe('masked-LM pretraining loop', () => {
 
     const first = build(config, seqs, { steps: 6 });
     for (let s = 0; s < 3; s++) await first.trainer.trainStep();
-    const files = pretrainCheckpointFiles({ config, vocabText, doLowerCase: true, encoder: first.encoder, head: first.head, state: await first.trainer.getState() });
+    const files = pretrainCheckpointFiles({
+      config,
+      vocabText,
+      doLowerCase: true,
+      encoder: first.encoder,
+      head: first.head,
+      state: await first.trainer.getState(),
+    });
     const dir = mkdtempSync(join(tmpdir(), 'mlm-resume-'));
     try {
       await writeFolder(dir, files);
@@ -334,7 +369,14 @@ describe('masked-LM pretraining loop', () => {
       const encoder = BertEncoder.fromCheckpoint(ckpt);
       const head = new MaskedLmHead(ckpt.config, encoder.params.wordEmbeddings, ckpt.extraTensors!);
       const resumed = build(ckpt.config, seqs, { steps: 6 }, { encoder, head });
-      resumed.trainer.setState(parsePretrainState(readFileSync(join(dir, STATE_FILE), 'utf8'), new Uint8Array(readFileSync(join(dir, OPTIMIZER_FILE))), ckpt.safetensorsMetadata?.taskscope_step, dir));
+      resumed.trainer.setState(
+        parsePretrainState(
+          readFileSync(join(dir, STATE_FILE), 'utf8'),
+          new Uint8Array(readFileSync(join(dir, OPTIMIZER_FILE))),
+          ckpt.safetensorsMetadata?.taskscope_step,
+          dir,
+        ),
+      );
       for (let s = 0; s < 3; s++) await resumed.trainer.trainStep();
       expect(resumed.trainer.step).toBe(6);
       const a = [...straight.encoder.namedVariables(), ...straight.head.namedVariables()];
@@ -398,8 +440,29 @@ describe('taskscope pretrain (CLI)', () => {
     };
     return { root, cli };
   }
-  const small = ['--layers', '1', '--hidden', '32', '--heads', '2', '--intermediate', '64', '--max-len', '16', '--batch-size', '4', '--held-out', '3', '--save-every', '2'];
-  const readLog = (file: string) => readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const small = [
+    '--layers',
+    '1',
+    '--hidden',
+    '32',
+    '--heads',
+    '2',
+    '--intermediate',
+    '64',
+    '--max-len',
+    '16',
+    '--batch-size',
+    '4',
+    '--held-out',
+    '3',
+    '--save-every',
+    '2',
+  ];
+  const readLog = (file: string) =>
+    readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
 
   it('trains, checkpoints, logs JSONL, reports held-out loss, and resumes', async () => {
     const { root, cli: cliIn } = cliRoot();
@@ -437,19 +500,26 @@ describe('taskscope pretrain (CLI)', () => {
       expect(JSON.parse(readFileSync(join(root, 'stopped', 'pretrain_state.json'), 'utf8')).step).toBe(3);
       const end = readLog(join(root, 'stopped', 'log.jsonl')).filter((l) => l.type === 'end');
       expect(end.map((l) => [l.step, l.stoppedEarly])).toEqual([[3, true]]);
-      await expect(cli('stopped', '--resume', '--steps', '6', '--stop-at', '2')).rejects.toThrow(`--stop-at 2: the run in ${join(root, 'stopped')} is already at step 3`);
+      await expect(cli('stopped', '--resume', '--steps', '6', '--stop-at', '2')).rejects.toThrow(
+        `--stop-at 2: the run in ${join(root, 'stopped')} is already at step 3`,
+      );
       await expect(cli('other', ...args, '--stop-at', '7')).rejects.toThrow('--stop-at 7 is beyond --steps 6');
       await cli('stopped', '--resume', '--steps', '6');
 
       // The learning rates of steps 1–6 are those of one 6-step schedule (warmup 3, then linear decay).
-      const lrs = (dir: string) => readLog(join(root, dir, 'log.jsonl')).filter((l) => l.type === 'step').map((l) => l.lr);
+      const lrs = (dir: string) =>
+        readLog(join(root, dir, 'log.jsonl'))
+          .filter((l) => l.type === 'step')
+          .map((l) => l.lr);
       expect(lrs('stopped')).toEqual(lrs('whole'));
       const [a, b] = await Promise.all([loadBertCheckpoint(dirSource(join(root, 'whole'))), loadBertCheckpoint(dirSource(join(root, 'stopped')))]);
       expect([...b.tensors.keys()]).toEqual([...a.tensors.keys()]);
       let worst = 0;
       for (const [name, t] of a.tensors) {
         const u = b.tensors.get(name)!.data as Float32Array;
-        (t.data as Float32Array).forEach((x, i) => { worst = Math.max(worst, Math.abs(x - u[i])); });
+        (t.data as Float32Array).forEach((x, i) => {
+          worst = Math.max(worst, Math.abs(x - u[i]));
+        });
       }
       expect(worst).toBeLessThanOrEqual(1e-6);
     } finally {

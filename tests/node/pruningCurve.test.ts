@@ -23,7 +23,15 @@ const additive = (mask: number[][]) => mask.reduce((s, row, l) => s + row.reduce
 describe('pruning curves with a fake evaluator', () => {
   it('prunes round(f·16) heads, least important first: the score drops by the sum of the smallest contributions', async () => {
     const calls: number[][][] = [];
-    const r = await pruningCurves({ importance: W, evaluate: (m) => { calls.push(m); return additive(m); }, randomOrders: 3, seed: 7 });
+    const r = await pruningCurves({
+      importance: W,
+      evaluate: (m) => {
+        calls.push(m);
+        return additive(m);
+      },
+      randomOrders: 3,
+      seed: 7,
+    });
     expect(r.fractions).toEqual([0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]);
     expect(r.importance.points.map((p) => p.pruned)).toEqual([0, 2, 3, 5, 6, 8, 10, 11, 13, 14]);
     const ascending = W.flat().sort((a, b) => a - b);
@@ -31,7 +39,11 @@ describe('pruning curves with a fake evaluator', () => {
       const removed = ascending.slice(0, p.pruned).reduce((a, b) => a + b, 0);
       expect(p.score).toBeCloseTo(TOTAL - removed, 12);
     });
-    expect(r.importance.heads.slice(0, 3)).toEqual([[1, 0], [0, 1], [2, 1]]); // 0.05, 0.1, 0.15
+    expect(r.importance.heads.slice(0, 3)).toEqual([
+      [1, 0],
+      [0, 1],
+      [2, 1],
+    ]); // 0.05, 0.1, 0.15
     // No order removes less than the k smallest: every random curve lies on or under the importance curve.
     expect(r.random).toHaveLength(3);
     for (const c of r.random) c.points.forEach((p, i) => expect(p.score).toBeLessThanOrEqual(r.importance.points[i].score + 1e-12));
@@ -54,7 +66,20 @@ describe('pruning curves with a fake evaluator', () => {
   });
 
   it('builds masks and validates its inputs', () => {
-    expect(maskFor([[1, 0], [0, 1]], 1, 2, 2)).toEqual([[1, 1], [0, 1]]);
+    expect(
+      maskFor(
+        [
+          [1, 0],
+          [0, 1],
+        ],
+        1,
+        2,
+        2,
+      ),
+    ).toEqual([
+      [1, 1],
+      [0, 1],
+    ]);
     expect(headsToPrune(0.9, 144)).toBe(130);
     expect(() => headsToPrune(1.2, 16)).toThrow('pruning fraction must be in [0, 1], got 1.2');
     expect(() => importanceOrder([[0.1, NaN]])).toThrow('pruning importance: head [0, 1] is NaN');
@@ -63,7 +88,7 @@ describe('pruning curves with a fake evaluator', () => {
 });
 
 describe('pruning curves on a real tiny model', () => {
-  it('the unmasked point equals the trainer\'s dev evaluation, and masking heads changes a regression score', async () => {
+  it("the unmasked point equals the trainer's dev evaluation, and masking heads changes a regression score", async () => {
     const exp = tinyExperiment({ model: { kind: 'random', layers: 2, hidden: 16, heads: 2, intermediate: 32, vocab: 'synthetic' } });
     const model = tinyModel(exp);
     const data = toySplits(8, 24);
@@ -72,13 +97,32 @@ describe('pruning curves on a real tiny model', () => {
       const spec = model.slot(task).spec;
       const ref = await evaluateTasks(model, [{ spec, dev: data[task].dev }], 16, { step: 0, epoch: 0 });
       const evalScore = maskedDevEvaluator(model, task, data[task].dev!, { batchSize: 5 });
-      expect(await evalScore([[1, 1], [1, 1]])).toBeCloseTo(ref.tasks[0].score, 6);
+      expect(
+        await evalScore([
+          [1, 1],
+          [1, 1],
+        ]),
+      ).toBeCloseTo(ref.tasks[0].score, 6);
     }
     const pearson = maskedDevEvaluator(model, 'STS-B', data['STS-B'].dev!, { metric: 'pearson' });
-    const r = await pruningCurves({ importance: [[0.3, 0.9], [0.1, 0.5]], evaluate: pearson, fractions: [0, 0.25, 0.5, 0.75], randomOrders: 1, seed: 3 });
+    const r = await pruningCurves({
+      importance: [
+        [0.3, 0.9],
+        [0.1, 0.5],
+      ],
+      evaluate: pearson,
+      fractions: [0, 0.25, 0.5, 0.75],
+      randomOrders: 1,
+      seed: 3,
+    });
     const scores = r.importance.points.map((p) => p.score);
     expect(new Set(scores).size).toBe(4);
-    expect(r.importance.heads).toEqual([[1, 0], [0, 0], [1, 1], [0, 1]]);
+    expect(r.importance.heads).toEqual([
+      [1, 0],
+      [0, 0],
+      [1, 1],
+      [0, 1],
+    ]);
     expect(tf.memory().numTensors).toBe(before);
     expect(() => maskedDevEvaluator(model, 'RTE', data.RTE.dev!, { metric: 'pearson' })).toThrow('pruning: RTE has no metric pearson (it has acc)');
     model.dispose();

@@ -33,9 +33,7 @@ describe('Rng (sfc32)', () => {
   });
 
   it('rejects malformed state and seeds with clear errors', () => {
-    expect(() => Rng.fromState([1, 2, 3] as unknown as [number, number, number, number])).toThrow(
-      'rng state must be an array of 4 uint32 words, got [1,2,3]',
-    );
+    expect(() => Rng.fromState([1, 2, 3] as unknown as [number, number, number, number])).toThrow('rng state must be an array of 4 uint32 words, got [1,2,3]');
     expect(() => Rng.fromState([1, 2, 3, 2 ** 32])).toThrow('rng state word 3 must be a uint32, got 4294967296');
     expect(() => new Rng(1.5)).toThrow('rng seed must be an integer or a string, got 1.5');
   });

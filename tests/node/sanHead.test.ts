@@ -5,10 +5,21 @@ import { SanHead, variationalDropout, type SanLayers } from '../../src/engine/mo
 import type { HeadFeatures } from '../../src/engine/model/heads/taskHead.ts';
 import { Rng } from '../../src/engine/runtime/rng.ts';
 
-const B = 3, T = 7, H = 8, C = 3;
+const B = 3,
+  T = 7,
+  H = 8,
+  C = 3;
 // Row 0: [CLS] p p [SEP] | h h [SEP]; row 1: [CLS] p [SEP] | h [SEP] pad pad; row 2: [CLS] p p p [SEP] | [SEP] pad.
-const TYPES = [[0, 0, 0, 0, 1, 1, 1], [0, 0, 0, 1, 1, 0, 0], [0, 0, 0, 0, 0, 1, 0]];
-const MASK = [[1, 1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1, 0]];
+const TYPES = [
+  [0, 0, 0, 0, 1, 1, 1],
+  [0, 0, 0, 1, 1, 0, 0],
+  [0, 0, 0, 0, 0, 1, 0],
+];
+const MASK = [
+  [1, 1, 1, 1, 1, 1, 1],
+  [1, 1, 1, 1, 1, 0, 0],
+  [1, 1, 1, 1, 1, 1, 0],
+];
 
 function randomSequence(seed: number): number[][][] {
   const rng = new Rng(seed);
@@ -25,7 +36,10 @@ function features(seq: number[][][]): HeadFeatures {
 }
 
 /** Dropout masks and turn mask of one training-mode call (see SanHead.trace), as arrays. */
-interface Masks { drops: number[][][] | number[][][][]; M: number[][] }
+interface Masks {
+  drops: number[][][] | number[][][][];
+  M: number[][];
+}
 
 /**
  * Plain float64 SAN forward written from docs/methods.md §1.4.2 with explicit loops: at eval (no dropout, M = 1), or with
@@ -48,7 +62,11 @@ function referenceSan(L: SanLayers, X: number[][][], masks?: Masks): { output: n
     const z = e.reduce((a, b) => a + b, 0);
     return e.map((v) => v / z);
   };
-  const softmax = (v: number[]) => softmaxOver(v, v.map(() => true));
+  const softmax = (v: number[]) =>
+    softmaxOver(
+      v,
+      v.map(() => true),
+    );
   const output: number[][] = [];
   const scores: number[][][] = Array.from({ length: K }, () => []);
   const s0s: number[][] = [];
@@ -56,7 +74,10 @@ function referenceSan(L: SanLayers, X: number[][][], masks?: Masks): { output: n
     const prem = TYPES[b].map((t, j) => MASK[b][j] === 1 && t === 0);
     const hyp = TYPES[b].map((t, j) => MASK[b][j] === 1 && t === 1);
     const Xq = X[b].map((x) => drop(x, 0, b));
-    const a = softmaxOver(Xq.map((x) => lin(L.query_wsum.W, L.query_wsum.b, x)[0]), hyp);
+    const a = softmaxOver(
+      Xq.map((x) => lin(L.query_wsum.W, L.query_wsum.b, x)[0]),
+      hyp,
+    );
     let s = Array.from({ length: H }, (_, h) => Xq.reduce((acc, x, j) => acc + a[j] * x[h], 0));
     s0s.push(s);
     const probs: number[][] = [];
@@ -144,7 +165,15 @@ describe('SAN answer module (MT-DNN §1.4.2, yml-era masks)', () => {
       const t = san.trace(features(X), { training: true, dropoutSeed: 77 }, drops);
       return { output: t.output.arraySync() as number[][], M: t.turnMask.arraySync() as number[][] };
     });
-    expect(drops.map((d) => d.shape)).toEqual([[B, 1, H], ...Array.from({ length: 4 }, () => [[B, H], [B, 1, H], [B, 4 * H], [B, H]]).flat()]);
+    expect(drops.map((d) => d.shape)).toEqual([
+      [B, 1, H],
+      ...Array.from({ length: 4 }, () => [
+        [B, H],
+        [B, 1, H],
+        [B, 4 * H],
+        [B, H],
+      ]).flat(),
+    ]);
     const masks: Masks = { drops: drops.map((d) => d.arraySync()) as number[][][], M: got.M };
     tf.dispose(drops);
     expect(masks.drops.flat(3).some((x) => x === 0)).toBe(true);
@@ -155,10 +184,11 @@ describe('SAN answer module (MT-DNN §1.4.2, yml-era masks)', () => {
 
   it('respects the masks: s₀ reads only the hypothesis, the memory only the premise, padding nothing', () => {
     const san = scaled(make({}, 5));
-    const run = (X: number[][][]) => tf.tidy(() => {
-      const t = san.trace(features(X), { training: false });
-      return { out: t.output.arraySync() as number[][], s0: t.initialState.arraySync() as number[][] };
-    });
+    const run = (X: number[][][]) =>
+      tf.tidy(() => {
+        const t = san.trace(features(X), { training: false });
+        return { out: t.output.arraySync() as number[][], s0: t.initialState.arraySync() as number[][] };
+      });
     const X = randomSequence(3);
     const base = run(X);
     const edit = (pred: (b: number, j: number) => boolean) => X.map((row, b) => row.map((x, j) => (pred(b, j) ? x.map((v) => v * -3 + 1) : x)));
@@ -186,10 +216,16 @@ describe('SAN answer module (MT-DNN §1.4.2, yml-era masks)', () => {
     const lossFn = () => san.loss(san.forward(f, { training: true, dropoutSeed: 1234 }), labels);
     const vars = san.namedVariables();
     expect([...vars.keys()].sort()).toEqual([
-      'heads.rte.san.attn.linear.bias', 'heads.rte.san.attn.linear.weight',
-      'heads.rte.san.classifier.proj.bias', 'heads.rte.san.classifier.proj.weight',
-      'heads.rte.san.query_wsum.linear.bias', 'heads.rte.san.query_wsum.linear.weight',
-      'heads.rte.san.rnn.bias_hh', 'heads.rte.san.rnn.bias_ih', 'heads.rte.san.rnn.weight_hh', 'heads.rte.san.rnn.weight_ih',
+      'heads.rte.san.attn.linear.bias',
+      'heads.rte.san.attn.linear.weight',
+      'heads.rte.san.classifier.proj.bias',
+      'heads.rte.san.classifier.proj.weight',
+      'heads.rte.san.query_wsum.linear.bias',
+      'heads.rte.san.query_wsum.linear.weight',
+      'heads.rte.san.rnn.bias_hh',
+      'heads.rte.san.rnn.bias_ih',
+      'heads.rte.san.rnn.weight_hh',
+      'heads.rte.san.rnn.weight_ih',
     ]);
     const { grads } = tf.variableGrads(lossFn as () => tf.Scalar, [...vars.values()]);
     // float32 central differences: rounding error ~1e-7/eps ≈ 3e-4, curvature O(eps²) (the sharp s₀ softmax
@@ -233,10 +269,11 @@ describe('SAN answer module (MT-DNN §1.4.2, yml-era masks)', () => {
       tokenTypeIds: tf.tile(tf.tensor2d([[0, 0, 1, 1]], undefined, 'int32'), [big, 1]) as tf.Tensor2D,
       attentionMask: tf.ones([big, 4], 'int32') as tf.Tensor2D,
     };
-    const run = (seed: number) => tf.tidy(() => {
-      const t = san.trace(f, { training: true, dropoutSeed: seed });
-      return { M: t.turnMask.arraySync() as number[][], out: t.output.arraySync() as number[][] };
-    });
+    const run = (seed: number) =>
+      tf.tidy(() => {
+        const t = san.trace(f, { training: true, dropoutSeed: seed });
+        return { M: t.turnMask.arraySync() as number[][], out: t.output.arraySync() as number[][] };
+      });
     const a = run(42);
     const values = new Set(a.M.flat().map((x) => x.toFixed(6)));
     expect([...values].sort()).toEqual(['0.000000', (1 / 0.9).toFixed(6)]);
@@ -261,7 +298,10 @@ describe('SAN answer module (MT-DNN §1.4.2, yml-era masks)', () => {
       }
     }
     expect(zeros).toBeGreaterThan(0);
-    expect(tf.tidy(() => variationalDropout(tf.ones([2, 3]), 0.3, false, 9).arraySync())).toEqual([[1, 1, 1], [1, 1, 1]]);
+    expect(tf.tidy(() => variationalDropout(tf.ones([2, 3]), 0.3, false, 9).arraySync())).toEqual([
+      [1, 1, 1],
+      [1, 1, 1],
+    ]);
   });
 
   it('snapshot → restore (through JSON) gives the same output; tensor count is flat over repeated steps', () => {

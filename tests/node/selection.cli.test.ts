@@ -23,15 +23,22 @@ function workdir() {
   const dir = mkdtempSync(join(tmpdir(), 'ts-select-'));
   dirs.push(dir);
   const config = join(dir, 'exp.json');
-  writeFileSync(config, JSON.stringify({
-    name: 'select-test',
-    tasks: [{ name: 'RTE', maxTrainRows: ROWS }, { name: 'MRPC', maxTrainRows: ROWS }, { name: 'WNLI', maxTrainRows: ROWS }],
-    model: { kind: 'random', layers: 1, hidden: 16, heads: 2, intermediate: 32, vocab: 'bert-base-uncased' },
-    data: { kind: 'glue-dir', path: glueDir },
-    maxLength: 32,
-    evalBatchSize: 64,
-    selection: { tdPerTask: 8, stages: { all: { epochs: 1, batchSize: 8 } } },
-  }));
+  writeFileSync(
+    config,
+    JSON.stringify({
+      name: 'select-test',
+      tasks: [
+        { name: 'RTE', maxTrainRows: ROWS },
+        { name: 'MRPC', maxTrainRows: ROWS },
+        { name: 'WNLI', maxTrainRows: ROWS },
+      ],
+      model: { kind: 'random', layers: 1, hidden: 16, heads: 2, intermediate: 32, vocab: 'bert-base-uncased' },
+      data: { kind: 'glue-dir', path: glueDir },
+      maxLength: 32,
+      evalBatchSize: 64,
+      selection: { tdPerTask: 8, stages: { all: { epochs: 1, batchSize: 8 } } },
+    }),
+  );
   return { dir, config, cache: join(dir, 'cache') };
 }
 
@@ -45,16 +52,30 @@ function firstUids(task: string, n: number): string[] {
 const quiet = () => {};
 
 describe('taskscope select', () => {
-  it('random: NUM drawn from the rows FastMTL\'s TD would not use, written as JSON', async () => {
+  it("random: NUM drawn from the rows FastMTL's TD would not use, written as JSON", async () => {
     const w = workdir();
     const out = join(w.dir, 'random.json');
-    const o: SelectCliOptions = { method: 'random', target: 'rte', config: w.config, out, backend: 'cpu', vocab: VOCAB, cache: w.cache, num: '10', seed: '3', train: false };
+    const o: SelectCliOptions = {
+      method: 'random',
+      target: 'rte',
+      config: w.config,
+      out,
+      backend: 'cpu',
+      vocab: VOCAB,
+      cache: w.cache,
+      num: '10',
+      seed: '3',
+      train: false,
+    };
     const r = await runSelectCli(o, quiet);
     const written = JSON.parse(readFileSync(out, 'utf8')) as SelectionResult<RandomReasons>;
     expect(written).toEqual(JSON.parse(JSON.stringify(r)));
     expect(written.method).toBe('random');
     expect(written.target).toBe('RTE');
-    expect(written.reasons.pools).toEqual({ MRPC: { candidates: ROWS - 8, chosen: written.examples!.MRPC?.length ?? 0 }, WNLI: { candidates: ROWS - 8, chosen: written.examples!.WNLI?.length ?? 0 } });
+    expect(written.reasons.pools).toEqual({
+      MRPC: { candidates: ROWS - 8, chosen: written.examples!.MRPC?.length ?? 0 },
+      WNLI: { candidates: ROWS - 8, chosen: written.examples!.WNLI?.length ?? 0 },
+    });
     expect(Object.values(written.examples!).flat()).toHaveLength(10);
     const wnli = new Set(firstUids('WNLI', ROWS));
     for (const u of written.examples!.WNLI ?? []) expect(wnli.has(u)).toBe(true);
@@ -64,7 +85,10 @@ describe('taskscope select', () => {
   it('fastmtl: selects NUM rows of the real GLUE training files and trains target + selection', async () => {
     const w = workdir();
     const out = join(w.dir, 'fastmtl.json');
-    const r = (await runSelectCli({ method: 'fastmtl', target: 'RTE', config: w.config, out, backend: 'wasm', vocab: VOCAB, cache: w.cache, num: '6' }, quiet)) as SelectionResult<FastmtlReasons>;
+    const r = (await runSelectCli(
+      { method: 'fastmtl', target: 'RTE', config: w.config, out, backend: 'wasm', vocab: VOCAB, cache: w.cache, num: '6' },
+      quiet,
+    )) as SelectionResult<FastmtlReasons>;
     const chosen = Object.entries(r.examples!);
     expect(chosen.flatMap(([, u]) => u)).toHaveLength(6);
     for (const [task, uids] of chosen) {
@@ -83,18 +107,47 @@ describe('taskscope select', () => {
   it('names bad flags and files', async () => {
     const w = workdir();
     const base: SelectCliOptions = { method: 'random', target: 'RTE', config: w.config, backend: 'cpu', vocab: VOCAB, cache: w.cache };
-    await expect(runSelectCli({ ...base, method: 'best' }, quiet)).rejects.toThrow('--method must be one of gradts-trial, gradts-fg, fastmtl, random, got "best"');
-    await expect(runSelectCli({ ...base, target: 'CoLA' }, quiet)).rejects.toThrow('selection: the target CoLA is not one of the experiment\'s tasks (RTE, MRPC, WNLI)');
+    await expect(runSelectCli({ ...base, method: 'best' }, quiet)).rejects.toThrow(
+      '--method must be one of gradts-trial, gradts-fg, fastmtl, random, got "best"',
+    );
+    await expect(runSelectCli({ ...base, target: 'CoLA' }, quiet)).rejects.toThrow(
+      "selection: the target CoLA is not one of the experiment's tasks (RTE, MRPC, WNLI)",
+    );
     await expect(runSelectCli({ ...base, num: '-2' }, quiet)).rejects.toThrow('--num must be an integer >= 0, got "-2"');
     await expect(runSelectCli({ ...base, config: join(w.dir, 'nope.json') }, quiet)).rejects.toThrow(`--config: ${join(w.dir, 'nope.json')}: not found`);
-    await expect(runSelectCli({ ...base, method: 'gradts-fg', trial: w.config }, quiet)).rejects.toThrow(`--trial: ${w.config} is not a gradts-trial selection result`);
+    await expect(runSelectCli({ ...base, method: 'gradts-fg', trial: w.config }, quiet)).rejects.toThrow(
+      `--trial: ${w.config} is not a gradts-trial selection result`,
+    );
   });
 
   it('is registered in the CLI binary', async () => {
     const w = workdir();
     const out = join(w.dir, 'bin.json');
-    await run(process.execPath, [BIN, 'select', '--method', 'random', '--target', 'MRPC', '--config', w.config, '--out', out, '--backend', 'cpu',
-      '--vocab', VOCAB, '--cache', w.cache, '--num', '4', '--no-train'], { cwd: repoRoot });
+    await run(
+      process.execPath,
+      [
+        BIN,
+        'select',
+        '--method',
+        'random',
+        '--target',
+        'MRPC',
+        '--config',
+        w.config,
+        '--out',
+        out,
+        '--backend',
+        'cpu',
+        '--vocab',
+        VOCAB,
+        '--cache',
+        w.cache,
+        '--num',
+        '4',
+        '--no-train',
+      ],
+      { cwd: repoRoot },
+    );
     const r = JSON.parse(readFileSync(out, 'utf8')) as SelectionResult;
     expect(r.target).toBe('MRPC');
     expect(r.chosen.every((t) => t === 'RTE' || t === 'WNLI')).toBe(true);

@@ -27,21 +27,28 @@ beforeAll(async () => {
 });
 
 describe('task discriminator losses (docs/methods.md §4.1)', () => {
-  const Z = [[0.5, -1.0, 2.0], [-0.3, 0.0, 1.2]];
+  const Z = [
+    [0.5, -1.0, 2.0],
+    [-0.3, 0.0, 1.2],
+  ];
 
   it('BCE with pos_weight from batch counts [16, 16, 4] = [1.25, 1.25, 8] equals the textbook formula, averaged over B·T', async () => {
     const pw = [1.25, 1.25, 8];
     let expected = 0;
-    for (const row of Z) row.forEach((z, j) => {
-      const y = j === 1 ? 1 : 0;
-      expected += -(pw[j] * y * Math.log(sigmoid(z)) + (1 - y) * Math.log(1 - sigmoid(z)));
-    });
+    for (const row of Z)
+      row.forEach((z, j) => {
+        const y = j === 1 ? 1 : 0;
+        expected += -(pw[j] * y * Math.log(sigmoid(z)) + (1 - y) * Math.log(1 - sigmoid(z)));
+      });
     expected /= 6;
     const l = discriminatorLoss(tf.tensor2d(Z), 1, 'bce', pw);
     expect((await l.data())[0]).toBeCloseTo(expected, 5);
     const plain = discriminatorLoss(tf.tensor2d(Z), 1, 'bce');
     let unweighted = 0;
-    for (const row of Z) row.forEach((z, j) => { unweighted += j === 1 ? -Math.log(sigmoid(z)) : -Math.log(1 - sigmoid(z)); });
+    for (const row of Z)
+      row.forEach((z, j) => {
+        unweighted += j === 1 ? -Math.log(sigmoid(z)) : -Math.log(1 - sigmoid(z));
+      });
     expect((await plain.data())[0]).toBeCloseTo(unweighted / 6, 5);
   });
 
@@ -52,15 +59,23 @@ describe('task discriminator losses (docs/methods.md §4.1)', () => {
 
   it('the BCE gradient matches central differences (the loss is differentiable through its tidy)', async () => {
     const pw = tf.tensor1d([1.25, 1.25, 8]);
-    const y = tf.tensor2d([[0, 1, 0], [0, 1, 0]]);
-    const g = await tf.grad((z: tf.Tensor) => bceWithLogits(z as tf.Tensor2D, y, pw))(tf.tensor2d(Z)).array() as number[][];
+    const y = tf.tensor2d([
+      [0, 1, 0],
+      [0, 1, 0],
+    ]);
+    const g = (await tf
+      .grad((z: tf.Tensor) => bceWithLogits(z as tf.Tensor2D, y, pw))(tf.tensor2d(Z))
+      .array()) as number[][];
     const f = (zz: number[][]) => bceWithLogits(tf.tensor2d(zz), y, pw).dataSync()[0];
     const h = 1e-2;
-    for (let i = 0; i < 2; i++) for (let j = 0; j < 3; j++) {
-      const up = Z.map((r) => r.slice()); up[i][j] += h;
-      const dn = Z.map((r) => r.slice()); dn[i][j] -= h;
-      expect(g[i][j]).toBeCloseTo((f(up) - f(dn)) / (2 * h), 3);
-    }
+    for (let i = 0; i < 2; i++)
+      for (let j = 0; j < 3; j++) {
+        const up = Z.map((r) => r.slice());
+        up[i][j] += h;
+        const dn = Z.map((r) => r.slice());
+        dn[i][j] -= h;
+        expect(g[i][j]).toBeCloseTo((f(up) - f(dn)) / (2 * h), 3);
+      }
   });
 
   it('scores with sigmoid (both variants, as FastMTL) or softmax (clean CE)', async () => {
@@ -79,13 +94,14 @@ describe('task discriminator losses (docs/methods.md §4.1)', () => {
     const b = new BatchReader([data.RTE.train], { batchSize: 8, seed: 0, shuffle: false, bucketBatches: 1 }).next();
     const t = batchToTensors(b, 'classification', 2);
     const stepSeed = 4242;
-    const diff = (seed: number) => tf.tidy(() => {
-      const fwd = model.forwardTask('RTE', t, { training: true, seed: stepSeed });
-      const vars = model.head('RTE').namedVariables();
-      const x = dropout(fwd.features.pooled, model.slot('RTE').spec.dropout, true, seed);
-      const ours = tf.add(tf.matMul(x, vars.get('heads.RTE.classifier.weight')!), vars.get('heads.RTE.classifier.bias')!);
-      return tf.max(tf.abs(tf.sub(ours, fwd.output))).dataSync()[0];
-    });
+    const diff = (seed: number) =>
+      tf.tidy(() => {
+        const fwd = model.forwardTask('RTE', t, { training: true, seed: stepSeed });
+        const vars = model.head('RTE').namedVariables();
+        const x = dropout(fwd.features.pooled, model.slot('RTE').spec.dropout, true, seed);
+        const ours = tf.add(tf.matMul(x, vars.get('heads.RTE.classifier.weight')!), vars.get('heads.RTE.classifier.bias')!);
+        return tf.max(tf.abs(tf.sub(ours, fwd.output))).dataSync()[0];
+      });
     expect(diff(headDropoutSeed(stepSeed))).toBeLessThan(1e-6);
     expect(diff(headDropoutSeed(stepSeed + 1))).toBeGreaterThan(1e-4); // a different mask shows up: the check can fail
     disposeBatch(t);
@@ -160,7 +176,13 @@ function fastmtlData(): Record<string, TaskSplits> {
   const split = (task: string, s: 'train' | 'dev', rows: TokenizedRow[]) => memorySplit(task, s, rows);
   return {
     RTE: { train: split('RTE', 'train', taskRows('rte', 40, 5, 1)), dev: split('RTE', 'dev', taskRows('rtedev', 12, 5, 2)) },
-    MRPC: { train: split('MRPC', 'train', taskRows('mrpc', 40, 15, 3, (i) => i % 2 === 0)) },
+    MRPC: {
+      train: split(
+        'MRPC',
+        'train',
+        taskRows('mrpc', 40, 15, 3, (i) => i % 2 === 0),
+      ),
+    },
     'SST-2': { train: split('SST-2', 'train', taskRows('sst', 40, 25, 4)) },
   };
 }
@@ -178,7 +200,7 @@ function env(): SelectionEnv {
 }
 
 describe('FastMTL and random selection through the trainer (tiny model, hand-made tasks)', () => {
-  it('BCE discriminator: every RTE-like MRPC candidate makes RTE\'s top 10, no TD row does; costs are counted exactly', async () => {
+  it("BCE discriminator: every RTE-like MRPC candidate makes RTE's top 10, no TD row does; costs are counted exactly", async () => {
     const sel = parseSelectionConfig({ method: 'fastmtl', target: 'RTE', num: 10, tdPerTask: 20, stages: STAGES });
     const before = tf.memory().numTensors;
     const r = await runSelection({ base: BASE, selection: sel, env: env() });
@@ -217,7 +239,12 @@ describe('FastMTL and random selection through the trainer (tiny model, hand-mad
   });
 
   it('random baseline: the same pools and NUM, reproducible per seed, never a TD row', async () => {
-    const run = (seed: number) => runSelection({ base: BASE, selection: parseSelectionConfig({ method: 'random', target: 'RTE', num: 10, tdPerTask: 20, seed, train: false }), env: env() });
+    const run = (seed: number) =>
+      runSelection({
+        base: BASE,
+        selection: parseSelectionConfig({ method: 'random', target: 'RTE', num: 10, tdPerTask: 20, seed, train: false }),
+        env: env(),
+      });
     const a = await run(0);
     const why = a.reasons as RandomReasons;
     expect(why.poolSize).toBe(40);
@@ -230,7 +257,16 @@ describe('FastMTL and random selection through the trainer (tiny model, hand-mad
   });
 
   it('CE discriminator with the clean option is scored with softmax and has no pos_weight', async () => {
-    const sel = parseSelectionConfig({ method: 'fastmtl', target: 'RTE', num: 5, tdPerTask: 20, lossKind: 'ce', clean: true, train: false, stages: { ...STAGES, td: { epochs: 2 } } });
+    const sel = parseSelectionConfig({
+      method: 'fastmtl',
+      target: 'RTE',
+      num: 5,
+      tdPerTask: 20,
+      lossKind: 'ce',
+      clean: true,
+      train: false,
+      stages: { ...STAGES, td: { epochs: 2 } },
+    });
     const r = await runSelection({ base: BASE, selection: sel, env: env() });
     const why = r.reasons as FastmtlReasons;
     expect(why).toMatchObject({ lossKind: 'ce', scoring: 'softmax', posWeight: null });
@@ -239,9 +275,10 @@ describe('FastMTL and random selection through the trainer (tiny model, hand-mad
     expect(why.tdTraining.examplesProcessed).toBe(60 * 2);
   });
 
-  it('rejects a target that is not one of the experiment\'s tasks, and bad settings, by name', async () => {
-    await expect(runSelection({ base: BASE, selection: parseSelectionConfig({ method: 'fastmtl', target: 'CoLA' }), env: env() }))
-      .rejects.toThrow('selection: the target CoLA is not one of the experiment\'s tasks (RTE, MRPC, SST-2)');
+  it("rejects a target that is not one of the experiment's tasks, and bad settings, by name", async () => {
+    await expect(runSelection({ base: BASE, selection: parseSelectionConfig({ method: 'fastmtl', target: 'CoLA' }), env: env() })).rejects.toThrow(
+      "selection: the target CoLA is not one of the experiment's tasks (RTE, MRPC, SST-2)",
+    );
     expect(() => parseSelectionConfig({ method: 'fastmtl', num: -1 })).toThrow('selection.num');
     expect(() => parseSelectionConfig({ method: 'magic' })).toThrow('selection.method: unknown selection method');
   });

@@ -25,7 +25,11 @@ function data(): Record<string, TaskSplits> {
   const out: Record<string, TaskSplits> = {};
   TASKS.forEach((t, i) => {
     out[t] = {
-      train: memorySplit(t, 'train', toyRows('pair', ROWS, 10 + i).map((r) => ({ ...r, uid: `${t}-${r.uid}` }))),
+      train: memorySplit(
+        t,
+        'train',
+        toyRows('pair', ROWS, 10 + i).map((r) => ({ ...r, uid: `${t}-${r.uid}` })),
+      ),
       dev: memorySplit(t, 'dev', toyRows('pair', 8, 100 + i)),
     };
   });
@@ -44,11 +48,25 @@ const BASE: ExperimentInput = {
 const STAGES = { all: { epochs: 2, batchSize: 8, gradAccumulation: 1, optimizer: { kind: 'adamax', lr: 2e-3 } }, tune: { epochs: 1 } };
 
 // Hand-made task matrices: MRPC = RTE's (τ = 1), SST-2 reversed (τ = −1), CoLA in between.
-const M = [[0, 0.2], [0.7, 1]];
-const IMPORTANCE = { RTE: M, MRPC: M, 'SST-2': [[1, 0.7], [0.2, 0]], CoLA: [[0.2, 0], [1, 0.7]] };
+const M = [
+  [0, 0.2],
+  [0.7, 1],
+];
+const IMPORTANCE = {
+  RTE: M,
+  MRPC: M,
+  'SST-2': [
+    [1, 0.7],
+    [0.2, 0],
+  ],
+  CoLA: [
+    [0.2, 0],
+    [1, 0.7],
+  ],
+};
 
 describe('stage experiments', () => {
-  it('take the preset\'s recipe over the user\'s, then stages.all, then the stage\'s own; maxLength stays the user\'s', () => {
+  it("take the preset's recipe over the user's, then stages.all, then the stage's own; maxLength stays the user's", () => {
     const base = { ...BASE, maxLength: 64, epochs: 9 };
     const trial = stageExperiment(base, parseSelectionConfig({}), 'trial');
     expect(trial).toMatchObject({ batchSize: 4, gradAccumulation: 4, epochs: 7, seed: 2018, maxLength: 64, optimizer: { kind: 'adamax', lr: 5e-5 } });
@@ -56,12 +74,14 @@ describe('stage experiments', () => {
     expect(td).toMatchObject({ epochs: 1, batchSize: 2, seed: 207, maxLength: 64, optimizer: { kind: 'adamw', lr: 2e-5, weightDecay: 0 } });
     expect(stageExperiment(base, parseSelectionConfig({}), 'train')).toMatchObject({ epochs: 3, seed: 84, batchSize: 32 });
     expect(stageExperiment(base, parseSelectionConfig({}), 'tune')).toMatchObject({ epochs: 3, batchSize: 4, seed: 2018 });
-    expect(() => stageExperiment(base, parseSelectionConfig({ stages: { trial: { epochs: -1 } } }), 'trial')).toThrow("selection stage 'trial': invalid experiment config");
+    expect(() => stageExperiment(base, parseSelectionConfig({ stages: { trial: { epochs: -1 } } }), 'trial')).toThrow(
+      "selection stage 'trial': invalid experiment config",
+    );
   });
 });
 
 describe('GradTS-trial through the trainer (tiny model)', () => {
-  it('orders by the given matrices\' τ, trains each trial for its epochs and applies the rule to what the trials reported', async () => {
+  it("orders by the given matrices' τ, trains each trial for its epochs and applies the rule to what the trials reported", async () => {
     const sel = parseSelectionConfig({ method: 'gradts-trial', target: 'RTE', importance: IMPORTANCE, stages: STAGES });
     const before = tf.memory().numTensors;
     const r = await runSelection({ base: BASE, selection: sel, env: env() });
@@ -110,8 +130,22 @@ describe('GradTS-trial through the trainer (tiny model)', () => {
 });
 
 describe('GradTS-fg', () => {
-  it('keeps exactly the auxiliary rows with τ ≥ θ against the target\'s task matrix (pure)', () => {
-    const inst = { rows: [0, 1, 2], uids: ['a', 'b', 'c'], matrices: [M, [[1, 0.7], [0.2, 0]], [[0, 1], [0.2, 0.7]]] };
+  it("keeps exactly the auxiliary rows with τ ≥ θ against the target's task matrix (pure)", () => {
+    const inst = {
+      rows: [0, 1, 2],
+      uids: ['a', 'b', 'c'],
+      matrices: [
+        M,
+        [
+          [1, 0.7],
+          [0.2, 0],
+        ],
+        [
+          [0, 1],
+          [0.2, 0.7],
+        ],
+      ],
+    };
     const out = fineGrainedSelection(M, { MRPC: inst }, 0.62);
     expect(out.MRPC.correlations[0]).toBeCloseTo(1, 12);
     expect(out.MRPC.correlations[1]).toBeCloseTo(-1, 12);
@@ -121,8 +155,16 @@ describe('GradTS-fg', () => {
     expect(fineGrainedSelection(M, { MRPC: inst }, -1).MRPC.rows).toEqual([0, 1, 2]);
   });
 
-  it('measures instance matrices of the trial\'s tasks, keeps rows at θ and trains target + subsets', async () => {
-    const sel = parseSelectionConfig({ method: 'gradts-fg', target: 'RTE', trialSelection: ['MRPC', 'SST-2'], threshold: 0, importance: IMPORTANCE, maxMeasureRows: 10, stages: STAGES });
+  it("measures instance matrices of the trial's tasks, keeps rows at θ and trains target + subsets", async () => {
+    const sel = parseSelectionConfig({
+      method: 'gradts-fg',
+      target: 'RTE',
+      trialSelection: ['MRPC', 'SST-2'],
+      threshold: 0,
+      importance: IMPORTANCE,
+      maxMeasureRows: 10,
+      stages: STAGES,
+    });
     const r = await runSelection({ base: BASE, selection: sel, env: env() });
     const why = r.reasons as GradtsFgReasons;
     expect(why.trialSelection).toEqual(['MRPC', 'SST-2']);
@@ -145,7 +187,15 @@ describe('GradTS-fg', () => {
   });
 
   it('skips training when no row reaches θ, and says why', async () => {
-    const sel = parseSelectionConfig({ method: 'gradts-fg', target: 'RTE', trialSelection: ['MRPC'], threshold: 1.5, importance: IMPORTANCE, maxMeasureRows: 4, stages: STAGES });
+    const sel = parseSelectionConfig({
+      method: 'gradts-fg',
+      target: 'RTE',
+      trialSelection: ['MRPC'],
+      threshold: 1.5,
+      importance: IMPORTANCE,
+      maxMeasureRows: 4,
+      stages: STAGES,
+    });
     const r = await runSelection({ base: BASE, selection: sel, env: env() });
     expect(r.chosen).toEqual([]);
     expect(r.training).toBeUndefined();
@@ -154,7 +204,9 @@ describe('GradTS-fg', () => {
 
   it('rejects a trial selection outside the candidates', async () => {
     const sel = parseSelectionConfig({ method: 'gradts-fg', target: 'RTE', trialSelection: ['QQP'], importance: IMPORTANCE });
-    await expect(runSelection({ base: BASE, selection: sel, env: env() })).rejects.toThrow('selection.trialSelection: QQP is not among the candidates (MRPC, SST-2, CoLA)');
+    await expect(runSelection({ base: BASE, selection: sel, env: env() })).rejects.toThrow(
+      'selection.trialSelection: QQP is not among the candidates (MRPC, SST-2, CoLA)',
+    );
   });
 });
 

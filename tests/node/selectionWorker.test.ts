@@ -128,7 +128,7 @@ describe('selection in the trainer worker', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  it('the engine\'s default parser takes the synthetic task names (no app wrapper needed)', async () => {
+  it("the engine's default parser takes the synthetic task names (no app wrapper needed)", async () => {
     const { experiment, selection } = selectionInputs(form({ method: 'random', target: 'SYN-FIRST' }), DEMO);
     const env = workerSelectionEnv(experiment, await loadRunData(experiment, DATA, noShards), { vocabSize: 45 });
     const r = await runSelection({ base: toInput(experiment), selection, env });
@@ -138,11 +138,19 @@ describe('selection in the trainer worker', () => {
   });
 
   it('the form refuses a target outside the experiment and a stage with 0 epochs, before anything is sent', () => {
-    expect(() => selectionInputs(form({ target: 'RTE' }), DEMO)).toThrow('target: RTE is not one of the experiment\'s tasks');
-    expect(() => selectionInputs(form({ method: 'fastmtl', epochs: { tune: 1, trial: 1, td: 0, train: 1 } }), DEMO)).toThrow(/selection stage 'td'.*\n.*epochs/);
+    expect(() => selectionInputs(form({ target: 'RTE' }), DEMO)).toThrow("target: RTE is not one of the experiment's tasks");
+    expect(() => selectionInputs(form({ method: 'fastmtl', epochs: { tune: 1, trial: 1, td: 0, train: 1 } }), DEMO)).toThrow(
+      /selection stage 'td'.*\n.*epochs/,
+    );
     const { experiment, selection } = selectionInputs(form({ method: 'gradts-fg', threshold: 0.5, maxTrainRows: 32 }), DEMO);
     expect(experiment.tasks.map((t) => t.maxTrainRows)).toEqual([32, 32, 32, 32]);
-    expect(selection).toMatchObject({ method: 'gradts-fg', target: 'SYN-FIRST', threshold: 0.5, maxMeasureRows: 16, stages: { all: { evalEvery: 0, batchSize: 16 }, tune: { epochs: 1 }, trial: { epochs: 1 } } });
+    expect(selection).toMatchObject({
+      method: 'gradts-fg',
+      target: 'SYN-FIRST',
+      threshold: 0.5,
+      maxMeasureRows: 16,
+      stages: { all: { evalEvery: 0, batchSize: 16 }, tune: { epochs: 1 }, trial: { epochs: 1 } },
+    });
     expect(selection.num).toBeUndefined();
   });
 });

@@ -7,9 +7,7 @@ import { MultiTaskModel } from '../../src/engine/model/multiTaskModel.ts';
 import type { BatchTensors } from '../../src/engine/train/batchTensors.ts';
 import type { TaskSpec } from '../../src/engine/model/taskSpec.ts';
 import { microBatchGradients } from '../../src/engine/train/trainStep.ts';
-import {
-  detach, normalizeGradient, smartAdversarialLoss, smartLossExtras, smartLossForBatch, taskAdversarialForward,
-} from '../../src/engine/train/smart.ts';
+import { detach, normalizeGradient, smartAdversarialLoss, smartLossExtras, smartLossForBatch, taskAdversarialForward } from '../../src/engine/train/smart.ts';
 
 /*
  * SMART (docs/methods.md §1.14, §7.17) on a tiny random encoder (H 16, 2 layers, 2 heads, vocab 40, dropout 0.1) and on
@@ -31,12 +29,24 @@ function tinyModel(seed: number): MultiTaskModel {
 
 function makeBatch(): BatchTensors {
   // Three rows, the last two padded (0 = [PAD]); pair rows have type ids 1 on the second segment.
-  const ids = [[2, 7, 9, 11, 3, 15, 3], [2, 8, 3, 20, 21, 3, 0], [2, 30, 31, 3, 0, 0, 0]];
-  const types = [[0, 0, 0, 0, 0, 1, 1], [0, 0, 0, 1, 1, 1, 0], [0, 0, 0, 0, 0, 0, 0]];
+  const ids = [
+    [2, 7, 9, 11, 3, 15, 3],
+    [2, 8, 3, 20, 21, 3, 0],
+    [2, 30, 31, 3, 0, 0, 0],
+  ];
+  const types = [
+    [0, 0, 0, 0, 0, 1, 1],
+    [0, 0, 0, 1, 1, 1, 0],
+    [0, 0, 0, 0, 0, 0, 0],
+  ];
   return {
     inputIds: tf.tensor2d(ids, undefined, 'int32'),
     tokenTypeIds: tf.tensor2d(types, undefined, 'int32'),
-    attentionMask: tf.tensor2d(ids.map((r) => r.map((x) => (x === 0 ? 0 : 1))), undefined, 'int32'),
+    attentionMask: tf.tensor2d(
+      ids.map((r) => r.map((x) => (x === 0 ? 0 : 1))),
+      undefined,
+      'int32',
+    ),
     labels: tf.tensor1d([0, 2, 1], 'int32'),
   };
 }
@@ -57,11 +67,18 @@ describe('SMART with no perturbation', () => {
     it(`noise_var = 0, step_size = 0 gives the clean logits and adv_loss 0 (training ${training}, dropout 'same')`, async () => {
       const [clean, adv, loss] = tf.tidy(() => {
         const fwd = model.forwardTask('RTE', batch, { training, seed: 1234 });
-        const r = smartAdversarialLoss({
-          forward: taskAdversarialForward(model, 'RTE', batch, training),
-          logits: fwd.output, embedding: fwd.encoder.embeddingOutput, attentionMask: batch.attentionMask,
-          taskType: 'classification', seed: 99, cleanDropoutSeed: 1234,
-        }, { noiseVar: 0, stepSize: 0, dropout: 'same' });
+        const r = smartAdversarialLoss(
+          {
+            forward: taskAdversarialForward(model, 'RTE', batch, training),
+            logits: fwd.output,
+            embedding: fwd.encoder.embeddingOutput,
+            attentionMask: batch.attentionMask,
+            taskType: 'classification',
+            seed: 99,
+            cleanDropoutSeed: 1234,
+          },
+          { noiseVar: 0, stepSize: 0, dropout: 'same' },
+        );
         return [fwd.output, r.advLogits, r.advLoss];
       });
       const c = (await clean.array()) as number[][];
@@ -85,16 +102,31 @@ describe('SMART with no perturbation', () => {
 
 describe('SMART normalisation', () => {
   it("'inf' divides each hidden vector by its max |g| + ε (hand-checked)", async () => {
-    const g = tf.tensor3d([[[3, -4, 1], [0.5, 0.25, -1]]]);
+    const g = tf.tensor3d([
+      [
+        [3, -4, 1],
+        [0.5, 0.25, -1],
+      ],
+    ]);
     const out = (await normalizeGradient(g, 'inf', 1e-6).array()) as number[][][];
     // [3, -4, 1] / (4 + 1e-6) and [0.5, 0.25, -1] / (1 + 1e-6)
-    const want = [[[3 / 4.000001, -4 / 4.000001, 1 / 4.000001], [0.5 / 1.000001, 0.25 / 1.000001, -1 / 1.000001]]];
+    const want = [
+      [
+        [3 / 4.000001, -4 / 4.000001, 1 / 4.000001],
+        [0.5 / 1.000001, 0.25 / 1.000001, -1 / 1.000001],
+      ],
+    ];
     out[0].forEach((row, i) => row.forEach((x, j) => expect(x).toBeCloseTo(want[0][i][j], 7)));
     expect(out[0][0][1]).toBeCloseTo(-0.99999975, 7);
     // l2: [3, -4, 1] / (√26 + ε); l1: sign.
     const l2 = (await normalizeGradient(g, 'l2', 0).array()) as number[][][];
     expect(l2[0][0][0]).toBeCloseTo(3 / Math.sqrt(26), 6);
-    expect(await normalizeGradient(g, 'l1', 0).array()).toEqual([[[1, -1, 1], [1, 1, -1]]]);
+    expect(await normalizeGradient(g, 'l1', 0).array()).toEqual([
+      [
+        [1, -1, 1],
+        [1, 1, -1],
+      ],
+    ]);
     g.dispose();
   });
 
@@ -106,18 +138,25 @@ describe('SMART normalisation', () => {
     const f = (delta: tf.Tensor) => tf.sum(tf.mul(tf.add(e, delta), w), [1, 2]);
     const eta = 0.1;
     const [loss, pert] = tf.tidy(() => {
-      const r = smartAdversarialLoss({
-        forward: (d) => f(d), logits: f(tf.zerosLike(e)), embedding: e, attentionMask: tf.ones([2, 1]) as tf.Tensor2D,
-        taskType: 'regression', seed: 5,
-      }, { noiseVar: 0.3, stepSize: eta, epsilon: 1e-6 });
+      const r = smartAdversarialLoss(
+        {
+          forward: (d) => f(d),
+          logits: f(tf.zerosLike(e)),
+          embedding: e,
+          attentionMask: tf.ones([2, 1]) as tf.Tensor2D,
+          taskType: 'regression',
+          seed: 5,
+        },
+        { noiseVar: 0.3, stepSize: eta, epsilon: 1e-6 },
+      );
       return [r.advLoss, r.perturbation];
     });
-    const expected = (eta * 25 / 4) ** 2; // 0.390625
+    const expected = ((eta * 25) / 4) ** 2; // 0.390625
     expect((await loss.data())[0]).toBeCloseTo(expected, 5);
     const p = (await pert.array()) as number[][][];
     for (const row of p) {
       const s = Math.sign(row[0][0]);
-      expect(row[0][0]).toBeCloseTo(s * eta * 3 / 4, 5);
+      expect(row[0][0]).toBeCloseTo((s * eta * 3) / 4, 5);
       expect(row[0][1]).toBeCloseTo(-s * eta, 5);
     }
     tf.dispose([w, e, loss, pert]);
@@ -126,8 +165,20 @@ describe('SMART normalisation', () => {
   it('classification on a linear model: the perturbation is η · normalised ∂stableKL/∂δ₀ (float64 finite differences)', async () => {
     // logits = (e + δ) W summed over T; the reference differentiates Σ p·(rp − ry)·2/B with rp, ry held fixed
     // (both are detached in MT-DNN's stable KL) by central differences in float64.
-    const W = [[0.7, -1.2, 0.4], [1.5, 0.3, -0.8]]; // H 2 → C 3
-    const E = [[[0.2, -0.4], [1.0, 0.5]], [[-0.6, 0.9], [0.1, 0.1]]]; // B 2, T 2, H 2
+    const W = [
+      [0.7, -1.2, 0.4],
+      [1.5, 0.3, -0.8],
+    ]; // H 2 → C 3
+    const E = [
+      [
+        [0.2, -0.4],
+        [1.0, 0.5],
+      ],
+      [
+        [-0.6, 0.9],
+        [0.1, 0.1],
+      ],
+    ]; // B 2, T 2, H 2
     const noiseVar = 0.5;
     const eta = 0.2;
     const eps = 1e-6;
@@ -135,45 +186,88 @@ describe('SMART normalisation', () => {
     const e = tf.tensor3d(E);
     const f = (d: tf.Tensor) => tf.matMul(tf.sum(tf.add(e, d), 1), Wt);
     const out = tf.tidy(() => {
-      const r = smartAdversarialLoss({
-        forward: (d) => f(d), logits: f(tf.zerosLike(e)), embedding: e as tf.Tensor3D, attentionMask: tf.ones([2, 2]) as tf.Tensor2D,
-        taskType: 'classification', seed: 11,
-      }, { noiseVar, stepSize: eta, epsilon: eps });
+      const r = smartAdversarialLoss(
+        {
+          forward: (d) => f(d),
+          logits: f(tf.zerosLike(e)),
+          embedding: e as tf.Tensor3D,
+          attentionMask: tf.ones([2, 2]) as tf.Tensor2D,
+          taskType: 'classification',
+          seed: 11,
+        },
+        { noiseVar, stepSize: eta, epsilon: eps },
+      );
       return [r.perturbation];
     });
     const pert = (await out[0].array()) as number[][][];
     // Recover δ₀ the same way the implementation draws it, to evaluate the reference at the same point.
     const noise = tf.tidy(() => {
       let captured: tf.Tensor | null = null;
-      smartAdversarialLoss({
-        forward: (d) => { if (!captured) captured = tf.keep(d.clone()); return f(d); },
-        logits: f(tf.zerosLike(e)), embedding: e as tf.Tensor3D, attentionMask: tf.ones([2, 2]) as tf.Tensor2D, taskType: 'classification', seed: 11,
-      }, { noiseVar, stepSize: eta, epsilon: eps });
+      smartAdversarialLoss(
+        {
+          forward: (d) => {
+            if (!captured) captured = tf.keep(d.clone());
+            return f(d);
+          },
+          logits: f(tf.zerosLike(e)),
+          embedding: e as tf.Tensor3D,
+          attentionMask: tf.ones([2, 2]) as tf.Tensor2D,
+          taskType: 'classification',
+          seed: 11,
+        },
+        { noiseVar, stepSize: eta, epsilon: eps },
+      );
       return captured!;
     });
     const d0 = (await noise.array()) as number[][][];
     noise.dispose();
     expect(Math.abs(d0[0][0][0])).toBeGreaterThan(1e-3); // the noise really is N(0, 0.5²)-sized
 
-    const logitsOf = (d: number[][][]) => d.map((row, b) => [0, 1, 2].map((c) => row.reduce((s, _, t) => s + (E[b][t][0] + d[b][t][0]) * W[0][c] + (E[b][t][1] + d[b][t][1]) * W[1][c], 0)));
-    const softmax = (z: number[]) => { const m = Math.max(...z); const x = z.map((v) => Math.exp(v - m)); const s = x.reduce((a, b) => a + b, 0); return x.map((v) => v / s); };
+    const logitsOf = (d: number[][][]) =>
+      d.map((row, b) => [0, 1, 2].map((c) => row.reduce((s, _, t) => s + (E[b][t][0] + d[b][t][0]) * W[0][c] + (E[b][t][1] + d[b][t][1]) * W[1][c], 0)));
+    const softmax = (z: number[]) => {
+      const m = Math.max(...z);
+      const x = z.map((v) => Math.exp(v - m));
+      const s = x.reduce((a, b) => a + b, 0);
+      return x.map((v) => v / s);
+    };
     const rlogit = (p: number) => -Math.log(1 / (p + eps) - 1 + eps);
     const zero = E.map((r) => r.map(() => [0, 0]));
     const y = logitsOf(zero).map(softmax);
     const p0 = logitsOf(d0).map(softmax);
     const K = p0.map((row, b) => row.map((p, c) => rlogit(p) - rlogit(y[b][c])));
-    const inner = (d: number[][][]) => logitsOf(d).map(softmax).reduce((s, row, b) => s + row.reduce((t, p, c) => t + p * K[b][c], 0), 0) * 2 / 2;
+    const inner = (d: number[][][]) =>
+      (logitsOf(d)
+        .map(softmax)
+        .reduce((s, row, b) => s + row.reduce((t, p, c) => t + p * K[b][c], 0), 0) *
+        2) /
+      2;
     const h = 1e-6;
-    const g = d0.map((row, b) => row.map((v, t) => v.map((_, k) => {
-      const plus = d0.map((r) => r.map((x) => [...x]));
-      const minus = d0.map((r) => r.map((x) => [...x]));
-      plus[b][t][k] += h;
-      minus[b][t][k] -= h;
-      return (inner(plus) - inner(minus)) / (2 * h);
-    })));
-    const want = g.map((row) => row.map((v) => { const m = Math.max(...v.map(Math.abs)); return v.map((x) => (eta * x) / (m + eps)); }));
+    const g = d0.map((row, b) =>
+      row.map((v, t) =>
+        v.map((_, k) => {
+          const plus = d0.map((r) => r.map((x) => [...x]));
+          const minus = d0.map((r) => r.map((x) => [...x]));
+          plus[b][t][k] += h;
+          minus[b][t][k] -= h;
+          return (inner(plus) - inner(minus)) / (2 * h);
+        }),
+      ),
+    );
+    const want = g.map((row) =>
+      row.map((v) => {
+        const m = Math.max(...v.map(Math.abs));
+        return v.map((x) => (eta * x) / (m + eps));
+      }),
+    );
     let maxErr = 0;
-    pert.forEach((row, b) => row.forEach((v, t) => v.forEach((x, k) => { maxErr = Math.max(maxErr, Math.abs(x - want[b][t][k])); })));
+    pert.forEach((row, b) =>
+      row.forEach((v, t) =>
+        v.forEach((x, k) => {
+          maxErr = Math.max(maxErr, Math.abs(x - want[b][t][k]));
+        }),
+      ),
+    );
     expect(maxErr).toBeLessThan(2e-4 * eta);
     // Each hidden vector's largest entry is ±η (the inf-norm normalisation), up to ε.
     for (const row of pert) for (const v of row) expect(Math.max(...v.map(Math.abs))).toBeCloseTo(eta, 4);
@@ -192,8 +286,18 @@ describe('SMART on the encoder', () => {
     expect(loss).toBeGreaterThan(0);
     const nameOf = new Map([...vars].map(([n, v]) => [v.name, n]));
     const norms = new Map<string, number>();
-    for (const [k, g] of Object.entries(grads)) norms.set(nameOf.get(k)!, tf.tidy(() => tf.norm(g).dataSync()[0]));
-    for (const name of ['encoder.layer.0.attention.self.query.weight', 'encoder.layer.1.output.dense.weight', 'pooler.dense.weight', 'embeddings.word_embeddings.weight', 'heads.RTE.classifier.weight']) {
+    for (const [k, g] of Object.entries(grads))
+      norms.set(
+        nameOf.get(k)!,
+        tf.tidy(() => tf.norm(g).dataSync()[0]),
+      );
+    for (const name of [
+      'encoder.layer.0.attention.self.query.weight',
+      'encoder.layer.1.output.dense.weight',
+      'pooler.dense.weight',
+      'embeddings.word_embeddings.weight',
+      'heads.RTE.classifier.weight',
+    ]) {
       expect(norms.get(name), name).toBeGreaterThan(0);
       expect(Number.isFinite(norms.get(name)!), name).toBe(true);
     }
@@ -204,10 +308,17 @@ describe('SMART on the encoder', () => {
   it('regression heads use MSE: the term is (clean − adversarial)² averaged over the batch', async () => {
     const [loss, clean, adv] = tf.tidy(() => {
       const fwd = model.forwardTask('STS-B', batch, { training: false });
-      const r = smartAdversarialLoss({
-        forward: taskAdversarialForward(model, 'STS-B', batch, false), logits: fwd.output, embedding: fwd.encoder.embeddingOutput,
-        attentionMask: batch.attentionMask, taskType: 'regression', seed: 3,
-      }, { stepSize: 0.5 });
+      const r = smartAdversarialLoss(
+        {
+          forward: taskAdversarialForward(model, 'STS-B', batch, false),
+          logits: fwd.output,
+          embedding: fwd.encoder.embeddingOutput,
+          attentionMask: batch.attentionMask,
+          taskType: 'regression',
+          seed: 3,
+        },
+        { stepSize: 0.5 },
+      );
       return [r.advLoss, fwd.output, r.advLogits];
     });
     const c = await clean.data();
@@ -223,10 +334,17 @@ describe('SMART on the encoder', () => {
     const [loss, finite] = tf.tidy(() => {
       const clean = tf.tensor2d([[0.1, 0.2]]);
       // The inner forward overflows to ±Inf (δ₀ ≠ 0), the final one (p = 0) stays finite.
-      const r = smartAdversarialLoss({
-        forward: (d) => tf.add(clean, tf.mul(tf.mul(tf.sum(d), 1e38), 1e38)), logits: clean, embedding: e,
-        attentionMask: tf.ones([1, 1]) as tf.Tensor2D, taskType: 'classification', seed: 1,
-      }, { noiseVar: 1 });
+      const r = smartAdversarialLoss(
+        {
+          forward: (d) => tf.add(clean, tf.mul(tf.mul(tf.sum(d), 1e38), 1e38)),
+          logits: clean,
+          embedding: e,
+          attentionMask: tf.ones([1, 1]) as tf.Tensor2D,
+          taskType: 'classification',
+          seed: 1,
+        },
+        { noiseVar: 1 },
+      );
       return [r.advLoss, r.finite];
     });
     expect((await finite.data())[0]).toBe(0);
@@ -240,9 +358,21 @@ describe('SMART on the encoder', () => {
     const w = tf.variable(tf.tensor1d([0.5, -1.5]));
     const e = tf.tensor3d([[[0.3, -0.2]], [[0.7, 0.1]]]);
     const f = (d: tf.Tensor) => tf.sum(tf.minimum(tf.mul(tf.add(e, d), w), 0.05), [1, 2]); // the mask depends on w
-    const { value, grads } = tf.variableGrads(() => smartAdversarialLoss({
-      forward: (d) => f(d), logits: f(tf.zerosLike(e)), embedding: e, attentionMask: tf.ones([2, 1]) as tf.Tensor2D, taskType: 'regression', seed: 2,
-    }, { noiseVar: 0.5, stepSize: 0.3 }).advLoss, [w]);
+    const { value, grads } = tf.variableGrads(
+      () =>
+        smartAdversarialLoss(
+          {
+            forward: (d) => f(d),
+            logits: f(tf.zerosLike(e)),
+            embedding: e,
+            attentionMask: tf.ones([2, 1]) as tf.Tensor2D,
+            taskType: 'regression',
+            seed: 2,
+          },
+          { noiseVar: 0.5, stepSize: 0.3 },
+        ).advLoss,
+      [w],
+    );
     expect((await value.data())[0]).toBeGreaterThan(0);
     expect(Number.isFinite((await grads[w.name].data())[0])).toBe(true);
     tf.dispose([w, e, value, ...Object.values(grads)]);

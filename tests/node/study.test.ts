@@ -51,35 +51,58 @@ describe('parseStudy', () => {
   });
 
   it('names the field of a schema error', () => {
-    expect(() => parseStudy(study([{ name: 'a', mode: 'single' }, { name: 'bad name', mode: 'multi' }]), FILE))
-      .toThrow(`${FILE}: invalid study\n  arms.1.name: letters, digits, . _ - only`);
-    expect(() => parseStudy(study([{ name: 'a', mode: 'single' }], { seeds: [] }), FILE)).toThrow(/^\/r\/experiments\/studies\/st\.json: invalid study\n {2}seeds: /);
+    expect(() =>
+      parseStudy(
+        study([
+          { name: 'a', mode: 'single' },
+          { name: 'bad name', mode: 'multi' },
+        ]),
+        FILE,
+      ),
+    ).toThrow(`${FILE}: invalid study\n  arms.1.name: letters, digits, . _ - only`);
+    expect(() => parseStudy(study([{ name: 'a', mode: 'single' }], { seeds: [] }), FILE)).toThrow(
+      /^\/r\/experiments\/studies\/st\.json: invalid study\n {2}seeds: /,
+    );
     expect(() => parseStudy(study([{ name: 'a', mode: 'twice' }]), FILE)).toThrow(/\n {2}arms\.0\.mode: /);
   });
 
   it('rejects a baseline that is not an arm', () => {
-    expect(() => parseStudy(study([{ name: 'a', mode: 'single' }, { name: 'b', mode: 'single' }], { baseline: 'c' }), FILE))
-      .toThrow(`${FILE}: baseline: c is not one of the arms (a, b)`);
+    expect(() =>
+      parseStudy(
+        study(
+          [
+            { name: 'a', mode: 'single' },
+            { name: 'b', mode: 'single' },
+          ],
+          { baseline: 'c' },
+        ),
+        FILE,
+      ),
+    ).toThrow(`${FILE}: baseline: c is not one of the arms (a, b)`);
     expect(parseStudy(study([{ name: 'a', mode: 'single' }], { baseline: 'a' }), FILE).baseline).toBe('a');
   });
 
   it('rejects a duplicate arm and a select arm without selection', () => {
-    expect(() => parseStudy(study([{ name: 'a', mode: 'single' }, { name: 'b', mode: 'multi' }, { name: 'a', mode: 'multi' }]), FILE))
-      .toThrow(`${FILE}: arms: a is listed twice`);
-    expect(() => parseStudy(study([{ name: 's', mode: 'select' }]), FILE))
-      .toThrow(`${FILE}: arm s: mode select needs a "selection" object`);
+    expect(() =>
+      parseStudy(
+        study([
+          { name: 'a', mode: 'single' },
+          { name: 'b', mode: 'multi' },
+          { name: 'a', mode: 'multi' },
+        ]),
+        FILE,
+      ),
+    ).toThrow(`${FILE}: arms: a is listed twice`);
+    expect(() => parseStudy(study([{ name: 's', mode: 'select' }]), FILE)).toThrow(`${FILE}: arm s: mode select needs a "selection" object`);
   });
 
   it.each(['tasksFrom', 'randomTasksLike', 'importanceFrom'])('%s must name an earlier arm', (key) => {
     const sel = { name: 'sel', mode: 'select', selection: { method: 'gradts-trial', target: 'RTE' } };
     const user = { name: 'user', mode: key === 'importanceFrom' ? 'select' : 'multi', selection: sel.selection };
     // A later arm, an unknown arm and the arm itself are all refused; an earlier one is accepted.
-    expect(() => parseStudy(study([{ ...user, [key]: { arm: 'sel' } }, sel]), FILE))
-      .toThrow(`${FILE}: arm user: ${key}.arm sel is not an earlier arm`);
-    expect(() => parseStudy(study([sel, { ...user, [key]: { arm: 'nope' } }]), FILE))
-      .toThrow(`${FILE}: arm user: ${key}.arm nope is not an earlier arm`);
-    expect(() => parseStudy(study([sel, { ...user, [key]: { arm: 'user' } }]), FILE))
-      .toThrow(`${FILE}: arm user: ${key}.arm user is not an earlier arm`);
+    expect(() => parseStudy(study([{ ...user, [key]: { arm: 'sel' } }, sel]), FILE)).toThrow(`${FILE}: arm user: ${key}.arm sel is not an earlier arm`);
+    expect(() => parseStudy(study([sel, { ...user, [key]: { arm: 'nope' } }]), FILE)).toThrow(`${FILE}: arm user: ${key}.arm nope is not an earlier arm`);
+    expect(() => parseStudy(study([sel, { ...user, [key]: { arm: 'user' } }]), FILE)).toThrow(`${FILE}: arm user: ${key}.arm user is not an earlier arm`);
     expect(parseStudy(study([sel, { ...user, [key]: { arm: 'sel' } }]), FILE).arms[1][key as 'tasksFrom']).toEqual({ arm: 'sel' });
   });
 });
@@ -107,7 +130,10 @@ const absBase = {
 
 describe('armJobs', () => {
   it('single: one train job per seed × task, paths made absolute, the task entry kept', () => {
-    const s = parseStudy(study([{ name: 'solo', mode: 'single', tasks: [{ name: 'RTE', maxTrainRows: 50 }, 'MRPC'], experiment: { epochs: 3 } }], { out: '/o' }), FILE);
+    const s = parseStudy(
+      study([{ name: 'solo', mode: 'single', tasks: [{ name: 'RTE', maxTrainRows: 50 }, 'MRPC'], experiment: { epochs: 3 } }], { out: '/o' }),
+      FILE,
+    );
     const jobs = armJobs(s, s.arms[0]);
     expect(jobs.map((j) => [j.task, j.seed, j.dir, j.command])).toEqual([
       ['RTE', 1, '/o/solo/RTE/seed-1', 'train'],
@@ -120,9 +146,15 @@ describe('armJobs', () => {
   });
 
   it('keeps absolute paths and only rewrites glue-dir data and dir models', () => {
-    const s = parseStudy({ ...study([{ name: 'm', mode: 'multi' }]), base: { model: { kind: 'dir', path: '/abs/model' }, data: { kind: 'glue-dir', path: '/abs/glue' } } }, FILE);
+    const s = parseStudy(
+      { ...study([{ name: 'm', mode: 'multi' }]), base: { model: { kind: 'dir', path: '/abs/model' }, data: { kind: 'glue-dir', path: '/abs/glue' } } },
+      FILE,
+    );
     expect(armJobs(s, s.arms[0])[0].config).toMatchObject({ model: { path: '/abs/model' }, data: { path: '/abs/glue' } });
-    const hub = parseStudy({ ...study([{ name: 'm', mode: 'multi' }]), base: { model: { kind: 'hub', path: 'rel/x' }, data: { kind: 'other', path: 'rel/y' } } }, FILE);
+    const hub = parseStudy(
+      { ...study([{ name: 'm', mode: 'multi' }]), base: { model: { kind: 'hub', path: 'rel/x' }, data: { kind: 'other', path: 'rel/y' } } },
+      FILE,
+    );
     expect(armJobs(hub, hub.arms[0])[0].config).toMatchObject({ model: { kind: 'hub', path: 'rel/x' }, data: { kind: 'other', path: 'rel/y' } });
   });
 
@@ -130,16 +162,23 @@ describe('armJobs', () => {
     const s = parseStudy(study([{ name: 'all', mode: 'multi', seeds: [7, 8, 9] }], { out: '/o' }), FILE);
     const jobs = armJobs(s, s.arms[0]);
     expect(jobs.map((j) => [j.seed, j.task, j.dir, j.command])).toEqual([
-      [7, null, '/o/all/seed-7', 'train'], [8, null, '/o/all/seed-8', 'train'], [9, null, '/o/all/seed-9', 'train'],
+      [7, null, '/o/all/seed-7', 'train'],
+      [8, null, '/o/all/seed-8', 'train'],
+      [9, null, '/o/all/seed-9', 'train'],
     ]);
     expect(jobs[1].config).toEqual({
-      ...absBase, name: 'st/all/seed-8', seed: 8,
+      ...absBase,
+      name: 'st/all/seed-8',
+      seed: 8,
       tasks: [{ name: 'RTE', maxTrainRows: 50 }, { name: 'MRPC' }, { name: 'WNLI' }, { name: 'CoLA' }, { name: 'SST-2' }],
     });
   });
 
   it('pipeline: mtl on the arm tasks, finetune with the arm overrides, the task names and the seed', () => {
-    const s = parseStudy(study([{ name: 'pipe', mode: 'pipeline', tasks: ['RTE', 'MRPC'], finetune: { epochs: 4, optimizer: { kind: 'adamw', lr: 1e-4 } } }], { out: '/o' }), FILE);
+    const s = parseStudy(
+      study([{ name: 'pipe', mode: 'pipeline', tasks: ['RTE', 'MRPC'], finetune: { epochs: 4, optimizer: { kind: 'adamw', lr: 1e-4 } } }], { out: '/o' }),
+      FILE,
+    );
     const jobs = armJobs(s, s.arms[0]);
     expect(jobs).toHaveLength(2);
     expect(jobs[1]).toMatchObject({ seed: 2, task: null, dir: '/o/pipe/seed-2', command: 'pipeline' });
@@ -157,7 +196,8 @@ describe('armJobs', () => {
     expect(jobs).toHaveLength(1);
     expect(jobs[0]).toMatchObject({ seed: 5, task: null, dir: '/o/fm/seed-5', command: 'select' });
     expect(jobs[0].config).toEqual({
-      ...absBase, name: 'st/fm/seed-5',
+      ...absBase,
+      name: 'st/fm/seed-5',
       tasks: [{ name: 'RTE', maxTrainRows: 50 }, { name: 'MRPC' }, { name: 'WNLI' }, { name: 'CoLA' }, { name: 'SST-2' }],
       selection: { method: 'fastmtl', target: 'RTE', num: 500, seed: 5, stages: { td: { epochs: 2 }, train: { epochs: 3, seed: 5 }, trial: { seed: 5 } } },
     });
@@ -168,7 +208,16 @@ describe('armJobs', () => {
 
 describe('arms that read an earlier select result', () => {
   const selArm = { name: 'gt', mode: 'select', seeds: [3, 4], selection: { method: 'gradts-trial', target: 'MRPC' } };
-  const matrices = { RTE: [[0.1, 0.2], [0.3, 0.4]], MRPC: [[0.5, 0.6], [0.7, 0.8]] };
+  const matrices = {
+    RTE: [
+      [0.1, 0.2],
+      [0.3, 0.4],
+    ],
+    MRPC: [
+      [0.5, 0.6],
+      [0.7, 0.8],
+    ],
+  };
 
   function withResult(arms: unknown[], seeds: number[]) {
     const out = tempRoot();
@@ -180,7 +229,13 @@ describe('arms that read an earlier select result', () => {
   }
 
   it('tasksFrom: tasks are [target, ...chosen] with the study task entries', () => {
-    const s = withResult([{ name: 'chosen', mode: 'multi', tasksFrom: { arm: 'gt' } }, { name: 'chosen4', mode: 'multi', tasksFrom: { arm: 'gt', seed: 4 } }], [1, 2]);
+    const s = withResult(
+      [
+        { name: 'chosen', mode: 'multi', tasksFrom: { arm: 'gt' } },
+        { name: 'chosen4', mode: 'multi', tasksFrom: { arm: 'gt', seed: 4 } },
+      ],
+      [1, 2],
+    );
     const jobs = armJobs(s, s.arms[1]);
     expect(jobs.map((j) => j.config.tasks)).toEqual([
       [{ name: 'MRPC' }, { name: 'WNLI' }, { name: 'RTE', maxTrainRows: 50 }],
@@ -205,19 +260,36 @@ describe('arms that read an earlier select result', () => {
     expect(again).toEqual(draws);
     expect(new Set(draws.map((d) => d.join('+'))).size).toBeGreaterThan(1);
     // The study task entry of a drawn task is carried over.
-    const withRte = armJobs(s, s.arms[1]).flatMap((j) => j.config.tasks as { name: string }[]).find((t) => t.name === 'RTE');
+    const withRte = armJobs(s, s.arms[1])
+      .flatMap((j) => j.config.tasks as { name: string }[])
+      .find((t) => t.name === 'RTE');
     if (withRte) expect(withRte).toEqual({ name: 'RTE', maxTrainRows: 50 });
   });
 
   it('importanceFrom: the source matrices are copied into selection.importance', () => {
-    const s = withResult([{ name: 'gt2', mode: 'select', importanceFrom: { arm: 'gt' }, selection: { method: 'gradts-trial', target: 'RTE', maxTrials: 3 } }], [1]);
+    const s = withResult(
+      [{ name: 'gt2', mode: 'select', importanceFrom: { arm: 'gt' }, selection: { method: 'gradts-trial', target: 'RTE', maxTrials: 3 } }],
+      [1],
+    );
     const [job] = armJobs(s, s.arms[1]);
-    expect(job.config.selection).toEqual({ method: 'gradts-trial', target: 'RTE', maxTrials: 3, importance: matrices, seed: 1, stages: { train: { seed: 1 }, trial: { seed: 1 } } });
+    expect(job.config.selection).toEqual({
+      method: 'gradts-trial',
+      target: 'RTE',
+      maxTrials: 3,
+      importance: matrices,
+      seed: 1,
+      stages: { train: { seed: 1 }, trial: { seed: 1 } },
+    });
   });
 
   it('a missing result.json says which arm to run first', () => {
     const out = tempRoot();
-    const s = parseStudy(study([selArm, { name: 'chosen', mode: 'multi', tasksFrom: { arm: 'gt' } }, { name: 'rand', mode: 'multi', randomTasksLike: { arm: 'gt', seed: 4 } }], { out }), FILE);
+    const s = parseStudy(
+      study([selArm, { name: 'chosen', mode: 'multi', tasksFrom: { arm: 'gt' } }, { name: 'rand', mode: 'multi', randomTasksLike: { arm: 'gt', seed: 4 } }], {
+        out,
+      }),
+      FILE,
+    );
     expect(() => armJobs(s, s.arms[1])).toThrow(`arm chosen: ${join(out, 'gt', 'seed-3', 'result.json')} does not exist yet (run arm gt first)`);
     expect(() => armJobs(s, s.arms[2])).toThrow(`arm rand: ${join(out, 'gt', 'seed-4', 'result.json')} does not exist yet (run arm gt first)`);
   });
@@ -237,16 +309,46 @@ describe('jobArgs', () => {
     const common = ['--config', '/o/x/config.json', '--backend', 'wasm', '--cache', '/o/.shards', '--vocab', '/r/assets/vocab'];
     expect(jobArgs(train, '/o/x/config.json', s, '/o/.shards')).toEqual(['train', ...common, '--out', '/o/solo/RTE/seed-1/run', '--no-progress']);
     expect(jobArgs(pipe, '/o/x/config.json', s, '/o/.shards')).toEqual(['pipeline', ...common, '--out', '/o/pipe/seed-1/run']);
-    expect(jobArgs(sel, '/o/x/config.json', s, '/o/.shards')).toEqual(['select', '--method', 'random', '--target', 'RTE', ...common, '--out', '/o/sel/seed-1/result.json']);
+    expect(jobArgs(sel, '/o/x/config.json', s, '/o/.shards')).toEqual([
+      'select',
+      '--method',
+      'random',
+      '--target',
+      'RTE',
+      ...common,
+      '--out',
+      '/o/sel/seed-1/result.json',
+    ]);
   });
 
   it('keeps an absolute vocab and leaves --vocab out when the study has none', () => {
     const abs = parseStudy(study(arms, { out: '/o', vocab: '/v/bert' }), FILE);
-    expect(jobArgs(firstJobs(abs)[0], '/c.json', abs, '/cache')).toEqual(
-      ['train', '--config', '/c.json', '--backend', 'wasm', '--cache', '/cache', '--vocab', '/v/bert', '--out', '/o/solo/RTE/seed-1/run', '--no-progress']);
+    expect(jobArgs(firstJobs(abs)[0], '/c.json', abs, '/cache')).toEqual([
+      'train',
+      '--config',
+      '/c.json',
+      '--backend',
+      'wasm',
+      '--cache',
+      '/cache',
+      '--vocab',
+      '/v/bert',
+      '--out',
+      '/o/solo/RTE/seed-1/run',
+      '--no-progress',
+    ]);
     const none = parseStudy(study(arms, { out: '/o' }), FILE);
-    expect(jobArgs(firstJobs(none)[1], '/c.json', none, '/cache')).toEqual(
-      ['pipeline', '--config', '/c.json', '--backend', 'wasm', '--cache', '/cache', '--out', '/o/pipe/seed-1/run']);
+    expect(jobArgs(firstJobs(none)[1], '/c.json', none, '/cache')).toEqual([
+      'pipeline',
+      '--config',
+      '/c.json',
+      '--backend',
+      'wasm',
+      '--cache',
+      '/cache',
+      '--out',
+      '/o/pipe/seed-1/run',
+    ]);
   });
 });
 
@@ -263,18 +365,28 @@ describe('jobResults and studyTable on fabricated finished runs', () => {
 
   function fabricate(extra: Record<string, unknown> = {}) {
     const out = tempRoot();
-    const s = parseStudy(study([
-      { name: 'solo', mode: 'single', tasks: ['RTE', 'MRPC'], seeds: [1, 2, 3, 4, 5] },
-      { name: 'pipe', mode: 'pipeline', tasks: ['RTE', 'MRPC'] },
-      { name: 'sel', mode: 'select', selection: { method: 'fastmtl', target: 'RTE' } },
-      // Reads a selection that was never written: the table skips the arm instead of failing.
-      { name: 'later', mode: 'multi', tasksFrom: { arm: 'sel', seed: 7 } },
-    ], { out, ...extra }), FILE);
+    const s = parseStudy(
+      study(
+        [
+          { name: 'solo', mode: 'single', tasks: ['RTE', 'MRPC'], seeds: [1, 2, 3, 4, 5] },
+          { name: 'pipe', mode: 'pipeline', tasks: ['RTE', 'MRPC'] },
+          { name: 'sel', mode: 'select', selection: { method: 'fastmtl', target: 'RTE' } },
+          // Reads a selection that was never written: the table skips the arm instead of failing.
+          { name: 'later', mode: 'multi', tasksFrom: { arm: 'sel', seed: 7 } },
+        ],
+        { out, ...extra },
+      ),
+      FILE,
+    );
 
     const solo = armJobs(s, s.arms[0]);
     const soloRun = (task: string, seed: number) => join(solo.find((j) => j.task === task && j.seed === seed)!.dir, 'run');
     const rte = [0.5, 0.6, 0.7];
-    const mrpc = [{ acc: 0.7, f1: 0.8 }, { acc: 0.8, f1: 0.85 }, { acc: 0.9, f1: 0.9 }];
+    const mrpc = [
+      { acc: 0.7, f1: 0.8 },
+      { acc: 0.8, f1: 0.85 },
+      { acc: 0.9, f1: 0.9 },
+    ];
     const walls = [10, 20, 33];
     for (const [i, seed] of [1, 2, 3].entries()) {
       writeJson(join(soloRun('RTE', seed), 'metrics.json'), { status: 'done', evaluation: evaluation({ RTE: { acc: rte[i] } }) });
@@ -300,11 +412,21 @@ describe('jobResults and studyTable on fabricated finished runs', () => {
     }
 
     const [sel1, sel2] = armJobs(s, s.arms[2]);
-    writeJson(join(sel1.dir, 'result.json'), { target: 'RTE', chosen: ['MRPC', 'WNLI'], examples: { MRPC: ['a', 'b'], WNLI: ['c'] }, wallSeconds: 12,
-      training: { last: { acc: 0.55 }, wallSeconds: 10, examplesProcessed: 1000 } });
+    writeJson(join(sel1.dir, 'result.json'), {
+      target: 'RTE',
+      chosen: ['MRPC', 'WNLI'],
+      examples: { MRPC: ['a', 'b'], WNLI: ['c'] },
+      wallSeconds: 12,
+      training: { last: { acc: 0.55 }, wallSeconds: 10, examplesProcessed: 1000 },
+    });
     done(sel1.dir, 0, 30);
-    writeJson(join(sel2.dir, 'result.json'), { target: 'RTE', chosen: [], examples: {}, wallSeconds: 8,
-      training: { last: { acc: 0.65 }, wallSeconds: 10, examplesProcessed: 1500 } });
+    writeJson(join(sel2.dir, 'result.json'), {
+      target: 'RTE',
+      chosen: [],
+      examples: {},
+      wallSeconds: 8,
+      training: { last: { acc: 0.65 }, wallSeconds: 10, examplesProcessed: 1500 },
+    });
     done(sel2.dir, 0, 31);
     return { s, solo, sel1 };
   }
@@ -335,7 +457,8 @@ describe('jobResults and studyTable on fabricated finished runs', () => {
     const rte1 = solo.find((j) => j.task === 'RTE' && j.seed === 1)!;
     expect(jobResults(rte1)).toEqual([{ arm: 'solo', seed: 1, task: 'RTE', metrics: { acc: 0.5 }, examplesPerSec: 100, wallSeconds: 10 }]);
     expect(jobResults(solo.find((j) => j.task === 'MRPC' && j.seed === 2)!)).toEqual([
-      { arm: 'solo', seed: 2, task: 'MRPC', metrics: { acc: 0.8, f1: 0.85 }, examplesPerSec: null, wallSeconds: 40 }]);
+      { arm: 'solo', seed: 2, task: 'MRPC', metrics: { acc: 0.8, f1: 0.85 }, examplesPerSec: null, wallSeconds: 40 },
+    ]);
     expect(jobResults(solo.find((j) => j.task === 'RTE' && j.seed === 4)!)).toEqual([]);
     expect(jobResults(solo.find((j) => j.task === 'RTE' && j.seed === 5)!)).toEqual([]);
 
@@ -347,8 +470,19 @@ describe('jobResults and studyTable on fabricated finished runs', () => {
       { arm: 'pipe', seed: 2, task: 'MRPC', metrics: { acc: 0.7, f1: 0.8 }, examplesPerSec: null, wallSeconds: 150 },
     ]);
 
-    expect(jobResults(sel1)).toEqual([{ arm: 'sel', seed: 1, task: 'RTE', metrics: { acc: 0.55 }, examplesPerSec: 100, wallSeconds: 30,
-      chosen: ['MRPC', 'WNLI'], selectionSeconds: 12, auxExamples: 3 }]);
+    expect(jobResults(sel1)).toEqual([
+      {
+        arm: 'sel',
+        seed: 1,
+        task: 'RTE',
+        metrics: { acc: 0.55 },
+        examplesPerSec: 100,
+        wallSeconds: 30,
+        chosen: ['MRPC', 'WNLI'],
+        selectionSeconds: 12,
+        auxExamples: 3,
+      },
+    ]);
     // The pipeline writes an empty log.jsonl for a unit that logged no step (resumed at its end): no rate, no crash.
     writeFileSync(join(pipe2.dir, 'run', 'finetune', 'RTE', 'log.jsonl'), '');
     expect(jobResults(pipe2)[2]).toEqual({ arm: 'pipe', seed: 2, task: 'RTE', metrics: { acc: 0.7 }, examplesPerSec: null, wallSeconds: 150 });
@@ -363,26 +497,30 @@ describe('jobResults and studyTable on fabricated finished runs', () => {
     const results = studyResults(s);
     expect(results).toHaveLength(3 + 3 + 2 * 4 + 2);
     const table = studyTable(s, results);
-    expect(table).toBe([
-      'Study `st`: dev metrics ×100, mean ± sample std over seeds (n); examples/s = training rows through forward+backward per second; wall = whole CLI run.',
-      '',
-      '| task | arm | metrics | n | examples/s | wall s (mean) | chosen |',
-      '|---|---|---|---|---|---|---|',
-      '| RTE | solo | acc 60.00 ± 10.00 | 3 | 110.0 | 21 |  |',
-      '| RTE | pipe/no-finetune | acc 53.00 ± 1.41 | 2 | 250.0 | 125 |  |',
-      '| RTE | pipe | acc 65.00 ± 7.07 | 2 | 80.0 | 125 |  |',
-      '| RTE | sel | acc 60.00 ± 7.07 | 2 | 125.0 | 31 | s1: MRPC+WNLI (3 ex); s2: ∅ (0 ex) |',
-      '| MRPC | solo | acc 80.00 ± 10.00; f1 85.00 ± 5.00 | 3 | – | 40 |  |',
-      '| MRPC | pipe/no-finetune | acc 66.00 ± 0.00; f1 80.00 ± 7.07 | 2 | 250.0 | 125 |  |',
-      '| MRPC | pipe | acc 70.00 ± 0.00; f1 80.00 ± 0.00 | 2 | – | 125 |  |',
-      '',
-    ].join('\n'));
+    expect(table).toBe(
+      [
+        'Study `st`: dev metrics ×100, mean ± sample std over seeds (n); examples/s = training rows through forward+backward per second; wall = whole CLI run.',
+        '',
+        '| task | arm | metrics | n | examples/s | wall s (mean) | chosen |',
+        '|---|---|---|---|---|---|---|',
+        '| RTE | solo | acc 60.00 ± 10.00 | 3 | 110.0 | 21 |  |',
+        '| RTE | pipe/no-finetune | acc 53.00 ± 1.41 | 2 | 250.0 | 125 |  |',
+        '| RTE | pipe | acc 65.00 ± 7.07 | 2 | 80.0 | 125 |  |',
+        '| RTE | sel | acc 60.00 ± 7.07 | 2 | 125.0 | 31 | s1: MRPC+WNLI (3 ex); s2: ∅ (0 ex) |',
+        '| MRPC | solo | acc 80.00 ± 10.00; f1 85.00 ± 5.00 | 3 | – | 40 |  |',
+        '| MRPC | pipe/no-finetune | acc 66.00 ± 0.00; f1 80.00 ± 7.07 | 2 | 250.0 | 125 |  |',
+        '| MRPC | pipe | acc 70.00 ± 0.00; f1 80.00 ± 0.00 | 2 | – | 125 |  |',
+        '',
+      ].join('\n'),
+    );
   });
 
   it('studyTable with a baseline: Δ of the task scores, the exact permutation p and every seed (p hand-counted over the splits)', () => {
     const { s } = fabricate({ baseline: 'solo' });
     const table = studyTable(s, studyResults(s)).split('\n');
-    const at = table.indexOf('Against `solo`: GLUE task score ×100 (MCC for CoLA, the mean of the task\'s metrics otherwise); Δ = difference of the means; p = exact two-sided permutation test over the seeds.');
+    const at = table.indexOf(
+      "Against `solo`: GLUE task score ×100 (MCC for CoLA, the mean of the task's metrics otherwise); Δ = difference of the means; p = exact two-sided permutation test over the seeds.",
+    );
     expect(at).toBe(12);
     expect(table.slice(at + 2)).toEqual([
       '| task | arm | Δ score | p | baseline per seed | arm per seed |',

@@ -1,8 +1,6 @@
 import { unzipSync, strFromU8 } from 'fflate';
 import { describe, expect, it } from 'vitest';
-import {
-  buildSubmissionFiles, buildSubmissionZip, submissionTargets, submissionTsv, type SubmissionPredictions,
-} from '../../src/engine/train/submission.ts';
+import { buildSubmissionFiles, buildSubmissionZip, submissionTargets, submissionTsv, type SubmissionPredictions } from '../../src/engine/train/submission.ts';
 
 /* The GLUE submission zip (docs/methods.md §1.11, §7.19; Taskscope decision 4), from hand-made predictions. */
 
@@ -54,7 +52,8 @@ describe('GLUE submission', () => {
   it('refuses an incomplete submission and names what is missing', () => {
     const some = allPredictions().filter((p) => !(p.task === 'AX' || p.split === 'test_mismatched'));
     expect(() => buildSubmissionFiles(some)).toThrow(
-      'GLUE submission: no predictions for MNLI-mm.tsv (MNLI test_mismatched), AX.tsv (AX test); predict them, or allow a partial submission to write only the others');
+      'GLUE submission: no predictions for MNLI-mm.tsv (MNLI test_mismatched), AX.tsv (AX test); predict them, or allow a partial submission to write only the others',
+    );
   });
 
   it('writes only some files when asked, and says which are left out', () => {
@@ -66,24 +65,29 @@ describe('GLUE submission', () => {
 
   it('rejects bad predictions with the file and index', () => {
     const target = submissionTargets().find((t) => t.file === 'MNLI-m.tsv')!;
-    expect(() => submissionTsv(target, { task: 'MNLI', split: 'test_matched', uids: ['0', '1'], predictions: [0, 3] }))
-      .toThrow('MNLI-m.tsv: prediction for index 1 is 3, not a class id in [0, 3)');
-    expect(() => submissionTsv(target, { task: 'MNLI', split: 'test_matched', uids: ['0', 'x7'], predictions: [0, 1] }))
-      .toThrow('MNLI-m.tsv: index "x7" is not a non-negative integer (GLUE test files are indexed by integers)');
-    expect(() => submissionTsv(target, { task: 'MNLI', split: 'test_matched', uids: ['4', '4'], predictions: [0, 1] }))
-      .toThrow('MNLI-m.tsv: index 4 is predicted twice');
+    expect(() => submissionTsv(target, { task: 'MNLI', split: 'test_matched', uids: ['0', '1'], predictions: [0, 3] })).toThrow(
+      'MNLI-m.tsv: prediction for index 1 is 3, not a class id in [0, 3)',
+    );
+    expect(() => submissionTsv(target, { task: 'MNLI', split: 'test_matched', uids: ['0', 'x7'], predictions: [0, 1] })).toThrow(
+      'MNLI-m.tsv: index "x7" is not a non-negative integer (GLUE test files are indexed by integers)',
+    );
+    expect(() => submissionTsv(target, { task: 'MNLI', split: 'test_matched', uids: ['4', '4'], predictions: [0, 1] })).toThrow(
+      'MNLI-m.tsv: index 4 is predicted twice',
+    );
     const sts = submissionTargets().find((t) => t.file === 'STS-B.tsv')!;
     expect(() => submissionTsv(sts, { task: 'STS-B', split: 'test', uids: ['0'], predictions: [NaN] })).toThrow('STS-B.tsv: prediction for index 0 is NaN');
-    expect(() => buildSubmissionFiles([{ task: 'MNLI', split: 'dev_matched', uids: [], predictions: [] }], { allowPartial: true }))
-      .toThrow('GLUE submission: MNLI dev_matched is not a submitted test set (use test_matched / test_mismatched)');
-    expect(() => buildSubmissionFiles([{ task: 'SciTail', split: 'test', uids: [], predictions: [] }], { allowPartial: true }))
-      .toThrow('GLUE submission: SciTail test is not a submitted test set (SciTail is not part of GLUE\'s submission)');
+    expect(() => buildSubmissionFiles([{ task: 'MNLI', split: 'dev_matched', uids: [], predictions: [] }], { allowPartial: true })).toThrow(
+      'GLUE submission: MNLI dev_matched is not a submitted test set (use test_matched / test_mismatched)',
+    );
+    expect(() => buildSubmissionFiles([{ task: 'SciTail', split: 'test', uids: [], predictions: [] }], { allowPartial: true })).toThrow(
+      "GLUE submission: SciTail test is not a submitted test set (SciTail is not part of GLUE's submission)",
+    );
     const twice = allPredictions();
     twice.push({ ...twice[0] });
     expect(() => buildSubmissionFiles(twice)).toThrow('GLUE submission: predictions for CoLA.tsv (CoLA test) are given twice');
   });
 
-  it('accepts the originals\' task names (sts → STS-B)', () => {
+  it("accepts the originals' task names (sts → STS-B)", () => {
     const { files } = buildSubmissionFiles([{ task: 'sts', split: 'test', uids: ['1'], predictions: [Float32Array.of(2.5)[0]] }], { allowPartial: true });
     expect(files.get('STS-B.tsv')).toBe('index\tprediction\n1\t2.500\n');
   });

@@ -7,7 +7,7 @@ import { repoRoot } from '../helpers/shared.ts';
 const id = resolve(repoRoot, 'node_modules/@tensorflow/tfjs-backend-wasm/dist/backend_wasm.js');
 const source = readFileSync(id, 'utf8');
 
-test('the pthread main script becomes the package\'s own Emscripten script instead of a serialised closure', () => {
+test("the pthread main script becomes the package's own Emscripten script instead of a serialised closure", () => {
   const out = patchBackendWasm(source, id)!;
   expect(out).not.toContain('wasmFactoryThreadedSimd.toString()');
   const script = readFileSync(resolve(repoRoot, 'node_modules/@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js'), 'utf8');

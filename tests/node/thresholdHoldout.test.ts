@@ -38,13 +38,15 @@ describe('thresholdHoldout: an F1 decision threshold chosen on held-out training
     expect([...order(a.train.uids), ...order(a.holdout!.uids)].sort((x, y) => x - y)).toEqual(Array.from({ length: 40 }, (_, i) => i));
     expect(order(a.holdout!.uids)).toEqual([...order(a.holdout!.uids)].sort((x, y) => x - y));
     expect(splitThresholdHoldout(split, { name: 'MRPC' }, 7).train).toBe(split);
-    expect(() => splitThresholdHoldout(mrpc('train', 3, 1), { name: 'MRPC', thresholdHoldout: 0.1 }, 7))
-      .toThrow('MRPC: thresholdHoldout 0.1 of 3 training rows leaves 0 for the holdout and 3 for training; both need at least one');
+    expect(() => splitThresholdHoldout(mrpc('train', 3, 1), { name: 'MRPC', thresholdHoldout: 0.1 }, 7)).toThrow(
+      'MRPC: thresholdHoldout 0.1 of 3 training rows leaves 0 for the holdout and 3 for training; both need at least one',
+    );
   });
 
   it('is accepted only for binary tasks scored by F1, and left out of configs that do not set it', () => {
-    expect(() => parseExperiment({ tasks: [{ name: 'SST-2', thresholdHoldout: 0.1 }] }, 'exp.json'))
-      .toThrow('exp.json: tasks.0.thresholdHoldout: SST-2 is not a binary task scored by F1 (only those have an F1 decision threshold)');
+    expect(() => parseExperiment({ tasks: [{ name: 'SST-2', thresholdHoldout: 0.1 }] }, 'exp.json')).toThrow(
+      'exp.json: tasks.0.thresholdHoldout: SST-2 is not a binary task scored by F1 (only those have an F1 decision threshold)',
+    );
     expect(() => parseExperiment({ tasks: [{ name: 'MRPC', thresholdHoldout: 0.6 }] }, 'exp.json')).toThrow(/tasks\.0\.thresholdHoldout/);
     expect(parseExperiment({ tasks: [{ name: 'QQP', thresholdHoldout: 0.1 }] }).tasks[0].thresholdHoldout).toBe(0.1);
     // Absent stays absent, so train states saved before the field existed still match on resume.
@@ -95,8 +97,17 @@ describe('thresholdHoldout in the MT-DNN pipeline', () => {
       },
     };
     const cfg = parsePipelineConfig({
-      mtl: { name: 'tiny', tasks: [{ name: 'MRPC' }], model: { kind: 'random', layers: 1, hidden: 16, heads: 2, intermediate: 32, vocab: 'synthetic' },
-        optimizer: { kind: 'adamax', lr: 2e-3 }, batchSize: 8, evalBatchSize: 16, epochs: 1, seed: 3, maxLength: 32 },
+      mtl: {
+        name: 'tiny',
+        tasks: [{ name: 'MRPC' }],
+        model: { kind: 'random', layers: 1, hidden: 16, heads: 2, intermediate: 32, vocab: 'synthetic' },
+        optimizer: { kind: 'adamax', lr: 2e-3 },
+        batchSize: 8,
+        evalBatchSize: 16,
+        epochs: 1,
+        seed: 3,
+        maxLength: 32,
+      },
       finetune: { tasks: [{ name: 'MRPC', thresholdHoldout: 0.25 }], epochs: 2 },
       submit: { partial: true },
     });
@@ -125,19 +136,28 @@ describe('thresholdHoldout in the MT-DNN pipeline', () => {
     const bad = JSON.parse(good);
     bad.tasks[0].decision.threshold = 2;
     await storage.write('finetune/MRPC/metrics.json', JSON.stringify(bad));
-    await expect(runPipeline(cfg, env, { from: 'evaluate' }))
-      .rejects.toThrow(`${storage.describe()}/finetune/MRPC/metrics.json: tasks[MRPC].decision.threshold must be a probability in [0, 1], got 2`);
+    await expect(runPipeline(cfg, env, { from: 'evaluate' })).rejects.toThrow(
+      `${storage.describe()}/finetune/MRPC/metrics.json: tasks[MRPC].decision.threshold must be a probability in [0, 1], got 2`,
+    );
     expect(await storage.read('finetune/MRPC/model/model.safetensors')).toEqual(model);
   });
 });
 
-describe('the page\'s metric rows', () => {
+describe("the page's metric rows", () => {
   it('say how a thresholded metric was decided and what argmax scored; other rows carry no note', () => {
     const rows = metricRows({
-      step: 10, epoch: 2, glueScore: 0.76,
+      step: 10,
+      epoch: 2,
+      glueScore: 0.76,
       tasks: [
-        { task: 'MRPC', rows: 408, loss: 0.6, metrics: { acc: 0.7157, f1: 0.8242 }, score: 0.77,
-          decision: { threshold: 0.2663, holdoutRows: 367, holdoutF1: 0.828, argmaxMetrics: { acc: 0.6936, f1: 0.7863 } } },
+        {
+          task: 'MRPC',
+          rows: 408,
+          loss: 0.6,
+          metrics: { acc: 0.7157, f1: 0.8242 },
+          score: 0.77,
+          decision: { threshold: 0.2663, holdoutRows: 367, holdoutF1: 0.828, argmaxMetrics: { acc: 0.6936, f1: 0.7863 } },
+        },
         { task: 'RTE', rows: 277, loss: 0.7, metrics: { acc: 0.52 }, score: 0.52 },
       ],
     });

@@ -25,7 +25,10 @@ function fixtureTokenizer(name: (typeof FIXTURE_NAMES)[number]): BertTokenizer {
 
 /** GLUE TSV rows without the header (the GLUE files are plain tab-separated, no quoting). */
 function tsvRows(path: string): string[][] {
-  const lines = readFileSync(path, 'utf8').replace(/^\uFEFF/, '').split('\n').slice(1);
+  const lines = readFileSync(path, 'utf8')
+    .replace(/^\uFEFF/, '')
+    .split('\n')
+    .slice(1);
   return lines.filter((l) => l.length > 0).map((l) => l.split('\t'));
 }
 
@@ -108,7 +111,11 @@ describe.each(FIXTURE_NAMES)('fixture %s', (name) => {
     const expected = sums.match(new RegExp(`^([0-9a-f]{64})  \\./fixtures/${name}/vocab\\.txt$`, 'm'))?.[1];
     expect(expected).toMatch(/^[0-9a-f]{64}$/);
     expect(await tok.vocabHash()).toBe(expected);
-    expect(await tok.vocabHash()).toBe(createHash('sha256').update(readFileSync(vocabPath(name))).digest('hex'));
+    expect(await tok.vocabHash()).toBe(
+      createHash('sha256')
+        .update(readFileSync(vocabPath(name)))
+        .digest('hex'),
+    );
   });
 });
 
@@ -134,7 +141,11 @@ describe('vocab.txt parsing', () => {
       expect([...v.ids]).toEqual([...lf.ids]);
       expect(await vocabHash(v)).toBe(await vocabHash(lf));
     }
-    expect(await vocabHash(lf)).toBe(createHash('sha256').update(lines.join('\n') + '\n').digest('hex'));
+    expect(await vocabHash(lf)).toBe(
+      createHash('sha256')
+        .update(lines.join('\n') + '\n')
+        .digest('hex'),
+    );
   });
 
   it('strips each line like Python and keeps the last id of a duplicate (as Google BERT and Hugging Face do)', () => {
@@ -147,10 +158,11 @@ describe('vocab.txt parsing', () => {
   it('names the missing special token and the file', () => {
     const text = readFileSync(vocabPath('random-tiny'), 'utf8');
     for (const special of ['[CLS]', '[SEP]', '[UNK]', '[PAD]']) {
-      const without = text.split('\n').filter((t) => t !== special).join('\n');
-      expect(() => BertTokenizer.fromVocabText(without, { doLowerCase: true })).toThrow(
-        new Error(`vocab.txt: missing special token ${special}`),
-      );
+      const without = text
+        .split('\n')
+        .filter((t) => t !== special)
+        .join('\n');
+      expect(() => BertTokenizer.fromVocabText(without, { doLowerCase: true })).toThrow(new Error(`vocab.txt: missing special token ${special}`));
       expect(() => BertTokenizer.fromVocabText(without, { doLowerCase: true, source: 'models/x/vocab.txt' })).toThrow(
         new Error(`models/x/vocab.txt: missing special token ${special}`),
       );

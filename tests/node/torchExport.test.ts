@@ -27,7 +27,14 @@ const STEPS = 20;
 
 /** Exports the experiment's fresh model, then trains that same model STEPS steps in Taskscope. */
 async function exportAndTrain(over: Partial<ExperimentInput>, dir: string) {
-  const exp = tinyExperiment({ encoderDropout: 0, tasks: [{ name: 'RTE', dropout: 0 }, { name: 'STS-B', dropout: 0 }], ...over });
+  const exp = tinyExperiment({
+    encoderDropout: 0,
+    tasks: [
+      { name: 'RTE', dropout: 0 },
+      { name: 'STS-B', dropout: 0 },
+    ],
+    ...over,
+  });
   const data = toySplits(32, 16);
   const encoder = buildEncoder(exp, { vocabSize: TINY_VOCAB });
   const model = exp.variant.kind === 'mtdnn' ? tinyModel(exp) : buildMultiTaskModel(exp, encoder, { extension: variantExtensionFor(exp, encoder) });
@@ -49,11 +56,17 @@ describe('export-torch: the exported trainer matches Taskscope step for step', (
   for (const variant of ['mtdnn', 'embert', 'pals'] as const) {
     it(`${variant}: first ${STEPS} losses within 1e-5 (dropout off, same batches, adamax + warmup + clipping)`, async () => {
       const dir = join(root, variant);
-      const { steps } = await exportAndTrain({
-        variant: { kind: variant, hiddenSizeAug: 12, palHeads: 2 },
-        gradAccumulation: 2, globalClip: 0.5, epochs: 3,
-        optimizer: { kind: 'adamax', lr: 5e-3 }, schedule: { kind: 'warmup_linear', warmup: 0.1 },
-      }, dir);
+      const { steps } = await exportAndTrain(
+        {
+          variant: { kind: variant, hiddenSizeAug: 12, palHeads: 2 },
+          gradAccumulation: 2,
+          globalClip: 0.5,
+          epochs: 3,
+          optimizer: { kind: 'adamax', lr: 5e-3 },
+          schedule: { kind: 'warmup_linear', warmup: 0.1 },
+        },
+        dir,
+      );
       await runTorch(dir, ['--out', join(dir, 'run'), '--max-steps', String(STEPS), '--threads', '1']);
       const log = await readLog(join(dir, 'run', 'log.jsonl'));
       const py = log.filter((l) => l.type === 'step');
@@ -64,7 +77,9 @@ describe('export-torch: the exported trainer matches Taskscope step for step', (
         expect(p.weights).toEqual(steps[i].weights);
         expect(p.lr).toBeCloseTo(steps[i].lr, 12);
       });
-      console.log(`${variant}: worst |Δloss| over ${STEPS} steps ${worst.toExponential(2)}; losses ${steps[0].loss.toFixed(5)} → ${steps[STEPS - 1].loss.toFixed(5)}`);
+      console.log(
+        `${variant}: worst |Δloss| over ${STEPS} steps ${worst.toExponential(2)}; losses ${steps[0].loss.toFixed(5)} → ${steps[STEPS - 1].loss.toFixed(5)}`,
+      );
       expect(worst).toBeLessThan(1e-5);
       // The run really moves: a constant loss would make the comparison empty.
       expect(Math.abs(steps[STEPS - 1].loss - steps[0].loss)).toBeGreaterThan(1e-3);
@@ -74,15 +89,27 @@ describe('export-torch: the exported trainer matches Taskscope step for step', (
 
 describe('export-torch: samplers, SIWLM weights and the other optimisers', () => {
   const cases: [string, Partial<ExperimentInput>][] = [
-    ['SIWLM (central STS-B ×3, alternation) + annealed sampling + BERTAdam', {
-      siwlm: { enabled: true, centralTask: 'STS-B', centralWeight: 3 }, sampler: { kind: 'anneal' },
-      // lr 2e-3: at 5e-3 the un-bias-corrected BERTAdam steps on the MSE loss are large enough that float32 rounding
-      // differences (<= 5e-7 for 19 steps) grew to 1.7e-5 at step 20.
-      optimizer: { kind: 'bertadam', lr: 2e-3 }, schedule: { kind: 'warmup_linear_old', warmup: 0.1 }, epochs: 3,
-    }],
-    ['MT-DNN mix_opt 1 + RAdam, no clipping', {
-      sampler: { kind: 'mtdnn', mixOpt: 1, ratio: 0 }, optimizer: { kind: 'radam', lr: 5e-3 }, globalClip: 0, epochs: 3,
-    }],
+    [
+      'SIWLM (central STS-B ×3, alternation) + annealed sampling + BERTAdam',
+      {
+        siwlm: { enabled: true, centralTask: 'STS-B', centralWeight: 3 },
+        sampler: { kind: 'anneal' },
+        // lr 2e-3: at 5e-3 the un-bias-corrected BERTAdam steps on the MSE loss are large enough that float32 rounding
+        // differences (<= 5e-7 for 19 steps) grew to 1.7e-5 at step 20.
+        optimizer: { kind: 'bertadam', lr: 2e-3 },
+        schedule: { kind: 'warmup_linear_old', warmup: 0.1 },
+        epochs: 3,
+      },
+    ],
+    [
+      'MT-DNN mix_opt 1 + RAdam, no clipping',
+      {
+        sampler: { kind: 'mtdnn', mixOpt: 1, ratio: 0 },
+        optimizer: { kind: 'radam', lr: 5e-3 },
+        globalClip: 0,
+        epochs: 3,
+      },
+    ],
   ];
   for (const [label, over] of cases) {
     it(`${label}: first ${STEPS} losses within 1e-5`, async () => {
@@ -121,21 +148,26 @@ describe('export-torch: torchrun data parallel', () => {
 describe('export-torch: what it refuses, and bad logs on import', () => {
   it('refuses SMART, Gated-BERT and F1 decision thresholds, naming each field', async () => {
     const exp = tinyExperiment({
-      smart: { enabled: true }, variant: { kind: 'gated' },
+      smart: { enabled: true },
+      variant: { kind: 'gated' },
       tasks: [{ name: 'MRPC', thresholdHoldout: 0.2 }, { name: 'STS-B' }],
     });
     await expect(torchExportFiles({ experiment: exp, model: null as never, data: {}, vocabText: '', doLowerCase: true, trainPy: '' })).rejects.toThrow(
       'export-torch: tiny:\n  smart.enabled: SMART adversarial training is not in the exported trainer\n' +
-      '  variant.kind: gated (Gated-BERT) is not in the exported trainer (mtdnn, embert, pals are)\n' +
-      '  tasks.0.thresholdHoldout: F1 decision thresholds are not in the exported trainer');
+        '  variant.kind: gated (Gated-BERT) is not in the exported trainer (mtdnn, embert, pals are)\n' +
+        '  tasks.0.thresholdHoldout: F1 decision thresholds are not in the exported trainer',
+    );
   });
 
   it('parseRunLog names the bad line', () => {
-    expect(() => parseRunLog('{"type":"status","step":0}\n{"type":"step","step":1,"loss":0.5}\n{"type":"step","step":2}\n', 'run/log.jsonl'))
-      .toThrow('run/log.jsonl:3: a step line needs numeric "step" and "loss"');
+    expect(() => parseRunLog('{"type":"status","step":0}\n{"type":"step","step":1,"loss":0.5}\n{"type":"step","step":2}\n', 'run/log.jsonl')).toThrow(
+      'run/log.jsonl:3: a step line needs numeric "step" and "loss"',
+    );
     expect(() => parseRunLog('{"type":"step","step":1,"loss":0.5}\n{oops\n', 'log.jsonl')).toThrow(/^log\.jsonl:2: not valid JSON/);
     expect(() => parseRunLog('{"type":"status","step":0}\n', 'log.jsonl')).toThrow('log.jsonl: no step lines: not a training log');
-    const log = parseRunLog('{"type":"step","step":1,"loss":0.5}\n{"type":"eval","step":1,"epoch":0,"tasks":[{"task":"RTE","rows":3,"loss":0.7,"metrics":{"acc":null},"score":null}],"glueScore":null}\n');
+    const log = parseRunLog(
+      '{"type":"step","step":1,"loss":0.5}\n{"type":"eval","step":1,"epoch":0,"tasks":[{"task":"RTE","rows":3,"loss":0.7,"metrics":{"acc":null},"score":null}],"glueScore":null}\n',
+    );
     expect(lastEvaluation(log)).toEqual({ step: 1, epoch: 0, tasks: [{ task: 'RTE', rows: 3, loss: 0.7, metrics: { acc: NaN }, score: NaN }], glueScore: NaN });
   });
 });

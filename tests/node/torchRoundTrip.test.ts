@@ -17,20 +17,33 @@ afterAll(() => rm(tmp, { recursive: true, force: true }));
 describe('export-torch → train.py → import-run', () => {
   it('RTE (SAN head) + WNLI from the shared GLUE files: metrics, curves and head importance come back', async () => {
     const config = join(tmp, 'exp.json');
-    await writeFile(config, JSON.stringify({
-      name: 'torch-roundtrip',
-      tasks: [{ name: 'RTE', maxTrainRows: 48, head: 'san' }, { name: 'WNLI', maxTrainRows: 48 }],
-      model: { kind: 'dir', path: fixtureModelDir('random-tiny') },
-      data: { kind: 'glue-dir', path: glueDir },
-      epochs: 1, batchSize: 16, evalBatchSize: 64, maxLength: 32, seed: 5, optimizer: { kind: 'adamax', lr: 1e-3 },
-    }));
+    await writeFile(
+      config,
+      JSON.stringify({
+        name: 'torch-roundtrip',
+        tasks: [
+          { name: 'RTE', maxTrainRows: 48, head: 'san' },
+          { name: 'WNLI', maxTrainRows: 48 },
+        ],
+        model: { kind: 'dir', path: fixtureModelDir('random-tiny') },
+        data: { kind: 'glue-dir', path: glueDir },
+        epochs: 1,
+        batchSize: 16,
+        evalBatchSize: 64,
+        maxLength: 32,
+        seed: 5,
+        optimizer: { kind: 'adamax', lr: 1e-3 },
+      }),
+    );
     const exportDir = join(tmp, 'export');
     const notes: string[] = [];
     await runExportTorchCli({ config, out: exportDir, cache: join(tmp, 'shards') }, (l) => notes.push(l));
     expect(notes).toContain('RTE: 48 training rows, 277 dev rows');
     expect((await readdir(exportDir)).sort()).toEqual(['README.md', 'data', 'experiment.json', 'export.json', 'init', 'plan.jsonl', 'train.py']);
     expect((await readFile(join(exportDir, 'plan.jsonl'), 'utf8')).trim().split('\n')).toHaveLength(6); // 3 + 3 batches of 16
-    await expect(runExportTorchCli({ config, out: exportDir, cache: join(tmp, 'shards') }, () => {})).rejects.toThrow(`--out: ${exportDir} is not empty; export into a new folder`);
+    await expect(runExportTorchCli({ config, out: exportDir, cache: join(tmp, 'shards') }, () => {})).rejects.toThrow(
+      `--out: ${exportDir} is not empty; export into a new folder`,
+    );
     // --run: the experiment of a `taskscope train` run folder gives the same export.
     const trainRun = join(tmp, 'train-run');
     await mkdir(join(trainRun, 'checkpoint'), { recursive: true });
@@ -39,8 +52,9 @@ describe('export-torch → train.py → import-run', () => {
     for (const f of ['export.json', 'plan.jsonl', 'data/RTE/train.jsonl', 'init/heads.json']) {
       expect(await readFile(join(tmp, 'export-of-run', f), 'utf8')).toBe(await readFile(join(exportDir, f), 'utf8'));
     }
-    await expect(runExportTorchCli({ run: join(tmp, 'nowhere'), out: join(tmp, 'x'), cache: join(tmp, 'shards') }, () => {}))
-      .rejects.toThrow(`--run: ${join(tmp, 'nowhere')} has neither checkpoint/experiment.json nor state/state.json: not a taskscope train run folder`);
+    await expect(runExportTorchCli({ run: join(tmp, 'nowhere'), out: join(tmp, 'x'), cache: join(tmp, 'shards') }, () => {})).rejects.toThrow(
+      `--run: ${join(tmp, 'nowhere')} has neither checkpoint/experiment.json nor state/state.json: not a taskscope train run folder`,
+    );
 
     const runDir = join(tmp, 'torch-run');
     await runTorch(exportDir, ['--out', runDir, '--threads', '1', '--importance-rows', '12']);
@@ -74,16 +88,25 @@ describe('export-torch → train.py → import-run', () => {
     expect(torchImportance.RTE.examples).toBe(12);
     // The browser's import (Results → "Import PyTorch run") builds its stored run from the same files.
     const picked = new Map<string, string>();
-    for (const f of ['log.jsonl', 'metrics.json', 'import.json', 'checkpoint/config.json', 'checkpoint/experiment.json']) picked.set(f, await readFile(join(imported, f), 'utf8'));
+    for (const f of ['log.jsonl', 'metrics.json', 'import.json', 'checkpoint/config.json', 'checkpoint/experiment.json'])
+      picked.set(f, await readFile(join(imported, f), 'utf8'));
     const record = importedRunRecord(picked, 'torch-test', '2026-01-01T00:00:00.000Z');
-    expect(record).toMatchObject({ id: 'torch-test', name: 'torch-roundtrip (PyTorch)', status: 'done', step: 6, totalSteps: 6, model: { layers: 2, heads: 4, hidden: 32, vocabSize: 200 } });
+    expect(record).toMatchObject({
+      id: 'torch-test',
+      name: 'torch-roundtrip (PyTorch)',
+      status: 'done',
+      step: 6,
+      totalSteps: 6,
+      model: { layers: 2, heads: 4, hidden: 32, vocabSize: 200 },
+    });
     expect(record.evaluation).toEqual(lastEval);
     expect(record.losses.map((p) => `${p.step}:${p.task}`)).toEqual(steps.map((s) => `${s.step}:${s.task}`));
     expect(record.losses.map((p) => p.loss)).toEqual(steps.map((s) => s.loss));
     expect(record.importance!.tasks.RTE).toEqual(report.importance.RTE.normalized);
     expect(record.correlation!.kendall_tau_b.tasks).toEqual(['RTE', 'WNLI']);
-    expect(() => importedRunRecord(new Map([['log.jsonl', picked.get('log.jsonl')!]]), 'x'))
-      .toThrow('checkpoint/experiment.json is missing: pick the folder train.py wrote (--out), after `taskscope import-run` on it');
+    expect(() => importedRunRecord(new Map([['log.jsonl', picked.get('log.jsonl')!]]), 'x')).toThrow(
+      'checkpoint/experiment.json is missing: pick the folder train.py wrote (--out), after `taskscope import-run` on it',
+    );
     expect(report.correlation.kendall_tau_b.tasks).toEqual(['RTE', 'WNLI']);
     expect(report.correlation.spearman.values[0][1]).toBe(report.correlation.spearman.values[1][0]);
   }, 600_000);

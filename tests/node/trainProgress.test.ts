@@ -4,9 +4,21 @@ import type { StepEvent } from '../../src/engine/train/trainEvents.ts';
 
 function stepEvent(step: number, totalSteps: number, secondsPerStep: number): StepEvent {
   return {
-    type: 'step', step, totalSteps, epoch: Math.floor((step - 1) / 100), task: 'RTE', tasks: ['RTE'], weights: [1], loss: 0.69,
-    perTaskLoss: { RTE: 0.69 }, lr: 2e-5, gradNorm: 1, examplesPerSec: 32 / secondsPerStep, tokensPerSec: 4096 / secondsPerStep,
-    etaSeconds: secondsPerStep * (totalSteps - step), elapsedSeconds: secondsPerStep * step,
+    type: 'step',
+    step,
+    totalSteps,
+    epoch: Math.floor((step - 1) / 100),
+    task: 'RTE',
+    tasks: ['RTE'],
+    weights: [1],
+    loss: 0.69,
+    perTaskLoss: { RTE: 0.69 },
+    lr: 2e-5,
+    gradNorm: 1,
+    examplesPerSec: 32 / secondsPerStep,
+    tokensPerSec: 4096 / secondsPerStep,
+    etaSeconds: secondsPerStep * (totalSteps - step),
+    elapsedSeconds: secondsPerStep * step,
   };
 }
 

@@ -47,8 +47,13 @@ describe('optimizer update inside the trainer', () => {
     const lr = 1e-2;
     const clip = 1e-3;
     const exp = tinyExperiment({
-      tasks: [{ name: 'RTE', dropout: 0 }], encoderDropout: 0, batchSize: 8, epochs: 1, globalClip: clip,
-      schedule: { kind: 'constant' }, optimizer: { kind, lr, weightDecay: 0.01 },
+      tasks: [{ name: 'RTE', dropout: 0 }],
+      encoderDropout: 0,
+      batchSize: 8,
+      epochs: 1,
+      globalClip: clip,
+      schedule: { kind: 'constant' },
+      optimizer: { kind, lr, weightDecay: 0.01 },
     });
     const train = memorySplit('RTE', 'train', toyRows('pair', 8, 3));
     const trainer = track(tinyTrainer(exp, { RTE: { train } }));
@@ -120,7 +125,9 @@ describe('reproducibility and resume', () => {
   // RTE uses the SAN answer module (its stochastic prediction dropout must be seeded per step as well).
   const exp = tinyExperiment({
     tasks: [{ name: 'RTE', head: 'san' }, { name: 'STS-B' }],
-    epochs: 3, gradAccumulation: 2, siwlm: { enabled: true, centralTask: 'STS-B', centralWeight: 3 },
+    epochs: 3,
+    gradAccumulation: 2,
+    siwlm: { enabled: true, centralTask: 'STS-B', centralWeight: 3 },
   });
   // Training splits only: no dev evaluation at the epoch ends, to keep the runs short.
   const data = Object.fromEntries(Object.entries(toySplits(22)).map(([k, v]) => [k, { train: v.train }]));
@@ -188,8 +195,13 @@ describe('learning', () => {
   it('overfits 64 training examples to near-zero loss (wasm)', async () => {
     const train = memorySplit('RTE', 'train', toyRows('pair', 64, 11));
     const exp = tinyExperiment({
-      tasks: [{ name: 'RTE', dropout: 0 }], encoderDropout: 0, batchSize: 32, epochs: 60, globalClip: 0,
-      optimizer: { kind: 'adam', lr: 1e-2 }, schedule: { kind: 'warmup_linear', warmup: 0.1 },
+      tasks: [{ name: 'RTE', dropout: 0 }],
+      encoderDropout: 0,
+      batchSize: 32,
+      epochs: 60,
+      globalClip: 0,
+      optimizer: { kind: 'adam', lr: 1e-2 },
+      schedule: { kind: 'warmup_linear', warmup: 0.1 },
     });
     let last: StepEvent | null = null;
     // No dev split: the train set is scored once at the end instead of after every 2-step epoch.
@@ -198,7 +210,9 @@ describe('learning', () => {
     expect(r.status).toBe('done');
     const spec = t.model.slot('RTE').spec;
     const [score] = (await evaluateTasks(t.model, [{ spec, dev: train }], 64, { step: t.step, epoch: 0 })).tasks;
-    console.log(`overfit 64 examples: ${t.totalSteps} steps (batch 32, Adam 1e-2, warmup_linear 0.1), last batch loss ${last!.loss.toFixed(4)}, train-set loss ${score.loss.toFixed(4)}, acc ${score.metrics.acc}`);
+    console.log(
+      `overfit 64 examples: ${t.totalSteps} steps (batch 32, Adam 1e-2, warmup_linear 0.1), last batch loss ${last!.loss.toFixed(4)}, train-set loss ${score.loss.toFixed(4)}, acc ${score.metrics.acc}`,
+    );
     expect(t.totalSteps).toBe(120);
     expect(score.loss).toBeLessThan(0.05);
     expect(score.metrics.acc).toBe(1);

@@ -40,8 +40,15 @@ function fixtureBatch(task: string, labels: number[]): { batch: Batch; json: Rec
   const cut = (k: string) => ex.map((e: any) => e[k].slice(0, T) as number[]);
   const flat = (rows: number[][]) => Int32Array.from(rows.flat());
   const batch: Batch = {
-    task, split: 'train', inputIds: flat(cut('input_ids')), tokenTypeIds: flat(cut('token_type_ids')), attentionMask: flat(cut('attention_mask')),
-    labels: Float32Array.from(labels), uids: ids, batchSize: ids.length, seqLen: T,
+    task,
+    split: 'train',
+    inputIds: flat(cut('input_ids')),
+    tokenTypeIds: flat(cut('token_type_ids')),
+    attentionMask: flat(cut('attention_mask')),
+    labels: Float32Array.from(labels),
+    uids: ids,
+    batchSize: ids.length,
+    seqLen: T,
   };
   return { batch, json: { input_ids: cut('input_ids'), token_type_ids: cut('token_type_ids'), attention_mask: cut('attention_mask'), labels } };
 }
@@ -52,12 +59,17 @@ for (const backend of NODE_TEST_BACKENDS) {
     beforeAll(async () => {
       await useBackend(backend);
       const ckpt = await loadBertCheckpoint(dirSource(fixtureModelDir('random-tiny')));
-      const snap = (task: string, kind: 'classification' | 'regression', layer: string, h: any, n: number) =>
-        ({ snapshot: { kind, task, numLabels: n, dropout: 0, layers: { [layer]: { W: h.W, b: h.b } } } });
-      model = MultiTaskModel.create(BertEncoder.fromCheckpoint(ckpt), [
-        { spec: CLS, init: snap('CLS', 'classification', 'classifier', fx.classification_head, CLS.numLabels) },
-        { spec: REG, init: snap('REG', 'regression', 'regressor', fx.regression_head, 1) },
-      ], 0);
+      const snap = (task: string, kind: 'classification' | 'regression', layer: string, h: any, n: number) => ({
+        snapshot: { kind, task, numLabels: n, dropout: 0, layers: { [layer]: { W: h.W, b: h.b } } },
+      });
+      model = MultiTaskModel.create(
+        BertEncoder.fromCheckpoint(ckpt),
+        [
+          { spec: CLS, init: snap('CLS', 'classification', 'classifier', fx.classification_head, CLS.numLabels) },
+          { spec: REG, init: snap('REG', 'regression', 'regressor', fx.regression_head, 1) },
+        ],
+        0,
+      );
     });
     afterAll(() => model?.dispose());
 
@@ -66,7 +78,10 @@ for (const backend of NODE_TEST_BACKENDS) {
       const reg = fixtureBatch('REG', fx.minibatch.regression.labels);
       const acc = new Map<string, tf.Tensor>();
       let loss = 0;
-      for (const [spec, b] of [[CLS, cls.batch], [REG, reg.batch]] as const) {
+      for (const [spec, b] of [
+        [CLS, cls.batch],
+        [REG, reg.batch],
+      ] as const) {
         const t = batchToTensors(b, spec.type, spec.numLabels);
         const r = microBatchGradients(model, spec.name, t, { seed: 1, weight: 1, scale: 1 });
         loss += r.taskLoss.dataSync()[0];
@@ -100,7 +115,14 @@ for (const backend of NODE_TEST_BACKENDS) {
         REG: { kind: 'regression', ...fx.regression_head },
       };
       const out = execFileSync('python3', [resolve(repoRoot, 'tests/helpers/refbertGrads.py')], {
-        input: JSON.stringify({ refbert: REFBERT, model_dir: fixtureModelDir('random-tiny'), heads, batches: { CLS: cls.json, REG: reg.json }, coords, step: 1e-5 }),
+        input: JSON.stringify({
+          refbert: REFBERT,
+          model_dir: fixtureModelDir('random-tiny'),
+          heads,
+          batches: { CLS: cls.json, REG: reg.json },
+          coords,
+          step: 1e-5,
+        }),
         maxBuffer: 1 << 26,
       }).toString();
       const ref = JSON.parse(out) as { loss: number; grads: Record<string, number[]> };
@@ -122,7 +144,9 @@ for (const backend of NODE_TEST_BACKENDS) {
           checked++;
         });
       }
-      console.log(`gradient check: ${Object.keys(coords).length} tensors, ${checked} coordinates, worst |diff| / max|g_fd| ${worstRel.toExponential(2)} (tensors with a gradient)`);
+      console.log(
+        `gradient check: ${Object.keys(coords).length} tensors, ${checked} coordinates, worst |diff| / max|g_fd| ${worstRel.toExponential(2)} (tensors with a gradient)`,
+      );
       expect(failures).toEqual([]);
       expect(Object.keys(coords).length).toBe(vars.size);
     });

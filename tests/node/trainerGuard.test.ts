@@ -19,12 +19,14 @@ describe('NaN/Inf guard', () => {
     const store = new MemoryTrainStateStore();
     let calls = 0;
     const events: TrainerEvent[] = [];
-    const poisoned = track(tinyTrainer(exp, data, {
-      store,
-      onEvent: (e) => events.push(e),
-      // The 37th batch's loss gets a NaN term (as a poisoned batch or an overflow would give).
-      lossExtras: () => (++calls === 37 ? { unweighted: tf.scalar(NaN) } : null),
-    }));
+    const poisoned = track(
+      tinyTrainer(exp, data, {
+        store,
+        onEvent: (e) => events.push(e),
+        // The 37th batch's loss gets a NaN term (as a poisoned batch or an overflow would give).
+        lossExtras: () => (++calls === 37 ? { unweighted: tf.scalar(NaN) } : null),
+      }),
+    );
     const r = await poisoned.run();
     const message = 'non-finite loss (NaN) at step 37 on task RTE; stopped, last good checkpoint is step 30';
     expect(r).toMatchObject({ status: 'failed', step: 36, message });
@@ -54,7 +56,9 @@ describe('NaN/Inf guard', () => {
     const rows = toyRows('score', 40, 9);
     rows[13] = { ...rows[13], label: NaN };
     const e = tinyExperiment({ tasks: [{ name: 'STS-B' }], epochs: 1, checkpointEvery: 2 });
-    const t = track(tinyTrainer(e, { 'STS-B': { train: memorySplit('STS-B', 'train', rows, { type: 'regression' }) } }, { store: new MemoryTrainStateStore() }));
+    const t = track(
+      tinyTrainer(e, { 'STS-B': { train: memorySplit('STS-B', 'train', rows, { type: 'regression' }) } }, { store: new MemoryTrainStateStore() }),
+    );
     const r = await t.run();
     expect(r.status).toBe('failed');
     const m = /^non-finite loss \(NaN\) at step (\d+) on task STS-B; stopped, (?:last good checkpoint is step (\d+)|no checkpoint was saved)$/.exec(r.message!);
@@ -70,7 +74,9 @@ describe('tensor count', () => {
     await useBackend('wasm');
     // 1 layer, H 8, one task, batch 2: the step is all per-op overhead, which wasm keeps lowest.
     const exp = tinyExperiment({
-      tasks: [{ name: 'RTE' }], batchSize: 2, epochs: 100,
+      tasks: [{ name: 'RTE' }],
+      batchSize: 2,
+      epochs: 100,
       model: { kind: 'random', layers: 1, hidden: 8, heads: 2, intermediate: 8, vocab: 'synthetic' },
     });
     const split = memorySplit('RTE', 'train', toyRows('pair', 20, 2));
@@ -96,15 +102,17 @@ describe('pause, resume, stop', () => {
   it('pauses between steps, resumes, and stops after the current step', async () => {
     const statuses: RunStatus[] = [];
     const steps: number[] = [];
-    const t: Trainer = track(tinyTrainer(tinyExperiment({ epochs: 5 }), toySplits(16), {
-      onEvent: (e) => {
-        if (e.type === 'status') statuses.push(e.status);
-        if (e.type !== 'step') return;
-        steps.push(e.step);
-        if (e.step === 3) t.pause();
-        if (e.step === 5) t.stop();
-      },
-    }));
+    const t: Trainer = track(
+      tinyTrainer(tinyExperiment({ epochs: 5 }), toySplits(16), {
+        onEvent: (e) => {
+          if (e.type === 'status') statuses.push(e.status);
+          if (e.type !== 'step') return;
+          steps.push(e.step);
+          if (e.step === 3) t.pause();
+          if (e.step === 5) t.stop();
+        },
+      }),
+    );
     const running = t.run();
     while (t.status !== 'paused') await new Promise((r) => setTimeout(r, 5));
     await new Promise((r) => setTimeout(r, 100));

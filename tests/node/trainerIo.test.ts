@@ -95,9 +95,16 @@ describe('evaluation', () => {
     const sts = full('STS-B');
     const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
     const corr = (x: number[], y: number[]) => {
-      const mx = mean(x), my = mean(y);
-      let sxy = 0, sxx = 0, syy = 0;
-      x.forEach((_, i) => { sxy += (x[i] - mx) * (y[i] - my); sxx += (x[i] - mx) ** 2; syy += (y[i] - my) ** 2; });
+      const mx = mean(x),
+        my = mean(y);
+      let sxy = 0,
+        sxx = 0,
+        syy = 0;
+      x.forEach((_, i) => {
+        sxy += (x[i] - mx) * (y[i] - my);
+        sxx += (x[i] - mx) ** 2;
+        syy += (y[i] - my) ** 2;
+      });
       return sxy / Math.sqrt(sxx * syy);
     };
     const ranks = (v: number[]) => v.map((x) => v.filter((y) => y < x).length + (v.filter((y) => y === x).length + 1) / 2);
@@ -120,7 +127,15 @@ describe('checkpoint export', () => {
     for (let i = 0; i < 2; i++) await t.trainStep();
     const vocabText = ['[PAD]', '[unused0]', '[CLS]', '[SEP]', '[UNK]', ...Array.from({ length: 35 }, (_, i) => `w${i}`)].join('\n') + '\n';
     const files = await exportCheckpointFiles(t.model, { experiment: exp, vocabText, doLowerCase: true, metrics: { glue: 1 } });
-    expect([...files.keys()].sort()).toEqual(['config.json', 'experiment.json', 'heads.json', 'metrics.json', 'model.safetensors', 'tokenizer_config.json', 'vocab.txt']);
+    expect([...files.keys()].sort()).toEqual([
+      'config.json',
+      'experiment.json',
+      'heads.json',
+      'metrics.json',
+      'model.safetensors',
+      'tokenizer_config.json',
+      'vocab.txt',
+    ]);
     const dir = join(tmp, 'export');
     await writeFolder(dir, files);
 
@@ -147,7 +162,11 @@ describe('checkpoint export', () => {
     // refbert (the float64 reference that mirrors BertModel.from_pretrained's names) loads it: same pooled output.
     const ids = [[2, 7, 9, 3, 11, 3]];
     const pooled = tf.tidy(() => {
-      const x = { inputIds: tf.tensor2d(ids, undefined, 'int32'), tokenTypeIds: tf.tensor2d([[0, 0, 0, 0, 1, 1]], undefined, 'int32'), attentionMask: tf.ones([1, 6], 'int32') as tf.Tensor2D };
+      const x = {
+        inputIds: tf.tensor2d(ids, undefined, 'int32'),
+        tokenTypeIds: tf.tensor2d([[0, 0, 0, 0, 1, 1]], undefined, 'int32'),
+        attentionMask: tf.ones([1, 6], 'int32') as tf.Tensor2D,
+      };
       return Array.from(t.model.encoder.forward(x).pooled.dataSync());
     });
     const py = `import sys,json; sys.path.insert(0, ${JSON.stringify(resolve(sharedDir, 'tools/refbert'))}); import refbert, numpy as np

@@ -50,18 +50,44 @@ describe('synthetic demo data', () => {
 
 describe('LiveRun', () => {
   it('streams batched updates, keeps the run record in IndexedDB and measures mask importance on the probe batch', async () => {
-    const exp = parseAppExperiment({ ...syntheticDemoExperiment(), tasks: TASKS.map((name) => ({ name, maxTrainRows: 16 })), epochs: 1, checkpointEvery: 2, evalEvery: 0 });
+    const exp = parseAppExperiment({
+      ...syntheticDemoExperiment(),
+      tasks: TASKS.map((name) => ({ name, maxTrainRows: 16 })),
+      epochs: 1,
+      checkpointEvery: 2,
+      evalEvery: 0,
+    });
     const splits = syntheticSplits(TASKS, { trainRows: 16, devRows: 8, seed: exp.seed, maxLength: exp.maxLength });
     const tensorsBefore = tf.memory().numTensors;
     const model = freshModel(exp, { vocabSize: 45 });
     const store = new MemoryTrainStateStore();
     const now = new Date().toISOString();
     const record: RunRecord = {
-      id: 'run-node-test', name: exp.name, createdAt: now, updatedAt: now, status: 'preparing', experiment: exp,
-      model: { origin: 'random', layers: 2, heads: 4, hidden: 64, vocabSize: 45 }, dataKind: 'synthetic', backend: 'cpu',
-      step: 0, totalSteps: 0, checkpointStep: null, evaluation: null, importance: null, correlation: null, lr: 0, examplesPerSec: 0,
-      etaSeconds: 0, elapsedSeconds: 0, losses: [], data: { kind: 'synthetic', trainRows: 16, devRows: 8 },
-      options: { importanceEvery: 2, probeRows: 8 }, configJson: '{}', vocabText: '', doLowerCase: true,
+      id: 'run-node-test',
+      name: exp.name,
+      createdAt: now,
+      updatedAt: now,
+      status: 'preparing',
+      experiment: exp,
+      model: { origin: 'random', layers: 2, heads: 4, hidden: 64, vocabSize: 45 },
+      dataKind: 'synthetic',
+      backend: 'cpu',
+      step: 0,
+      totalSteps: 0,
+      checkpointStep: null,
+      evaluation: null,
+      importance: null,
+      correlation: null,
+      lr: 0,
+      examplesPerSec: 0,
+      etaSeconds: 0,
+      elapsedSeconds: 0,
+      losses: [],
+      data: { kind: 'synthetic', trainRows: 16, devRows: 8 },
+      options: { importanceEvery: 2, probeRows: 8 },
+      configJson: '{}',
+      vocabText: '',
+      doLowerCase: true,
     };
     const updates: RunUpdate[] = [];
     let run: LiveRun | null = null;

@@ -39,7 +39,9 @@ describe('training estimate before a run', () => {
     const exp = parseExperiment({
       tasks: [{ name: 'RTE' }],
       model: { kind: 'random', layers: 48, hidden: 4096, heads: 64, intermediate: 16384 },
-      batchSize: 4096, maxLength: 512, epochs: 1000,
+      batchSize: 4096,
+      maxLength: 512,
+      epochs: 1000,
     });
     const table = parameterTable(exp);
     if (table.status !== 'ok') throw new Error(table.status);
@@ -52,7 +54,11 @@ describe('training estimate before a run', () => {
     expect(wasm.warnings[0]).toBe(`needs about ${formatBytes(wasm.totalBytes)}; the wasm backend can address 4 GiB`);
     expect(wasm.warnings[1]).toBe(`needs about ${formatBytes(wasm.totalBytes)}; this device reports 8 GiB of memory`);
     expect(wasm.warnings[2]).toMatch(/^would take about [\d,]+ years at the measured rate$/);
-    const gpu = estimateTraining(exp, shape, table.total, { syntheticRows: 0, device: { backend: 'webgpu', maxBufferSize: 2 ** 30, maxStorageBufferBindingSize: 2 ** 27 } , measured: null });
+    const gpu = estimateTraining(exp, shape, table.total, {
+      syntheticRows: 0,
+      device: { backend: 'webgpu', maxBufferSize: 2 ** 30, maxStorageBufferBindingSize: 2 ** 27 },
+      measured: null,
+    });
     // The attention scores: 4096 · 64 · 512² float32 = 256 GiB in one buffer.
     expect(gpu.largestTensorBytes).toBe(4 * 4096 * 64 * 512 * 512);
     expect(gpu.warnings).toEqual(['its largest tensor is 256.0 GiB; this GPU binds at most 128.0 MiB per buffer']);

@@ -21,11 +21,26 @@ function snapshot(): ResultSnapshot {
     heads: 4,
     tasks: ['SYN-FIRST', 'SYN-MATCH'],
     importance: {
-      'SYN-FIRST': [[0, 0.25, 0.5, 1], [0.1234, 0.9, 0.33, 0.77]],
-      'SYN-MATCH': [[1, 0, 0.6, 0.61], [0.2, 0.3, 0.4, 0.5]],
+      'SYN-FIRST': [
+        [0, 0.25, 0.5, 1],
+        [0.1234, 0.9, 0.33, 0.77],
+      ],
+      'SYN-MATCH': [
+        [1, 0, 0.6, 0.61],
+        [0.2, 0.3, 0.4, 0.5],
+      ],
     },
-    correlation: { method: 'kendall_tau_b', values: [[1, -0.23456], [-0.23456, 1]] },
-    metrics: [{ task: 'SYN-FIRST', metric: 'acc', value: 0.8125 }, { task: 'SYN-MATCH', metric: 'f1', value: 0.66667 }],
+    correlation: {
+      method: 'kendall_tau_b',
+      values: [
+        [1, -0.23456],
+        [-0.23456, 1],
+      ],
+    },
+    metrics: [
+      { task: 'SYN-FIRST', metric: 'acc', value: 0.8125 },
+      { task: 'SYN-MATCH', metric: 'f1', value: 0.66667 },
+    ],
     glueScore: 0.73958,
     losses: [{ task: 'SYN-FIRST', steps: [1, 2, 3], values: [0.69314, 0.6, 0.512345] }],
   };
@@ -61,7 +76,16 @@ describe('app state in the URL', () => {
     const s: AppState = {
       ...defaultAppState(),
       view: 'correlation',
-      experiment: parseAppExperiment({ ...glueDemoExperiment({ mirror: 'http://127.0.0.1:5173/mirror/hub', model: './mirror/fixtures/bert-tiny-arch-random', tasks: ['RTE', 'MRPC'], rowsPerTask: 64 }), batchSize: 8, seed: 7 }),
+      experiment: parseAppExperiment({
+        ...glueDemoExperiment({
+          mirror: 'http://127.0.0.1:5173/mirror/hub',
+          model: './mirror/fixtures/bert-tiny-arch-random',
+          tasks: ['RTE', 'MRPC'],
+          rowsPerTask: 64,
+        }),
+        batchSize: 8,
+        seed: 7,
+      }),
       ui: { ...defaultAppState().ui, headsTask: 'MRPC', corrMethod: 'spearman', theme: 'dark' },
       demo: { ...defaultAppState().demo, rowsPerTask: 64, tasks: ['RTE', 'MRPC'] },
     };
@@ -85,25 +109,45 @@ describe('app state in the URL', () => {
     expect(back.error).toBeNull();
     const got = back.state.snapshot!;
     for (const task of s.snapshot.tasks) {
-      s.snapshot.importance[task].forEach((row, l) => row.forEach((x, h) => {
-        expect(Math.abs(got.importance[task][l][h] - x)).toBeLessThanOrEqual(1 / 510 + 1e-12);
-        expect(got.importance[task][l][h] * 255).toBeCloseTo(Math.round(x * 255), 9);
-      }));
+      s.snapshot.importance[task].forEach((row, l) =>
+        row.forEach((x, h) => {
+          expect(Math.abs(got.importance[task][l][h] - x)).toBeLessThanOrEqual(1 / 510 + 1e-12);
+          expect(got.importance[task][l][h] * 255).toBeCloseTo(Math.round(x * 255), 9);
+        }),
+      );
     }
     expect(got.importance['SYN-FIRST'][0]).toEqual([0, 64 / 255, 128 / 255, 1]);
-    expect(got.correlation).toEqual({ method: 'kendall_tau_b', values: [[1, -0.235], [-0.235, 1]] });
-    expect(got.metrics).toEqual([{ task: 'SYN-FIRST', metric: 'acc', value: 0.8125 }, { task: 'SYN-MATCH', metric: 'f1', value: 0.6667 }]);
+    expect(got.correlation).toEqual({
+      method: 'kendall_tau_b',
+      values: [
+        [1, -0.235],
+        [-0.235, 1],
+      ],
+    });
+    expect(got.metrics).toEqual([
+      { task: 'SYN-FIRST', metric: 'acc', value: 0.8125 },
+      { task: 'SYN-MATCH', metric: 'f1', value: 0.6667 },
+    ]);
     expect(got.glueScore).toBe(0.7396);
     expect(got.losses).toEqual([{ task: 'SYN-FIRST', steps: [1, 2, 3], values: [0.6931, 0.6, 0.5123] }]);
   });
 
   it('NaN correlations travel as null and the loss curve is thinned to 80 points with both ends', () => {
     const s = snapshot();
-    s.correlation = { method: 'spearman', values: [[1, NaN], [NaN, 1]] };
+    s.correlation = {
+      method: 'spearman',
+      values: [
+        [1, NaN],
+        [NaN, 1],
+      ],
+    };
     s.step = 1000;
     s.losses = [{ task: 'SYN-MATCH', steps: Array.from({ length: 1000 }, (_, i) => i + 1), values: Array.from({ length: 1000 }, (_, i) => 1 / (i + 1)) }];
     const w = unpackSnapshot(JSON.parse(JSON.stringify(packSnapshot(s))));
-    expect(w.correlation!.values).toEqual([[1, null], [null, 1]]);
+    expect(w.correlation!.values).toEqual([
+      [1, null],
+      [null, 1],
+    ]);
     expect(w.losses[0].steps).toHaveLength(80);
     expect(w.losses[0].steps[0]).toBe(1);
     expect(w.losses[0].steps[79]).toBe(1000);
@@ -146,13 +190,19 @@ describe('app state in the URL', () => {
     const snap = packSnapshot(snapshot());
     expect(rejected(hashOf({ snapshot: { ...snap, layers: '2' } }))).toContain('snapshot.layers: must be a number (got "2")');
     expect(rejected(hashOf({ snapshot: { ...snap, heads: 3 } }))).toContain('snapshot.importance: 16 values for 2 tasks × 2 layers × 3 heads');
-    expect(rejected(hashOf({ snapshot: { ...snap, correlation: { method: 'spearman', values: [[1]] } } }))).toContain('snapshot.correlation: expected a 2×2 matrix');
-    expect(rejected(hashOf({ snapshot: { ...snap, metrics: [{ task: 'RTE', metric: 'acc', value: 0.5 }] } }))).toContain("snapshot.metrics: RTE is not one of the snapshot's tasks");
+    expect(rejected(hashOf({ snapshot: { ...snap, correlation: { method: 'spearman', values: [[1]] } } }))).toContain(
+      'snapshot.correlation: expected a 2×2 matrix',
+    );
+    expect(rejected(hashOf({ snapshot: { ...snap, metrics: [{ task: 'RTE', metric: 'acc', value: 0.5 }] } }))).toContain(
+      "snapshot.metrics: RTE is not one of the snapshot's tasks",
+    );
   });
 
   it('a 100 kB hash is refused before decoding, with a short message', () => {
     const msg = rejected(`#v1.${'x'.repeat(100 * 1024)}`);
-    expect(msg).toBe(`This link could not be opened: the link's state is ${100 * 1024 + 3} characters long; the limit is ${MAX_HASH_CHARS}. Showing the defaults instead.`);
+    expect(msg).toBe(
+      `This link could not be opened: the link's state is ${100 * 1024 + 3} characters long; the limit is ${MAX_HASH_CHARS}. Showing the defaults instead.`,
+    );
   });
 
   it('a long hostile string in a number field gives a clipped message', () => {
@@ -171,37 +221,87 @@ describe('app state in the URL', () => {
     const exp = parseAppExperiment({ ...syntheticDemoExperiment(), siwlm: { enabled: true, centralTask: 'SYN-MATCH', centralWeight: 6 } });
     expect(exp.tasks.map((t) => t.name)).toEqual(['SYN-FIRST', 'SYN-CONTAINS', 'SYN-MATCH', 'SYN-COUNT']);
     expect(exp.siwlm.centralTask).toBe('SYN-MATCH');
-    expect(() => parseAppExperiment({ ...syntheticDemoExperiment(), tasks: [{ name: 'SYN-FIRST' }, { name: 'RTE' }] })).toThrow('tasks.1.name: "RTE" cannot be mixed with synthetic tasks');
-    expect(() => parseAppExperiment({ ...syntheticDemoExperiment(), data: { kind: 'hub' } })).toThrow('data.kind: the synthetic tasks (SYN-FIRST, SYN-CONTAINS, SYN-MATCH, SYN-COUNT) need data.kind "synthetic"');
+    expect(() => parseAppExperiment({ ...syntheticDemoExperiment(), tasks: [{ name: 'SYN-FIRST' }, { name: 'RTE' }] })).toThrow(
+      'tasks.1.name: "RTE" cannot be mixed with synthetic tasks',
+    );
+    expect(() => parseAppExperiment({ ...syntheticDemoExperiment(), data: { kind: 'hub' } })).toThrow(
+      'data.kind: the synthetic tasks (SYN-FIRST, SYN-CONTAINS, SYN-MATCH, SYN-COUNT) need data.kind "synthetic"',
+    );
     expect(() => parseAppExperiment({ ...syntheticDemoExperiment(), batchSize: 0 })).toThrow('batchSize: Invalid value: Expected >=1 but received 0');
-    expect(() => parseAppExperiment({ ...syntheticDemoExperiment(), siwlm: { enabled: true, centralTask: 'RTE' } })).toThrow('siwlm.centralTask: RTE is not one of the tasks (SYN-FIRST, SYN-CONTAINS, SYN-MATCH, SYN-COUNT)');
+    expect(() => parseAppExperiment({ ...syntheticDemoExperiment(), siwlm: { enabled: true, centralTask: 'RTE' } })).toThrow(
+      'siwlm.centralTask: RTE is not one of the tasks (SYN-FIRST, SYN-CONTAINS, SYN-MATCH, SYN-COUNT)',
+    );
   });
 });
 
 describe('share results and composer errors', () => {
-  it('a live run\'s shown results go into a link and come back as the same views (quantized)', () => {
+  it("a live run's shown results go into a link and come back as the same views (quantized)", () => {
     const live: ShownResults = {
-      source: 'live', runId: 'run-1', name: 'demo', step: 12, backend: 'wasm', layers: 2, heads: 4, tasks: ['SYN-FIRST', 'SYN-COUNT'],
+      source: 'live',
+      runId: 'run-1',
+      name: 'demo',
+      step: 12,
+      backend: 'wasm',
+      layers: 2,
+      heads: 4,
+      tasks: ['SYN-FIRST', 'SYN-COUNT'],
       importance: { 'SYN-FIRST': snapshot().importance['SYN-FIRST'], 'SYN-COUNT': snapshot().importance['SYN-MATCH'] },
       importanceRaw: null,
       importanceStep: 12,
-      correlation: { kendall_tau_b: { tasks: ['SYN-FIRST', 'SYN-COUNT'], values: [[1, 0.125], [0.125, 1]] }, spearman: { tasks: ['SYN-FIRST', 'SYN-COUNT'], values: [[1, 0.3], [0.3, 1]] } },
+      correlation: {
+        kendall_tau_b: {
+          tasks: ['SYN-FIRST', 'SYN-COUNT'],
+          values: [
+            [1, 0.125],
+            [0.125, 1],
+          ],
+        },
+        spearman: {
+          tasks: ['SYN-FIRST', 'SYN-COUNT'],
+          values: [
+            [1, 0.3],
+            [0.3, 1],
+          ],
+        },
+      },
       uncertainty: {},
       metrics: [{ task: 'SYN-COUNT', metric: 'pearson', value: -0.25 }],
       glueScore: 0.5,
-      losses: [{ step: 1, task: 'SYN-FIRST', loss: 0.7 }, { step: 2, task: 'SYN-COUNT', loss: 3.5 }, { step: 3, task: 'SYN-FIRST', loss: 0.65 }],
+      losses: [
+        { step: 1, task: 'SYN-FIRST', loss: 0.7 },
+        { step: 2, task: 'SYN-COUNT', loss: 3.5 },
+        { step: 3, task: 'SYN-FIRST', loss: 0.65 },
+      ],
     };
     const snap = toSnapshot(live, 'spearman');
-    expect(snap.correlation).toEqual({ method: 'spearman', values: [[1, 0.3], [0.3, 1]] });
+    expect(snap.correlation).toEqual({
+      method: 'spearman',
+      values: [
+        [1, 0.3],
+        [0.3, 1],
+      ],
+    });
     const back = fromSnapshot(decodeAppState(encodeAppState({ ...defaultAppState(), snapshot: snap }, { withSnapshot: true })).state.snapshot!);
     expect(back.source).toBe('shared');
-    expect(back.correlation).toEqual({ spearman: { tasks: ['SYN-FIRST', 'SYN-COUNT'], values: [[1, 0.3], [0.3, 1]] } });
-    expect(back.losses).toEqual([{ step: 1, task: 'SYN-FIRST', loss: 0.7 }, { step: 3, task: 'SYN-FIRST', loss: 0.65 }, { step: 2, task: 'SYN-COUNT', loss: 3.5 }]);
+    expect(back.correlation).toEqual({
+      spearman: {
+        tasks: ['SYN-FIRST', 'SYN-COUNT'],
+        values: [
+          [1, 0.3],
+          [0.3, 1],
+        ],
+      },
+    });
+    expect(back.losses).toEqual([
+      { step: 1, task: 'SYN-FIRST', loss: 0.7 },
+      { step: 3, task: 'SYN-FIRST', loss: 0.65 },
+      { step: 2, task: 'SYN-COUNT', loss: 3.5 },
+    ]);
     expect(back.importance!['SYN-COUNT'][0]).toEqual([1, 0, 153 / 255, 156 / 255]);
     expect(() => toSnapshot({ ...live, importance: null }, 'spearman')).toThrow('no head importance yet: train a few steps first');
   });
 
-  it('parseExperiment\'s message splits into one error per field path', () => {
+  it("parseExperiment's message splits into one error per field path", () => {
     let message = '';
     try {
       parseAppExperiment({ ...syntheticDemoExperiment(), batchSize: 0, optimizer: { lr: 5 } }, 'experiment');

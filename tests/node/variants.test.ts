@@ -8,7 +8,11 @@ import { loadBertCheckpoint } from '../../src/engine/checkpoint/hfFolder.ts';
 import type { BertCheckpoint, BertConfig, NamedTensor } from '../../src/engine/checkpoint/types.ts';
 import { BertEncoder, type EncoderInput } from '../../src/engine/model/bertEncoder.ts';
 import {
-  parseVariantConfig, parseVariantOptions, serializeVariantConfig, type VariantConfig, type VariantName,
+  parseVariantConfig,
+  parseVariantOptions,
+  serializeVariantConfig,
+  type VariantConfig,
+  type VariantName,
 } from '../../src/engine/model/variants/variantConfig.ts';
 import { createVariantExtension } from '../../src/engine/model/variants/createVariantExtension.ts';
 import { taskIdOfParam } from '../../src/engine/model/variants/extensionParams.ts';
@@ -32,9 +36,21 @@ const TASK = 1; // a task id ≠ 0, so slicing the right row/adapter is exercise
 function batchOf(examples: any[], seqLen = fx.max_seq_len): EncoderInput {
   const cut = (row: number[]) => row.slice(0, seqLen);
   return {
-    inputIds: tf.tensor2d(examples.map((e) => cut(e.input_ids)), undefined, 'int32'),
-    tokenTypeIds: tf.tensor2d(examples.map((e) => cut(e.token_type_ids)), undefined, 'int32'),
-    attentionMask: tf.tensor2d(examples.map((e) => cut(e.attention_mask)), undefined, 'int32'),
+    inputIds: tf.tensor2d(
+      examples.map((e) => cut(e.input_ids)),
+      undefined,
+      'int32',
+    ),
+    tokenTypeIds: tf.tensor2d(
+      examples.map((e) => cut(e.token_type_ids)),
+      undefined,
+      'int32',
+    ),
+    attentionMask: tf.tensor2d(
+      examples.map((e) => cut(e.attention_mask)),
+      undefined,
+      'int32',
+    ),
   };
 }
 const SHORT = 12; // sequence length of the gradient and memory checks (Gated-BERT's gated_seq_len follows it)
@@ -81,14 +97,30 @@ afterAll(() => {
 
 describe('variant config (seed config shape, valibot)', () => {
   const bertBase = {
-    attention_probs_dropout_prob: 0.1, hidden_act: 'gelu', hidden_dropout_prob: 0.1, hidden_size: 768,
-    initializer_range: 0.02, intermediate_size: 3072, max_position_embeddings: 512, num_attention_heads: 12,
-    num_hidden_layers: 12, type_vocab_size: 2, vocab_size: 30522,
+    attention_probs_dropout_prob: 0.1,
+    hidden_act: 'gelu',
+    hidden_dropout_prob: 0.1,
+    hidden_size: 768,
+    initializer_range: 0.02,
+    intermediate_size: 3072,
+    max_position_embeddings: 512,
+    num_attention_heads: 12,
+    num_hidden_layers: 12,
+    type_vocab_size: 2,
+    vocab_size: 30522,
   };
 
   it('reads the seed embert_config.json (num_tasks set at runtime) as EmBERT with the seed defaults', () => {
     const c = parseVariantConfig(JSON.stringify({ ...bertBase, our_attn: true }), { numTasks: 8 });
-    expect(c).toMatchObject({ variant: 'embert', numTasks: 8, hiddenSizeAug: 204, palHeads: 6, palSharedProjections: true, gatedSeqLen: 128, gatedTaskScale: 'scalar' });
+    expect(c).toMatchObject({
+      variant: 'embert',
+      numTasks: 8,
+      hiddenSizeAug: 204,
+      palHeads: 6,
+      palSharedProjections: true,
+      gatedSeqLen: 128,
+      gatedTaskScale: 'scalar',
+    });
     expect(c.bert.hiddenSize).toBe(768);
   });
 
@@ -99,7 +131,9 @@ describe('variant config (seed config shape, valibot)', () => {
   });
 
   it('round-trips through serializeVariantConfig', () => {
-    const c = parseVariantConfig(JSON.stringify({ ...bertBase, variant: 'pals', num_tasks: 4, hidden_size_aug: 48, pal_heads: 4, pal_shared_projections: false }));
+    const c = parseVariantConfig(
+      JSON.stringify({ ...bertBase, variant: 'pals', num_tasks: 4, hidden_size_aug: 48, pal_heads: 4, pal_shared_projections: false }),
+    );
     const back = parseVariantConfig(serializeVariantConfig(c));
     const { raw: _r1, ...b1 } = c.bert;
     const { raw: _r2, ...b2 } = back.bert;
@@ -132,7 +166,15 @@ describe('variant config (seed config shape, valibot)', () => {
 
 describe('parameter counts from the config alone', () => {
   const base = { vocabSize: 30522, hiddenSize: 768, numHiddenLayers: 12, intermediateSize: 3072, maxPositionEmbeddings: 512, typeVocabSize: 2 };
-  const opts = (variant: VariantName) => ({ variant, numTasks: 8, hiddenSizeAug: 204, palHeads: 6, palSharedProjections: true, gatedSeqLen: 128, gatedTaskScale: 'scalar' as const });
+  const opts = (variant: VariantName) => ({
+    variant,
+    numTasks: 8,
+    hiddenSizeAug: 204,
+    palHeads: 6,
+    palSharedProjections: true,
+    gatedSeqLen: 128,
+    gatedTaskScale: 'scalar' as const,
+  });
 
   it('BERT-base: 109,482,240 encoder parameters; EmBERT adds 3·768·12 = 27,648 per task', () => {
     expect(bertParameterCount(base)).toBe(109_482_240); // HF BertModel bert-base-uncased
@@ -154,7 +196,11 @@ describe('parameter counts from the config alone', () => {
   });
 
   const allocCases: [VariantName, Record<string, unknown>][] = [
-    ['embert', {}], ['gated', {}], ['gated', { gated_task_scale: 'hidden' }], ['pals', {}], ['pals', { pal_shared_projections: false }],
+    ['embert', {}],
+    ['gated', {}],
+    ['gated', { gated_task_scale: 'hidden' }],
+    ['pals', {}],
+    ['pals', { pal_shared_projections: false }],
   ];
   for (const [variant, extra] of allocCases) {
     it(`matches the allocated variables: ${variant} ${JSON.stringify(extra)}`, () => {
@@ -186,8 +232,10 @@ describe('identity: neutral init reproduces plain BERT', () => {
     plain = tf.tidy(() => {
       const r = encoder.forward(input, { outputAttentions: true, outputHiddenStates: true, taskId: TASK });
       return {
-        last: r.lastHiddenState.arraySync(), pooled: r.pooled.arraySync(),
-        attn: tf.stack(r.attentions!, 1).arraySync() as number[][][][][], hidden: tf.stack(r.hiddenStates!, 1).arraySync() as number[][][][],
+        last: r.lastHiddenState.arraySync(),
+        pooled: r.pooled.arraySync(),
+        attn: tf.stack(r.attentions!, 1).arraySync() as number[][][][][],
+        hidden: tf.stack(r.hiddenStates!, 1).arraySync() as number[][][][],
       };
     });
   });
@@ -196,21 +244,29 @@ describe('identity: neutral init reproduces plain BERT', () => {
   for (const variant of EXTENSION_VARIANTS) {
     it(`${variant}: last hidden state, pooled and attentions equal plain BERT within 1e-5 and the float64 reference within 1e-4`, () => {
       const ext = createVariantExtension(variantConfig(ckpt.config, variant), { from: 'neutral', seed: 7 })!;
-      const out = withExtension(ext, () => tf.tidy(() => {
-        const r = encoder.forward(input, { outputAttentions: true, outputHiddenStates: true, taskId: TASK });
-        return {
-          last: r.lastHiddenState.arraySync(), pooled: r.pooled.arraySync(),
-          attn: tf.stack(r.attentions!, 1).arraySync() as number[][][][][], hidden: tf.stack(r.hiddenStates!, 1).arraySync() as number[][][][],
-        };
-      }));
+      const out = withExtension(ext, () =>
+        tf.tidy(() => {
+          const r = encoder.forward(input, { outputAttentions: true, outputHiddenStates: true, taskId: TASK });
+          return {
+            last: r.lastHiddenState.arraySync(),
+            pooled: r.pooled.arraySync(),
+            attn: tf.stack(r.attentions!, 1).arraySync() as number[][][][][],
+            hidden: tf.stack(r.hiddenStates!, 1).arraySync() as number[][][][],
+          };
+        }),
+      );
       ext.dispose();
       expect(maxAbsDiff(out.last, plain.last)).toBeLessThan(1e-5);
       expect(maxAbsDiff(out.pooled, plain.pooled)).toBeLessThan(1e-5);
       expect(maxAbsDiff(out.attn, plain.attn)).toBeLessThan(1e-5);
       let ref = 0;
-      fx.examples.forEach((e: any, i: number) => { ref = Math.max(ref, maxAbsDiff(out.hidden[i], e.hidden_states), maxAbsDiff(out.attn[i], e.attentions)); });
+      fx.examples.forEach((e: any, i: number) => {
+        ref = Math.max(ref, maxAbsDiff(out.hidden[i], e.hidden_states), maxAbsDiff(out.attn[i], e.attentions));
+      });
       expect(ref).toBeLessThan(1e-4);
-      console.log(`${variant} identity: vs plain BERT ${Math.max(maxAbsDiff(out.last, plain.last), maxAbsDiff(out.pooled, plain.pooled), maxAbsDiff(out.attn, plain.attn))}, vs float64 reference ${ref.toExponential(2)}`);
+      console.log(
+        `${variant} identity: vs plain BERT ${Math.max(maxAbsDiff(out.last, plain.last), maxAbsDiff(out.pooled, plain.pooled), maxAbsDiff(out.attn, plain.attn))}, vs float64 reference ${ref.toExponential(2)}`,
+      );
     });
 
     it(`${variant}: a random (non-neutral) init does change the output (the identity check can fail)`, () => {
@@ -224,7 +280,11 @@ describe('identity: neutral init reproduces plain BERT', () => {
 
 describe('save and load', () => {
   const cases: [VariantName, Record<string, unknown>][] = [
-    ['embert', {}], ['gated', {}], ['gated', { gated_task_scale: 'hidden' }], ['pals', {}], ['pals', { pal_shared_projections: false }],
+    ['embert', {}],
+    ['gated', {}],
+    ['gated', { gated_task_scale: 'hidden' }],
+    ['pals', {}],
+    ['pals', { pal_shared_projections: false }],
   ];
   for (const [variant, extra] of cases) {
     it(`${variant} ${JSON.stringify(extra)}: snapshot → rebuild gives bit-identical outputs for every task`, () => {
@@ -236,10 +296,13 @@ describe('save and load', () => {
       expect(b.snapshot()).toEqual(snap);
       const input = batchOf(fx.examples.slice(0, 2));
       for (let task = 0; task < NUM_TASKS; task++) {
-        const run = (ext: VariantExtension) => withExtension(ext, () => tf.tidy(() => {
-          const r = encoder.forward(input, { taskId: task, outputAttentions: true });
-          return [r.lastHiddenState.dataSync().slice(), r.pooled.dataSync().slice(), ...r.attentions!.map((t) => t.dataSync().slice())];
-        }));
+        const run = (ext: VariantExtension) =>
+          withExtension(ext, () =>
+            tf.tidy(() => {
+              const r = encoder.forward(input, { taskId: task, outputAttentions: true });
+              return [r.lastHiddenState.dataSync().slice(), r.pooled.dataSync().slice(), ...r.attentions!.map((t) => t.dataSync().slice())];
+            }),
+          );
         const [ra, rb] = [run(a), run(b)];
         ra.forEach((x, k) => expect(Buffer.from(rb[k].buffer).equals(Buffer.from(x.buffer))).toBe(true));
       }
@@ -274,13 +337,16 @@ describe('save and load', () => {
     const snap = ext.snapshot();
     ext.dispose();
     const before = tf.memory().numTensors;
-    expect(() => createVariantExtension(cfg, { from: 'tensors', tensors: snap.filter((t) => t.name !== 'pals.task.1.dec.bias') }))
-      .toThrow('PALs: checkpoint is missing tensor pals.task.1.dec.bias (shape [32])');
+    expect(() => createVariantExtension(cfg, { from: 'tensors', tensors: snap.filter((t) => t.name !== 'pals.task.1.dec.bias') })).toThrow(
+      'PALs: checkpoint is missing tensor pals.task.1.dec.bias (shape [32])',
+    );
     const wrong: NamedTensor[] = snap.map((t) => (t.name === 'pals.task.0.enc.weight' ? { ...t, shape: [32, 12] } : t));
-    expect(() => createVariantExtension(cfg, { from: 'tensors', tensors: wrong }))
-      .toThrow('PALs: tensor pals.task.0.enc.weight has shape [32,12], expected [12,32] from the variant config');
-    expect(() => createVariantExtension(variantConfig(ckpt.config, 'pals', { num_tasks: 2 }), { from: 'tensors', tensors: snap }))
-      .toThrow('PALs: checkpoint has tensors this variant config does not use: pals.task.2.enc.weight');
+    expect(() => createVariantExtension(cfg, { from: 'tensors', tensors: wrong })).toThrow(
+      'PALs: tensor pals.task.0.enc.weight has shape [32,12], expected [12,32] from the variant config',
+    );
+    expect(() => createVariantExtension(variantConfig(ckpt.config, 'pals', { num_tasks: 2 }), { from: 'tensors', tensors: snap })).toThrow(
+      'PALs: checkpoint has tensors this variant config does not use: pals.task.2.enc.weight',
+    );
     expect(tf.memory().numTensors).toBe(before); // failed constructions release what they allocated
   });
 });
@@ -289,12 +355,22 @@ describe('variant errors', () => {
   it('Gated-BERT rejects a sequence not padded to gated_seq_len, and a task id out of range', () => {
     const ext = createVariantExtension(variantConfig(ckpt.config, 'gated', { gated_seq_len: 16 }), { from: 'random', seed: 1 })!;
     const input = batchOf(fx.examples.slice(0, 2));
-    expect(() => withExtension(ext, () => tf.tidy(() => { encoder.forward(input, { taskId: 0 }); })))
-      .toThrow('Gated-BERT: input length 32 must equal gated_seq_len 16: the gate reads the flattened sequence, so pad every batch to exactly 16 tokens');
+    expect(() =>
+      withExtension(ext, () =>
+        tf.tidy(() => {
+          encoder.forward(input, { taskId: 0 });
+        }),
+      ),
+    ).toThrow('Gated-BERT: input length 32 must equal gated_seq_len 16: the gate reads the flattened sequence, so pad every batch to exactly 16 tokens');
     ext.dispose();
     const pals = createVariantExtension(variantConfig(ckpt.config, 'pals'), { from: 'random', seed: 1 })!;
-    expect(() => withExtension(pals, () => tf.tidy(() => { encoder.forward(input, { taskId: 3 }); })))
-      .toThrow('PALs: taskId 3 is out of range for num_tasks 3');
+    expect(() =>
+      withExtension(pals, () =>
+        tf.tidy(() => {
+          encoder.forward(input, { taskId: 3 });
+        }),
+      ),
+    ).toThrow('PALs: taskId 3 is out of range for num_tasks 3');
     pals.dispose();
     disposeInput(input);
   });
@@ -304,16 +380,31 @@ describe('variant errors', () => {
     const T = 20; // < gated_seq_len 32
     const short = batchOf(fx.examples.slice(0, 3), T);
     const padded = {
-      inputIds: tf.pad(short.inputIds, [[0, 0], [0, fx.max_seq_len - T]], ckpt.config.padTokenId) as tf.Tensor2D,
-      tokenTypeIds: tf.pad(short.tokenTypeIds, [[0, 0], [0, fx.max_seq_len - T]]) as tf.Tensor2D,
-      attentionMask: tf.pad(short.attentionMask, [[0, 0], [0, fx.max_seq_len - T]]) as tf.Tensor2D,
+      inputIds: tf.pad(
+        short.inputIds,
+        [
+          [0, 0],
+          [0, fx.max_seq_len - T],
+        ],
+        ckpt.config.padTokenId,
+      ) as tf.Tensor2D,
+      tokenTypeIds: tf.pad(short.tokenTypeIds, [
+        [0, 0],
+        [0, fx.max_seq_len - T],
+      ]) as tf.Tensor2D,
+      attentionMask: tf.pad(short.attentionMask, [
+        [0, 0],
+        [0, fx.max_seq_len - T],
+      ]) as tf.Tensor2D,
     };
     const before = tf.memory().numTensors;
-    const [a, b, pa, pb] = withExtension(ext, () => tf.tidy(() => {
-      const x = encoder.forward(short, { taskId: TASK });
-      const y = encoder.forward(padded, { taskId: TASK });
-      return [x.lastHiddenState, tf.slice(y.lastHiddenState, [0, 0, 0], [-1, T, -1]), x.pooled, y.pooled];
-    }));
+    const [a, b, pa, pb] = withExtension(ext, () =>
+      tf.tidy(() => {
+        const x = encoder.forward(short, { taskId: TASK });
+        const y = encoder.forward(padded, { taskId: TASK });
+        return [x.lastHiddenState, tf.slice(y.lastHiddenState, [0, 0, 0], [-1, T, -1]), x.pooled, y.pooled];
+      }),
+    );
     expect(a.shape).toEqual([3, T, ckpt.config.hiddenSize]);
     expect(tf.memory().numTensors - before).toBe(4);
     const diff = async (u: tf.Tensor, v: tf.Tensor) => (await tf.max(tf.abs(tf.sub(u, v))).data())[0];
@@ -335,34 +426,57 @@ describe('variant errors', () => {
 describe('Gated-BERT training phases', () => {
   const names = [
     'embeddings.word_embeddings.weight',
-    'encoder.layer.0.attention.self.query.weight', 'encoder.layer.1.attention.self.value.bias', 'encoder.layer.1.attention.output.dense.weight',
-    'embert.layer.0.task_emb_q', 'gated.task_emb_q1',
-    'gated.gate_q.weight', 'gated.gate_k.bias',
-    'gated.task.0.query_down.weight', 'gated.task.1.query_up.bias', 'gated.task.1.value.weight', 'gated.task.2.key_down.weight', 'gated.task.12.value.bias',
+    'encoder.layer.0.attention.self.query.weight',
+    'encoder.layer.1.attention.self.value.bias',
+    'encoder.layer.1.attention.output.dense.weight',
+    'embert.layer.0.task_emb_q',
+    'gated.task_emb_q1',
+    'gated.gate_q.weight',
+    'gated.gate_k.bias',
+    'gated.task.0.query_down.weight',
+    'gated.task.1.query_up.bias',
+    'gated.task.1.value.weight',
+    'gated.task.2.key_down.weight',
+    'gated.task.12.value.bias',
     'heads.CoLA.classifier.weight',
   ];
-  it('epoch < 20: gates and other tasks\' adapters frozen', () => {
+  it("epoch < 20: gates and other tasks' adapters frozen", () => {
     expect(gatedTrainableNames(19, 1, names)).toEqual([
       'embeddings.word_embeddings.weight',
-      'encoder.layer.0.attention.self.query.weight', 'encoder.layer.1.attention.self.value.bias', 'encoder.layer.1.attention.output.dense.weight',
-      'embert.layer.0.task_emb_q', 'gated.task_emb_q1',
-      'gated.task.1.query_up.bias', 'gated.task.1.value.weight',
+      'encoder.layer.0.attention.self.query.weight',
+      'encoder.layer.1.attention.self.value.bias',
+      'encoder.layer.1.attention.output.dense.weight',
+      'embert.layer.0.task_emb_q',
+      'gated.task_emb_q1',
+      'gated.task.1.query_up.bias',
+      'gated.task.1.value.weight',
       'heads.CoLA.classifier.weight',
     ]);
   });
   it('20 ≤ epoch < 40: gates trainable', () => {
     expect(gatedTrainableNames(20, 2, names)).toEqual([
       'embeddings.word_embeddings.weight',
-      'encoder.layer.0.attention.self.query.weight', 'encoder.layer.1.attention.self.value.bias', 'encoder.layer.1.attention.output.dense.weight',
-      'embert.layer.0.task_emb_q', 'gated.task_emb_q1', 'gated.gate_q.weight', 'gated.gate_k.bias',
-      'gated.task.2.key_down.weight', 'heads.CoLA.classifier.weight',
+      'encoder.layer.0.attention.self.query.weight',
+      'encoder.layer.1.attention.self.value.bias',
+      'encoder.layer.1.attention.output.dense.weight',
+      'embert.layer.0.task_emb_q',
+      'gated.task_emb_q1',
+      'gated.gate_q.weight',
+      'gated.gate_k.bias',
+      'gated.task.2.key_down.weight',
+      'heads.CoLA.classifier.weight',
     ]);
   });
   it('epoch ≥ 40: shared self-attention Q/K/V of every layer frozen (not the attention output)', () => {
     expect(gatedTrainableNames(40, 12, names)).toEqual([
-      'embeddings.word_embeddings.weight', 'encoder.layer.1.attention.output.dense.weight',
-      'embert.layer.0.task_emb_q', 'gated.task_emb_q1', 'gated.gate_q.weight', 'gated.gate_k.bias',
-      'gated.task.12.value.bias', 'heads.CoLA.classifier.weight',
+      'embeddings.word_embeddings.weight',
+      'encoder.layer.1.attention.output.dense.weight',
+      'embert.layer.0.task_emb_q',
+      'gated.task_emb_q1',
+      'gated.gate_q.weight',
+      'gated.gate_k.bias',
+      'gated.task.12.value.bias',
+      'heads.CoLA.classifier.weight',
     ]);
     expect(() => gatedTrainableNames(-1, 0, names)).toThrow('gatedTrainableNames: epoch must be a non-negative integer, got -1');
   });
@@ -414,15 +528,16 @@ describe('gradients: analytic vs central finite differences (cpu, float32)', () 
           for (const [tfName, t] of Object.entries(grads)) gradOf.set(byTfName.get(tfName)!, t.dataSync().slice() as Float32Array);
         });
 
-        const f = () => tf.tidy(() => {
-          const r = encoder.forward(input, { taskId: TASK });
-          const p = r.pooled.dataSync();
-          const l = r.lastHiddenState.dataSync();
-          let s = 0;
-          for (let k = 0; k < p.length; k++) s += p[k] * r1[k];
-          for (let k = 0; k < l.length; k++) s += l[k] * r2[k];
-          return s;
-        });
+        const f = () =>
+          tf.tidy(() => {
+            const r = encoder.forward(input, { taskId: TASK });
+            const p = r.pooled.dataSync();
+            const l = r.lastHiddenState.dataSync();
+            let s = 0;
+            for (let k = 0; k < p.length; k++) s += p[k] * r1[k];
+            for (let k = 0; k < l.length; k++) s += l[k] * r2[k];
+            return s;
+          });
 
         let checked = 0;
         let worst = 0;
@@ -476,7 +591,9 @@ describe('gradients: analytic vs central finite differences (cpu, float32)', () 
           else expect(Math.max(tensorMax, gMax), `${name}: gradient is trivially zero`).toBeGreaterThan(1e-4);
         }
         expect(checked).toBeGreaterThan(5);
-        console.log(`${variant}: ${checked} coordinates checked, worst error / tolerance = ${worst.toFixed(3)}, median |fd| = ${fdSizes.sort((a, b) => a - b)[fdSizes.length >> 1].toExponential(2)}`);
+        console.log(
+          `${variant}: ${checked} coordinates checked, worst error / tolerance = ${worst.toFixed(3)}, median |fd| = ${fdSizes.sort((a, b) => a - b)[fdSizes.length >> 1].toExponential(2)}`,
+        );
       } finally {
         encoder.extension = null;
         tf.dispose([R1, R2]);
@@ -493,11 +610,12 @@ describe('memory', () => {
       const ext = createVariantExtension(variantConfig(ckpt.config, variant, { gated_seq_len: SHORT }), { from: 'random', seed: 5 })!;
       const input = batchOf(fx.examples.slice(0, 1), SHORT);
       const vars = [...ext.namedVariables().values()];
-      const step = (i: number) => tf.tidy(() => {
-        const { value, grads } = tf.variableGrads(() => tf.sum(encoder.forward(input, { taskId: i % NUM_TASKS }).pooled) as tf.Scalar, vars);
-        value.dataSync();
-        tf.dispose(grads);
-      });
+      const step = (i: number) =>
+        tf.tidy(() => {
+          const { value, grads } = tf.variableGrads(() => tf.sum(encoder.forward(input, { taskId: i % NUM_TASKS }).pooled) as tf.Scalar, vars);
+          value.dataSync();
+          tf.dispose(grads);
+        });
       withExtension(ext, () => {
         step(0);
         const before = tf.memory().numTensors;
@@ -509,4 +627,3 @@ describe('memory', () => {
     });
   }
 });
-

@@ -10,7 +10,14 @@ import { syntheticSpec } from './syntheticData.ts';
 
 /** The task specs of an experiment: the synthetic demo's own, GLUE's from the registry. */
 export function specsFor(exp: Experiment): Record<string, TaskSpec> {
-  return Object.fromEntries(exp.tasks.map((t) => [t.name, isSyntheticTask(t.name) ? { ...syntheticSpec(t.name), ...(t.dropout !== undefined ? { dropout: t.dropout } : {}) } : taskSpecFromRegistry(t.name, t.dropout)]));
+  return Object.fromEntries(
+    exp.tasks.map((t) => [
+      t.name,
+      isSyntheticTask(t.name)
+        ? { ...syntheticSpec(t.name), ...(t.dropout !== undefined ? { dropout: t.dropout } : {}) }
+        : taskSpecFromRegistry(t.name, t.dropout),
+    ]),
+  );
 }
 
 /** Encoder + variant extension + one head per task. */

@@ -48,7 +48,11 @@ export function importedRunRecord(files: ReadonlyMap<string, string>, id: string
   const last = steps[steps.length - 1];
   const losses: LossPoint[] = steps.flatMap((s) => {
     const per = (s.perTaskLoss ?? {}) as Record<string, number>;
-    return [...new Set((s.tasks as string[] | undefined) ?? [String(s.task)])].map((task) => ({ step: s.step as number, task, loss: per[task] ?? (s.loss as number) }));
+    return [...new Set((s.tasks as string[] | undefined) ?? [String(s.task)])].map((task) => ({
+      step: s.step as number,
+      task,
+      loss: per[task] ?? (s.loss as number),
+    }));
   });
   const step = last.step as number;
   const num = (x: unknown) => (typeof x === 'number' ? x : 0);
@@ -59,20 +63,30 @@ export function importedRunRecord(files: ReadonlyMap<string, string>, id: string
     updatedAt: now,
     status: metrics.status === 'stopped' ? 'stopped' : 'done',
     experiment,
-    model: { origin: 'export-torch run', layers: config.numHiddenLayers, heads: config.numAttentionHeads, hidden: config.hiddenSize, vocabSize: config.vocabSize },
+    model: {
+      origin: 'export-torch run',
+      layers: config.numHiddenLayers,
+      heads: config.numAttentionHeads,
+      hidden: config.hiddenSize,
+      vocabSize: config.vocabSize,
+    },
     dataKind: 'synthetic',
     backend: typeof metrics.backend === 'string' ? metrics.backend : 'torch',
     step,
     totalSteps: num(last.totalSteps) || step,
     checkpointStep: null,
     evaluation: lastEvaluation(log),
-    importance: report ? {
-      step,
-      measure: 'mask',
-      tasks: Object.fromEntries(Object.entries(report.importance).map(([t, m]) => [t, m.normalized])),
-      probeRows: Object.fromEntries(Object.entries(report.importance).map(([t, m]) => [t, m.examples])),
-    } : null,
-    correlation: report?.correlation ? { step, kendall_tau_b: nanFromNull(report.correlation.kendall_tau_b), spearman: nanFromNull(report.correlation.spearman) } : null,
+    importance: report
+      ? {
+          step,
+          measure: 'mask',
+          tasks: Object.fromEntries(Object.entries(report.importance).map(([t, m]) => [t, m.normalized])),
+          probeRows: Object.fromEntries(Object.entries(report.importance).map(([t, m]) => [t, m.examples])),
+        }
+      : null,
+    correlation: report?.correlation
+      ? { step, kendall_tau_b: nanFromNull(report.correlation.kendall_tau_b), spearman: nanFromNull(report.correlation.spearman) }
+      : null,
     lr: num(last.lr),
     examplesPerSec: num(last.examplesPerSec),
     etaSeconds: 0,

@@ -46,11 +46,19 @@ export class LiveRun {
     readonly splits: Record<string, TaskSplits>,
     private readonly onUpdate: (u: RunUpdate) => void,
   ) {
-    this.probes = Object.fromEntries(Object.entries(splits).map(([task, s]) => {
-      const from = s.dev && s.dev.rows > 0 ? s.dev : s.train;
-      const n = Math.min(record.options.probeRows, from.rows);
-      return [task, subsetSplit(from, Array.from({ length: n }, (_, i) => i))];
-    }));
+    this.probes = Object.fromEntries(
+      Object.entries(splits).map(([task, s]) => {
+        const from = s.dev && s.dev.rows > 0 ? s.dev : s.train;
+        const n = Math.min(record.options.probeRows, from.rows);
+        return [
+          task,
+          subsetSplit(
+            from,
+            Array.from({ length: n }, (_, i) => i),
+          ),
+        ];
+      }),
+    );
   }
 
   get id(): string {
@@ -68,7 +76,14 @@ export class LiveRun {
           r.losses.push(point);
           this.pending.push(point);
         }
-        Object.assign(r, { step: e.step, totalSteps: e.totalSteps, lr: e.lr, examplesPerSec: e.examplesPerSec, etaSeconds: e.etaSeconds, elapsedSeconds: e.elapsedSeconds });
+        Object.assign(r, {
+          step: e.step,
+          totalSteps: e.totalSteps,
+          lr: e.lr,
+          examplesPerSec: e.examplesPerSec,
+          etaSeconds: e.etaSeconds,
+          elapsedSeconds: e.elapsedSeconds,
+        });
         r.trace = [...(r.trace ?? []), { step: e.step, lr: e.lr, examplesPerSec: e.examplesPerSec }];
         // Thinned to every other point when full, so the summary sent with each update stays small.
         if (r.trace.length > TRACE_POINTS) r.trace = r.trace.filter((_, i) => i % 2 === 1 || i === r.trace!.length - 1);
@@ -81,7 +96,11 @@ export class LiveRun {
         r.evaluation = e.result;
         r.evalHistory = [
           ...(r.evalHistory ?? []).filter((x) => x.step !== e.result.step),
-          ...e.result.tasks.flatMap((t) => Object.entries(t.metrics).filter(([, v]) => Number.isFinite(v)).map(([metric, value]) => ({ step: e.result.step, task: t.task, metric, value: value as number }))),
+          ...e.result.tasks.flatMap((t) =>
+            Object.entries(t.metrics)
+              .filter(([, v]) => Number.isFinite(v))
+              .map(([metric, value]) => ({ step: e.result.step, task: t.task, metric, value: value as number })),
+          ),
         ];
         this.scheduleFlush(true);
         break;
@@ -210,9 +229,12 @@ export class LiveRun {
     if (!this.importanceDue || this.importanceJob || this.finished) return;
     this.importanceDue = false;
     this.importanceJob = this.measureImportance()
-      .then(() => undefined, (e) => {
-        this.record.message = `head importance failed: ${(e as Error).message}`;
-      })
+      .then(
+        () => undefined,
+        (e) => {
+          this.record.message = `head importance failed: ${(e as Error).message}`;
+        },
+      )
       .finally(() => {
         this.importanceJob = null;
       });
@@ -226,9 +248,11 @@ export class LiveRun {
     }
     r.updatedAt = new Date().toISOString();
     const snapshot = structuredClone(r);
-    this.persisting = this.persisting.then(() => putRun(snapshot)).catch((e) => {
-      r.message = `could not save the run record: ${(e as Error).message}`;
-    });
+    this.persisting = this.persisting
+      .then(() => putRun(snapshot))
+      .catch((e) => {
+        r.message = `could not save the run record: ${(e as Error).message}`;
+      });
   }
 
   private scheduleFlush(now: boolean): void {
@@ -242,7 +266,11 @@ export class LiveRun {
   private flush(): void {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = null;
-    const update: RunUpdate = { summary: { ...summaryOf(this.record), backend: tf.getBackend() }, newLosses: this.pending, ...(this.resetNext ? { reset: true } : {}) };
+    const update: RunUpdate = {
+      summary: { ...summaryOf(this.record), backend: tf.getBackend() },
+      newLosses: this.pending,
+      ...(this.resetNext ? { reset: true } : {}),
+    };
     this.pending = [];
     this.resetNext = false;
     this.onUpdate(update);

@@ -17,9 +17,17 @@ import type { RunData } from './types.ts';
 /** Reads one cached shard set (IndexedDB in the worker; anything in tests). */
 export type ShardLoader = (key: ShardKey) => Promise<LoadedSplit>;
 
-export async function loadRunData(exp: Experiment, data: RunData, loadShard: ShardLoader, opts: { devOnly?: boolean } = {}): Promise<Record<string, TaskSplits>> {
+export async function loadRunData(
+  exp: Experiment,
+  data: RunData,
+  loadShard: ShardLoader,
+  opts: { devOnly?: boolean } = {},
+): Promise<Record<string, TaskSplits>> {
   if (data.kind === 'synthetic') {
-    const all = syntheticSplits(exp.tasks.map((t) => t.name), { trainRows: data.trainRows, devRows: data.devRows, seed: exp.seed, maxLength: exp.maxLength });
+    const all = syntheticSplits(
+      exp.tasks.map((t) => t.name),
+      { trainRows: data.trainRows, devRows: data.devRows, seed: exp.seed, maxLength: exp.maxLength },
+    );
     return Object.fromEntries(exp.tasks.map((t) => [t.name, { train: selectTrainRows(all[t.name].train, t, exp.seed), dev: all[t.name].dev }]));
   }
   const loadSplit: SplitLoader = async (task, split) => {

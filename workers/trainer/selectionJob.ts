@@ -60,7 +60,14 @@ export class SelectionJob {
   private readonly onTrainerEvent = (run: string, e: TrainerEvent): void => {
     this.checkStop();
     if (e.type === 'eval') {
-      const scores = e.result.tasks.map((t) => `${t.task} ${Object.entries(t.metrics).map(([k, v]) => `${k} ${(v as number).toFixed(4)}`).join(' ')}`).join('; ');
+      const scores = e.result.tasks
+        .map(
+          (t) =>
+            `${t.task} ${Object.entries(t.metrics)
+              .map(([k, v]) => `${k} ${(v as number).toFixed(4)}`)
+              .join(' ')}`,
+        )
+        .join('; ');
       this.send({ line: `${run}: epoch ${e.result.epoch} step ${e.result.step}: dev ${scores}`, run, step: e.result.step });
     } else if (e.type === 'step') {
       const now = performance.now();

@@ -74,7 +74,8 @@ export async function runDataCheck(o: SourceOptions, print: Print): Promise<numb
         continue;
       }
       found++;
-      const official = r.officialRows === undefined ? '' : r.rows === r.officialRows ? `  (official ${r.officialRows})` : `  (official ${r.officialRows}: differs)`;
+      const official =
+        r.officialRows === undefined ? '' : r.rows === r.officialRows ? `  (official ${r.officialRows})` : `  (official ${r.officialRows}: differs)`;
       const skipped = r.skipped > 0 ? `, ${r.skipped} skipped` : '';
       const bad = r.issueCount > 0 ? `, ${r.issueCount} malformed` : '';
       const labels = r.labelCounts && task.labels ? `  [${task.labels.map((l, i) => `${l} ${r.labelCounts![i]}`).join(', ')}]` : '';
@@ -82,7 +83,8 @@ export async function runDataCheck(o: SourceOptions, print: Print): Promise<numb
       const shown = r.issues.filter((i) => !i.fatal);
       for (const issue of shown) print(`    ${formatIssue(issue)}`);
       const hidden = r.issueCount - r.issues.length;
-      if (hidden > 0) print(`    … and ${hidden} more malformed row${hidden === 1 ? '' : 's'} (only the first ${MAX_ISSUES_KEPT} per split are kept and shown)`);
+      if (hidden > 0)
+        print(`    … and ${hidden} more malformed row${hidden === 1 ? '' : 's'} (only the first ${MAX_ISSUES_KEPT} per split are kept and shown)`);
       for (const issue of r.issues.filter((i) => i.fatal)) print(`    ${formatIssue(issue)}`);
       malformed += r.issueCount;
     }
@@ -121,7 +123,12 @@ export async function runDataBuild(o: BuildCliOptions, print: Print): Promise<nu
         if (o.split?.includes(split)) throw new Error(`${source.describe()} has no ${task.name} ${split}`);
         continue;
       }
-      const bar = showBar ? new SingleBar({ format: `${task.name}/${split} |{bar}| {percentage}% | {rows} rows | {shards} shards | ETA {eta}`, stream: process.stderr }, Presets.shades_classic) : null;
+      const bar = showBar
+        ? new SingleBar(
+            { format: `${task.name}/${split} |{bar}| {percentage}% | {rows} rows | {shards} shards | ETA {eta}`, stream: process.stderr },
+            Presets.shades_classic,
+          )
+        : null;
       let started = false;
       let last: BuildProgress | undefined;
       const onProgress = (p: BuildProgress) => {
@@ -146,7 +153,9 @@ export async function runDataBuild(o: BuildCliOptions, print: Print): Promise<nu
       const dir = store.dir(m);
       const reused = last?.shardsReused ? `, ${last.shardsReused} reused` : '';
       const skipped = m.skippedRows ? `, ${m.skippedRows} skipped` : '';
-      print(`${task.name}/${split}: ${m.rows} rows → ${m.shards.length} shards${reused}, ${(m.bytes / 1e6).toFixed(2)} MB, ${m.rowsAtMaxLength} rows at ${maxLength} tokens${skipped} (${secs.toFixed(1)} s) → ${dir}`);
+      print(
+        `${task.name}/${split}: ${m.rows} rows → ${m.shards.length} shards${reused}, ${(m.bytes / 1e6).toFixed(2)} MB, ${m.rowsAtMaxLength} rows at ${maxLength} tokens${skipped} (${secs.toFixed(1)} s) → ${dir}`,
+      );
       built++;
     }
   }

@@ -49,12 +49,14 @@ export function parsePairsJsonl(text: string, file: string): TextPair[] {
     if (o.b !== undefined && o.b !== null && typeof o.b !== 'string') throw new Error(`${file}:${i + 1}: field "b" must be a string when present`);
     pairs.push({ a: o.a, b: (o.b as string | undefined) ?? null });
   });
-  if (pairs.length === 0) throw new Error(`${file}: no pairs (the file ${text === '' ? 'is empty' : 'has only blank lines'}); expected lines of {"a": "...", "b": "..."}`);
+  if (pairs.length === 0)
+    throw new Error(`${file}: no pairs (the file ${text === '' ? 'is empty' : 'has only blank lines'}); expected lines of {"a": "...", "b": "..."}`);
   return pairs;
 }
 
 export function registerEncodeCommand(program: Command) {
-  program.command('encode')
+  program
+    .command('encode')
     .description('run the encoder on sentence pairs; one JSON line per input on stdout')
     .requiredOption('--model <dir>', 'Hugging Face BERT folder (config.json, vocab.txt, model.safetensors)')
     .requiredOption('--pairs <file.jsonl>', 'lines of {"a": "...", "b": "..."} (b absent = single sequence)')

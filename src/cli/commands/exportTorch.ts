@@ -43,7 +43,13 @@ async function experimentOf(o: ExportTorchOptions): Promise<Experiment> {
   if (o.config) return parseExperiment(await readJson(resolve(o.config), '--config'), resolve(o.config));
   const run = resolve(o.run!);
   const fromCheckpoint = join(run, 'checkpoint', 'experiment.json');
-  if (await stat(fromCheckpoint).then(() => true, () => false)) return parseExperiment(await readJson(fromCheckpoint, '--run'), fromCheckpoint);
+  if (
+    await stat(fromCheckpoint).then(
+      () => true,
+      () => false,
+    )
+  )
+    return parseExperiment(await readJson(fromCheckpoint, '--run'), fromCheckpoint);
   const state = join(run, 'state', 'state.json');
   const meta = (await readJson(state, '--run').catch(() => {
     throw new Error(`--run: ${run} has neither checkpoint/experiment.json nor state/state.json: not a taskscope train run folder`);
@@ -80,7 +86,7 @@ export async function runExportTorchCli(o: ExportTorchOptions, note: (line: stri
     const full = await load(def.name, 'train', exp.maxLength);
     if (!full) throw new Error(`${source.describe()} has no training split for ${def.name}`);
     const devName = def.splits.find((s) => s.labelled && s.name.startsWith('dev'))?.name as SplitName | undefined;
-    const dev = devName ? (await load(def.name, devName, exp.maxLength)) ?? undefined : undefined;
+    const dev = devName ? ((await load(def.name, devName, exp.maxLength)) ?? undefined) : undefined;
     data[def.name] = { train: trainRowsFor(full, entry, exp.seed), dev };
     note(`${def.name}: ${data[def.name].train.rows} training rows, ${dev ? `${dev.rows} dev rows` : 'no dev split'}`);
   }
@@ -88,12 +94,18 @@ export async function runExportTorchCli(o: ExportTorchOptions, note: (line: stri
   const model = buildMultiTaskModel(exp, initial.encoder, { extension: variantExtensionFor(exp, initial.encoder) });
   try {
     const files = await torchExportFiles({
-      experiment: exp, model, data, vocabText: initial.vocabText, doLowerCase: initial.doLowerCase,
+      experiment: exp,
+      model,
+      data,
+      vocabText: initial.vocabText,
+      doLowerCase: initial.doLowerCase,
       trainPy: await readFile(TRAIN_PY_TEMPLATE, 'utf8'),
     });
     await writeExport(out, files);
     const spec = JSON.parse(files.get('export.json') as string) as { totalSteps: number };
-    note(`wrote ${out}: ${files.size} files, ${spec.totalSteps} steps; run it with: cd ${out} && python3 train.py --out run  (or torchrun --nproc_per_node N train.py --out run)`);
+    note(
+      `wrote ${out}: ${files.size} files, ${spec.totalSteps} steps; run it with: cd ${out} && python3 train.py --out run  (or torchrun --nproc_per_node N train.py --out run)`,
+    );
   } finally {
     model.dispose();
   }
@@ -101,7 +113,8 @@ export async function runExportTorchCli(o: ExportTorchOptions, note: (line: stri
 }
 
 export function registerExportTorchCommand(program: Command): void {
-  program.command('export-torch')
+  program
+    .command('export-torch')
     .description('write an experiment as a PyTorch folder (train.py + data + starting weights) that torchrun trains on one machine or a cluster')
     .option('--config <exp.json>', 'the experiment to export')
     .option('--run <dir>', 'export the experiment of a `taskscope train` run folder instead')

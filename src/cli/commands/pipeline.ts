@@ -77,7 +77,8 @@ export async function runPipelineCli(o: PipelineCliOptions, note: (line: string)
 }
 
 export function registerPipelineCommand(program: Command): void {
-  program.command('pipeline')
+  program
+    .command('pipeline')
     .description('the MT-DNN pipeline: multi-task training → strip heads → fine-tune each task → evaluate → predict test → GLUE zip; re-run to continue')
     .requiredOption('--config <pipeline.json>', '{"mtl": <experiment>, "finetune": {"tasks": [...], ...overrides}, "submit": true}')
     .requiredOption('--out <dir>', 'run folder: checkpoints, metrics JSON, predictions JSONL, the submission zip, pipeline-state.json')

@@ -22,10 +22,30 @@ import { initNodeBackend } from '../nodeBackend.ts';
 import { intOption, numberOption } from '../optionValues.ts';
 
 interface PretrainCliOptions {
-  glue: string; vocab?: string; init?: string; out: string; resume?: boolean; backend: string;
-  layers: string; hidden: string; heads: string; intermediate: string; maxPositions: string;
-  maxLen: string; batchSize: string; steps: string; lr: string; warmup: string; weightDecay: string; clip: string;
-  seed: string; heldOut: string; saveEvery: string; evalEvery: string; maxMinutes?: string; stopAt?: string;
+  glue: string;
+  vocab?: string;
+  init?: string;
+  out: string;
+  resume?: boolean;
+  backend: string;
+  layers: string;
+  hidden: string;
+  heads: string;
+  intermediate: string;
+  maxPositions: string;
+  maxLen: string;
+  batchSize: string;
+  steps: string;
+  lr: string;
+  warmup: string;
+  weightDecay: string;
+  clip: string;
+  seed: string;
+  heldOut: string;
+  saveEvery: string;
+  evalEvery: string;
+  maxMinutes?: string;
+  stopAt?: string;
 }
 
 /** BertEncoder.random(config, seed) seeds its tensors seed, seed+1, …; the head's seed stays clear of them. */
@@ -51,9 +71,10 @@ async function readVocabDir(dir: string): Promise<{ vocabText: string; doLowerCa
 }
 
 export function registerPretrainCommand(program: Command) {
-  program.command('pretrain')
+  program
+    .command('pretrain')
     .description('masked-LM pretraining (BERT 80/10/10 masking, tied MLM head) on the text of the GLUE files')
-    .requiredOption('--glue <dir>', 'GLUE folder (or glue.zip); every split\'s text is used, labels are not')
+    .requiredOption('--glue <dir>', "GLUE folder (or glue.zip); every split's text is used, labels are not")
     .option('--vocab <dir>', 'folder with vocab.txt (and tokenizer_config.json) for a model from scratch')
     .option('--init <dir>', 'continue pretraining an HF BERT folder (its cls.predictions.* head if present)')
     .requiredOption('--out <dir>', 'checkpoint folder (HF files + optimizer.safetensors + pretrain_state.json) and log.jsonl')
@@ -66,7 +87,7 @@ export function registerPretrainCommand(program: Command) {
     .option('--max-positions <N>', 'max_position_embeddings of a new model', '512')
     .option('--max-len <N>', 'packed sequence length (tokens, specials included)', '128')
     .option('--batch-size <N>', 'sequences per step', '32')
-    .option('--steps <N>', 'optimiser steps (the schedule\'s total)', '1000')
+    .option('--steps <N>', "optimiser steps (the schedule's total)", '1000')
     .option('--lr <x>', 'peak learning rate', '5e-4')
     .option('--warmup <f>', 'warmup fraction of --steps', '0.06')
     .option('--weight-decay <x>', 'AdamW decoupled decay (not on biases/LayerNorm)', '0.01')
@@ -76,7 +97,10 @@ export function registerPretrainCommand(program: Command) {
     .option('--save-every <N>', 'checkpoint every N steps', '100')
     .option('--eval-every <N>', 'held-out evaluation every N steps (0 = only at the start and the end)', '0')
     .option('--max-minutes <x>', 'stop (with a checkpoint) after this much wall time')
-    .option('--stop-at <step>', 'stop (with a checkpoint) after this step; the schedule stays that of --steps, so --resume --steps <same> goes on as if never stopped')
+    .option(
+      '--stop-at <step>',
+      'stop (with a checkpoint) after this step; the schedule stays that of --steps, so --resume --steps <same> goes on as if never stopped',
+    )
     .action(async (o: PretrainCliOptions, cmd: Command) => {
       const out = resolve(o.out);
       const logFile = join(out, 'log.jsonl');
@@ -135,29 +159,33 @@ export function registerPretrainCommand(program: Command) {
         if (!o.vocab) throw new Error('give --vocab <dir> for a new model (or --init <dir> / --resume)');
         ({ vocabText, doLowerCase } = await readVocabDir(o.vocab));
         const tok = BertTokenizer.fromVocabText(vocabText, { doLowerCase, source: join(o.vocab, 'vocab.txt') });
-        config = parseBertConfig(JSON.stringify({
-          architectures: ['BertForMaskedLM'],
-          model_type: 'bert',
-          vocab_size: tok.vocabSize,
-          hidden_size: intOption('hidden', o.hidden),
-          num_hidden_layers: intOption('layers', o.layers),
-          num_attention_heads: intOption('heads', o.heads),
-          intermediate_size: intOption('intermediate', o.intermediate),
-          max_position_embeddings: intOption('max-positions', o.maxPositions),
-          type_vocab_size: 2,
-          hidden_act: 'gelu',
-          hidden_dropout_prob: 0.1,
-          attention_probs_dropout_prob: 0.1,
-          initializer_range: 0.02,
-          layer_norm_eps: 1e-12,
-          pad_token_id: tok.padId,
-        }), '--layers/--hidden/--heads/--intermediate');
+        config = parseBertConfig(
+          JSON.stringify({
+            architectures: ['BertForMaskedLM'],
+            model_type: 'bert',
+            vocab_size: tok.vocabSize,
+            hidden_size: intOption('hidden', o.hidden),
+            num_hidden_layers: intOption('layers', o.layers),
+            num_attention_heads: intOption('heads', o.heads),
+            intermediate_size: intOption('intermediate', o.intermediate),
+            max_position_embeddings: intOption('max-positions', o.maxPositions),
+            type_vocab_size: 2,
+            hidden_act: 'gelu',
+            hidden_dropout_prob: 0.1,
+            attention_probs_dropout_prob: 0.1,
+            initializer_range: 0.02,
+            layer_norm_eps: 1e-12,
+            pad_token_id: tok.padId,
+          }),
+          '--layers/--hidden/--heads/--intermediate',
+        );
         encoder = BertEncoder.random(config, seed);
         head = new MaskedLmHead(config, encoder.params.wordEmbeddings, { seed: seed + HEAD_SEED_OFFSET });
       }
       if (maxLen > config.maxPositionEmbeddings) throw new Error(`--max-len ${maxLen} exceeds max_position_embeddings ${config.maxPositionEmbeddings}`);
       const tokenizer = BertTokenizer.fromVocabText(vocabText, { doLowerCase });
-      if (tokenizer.vocabSize !== config.vocabSize) throw new Error(`vocab.txt has ${tokenizer.vocabSize} tokens but config.json has vocab_size ${config.vocabSize}`);
+      if (tokenizer.vocabSize !== config.vocabSize)
+        throw new Error(`vocab.txt has ${tokenizer.vocabSize} tokens but config.json has vocab_size ${config.vocabSize}`);
 
       const t0 = performance.now();
       const corpus = await buildMlmCorpus(
@@ -165,11 +193,26 @@ export function registerPretrainCommand(program: Command) {
         { maxLength: maxLen, clsId: tokenizer.clsId, sepId: tokenizer.sepId, heldOut, tokenize: (t) => tokenizer.tokenizeToIds(t) },
         new Rng(`corpus/${seed}`),
       );
-      const corpusInfo = { texts: corpus.texts, tokens: corpus.tokens, train: corpus.train.length, heldOut: corpus.heldOut.length, perSplit: corpus.perSplit, malformedRows: corpus.issues.length };
-      note(`corpus: ${corpus.texts} distinct texts, ${corpus.tokens} tokens → ${corpus.train.length} training + ${corpus.heldOut.length} held-out sequences of ≤ ${maxLen} tokens (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+      const corpusInfo = {
+        texts: corpus.texts,
+        tokens: corpus.tokens,
+        train: corpus.train.length,
+        heldOut: corpus.heldOut.length,
+        perSplit: corpus.perSplit,
+        malformedRows: corpus.issues.length,
+      };
+      note(
+        `corpus: ${corpus.texts} distinct texts, ${corpus.tokens} tokens → ${corpus.train.length} training + ${corpus.heldOut.length} held-out sequences of ≤ ${maxLen} tokens (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+      );
       const vocab = maskingVocab(tokenizer.vocab.tokens, tokenizer);
       const trainer = new MlmPretrainer(encoder, head, corpus.train, vocab, tokenizer.padId, {
-        steps, batchSize, seed, lr: numberOption('lr', o.lr), warmup: numberOption('warmup', o.warmup), weightDecay: numberOption('weight-decay', o.weightDecay), maxGradNorm: numberOption('clip', o.clip),
+        steps,
+        batchSize,
+        seed,
+        lr: numberOption('lr', o.lr),
+        warmup: numberOption('warmup', o.warmup),
+        weightDecay: numberOption('weight-decay', o.weightDecay),
+        maxGradNorm: numberOption('clip', o.clip),
       });
       if (resumeFrom) trainer.setState(resumeFrom);
       if (stopAt <= trainer.step) throw new Error(`--stop-at ${stopAt}: the run in ${out} is already at step ${trainer.step}`);
@@ -187,10 +230,15 @@ export function registerPretrainCommand(program: Command) {
         return r;
       };
       const first = await evaluate();
-      note(`held-out at step ${trainer.step}: MLM loss ${first.loss.toFixed(4)}, accuracy ${(100 * first.accuracy).toFixed(2)} % (${first.predicted} masked tokens)`);
+      note(
+        `held-out at step ${trainer.step}: MLM loss ${first.loss.toFixed(4)}, accuracy ${(100 * first.accuracy).toFixed(2)} % (${first.predicted} masked tokens)`,
+      );
 
       const tty = process.stderr.isTTY;
-      const bar = new SingleBar({ format: 'pretrain |{bar}| {value}/{total} loss {loss} acc {acc} lr {lr} {tps} tok/s | ETA {eta}', stream: process.stderr }, Presets.shades_classic);
+      const bar = new SingleBar(
+        { format: 'pretrain |{bar}| {value}/{total} loss {loss} acc {acc} lr {lr} {tps} tok/s | ETA {eta}', stream: process.stderr },
+        Presets.shades_classic,
+      );
       const firstStep = trainer.step;
       if (tty) bar.start(steps, trainer.step, { loss: '-', acc: '-', lr: '-', tps: '-', eta: formatEta(null) });
       const started = performance.now();
@@ -202,9 +250,18 @@ export function registerPretrainCommand(program: Command) {
           await log({ type: 'step', ...ev });
           recent.push(ev.loss);
           if (recent.length > 50) recent.shift();
-          const payload = { loss: ev.loss.toFixed(3), acc: ev.accuracy.toFixed(3), lr: ev.lr.toExponential(2), tps: Math.round(ev.tokensPerSec), eta: formatEta(ev.etaSeconds, ev.step > firstStep) };
+          const payload = {
+            loss: ev.loss.toFixed(3),
+            acc: ev.accuracy.toFixed(3),
+            lr: ev.lr.toExponential(2),
+            tps: Math.round(ev.tokensPerSec),
+            eta: formatEta(ev.etaSeconds, ev.step > firstStep),
+          };
           if (tty) bar.update(ev.step, payload);
-          else if (ev.step % 10 === 0) note(`step ${ev.step}/${steps} loss ${payload.loss} (mean of last ${recent.length}: ${(recent.reduce((a, b) => a + b, 0) / recent.length).toFixed(3)}) acc ${payload.acc} lr ${payload.lr} ${payload.tps} tok/s ETA ${payload.eta}`);
+          else if (ev.step % 10 === 0)
+            note(
+              `step ${ev.step}/${steps} loss ${payload.loss} (mean of last ${recent.length}: ${(recent.reduce((a, b) => a + b, 0) / recent.length).toFixed(3)}) acc ${payload.acc} lr ${payload.lr} ${payload.tps} tok/s ETA ${payload.eta}`,
+            );
           if (ev.step % saveEvery === 0) await save();
           if (evalEvery > 0 && ev.step % evalEvery === 0 && ev.step < steps) {
             const r = await evaluate();
@@ -222,9 +279,21 @@ export function registerPretrainCommand(program: Command) {
       await save();
       const r = await evaluate();
       const wall = (performance.now() - started) / 1000;
-      await log({ type: 'end', step: trainer.step, wallSeconds: wall, stoppedEarly, trainLossLast50: recent.reduce((a, b) => a + b, 0) / recent.length, heldOutLoss: r.loss, heldOutAccuracy: r.accuracy });
-      note(`${stoppedEarly ? `stopped after step ${trainer.step} of ${steps} (${trainer.step === stopAt ? '--stop-at' : 'the time limit'}; --resume goes on)` : `done: ${trainer.step} steps`} in ${wall.toFixed(0)} s; train MLM loss (mean of last ${recent.length} steps) ${(recent.reduce((a, b) => a + b, 0) / recent.length).toFixed(4)}`);
-      process.stdout.write(`held-out MLM loss ${r.loss.toFixed(4)}, accuracy ${(100 * r.accuracy).toFixed(2)} % on ${r.predicted} masked tokens of ${corpus.heldOut.length} sequences; checkpoint in ${out}\n`);
+      await log({
+        type: 'end',
+        step: trainer.step,
+        wallSeconds: wall,
+        stoppedEarly,
+        trainLossLast50: recent.reduce((a, b) => a + b, 0) / recent.length,
+        heldOutLoss: r.loss,
+        heldOutAccuracy: r.accuracy,
+      });
+      note(
+        `${stoppedEarly ? `stopped after step ${trainer.step} of ${steps} (${trainer.step === stopAt ? '--stop-at' : 'the time limit'}; --resume goes on)` : `done: ${trainer.step} steps`} in ${wall.toFixed(0)} s; train MLM loss (mean of last ${recent.length} steps) ${(recent.reduce((a, b) => a + b, 0) / recent.length).toFixed(4)}`,
+      );
+      process.stdout.write(
+        `held-out MLM loss ${r.loss.toFixed(4)}, accuracy ${(100 * r.accuracy).toFixed(2)} % on ${r.predicted} masked tokens of ${corpus.heldOut.length} sequences; checkpoint in ${out}\n`,
+      );
       trainer.dispose();
       head.dispose();
       encoder.dispose();

@@ -20,8 +20,15 @@ import { intOption, numberListOption } from '../optionValues.ts';
 import { shardSplitLoader } from '../shardSplitLoader.ts';
 
 interface PruneCliOptions {
-  model: string; task: string; out?: string; backend: string; cache?: string;
-  importanceRows: string; randomOrders: string; fractions?: string; seed: string;
+  model: string;
+  task: string;
+  out?: string;
+  backend: string;
+  cache?: string;
+  importanceRows: string;
+  randomOrders: string;
+  fractions?: string;
+  seed: string;
 }
 
 /**
@@ -31,9 +38,10 @@ interface PruneCliOptions {
  * and with random orders as the baseline.
  */
 export function registerPruneCommand(program: Command): void {
-  program.command('prune')
+  program
+    .command('prune')
     .description('head-pruning curve of a trained run: dev metric vs fraction of heads masked, importance order vs random orders')
-    .requiredOption('--model <dir>', 'a run\'s checkpoint folder (HF files + heads.json + experiment.json, as `taskscope train` writes)')
+    .requiredOption('--model <dir>', "a run's checkpoint folder (HF files + heads.json + experiment.json, as `taskscope train` writes)")
     .requiredOption('--task <task>', 'the task whose head and dev split are used')
     .option('--out <file.json>', 'where the curves go (default <model>/../pruning-<task>.json)')
     .option('--backend <name>', 'wasm | cpu', 'wasm')
@@ -46,26 +54,45 @@ export function registerPruneCommand(program: Command): void {
       const note = (l: string) => process.stderr.write(`${l}\n`);
       const dir = resolve(o.model);
       const backend = await initNodeBackend(o.backend);
-      const exp = parseExperiment(JSON.parse(await readFile(join(dir, 'experiment.json'), 'utf8').catch(() => {
-        throw new Error(`--model: ${join(dir, 'experiment.json')} not found (not a Taskscope run checkpoint)`);
-      })), join(dir, 'experiment.json'));
+      const exp = parseExperiment(
+        JSON.parse(
+          await readFile(join(dir, 'experiment.json'), 'utf8').catch(() => {
+            throw new Error(`--model: ${join(dir, 'experiment.json')} not found (not a Taskscope run checkpoint)`);
+          }),
+        ),
+        join(dir, 'experiment.json'),
+      );
       const synthetic = exp.data.kind === 'synthetic' ? syntheticRunData(exp) : null;
       const task = synthetic ? { name: o.task, splits: [] } : getTask(o.task as TaskName);
-      if (!exp.tasks.some((t) => t.name === task.name)) throw new Error(`--task: ${task.name} is not one of the run's tasks (${exp.tasks.map((t) => t.name).join(', ')})`);
+      if (!exp.tasks.some((t) => t.name === task.name))
+        throw new Error(`--task: ${task.name} is not one of the run's tasks (${exp.tasks.map((t) => t.name).join(', ')})`);
       const ckpt = await loadBertCheckpoint(dirSource(dir));
       const model = modelFromExport(ckpt, await readFile(join(dir, 'heads.json'), 'utf8'), exp, join(dir, 'heads.json'), synthetic?.specs);
       const tokenizer = BertTokenizer.fromVocabText(ckpt.vocabText, { doLowerCase: ckpt.doLowerCase });
       // Generated data is regenerated from the run's experiment (same seed, same rows); GLUE goes through the shard cache.
-      const load = synthetic ? null : shardSplitLoader(await dataSourceOf(exp, 'prune'), tokenizer, o.cache ? resolve(o.cache) : join(dirname(dir), '.prune-shards'));
+      const load = synthetic
+        ? null
+        : shardSplitLoader(await dataSourceOf(exp, 'prune'), tokenizer, o.cache ? resolve(o.cache) : join(dirname(dir), '.prune-shards'));
       const devName = synthetic ? undefined : firstLabelledDevSplit(task.name as TaskName);
       const train = synthetic ? synthetic.data[task.name].train : await load!(task.name as TaskName, 'train', exp.maxLength);
-      const dev = synthetic ? synthetic.data[task.name].dev ?? null : devName ? await load!(task.name as TaskName, devName, exp.maxLength) : null;
+      const dev = synthetic ? (synthetic.data[task.name].dev ?? null) : devName ? await load!(task.name as TaskName, devName, exp.maxLength) : null;
       if (!train || !dev) throw new Error(`${task.name}: the data needs a train and a labelled dev split`);
       const n = Math.min(intOption('importance-rows', o.importanceRows, 1), train.rows);
       const spec = model.slot(task.name).spec;
       const started = performance.now();
-      const imp = await maskImportance(model.encoder, model.head(task.name), labelledBatches(subsetSplit(train, Array.from({ length: n }, (_, i) => i)), spec, 16),
-        { perExample: true, taskId: model.taskId(task.name) });
+      const imp = await maskImportance(
+        model.encoder,
+        model.head(task.name),
+        labelledBatches(
+          subsetSplit(
+            train,
+            Array.from({ length: n }, (_, i) => i),
+          ),
+          spec,
+          16,
+        ),
+        { perExample: true, taskId: model.taskId(task.name) },
+      );
       const importanceSeconds = (performance.now() - started) / 1000;
       note(`${task.name}: mask importance on ${n} training rows in ${importanceSeconds.toFixed(1)} s (${backend})`);
       const fractions = o.fractions ? numberListOption('fractions', o.fractions, 0, 1) : undefined;
@@ -75,14 +102,29 @@ export function registerPruneCommand(program: Command): void {
         fractions,
         randomOrders: intOption('random-orders', o.randomOrders, 0),
         seed: o.seed,
-        onPoint: (curve, p) => note(`  ${curve === 'importance' ? 'importance' : `random ${curve}`} ${(100 * p.fraction).toFixed(0)}% (${p.pruned} heads): ${(100 * p.score).toFixed(2)}`),
+        onPoint: (curve, p) =>
+          note(
+            `  ${curve === 'importance' ? 'importance' : `random ${curve}`} ${(100 * p.fraction).toFixed(0)}% (${p.pruned} heads): ${(100 * p.score).toFixed(2)}`,
+          ),
       });
-      const rows = curves.fractions.map((f, i) => `| ${(100 * f).toFixed(0)}% | ${curves.importance.points[i].pruned} | ${(100 * curves.importance.points[i].score).toFixed(2)} | ${(100 * curves.randomSummary[i].mean).toFixed(2)} ± ${(100 * curves.randomSummary[i].std).toFixed(2)} |`);
-      const table = [`${task.name} dev score ×100 (${spec.metrics.join('/')} mean) with heads masked; random = mean ± std over ${curves.random.length} orders`, '', '| pruned | heads | importance order | random order |', '|---|---|---|---|', ...rows].join('\n');
+      const rows = curves.fractions.map(
+        (f, i) =>
+          `| ${(100 * f).toFixed(0)}% | ${curves.importance.points[i].pruned} | ${(100 * curves.importance.points[i].score).toFixed(2)} | ${(100 * curves.randomSummary[i].mean).toFixed(2)} ± ${(100 * curves.randomSummary[i].std).toFixed(2)} |`,
+      );
+      const table = [
+        `${task.name} dev score ×100 (${spec.metrics.join('/')} mean) with heads masked; random = mean ± std over ${curves.random.length} orders`,
+        '',
+        '| pruned | heads | importance order | random order |',
+        '|---|---|---|---|',
+        ...rows,
+      ].join('\n');
       process.stdout.write(`${table}\n`);
       const out = resolve(o.out ?? join(dirname(dir), `pruning-${task.name}.json`));
       await mkdir(dirname(out), { recursive: true });
-      await writeFile(out, `${JSON.stringify({ task: task.name, model: dir, backend, importanceRows: n, importanceSeconds, headImportance: imp.normalized, rawHeadImportance: imp.raw, ...curves }, null, 2)}\n`);
+      await writeFile(
+        out,
+        `${JSON.stringify({ task: task.name, model: dir, backend, importanceRows: n, importanceSeconds, headImportance: imp.normalized, rawHeadImportance: imp.raw, ...curves }, null, 2)}\n`,
+      );
       note(`wrote ${out}`);
       model.dispose();
     });

@@ -74,7 +74,8 @@ function importanceFrom(raw: unknown, flag: string): Record<string, number[][]> 
 
 /** The experiment file's `selection` section, overridden by the flags. */
 export async function selectionSettings(o: SelectCliOptions, fromFile: unknown, origin: string): Promise<SelectionConfig> {
-  if (!(SELECTION_METHODS as readonly string[]).includes(o.method)) throw new Error(`--method must be one of ${SELECTION_METHODS.join(', ')}, got "${o.method}"`);
+  if (!(SELECTION_METHODS as readonly string[]).includes(o.method))
+    throw new Error(`--method must be one of ${SELECTION_METHODS.join(', ')}, got "${o.method}"`);
   const target = isSyntheticTaskName(o.target) ? o.target : getTask(o.target).name;
   const flags: Record<string, unknown> = {
     method: o.method,
@@ -149,7 +150,12 @@ export async function runSelectCli(o: SelectCliOptions, note: Note = (l) => proc
   const base = parseExperiment(baseRaw, configPath);
   const selection = await selectionSettings(o, fromFile, configPath);
   const backend = await initNodeBackend(o.backend);
-  note(`select ${selection.method} for ${selection.target} on ${backend}: candidates ${base.tasks.map((t) => t.name).filter((n) => n !== selection.target).join(', ')}`);
+  note(
+    `select ${selection.method} for ${selection.target} on ${backend}: candidates ${base.tasks
+      .map((t) => t.name)
+      .filter((n) => n !== selection.target)
+      .join(', ')}`,
+  );
   const cache = o.cache ? resolve(o.cache) : join(dirname(configPath), '.taskscope-cache');
   const env = await nodeSelectionEnv(base, { vocab: o.vocab, cache, note });
   env.onTrainerEvent = (run, e) => {
@@ -170,10 +176,11 @@ export async function runSelectCli(o: SelectCliOptions, note: Note = (l) => proc
 }
 
 export function registerSelectCommand(program: Command): void {
-  program.command('select')
+  program
+    .command('select')
     .description('auxiliary-task selection (GradTS-trial, GradTS-fg, FastMTL, random) for a target task; writes what was chosen and why as JSON')
     .requiredOption('--method <method>', SELECTION_METHODS.join(' | '))
-    .requiredOption('--target <task>', 'the target (primary) task; the config\'s other tasks are the candidates')
+    .requiredOption('--target <task>', "the target (primary) task; the config's other tasks are the candidates")
     .requiredOption('--config <exp.json>', 'experiment (model, data, tasks) with an optional "selection" section: settings and per-stage overrides')
     .option('--out <result.json>', 'where the selection result goes (default: stdout)')
     .option('--backend <name>', 'wasm | cpu', 'wasm')
@@ -185,7 +192,7 @@ export function registerSelectCommand(program: Command): void {
     .option('--loss <bce|ce>', 'FastMTL discriminator loss (default bce)')
     .option('--td-seed <N>', 'FastMTL TD sample and TD-MTDNN seed (default 205)')
     .option('--td-per-task <N>', 'FastMTL TD training rows per task (default 500)')
-    .option('--seed <N>', 'random baseline: the draw\'s seed (default 0)')
+    .option('--seed <N>', "random baseline: the draw's seed (default 0)")
     .option('--max-trials <N>', 'GradTS-trial: at most N trials')
     .option('--max-measure-rows <N>', 'GradTS: measure head matrices on the first N training rows per task')
     .option('--importance <file.json>', 'GradTS: task-level head matrices ({task: [[…]]} or an earlier gradts result) instead of computing them')

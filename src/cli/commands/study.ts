@@ -7,11 +7,17 @@ import { intOption } from '../optionValues.ts';
 import { studyResults, studyTable } from '../study/studyTable.ts';
 import { plantedReport } from '../study/plantedReport.ts';
 
-interface StudyCliOptions { parallel: string; arms?: string; tasks?: string; tableOnly?: boolean }
+interface StudyCliOptions {
+  parallel: string;
+  arms?: string;
+  tasks?: string;
+  tableOnly?: boolean;
+}
 
 /** `taskscope study <study.json>`: run (or continue) every arm × task × seed, then write results.md and results.json. */
 export function registerStudyCommand(program: Command): void {
-  program.command('study')
+  program
+    .command('study')
     .description('run a comparison (arms × tasks × seeds) as child CLI runs and tabulate mean ± std')
     .argument('<study.json>', 'study file (see src/cli/study/studyConfig.ts)')
     .option('--parallel <N>', 'runs at a time (each uses one core on wasm)', '2')

@@ -49,7 +49,11 @@ async function readExperiment(path: string): Promise<Experiment> {
   return parseExperiment(raw, file);
 }
 
-const exists = (p: string) => stat(p).then(() => true, () => false);
+const exists = (p: string) =>
+  stat(p).then(
+    () => true,
+    () => false,
+  );
 
 /**
  * SHA-256 over the loaded encoder's parameters (name, shape, float32 bytes), for a model read from a folder,
@@ -169,7 +173,8 @@ async function trainInFolder(
   try {
     if (lock.tookOverFrom) note(`${out}: took over the lock of pid ${lock.tookOverFrom.pid} on ${lock.tookOverFrom.host}, which no longer runs`);
     const removed = await removeStaleTemps(out);
-    if (removed.length) note(`${out}: removed ${removed.length} temporary file${removed.length === 1 ? '' : 's'} of an interrupted write (${removed.join(', ')})`);
+    if (removed.length)
+      note(`${out}: removed ${removed.length} temporary file${removed.length === 1 ? '' : 's'} of an interrupted write (${removed.join(', ')})`);
     const store = new FolderTrainStateStore(join(out, 'state'));
     const saved = await savedRun(out, store);
     const differ = saved.meta ? resumeDifferences(saved.meta, { experiment: exp, initialModelChecksum }) : [];
@@ -181,15 +186,24 @@ async function trainInFolder(
     }
     if (saved.finished) {
       if (differ.length) {
-        throw new Error(`${out} holds a finished run of a different experiment (fields differ: ${differ.join(', ')}); it is left as it is: give another --out, or --force-new to start a fresh run in a new folder beside it`);
+        throw new Error(
+          `${out} holds a finished run of a different experiment (fields differ: ${differ.join(', ')}); it is left as it is: give another --out, or --force-new to start a fresh run in a new folder beside it`,
+        );
       }
-      if (o.fresh) throw new Error(`${out} holds a finished run; --fresh would erase it: give another --out, or --force-new to start a fresh run in a new folder beside it`);
+      if (o.fresh)
+        throw new Error(
+          `${out} holds a finished run; --fresh would erase it: give another --out, or --force-new to start a fresh run in a new folder beside it`,
+        );
       const glue = saved.finished.glueScore === null ? '' : `; dev GLUE score ${(100 * saved.finished.glueScore).toFixed(2)}`;
-      note(`already finished: ${out} (step ${saved.finished.step} of ${saved.finished.totalSteps}${glue}; results in ${join(out, 'metrics.json')}); nothing was written`);
+      note(
+        `already finished: ${out} (step ${saved.finished.step} of ${saved.finished.totalSteps}${glue}; results in ${join(out, 'metrics.json')}); nothing was written`,
+      );
       return 0;
     }
     if (saved.meta && differ.length && !o.fresh) {
-      throw new Error(`${store.describe()}: saved by a different experiment at step ${saved.meta.step} (fields differ: ${differ.join(', ')}); a resumed run must keep them: give another --out, --fresh to start over in it, or --force-new to start in a new folder beside it`);
+      throw new Error(
+        `${store.describe()}: saved by a different experiment at step ${saved.meta.step} (fields differ: ${differ.join(', ')}); a resumed run must keep them: give another --out, --fresh to start over in it, or --force-new to start in a new folder beside it`,
+      );
     }
     if (o.fresh) await rm(store.dir, { recursive: true, force: true });
     const resuming = !o.fresh && saved.meta !== null;
@@ -242,12 +256,17 @@ async function trainLocked(
     data = await assembleRunData(exp, load, {
       label: `train (${source.describe()})`,
       tasks: runTaskOrder(exp),
-      onTask: (t) => note(`${t.task}: ${t.trainRows} training rows${t.fullTrainRows !== t.trainRows ? ` (of ${t.fullTrainRows})` : ''}, ${t.devRows !== undefined ? `${t.devRows} dev rows` : 'no dev split'}`),
+      onTask: (t) =>
+        note(
+          `${t.task}: ${t.trainRows} training rows${t.fullTrainRows !== t.trainRows ? ` (of ${t.fullTrainRows})` : ''}, ${t.devRows !== undefined ? `${t.devRows} dev rows` : 'no dev split'}`,
+        ),
     });
   }
 
   const c = model.encoder.config;
-  note(`model: L=${c.numHiddenLayers} H=${c.hiddenSize} A=${c.numAttentionHeads} I=${c.intermediateSize} vocab ${c.vocabSize}${exp.variant.kind !== 'mtdnn' ? ` + ${exp.variant.kind}` : ''}; backend ${backend}; seed ${exp.seed}`);
+  note(
+    `model: L=${c.numHiddenLayers} H=${c.hiddenSize} A=${c.numAttentionHeads} I=${c.intermediateSize} vocab ${c.vocabSize}${exp.variant.kind !== 'mtdnn' ? ` + ${exp.variant.kind}` : ''}; backend ${backend}; seed ${exp.seed}`,
+  );
   const parameters = experimentParameterCounts(exp, c, synthetic?.specs);
   note(describeParameterCounts(parameters));
 
@@ -261,10 +280,20 @@ async function trainLocked(
       progress?.step(e);
     } else if (e.type === 'eval') {
       log({ type: 'eval', ...e.result, wallSeconds: (Date.now() - started) / 1000 });
-      const pct = (m: Partial<Record<string, number>>) => Object.entries(m).map(([k, v]) => `${k} ${(100 * v!).toFixed(2)}`).join(' ');
-      const scores = e.result.tasks.map((t) => `${t.task} ${pct(t.metrics)}${t.decision
-        ? ` (threshold ${t.decision.threshold.toFixed(3)} chosen on ${t.decision.holdoutRows} held-out training rows, F1 there ${(100 * t.decision.holdoutF1).toFixed(2)}; argmax: ${pct(t.decision.argmaxMetrics ?? {})})`
-        : ''}`).join('; ');
+      const pct = (m: Partial<Record<string, number>>) =>
+        Object.entries(m)
+          .map(([k, v]) => `${k} ${(100 * v!).toFixed(2)}`)
+          .join(' ');
+      const scores = e.result.tasks
+        .map(
+          (t) =>
+            `${t.task} ${pct(t.metrics)}${
+              t.decision
+                ? ` (threshold ${t.decision.threshold.toFixed(3)} chosen on ${t.decision.holdoutRows} held-out training rows, F1 there ${(100 * t.decision.holdoutF1).toFixed(2)}; argmax: ${pct(t.decision.argmaxMetrics ?? {})})`
+                : ''
+            }`,
+        )
+        .join('; ');
       say(`step ${e.result.step} (epoch ${e.result.epoch}) dev: ${scores}; GLUE ${(100 * e.result.glueScore).toFixed(2)}`);
     } else if (e.type === 'status') {
       log({ ...e, wallSeconds: (Date.now() - started) / 1000 });
@@ -277,12 +306,16 @@ async function trainLocked(
   if (resuming) {
     await trainer.restoreFromStore();
     const dropped = await RunLog.cutAfter(logFile, trainer.step);
-    note(`resuming ${store.describe()} at step ${trainer.step} of ${trainer.totalSteps}${dropped ? ` (${dropped} log line${dropped === 1 ? '' : 's'} after it dropped from ${logFile})` : ''}`);
+    note(
+      `resuming ${store.describe()} at step ${trainer.step} of ${trainer.totalSteps}${dropped ? ` (${dropped} log line${dropped === 1 ? '' : 's'} after it dropped from ${logFile})` : ''}`,
+    );
   }
   for (const [task, rows] of Object.entries(trainer.thresholdHoldoutRows)) {
     if (rows > 0) note(`${task}: ${rows} of those training rows held out to choose the F1 decision threshold (thresholdHoldout)`);
   }
-  note(`training: ${trainer.totalSteps} steps (${trainer.epochLength} batches per epoch, ${exp.epochs} epochs, batch ${exp.batchSize}, grad-acc ${exp.gradAccumulation}) into ${out}`);
+  note(
+    `training: ${trainer.totalSteps} steps (${trainer.epochLength} batches per epoch, ${exp.epochs} epochs, batch ${exp.batchSize}, grad-acc ${exp.gradAccumulation}) into ${out}`,
+  );
   progress?.start(trainer.step, trainer.totalSteps, trainer.currentEpoch);
   const onSigint = () => {
     say('interrupted: stopping after this step and saving the train state (run the command again to continue)');
@@ -327,7 +360,8 @@ async function trainLocked(
     }
     await atomicWriteFile(join(out, 'metrics.json'), `${JSON.stringify(summary, null, 2)}\n`);
   } catch (e) {
-    const kept = trainer.checkpointStep === null ? 'no train state was saved' : `the train state of step ${trainer.checkpointStep} in ${store.describe()} is kept`;
+    const kept =
+      trainer.checkpointStep === null ? 'no train state was saved' : `the train state of step ${trainer.checkpointStep} in ${store.describe()} is kept`;
     throw new Error(`${(e as Error).message}; ${kept}: run the same command again to finish`, { cause: e });
   } finally {
     trainer.dispose();
@@ -338,7 +372,8 @@ async function trainLocked(
 }
 
 export function registerTrainCommand(program: Command) {
-  program.command('train')
+  program
+    .command('train')
     .description('train one experiment (MT-DNN / SIWLM multi-task) headless; run again with the same --out to resume')
     .requiredOption('--config <exp.json>', 'experiment config (the same JSON the app and the worker take)')
     .option('--out <dir>', 'run folder (default runs/<experiment name>)')
@@ -346,7 +381,7 @@ export function registerTrainCommand(program: Command) {
     .option('--vocab <dir|vocab.txt>', 'vocabulary for a random bert-base-uncased model (e.g. ../shared/assets/models/bert-tiny-uncased)')
     .option('--cache <dir>', 'tokenized shard cache (default <out>/../.shards)')
     .option('--fresh', 'start over in --out even when it holds a train state (never a finished run)')
-    .option('--force-new', 'when --out holds a finished run or another experiment\'s state, leave it and start a fresh run in <out>-2 (-3, …)')
+    .option('--force-new', "when --out holds a finished run or another experiment's state, leave it and start a fresh run in <out>-2 (-3, …)")
     .option('--no-progress', 'no progress bar (log lines only)')
     .action(async (o: TrainCliOptions) => {
       const code = await runTrainCli(o);

@@ -8,7 +8,12 @@ import type { Study } from './studyConfig.ts';
 
 const CLI = cliEntry();
 
-export interface DoneRecord { exitCode: number; wallSeconds: number; finishedAt: string; args: string[] }
+export interface DoneRecord {
+  exitCode: number;
+  wallSeconds: number;
+  finishedAt: string;
+  args: string[];
+}
 
 export function readDone(job: StudyJob): DoneRecord | null {
   const f = join(job.dir, 'done.json');
@@ -71,7 +76,9 @@ export async function runStudy(study: Study, opts: { parallel: number; arms?: st
         opts.note(`start ${label}`);
         const rec = await runJob(job, study, cache);
         if (rec.exitCode !== 0) failures++;
-        opts.note(`${rec.exitCode === 0 ? 'done ' : `FAILED (exit ${rec.exitCode}, see ${join(job.dir, 'cli.log')})`} ${label} in ${rec.wallSeconds.toFixed(0)} s`);
+        opts.note(
+          `${rec.exitCode === 0 ? 'done ' : `FAILED (exit ${rec.exitCode}, see ${join(job.dir, 'cli.log')})`} ${label} in ${rec.wallSeconds.toFixed(0)} s`,
+        );
       }
     };
     // The first run alone: it tokenizes the arm's tasks into the shared shard cache the others then read.

@@ -88,7 +88,8 @@ export function parseStudy(input: unknown, file: string): Study {
     }
     for (const key of ['tasksFrom', 'randomTasksLike', 'importanceFrom', 'modelFrom'] as const) {
       const ref = a[key];
-      if (ref && !names.slice(0, names.indexOf(a.name)).includes(ref.arm)) throw new Error(`${file}: arm ${a.name}: ${key}.arm ${ref.arm} is not an earlier arm`);
+      if (ref && !names.slice(0, names.indexOf(a.name)).includes(ref.arm))
+        throw new Error(`${file}: arm ${a.name}: ${key}.arm ${ref.arm} is not an earlier arm`);
     }
   }
   return { ...s, dir, outDir: resolve(dir, s.out ?? `../../runs/studies/${s.name}`) };

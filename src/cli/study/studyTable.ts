@@ -22,14 +22,20 @@ export interface RunResult {
   auxExamples?: number;
 }
 
-interface Evaluation { tasks: { task: string; metrics: Record<string, number> }[] }
+interface Evaluation {
+  tasks: { task: string; metrics: Record<string, number> }[];
+}
 
 const readJson = <T>(f: string): T => JSON.parse(readFileSync(f, 'utf8')) as T;
 
 function lastRate(logFile: string): number | null {
   if (!existsSync(logFile)) return null;
   // The pipeline writes an empty log for a unit that took no step (resumed at its end).
-  const lines = readFileSync(logFile, 'utf8').trim().split('\n').filter((l) => l !== '').reverse();
+  const lines = readFileSync(logFile, 'utf8')
+    .trim()
+    .split('\n')
+    .filter((l) => l !== '')
+    .reverse();
   for (const l of lines) {
     const e = JSON.parse(l) as { type?: string; examplesPerSec?: number };
     if (e.type === 'step' && typeof e.examplesPerSec === 'number') return e.examplesPerSec;
@@ -53,20 +59,51 @@ export function jobResults(job: StudyJob): RunResult[] {
       return m.evaluation ? fromEvaluation(job, arm, m.evaluation, lastRate(join(run, 'log.jsonl')), done.wallSeconds) : [];
     }
     case 'pipeline': {
-      const out = fromEvaluation(job, `${arm}/no-finetune`, readJson<Evaluation>(join(run, 'mtl', 'metrics.json')), lastRate(join(run, 'mtl', 'log.jsonl')), done.wallSeconds);
+      const out = fromEvaluation(
+        job,
+        `${arm}/no-finetune`,
+        readJson<Evaluation>(join(run, 'mtl', 'metrics.json')),
+        lastRate(join(run, 'mtl', 'log.jsonl')),
+        done.wallSeconds,
+      );
       for (const t of (job.config.finetune as { tasks: string[] }).tasks) {
-        out.push(...fromEvaluation(job, arm, readJson<Evaluation>(join(run, 'finetune', t, 'metrics.json')), lastRate(join(run, 'finetune', t, 'log.jsonl')), done.wallSeconds));
+        out.push(
+          ...fromEvaluation(
+            job,
+            arm,
+            readJson<Evaluation>(join(run, 'finetune', t, 'metrics.json')),
+            lastRate(join(run, 'finetune', t, 'log.jsonl')),
+            done.wallSeconds,
+          ),
+        );
       }
       return out;
     }
     case 'prune':
       return []; // pruning curves are tabulated by the planted-relations report
     case 'select': {
-      const r = readJson<{ target: string; chosen: string[]; examples?: Record<string, string[]>; wallSeconds: number; training?: { last: Record<string, number>; wallSeconds: number; examplesProcessed: number } }>(join(job.dir, 'result.json'));
+      const r = readJson<{
+        target: string;
+        chosen: string[];
+        examples?: Record<string, string[]>;
+        wallSeconds: number;
+        training?: { last: Record<string, number>; wallSeconds: number; examplesProcessed: number };
+      }>(join(job.dir, 'result.json'));
       if (!r.training) return [];
       const aux = r.examples ? Object.values(r.examples).reduce((n, e) => n + e.length, 0) : undefined;
-      return [{ arm, seed: job.seed, task: r.target, metrics: r.training.last, examplesPerSec: r.training.examplesProcessed / r.training.wallSeconds,
-        wallSeconds: done.wallSeconds, chosen: r.chosen, selectionSeconds: r.wallSeconds, auxExamples: aux }];
+      return [
+        {
+          arm,
+          seed: job.seed,
+          task: r.target,
+          metrics: r.training.last,
+          examplesPerSec: r.training.examplesProcessed / r.training.wallSeconds,
+          wallSeconds: done.wallSeconds,
+          chosen: r.chosen,
+          selectionSeconds: r.wallSeconds,
+          auxExamples: aux,
+        },
+      ];
     }
   }
 }
@@ -75,7 +112,11 @@ export function studyResults(study: Study): RunResult[] {
   const out: RunResult[] = [];
   for (const arm of study.arms) {
     let jobs: StudyJob[];
-    try { jobs = armJobs(study, arm); } catch { continue; } // a tasksFrom arm whose source has not run
+    try {
+      jobs = armJobs(study, arm);
+    } catch {
+      continue;
+    } // a tasksFrom arm whose source has not run
     for (const j of jobs) out.push(...jobResults(j));
   }
   return out;
@@ -107,7 +148,9 @@ export function studyTable(study: Study, results: RunResult[]): string {
       const metrics = names.map((m) => `${m} ${pct(meanStd(rs.map((r) => r.metrics[m])))}`).join('; ');
       const rates = rs.map((r) => r.examplesPerSec).filter((x): x is number => x !== null);
       const rate = rates.length ? meanStd(rates).mean.toFixed(1) : '–';
-      const chosen = rs.some((r) => r.chosen) ? rs.map((r) => `s${r.seed}: ${r.chosen!.join('+') || '∅'}${r.auxExamples !== undefined ? ` (${r.auxExamples} ex)` : ''}`).join('; ') : '';
+      const chosen = rs.some((r) => r.chosen)
+        ? rs.map((r) => `s${r.seed}: ${r.chosen!.join('+') || '∅'}${r.auxExamples !== undefined ? ` (${r.auxExamples} ex)` : ''}`).join('; ')
+        : '';
       lines.push(`| ${task} | ${arm} | ${metrics} | ${rs.length} | ${rate} | ${meanStd(rs.map((r) => r.wallSeconds)).mean.toFixed(0)} | ${chosen} |`);
     }
   }
@@ -119,7 +162,11 @@ export function studyTable(study: Study, results: RunResult[]): string {
 /** GLUE's score of one task from its metrics (MCC alone for CoLA, the mean of the rest); null for a task outside the registry. */
 export function taskScore(task: string, metrics: Record<string, number>): number | null {
   let spec: TaskSpec;
-  try { spec = taskSpecFromRegistry(task); } catch { return null; }
+  try {
+    spec = taskSpecFromRegistry(task);
+  } catch {
+    return null;
+  }
   const score = taskScoreOf(spec, metrics);
   return Number.isNaN(score) ? null : score;
 }
@@ -130,10 +177,12 @@ export function taskScore(task: string, metrics: Record<string, number>): number
  */
 function baselineLines(baseline: string, tasks: string[], arms: string[], results: RunResult[]): string[] {
   const rows: string[] = [];
-  const scored = (arm: string, task: string) => results.filter((r) => r.arm === arm && r.task === task)
-    .map((r) => ({ seed: r.seed, score: taskScore(task, r.metrics) }))
-    .filter((r): r is { seed: number; score: number } => r.score !== null)
-    .sort((x, y) => x.seed - y.seed);
+  const scored = (arm: string, task: string) =>
+    results
+      .filter((r) => r.arm === arm && r.task === task)
+      .map((r) => ({ seed: r.seed, score: taskScore(task, r.metrics) }))
+      .filter((r): r is { seed: number; score: number } => r.score !== null)
+      .sort((x, y) => x.seed - y.seed);
   const perSeed = (rs: { seed: number; score: number }[]) => rs.map((r) => `s${r.seed} ${(100 * r.score).toFixed(2)}`).join(', ');
   for (const task of tasks) {
     const base = scored(baseline, task);
@@ -146,7 +195,11 @@ function baselineLines(baseline: string, tasks: string[], arms: string[], result
       // Rounding can leave −0.00 for equal means.
       const delta = (100 * (meanStd(a).mean - meanStd(b).mean)).toFixed(2).replace(/^-(0\.00)$/, '$1');
       let p: string;
-      try { p = permutationPValue(a, b).toFixed(3); } catch { p = '–'; }
+      try {
+        p = permutationPValue(a, b).toFixed(3);
+      } catch {
+        p = '–';
+      }
       rows.push(`| ${task} | ${arm} | ${delta.startsWith('-') || delta === '0.00' ? '' : '+'}${delta} | ${p} | ${perSeed(base)} | ${perSeed(rs)} |`);
     }
   }

@@ -59,7 +59,12 @@ export const MIN_SENSIBLE_HEADS = 10;
 /** Element-wise Σ of |matrices| picked by index. */
 function sumAbs(units: readonly HeadMatrix[], pick: readonly number[]): HeadMatrix {
   const out = units[0].map((row) => row.map(() => 0));
-  for (const i of pick) units[i].forEach((row, l) => row.forEach((v, h) => { out[l][h] += Math.abs(v); }));
+  for (const i of pick)
+    units[i].forEach((row, l) =>
+      row.forEach((v, h) => {
+        out[l][h] += Math.abs(v);
+      }),
+    );
   return out;
 }
 
@@ -142,7 +147,8 @@ export function correlationUncertainty(units: Record<string, HeadMatrix[]>, opts
   for (const t of tasks) if (units[t].length === 0) throw new Error(`correlationUncertainty: ${t} has no measurement units`);
   const shape = (m: HeadMatrix) => `${m.length}×${m[0]?.length ?? 0}`;
   const ref = shape(units[tasks[0]][0]);
-  for (const t of tasks) for (const m of units[t]) if (shape(m) !== ref) throw new Error(`correlationUncertainty: ${t} has a ${shape(m)} matrix, ${tasks[0]} ${ref}`);
+  for (const t of tasks)
+    for (const m of units[t]) if (shape(m) !== ref) throw new Error(`correlationUncertainty: ${t} has a ${shape(m)} matrix, ${tasks[0]} ${ref}`);
 
   const all = (t: string) => units[t].map((_, i) => i);
   const observed = Object.fromEntries(tasks.map((t) => [t, flattenHeads(normalize(sumAbs(units[t], all(t))))]));
@@ -155,11 +161,15 @@ export function correlationUncertainty(units: Record<string, HeadMatrix[]>, opts
   if (canResample) {
     const boot = rng.fork('bootstrap');
     for (let b = 0; b < B; b++) {
-      resampled.push(Object.fromEntries(tasks.map((t) => {
-        const k = units[t].length;
-        const pick = Array.from({ length: k }, () => boot.int(k));
-        return [t, flattenHeads(normalize(sumAbs(units[t], pick)))];
-      })));
+      resampled.push(
+        Object.fromEntries(
+          tasks.map((t) => {
+            const k = units[t].length;
+            const pick = Array.from({ length: k }, () => boot.int(k));
+            return [t, flattenHeads(normalize(sumAbs(units[t], pick)))];
+          }),
+        ),
+      );
     }
   }
 
@@ -172,7 +182,10 @@ export function correlationUncertainty(units: Record<string, HeadMatrix[]>, opts
       const { p, exact } = permutationP(observed[a], observed[b], method, P, perm);
       let interval: [number, number] | null = null;
       if (canResample) {
-        const dist = resampled.map((w) => corrOf(w[a], w[b], method)).filter(Number.isFinite).sort((u, v) => u - v);
+        const dist = resampled
+          .map((w) => corrOf(w[a], w[b], method))
+          .filter(Number.isFinite)
+          .sort((u, v) => u - v);
         if (dist.length) interval = [quantile(dist, 0.025), quantile(dist, 0.975)];
       }
       pairs.push({ a, b, value, n, p, pExact: exact, interval, spansZero: interval === null || (interval[0] <= 0 && interval[1] >= 0) });
@@ -180,10 +193,19 @@ export function correlationUncertainty(units: Record<string, HeadMatrix[]>, opts
   }
   const floor = smallestExactP(n);
   const headPairs = (n * (n - 1)) / 2;
-  const warning = n >= MIN_SENSIBLE_HEADS
-    ? null
-    : floor >= 0.05
-      ? `only ${n} heads per task: the smallest possible p is ${floor.toPrecision(2)}, so no correlation here can be told from chance`
-      : `only ${n} heads per task: each value rests on ${headPairs} head pairs, so one head moves it by up to ${(2 / headPairs).toFixed(2)}; read the p and the interval, not the colour`;
-  return { method, n, units: Object.fromEntries(tasks.map((t) => [t, units[t].length])), bootstrap: canResample ? B : 0, permutations: n <= EXACT_MAX_HEADS ? 0 : P, pairs, warning };
+  const warning =
+    n >= MIN_SENSIBLE_HEADS
+      ? null
+      : floor >= 0.05
+        ? `only ${n} heads per task: the smallest possible p is ${floor.toPrecision(2)}, so no correlation here can be told from chance`
+        : `only ${n} heads per task: each value rests on ${headPairs} head pairs, so one head moves it by up to ${(2 / headPairs).toFixed(2)}; read the p and the interval, not the colour`;
+  return {
+    method,
+    n,
+    units: Object.fromEntries(tasks.map((t) => [t, units[t].length])),
+    bootstrap: canResample ? B : 0,
+    permutations: n <= EXACT_MAX_HEADS ? 0 : P,
+    pairs,
+    warning,
+  };
 }

@@ -47,10 +47,11 @@ export function minMaxColumns(points: readonly number[][]): number[][] {
   const d = points[0].length;
   const lo = new Array<number>(d).fill(Infinity);
   const hi = new Array<number>(d).fill(-Infinity);
-  for (const p of points) for (let j = 0; j < d; j++) {
-    lo[j] = Math.min(lo[j], p[j]);
-    hi[j] = Math.max(hi[j], p[j]);
-  }
+  for (const p of points)
+    for (let j = 0; j < d; j++) {
+      lo[j] = Math.min(lo[j], p[j]);
+      hi[j] = Math.max(hi[j], p[j]);
+    }
   return points.map((p) => p.map((v, j) => (hi[j] > lo[j] ? (v - lo[j]) / (hi[j] - lo[j]) : 0)));
 }
 
@@ -116,8 +117,11 @@ export function stackFeatures(parts: readonly { task: string; uids: readonly str
  * The map's input for several tasks: each task's pooled outputs (eval mode, before any dropout) over the given
  * rows of its split (FastMTL: the first 2000 unused training rows per task), stacked task by task.
  */
-export async function pooledFeatureSet(encoder: BertEncoder, parts: readonly { task: string; split: LoadedSplit; rows?: readonly number[]; taskId?: number }[],
-  batchSize = 32): Promise<FeatureSet> {
+export async function pooledFeatureSet(
+  encoder: BertEncoder,
+  parts: readonly { task: string; split: LoadedSplit; rows?: readonly number[]; taskId?: number }[],
+  batchSize = 32,
+): Promise<FeatureSet> {
   const feats = [];
   for (const p of parts) {
     const f = await pooledFeatures(encoder, p.split, { rows: p.rows, batchSize, taskId: p.taskId });

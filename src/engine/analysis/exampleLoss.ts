@@ -4,8 +4,7 @@ import type { TaskHead } from '../model/heads/taskHead.ts';
 import type { BatchSource, LabelledBatch, LossOptions } from './types.ts';
 
 /** Per-example task losses [examples] of one batch: encoder → head → the head's unreduced loss. */
-export function taskLosses(model: BertEncoder, head: TaskHead, batch: LabelledBatch,
-  opts: LossOptions & { headMask?: tf.Tensor2D } = {}): tf.Tensor1D {
+export function taskLosses(model: BertEncoder, head: TaskHead, batch: LabelledBatch, opts: LossOptions & { headMask?: tf.Tensor2D } = {}): tf.Tensor1D {
   const training = opts.training ?? false;
   const out = model.forward(batch, { headMask: opts.headMask, training, dropoutSeed: opts.dropoutSeed, taskId: opts.taskId });
   const features = { pooled: out.pooled, sequence: out.lastHiddenState, tokenTypeIds: batch.tokenTypeIds, attentionMask: batch.attentionMask };
@@ -21,7 +20,10 @@ export function rowsPerExample(batch: LabelledBatch): number {
   if (n === 0 || rows % n !== 0) {
     throw new Error(`importance batch: ${rows} input rows do not split into ${n} labelled examples`);
   }
-  for (const [name, t] of [['tokenTypeIds', batch.tokenTypeIds], ['attentionMask', batch.attentionMask]] as const) {
+  for (const [name, t] of [
+    ['tokenTypeIds', batch.tokenTypeIds],
+    ['attentionMask', batch.attentionMask],
+  ] as const) {
     if (t.shape[0] !== rows || t.shape[1] !== batch.inputIds.shape[1]) {
       throw new Error(`importance batch: ${name} has shape [${t.shape}], expected [${batch.inputIds.shape}] like inputIds`);
     }
@@ -43,7 +45,11 @@ export async function* singleExamples(batches: BatchSource): AsyncGenerator<Labe
     for (let i = 0; i < n; i++) {
       let len = 1;
       for (let row = i * r; row < (i + 1) * r; row++) {
-        for (let t = T - 1; t >= len; t--) if (mask[row * T + t] !== 0) { len = t + 1; break; }
+        for (let t = T - 1; t >= len; t--)
+          if (mask[row * T + t] !== 0) {
+            len = t + 1;
+            break;
+          }
       }
       yield {
         inputIds: tf.slice(batch.inputIds, [i * r, 0], [r, len]),

@@ -34,8 +34,12 @@ function headBlockMeans(gK: tf.Tensor, gV: tf.Tensor, A: number): tf.Tensor1D {
 
 /** The [L, A] raw GradTS statistic of every example, with each example's loss. Dropout is ON unless
  * `training: false` (the original measures in train mode; pass a `dropoutSeed` to make it reproducible). */
-export async function gradtsRawPerExample(model: BertEncoder, head: TaskHead, batches: BatchSource, lossOpts: LossOptions = {}):
-  Promise<{ raw: number[][][]; losses: number[] }> {
+export async function gradtsRawPerExample(
+  model: BertEncoder,
+  head: TaskHead,
+  batches: BatchSource,
+  lossOpts: LossOptions = {},
+): Promise<{ raw: number[][][]; losses: number[] }> {
   const opts = { ...lossOpts, training: lossOpts.training ?? true };
   const A = model.numHeads;
   const layers = model.params.layers;
@@ -49,8 +53,7 @@ export async function gradtsRawPerExample(model: BertEncoder, head: TaskHead, ba
       const seed = opts.dropoutSeed === undefined ? undefined : opts.dropoutSeed + 1000 * i++;
       try {
         const { value, raw } = tf.tidy(() => {
-          const { value, grads } = tf.variableGrads(
-            () => tf.sum(taskLosses(model, head, ex, { ...opts, dropoutSeed: seed })) as tf.Scalar, varList);
+          const { value, grads } = tf.variableGrads(() => tf.sum(taskLosses(model, head, ex, { ...opts, dropoutSeed: seed })) as tf.Scalar, varList);
           const raw = tf.stack(layers.map((w) => headBlockMeans(grads[w.key.kernel.name], grads[w.value.kernel.name], A)));
           return { value, raw };
         });

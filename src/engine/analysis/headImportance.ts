@@ -42,8 +42,12 @@ export async function batchMeanLossMaskGrad(model: BertEncoder, head: TaskHead, 
 
 /** Each example's own loss and ∂loss_i/∂m, one batch-1 backward per example (the mask is shared by the
  * batch, so a batched backward would only give the sum). */
-export async function perExampleMaskGrads(model: BertEncoder, head: TaskHead, batches: BatchSource, opts: LossOptions = {}):
-  Promise<{ grads: number[][][]; losses: number[] }> {
+export async function perExampleMaskGrads(
+  model: BertEncoder,
+  head: TaskHead,
+  batches: BatchSource,
+  opts: LossOptions = {},
+): Promise<{ grads: number[][][]; losses: number[] }> {
   const grads: tf.Tensor[] = [];
   const losses: tf.Tensor[] = [];
   try {
@@ -53,8 +57,9 @@ export async function perExampleMaskGrads(model: BertEncoder, head: TaskHead, ba
       try {
         const { value, grad } = tf.tidy(() => {
           const m = onesMask(model);
-          return tf.valueAndGrad((mask: tf.Tensor) =>
-            tf.sum(taskLosses(model, head, ex, { ...opts, dropoutSeed: seed, headMask: mask as tf.Tensor2D })) as tf.Scalar)(m);
+          return tf.valueAndGrad(
+            (mask: tf.Tensor) => tf.sum(taskLosses(model, head, ex, { ...opts, dropoutSeed: seed, headMask: mask as tf.Tensor2D })) as tf.Scalar,
+          )(m);
         });
         losses.push(value);
         grads.push(grad);
@@ -74,8 +79,12 @@ export async function perExampleMaskGrads(model: BertEncoder, head: TaskHead, ba
  * batch; equal to the definition only for batches of one). Both are normalised per layer by the L2 norm
  * over heads (+1e-20), then min-max over all heads.
  */
-export async function maskImportance(model: BertEncoder, head: TaskHead, batches: BatchSource,
-  opts: LossOptions & { perExample: boolean }): Promise<MaskImportanceResult> {
+export async function maskImportance(
+  model: BertEncoder,
+  head: TaskHead,
+  batches: BatchSource,
+  opts: LossOptions & { perExample: boolean },
+): Promise<MaskImportanceResult> {
   if (opts.perExample) {
     const { grads, losses } = await perExampleMaskGrads(model, head, batches, opts);
     if (grads.length === 0) throw new Error('maskImportance: no examples');

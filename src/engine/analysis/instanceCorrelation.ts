@@ -5,8 +5,11 @@ import type { HeadMatrix } from './types.ts';
  * GradTS instance-level scores (§3.5, §7 item 10): the main task's TASK-level matrix against each
  * auxiliary example's INSTANCE matrix, Kendall τ-b on row-major flattened vectors, in input order.
  */
-export function instanceToTaskCorrelation(mainTaskMatrix: HeadMatrix, auxInstanceMatrices: HeadMatrix[],
-  method: CorrelationMethod = 'kendall_tau_b'): number[] {
+export function instanceToTaskCorrelation(
+  mainTaskMatrix: HeadMatrix,
+  auxInstanceMatrices: HeadMatrix[],
+  method: CorrelationMethod = 'kendall_tau_b',
+): number[] {
   return auxInstanceMatrices.map((m, i) => {
     try {
       return headCorrelation(mainTaskMatrix, m, method);
@@ -20,6 +23,8 @@ export function instanceToTaskCorrelation(mainTaskMatrix: HeadMatrix, auxInstanc
  * NaN (a constant instance matrix) is never kept. */
 export function selectInstances(correlations: readonly number[], threshold = 0.62): number[] {
   const kept: number[] = [];
-  correlations.forEach((c, i) => { if (c >= threshold) kept.push(i); });
+  correlations.forEach((c, i) => {
+    if (c >= threshold) kept.push(i);
+  });
   return kept;
 }

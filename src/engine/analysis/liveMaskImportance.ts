@@ -13,17 +13,27 @@ export class LiveMaskImportance {
   addBatch(grad: HeadMatrix): void {
     if (grad.length === 0) throw new Error('LiveMaskImportance.addBatch: empty gradient');
     if (this.sum && (grad.length !== this.sum.length || grad.some((r, l) => r.length !== this.sum![l].length))) {
-      throw new Error(`LiveMaskImportance.addBatch: gradient has shape [${grad.length}, ${grad[0].length}], expected [${this.sum.length}, ${this.sum[0].length}]`);
+      throw new Error(
+        `LiveMaskImportance.addBatch: gradient has shape [${grad.length}, ${grad[0].length}], expected [${this.sum.length}, ${this.sum[0].length}]`,
+      );
     }
-    grad.forEach((row, l) => row.forEach((v, h) => {
-      if (!Number.isFinite(v)) throw new Error(`LiveMaskImportance.addBatch: gradient [${l}, ${h}] is ${v}`);
-    }));
+    grad.forEach((row, l) =>
+      row.forEach((v, h) => {
+        if (!Number.isFinite(v)) throw new Error(`LiveMaskImportance.addBatch: gradient [${l}, ${h}] is ${v}`);
+      }),
+    );
     if (!this.sum) this.sum = grad.map((row) => row.map(() => 0));
-    grad.forEach((row, l) => row.forEach((v, h) => { this.sum![l][h] += Math.abs(v); }));
+    grad.forEach((row, l) =>
+      row.forEach((v, h) => {
+        this.sum![l][h] += Math.abs(v);
+      }),
+    );
     this.n++;
   }
 
-  get batches(): number { return this.n; }
+  get batches(): number {
+    return this.n;
+  }
 
   current(): { raw: HeadMatrix; normalized: HeadMatrix; batches: number } {
     if (!this.sum) throw new Error('LiveMaskImportance.current: no batch added yet');

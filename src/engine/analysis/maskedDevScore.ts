@@ -11,7 +11,12 @@ import type { MaskEvaluator } from './pruningCurve.ts';
  * A pruning-curve evaluator on real data: the task's dev metric (dataset-level, as the trainer's evaluation)
  * with the given heads masked. `metric` defaults to the task's GLUE score (mean of its metrics; MCC for CoLA).
  */
-export function maskedDevEvaluator(model: MultiTaskModel, task: string, dev: LoadedSplit, opts: { metric?: MetricName | 'score'; batchSize?: number } = {}): MaskEvaluator {
+export function maskedDevEvaluator(
+  model: MultiTaskModel,
+  task: string,
+  dev: LoadedSplit,
+  opts: { metric?: MetricName | 'score'; batchSize?: number } = {},
+): MaskEvaluator {
   const spec = model.slot(task).spec;
   const head = model.head(task);
   const metric = opts.metric ?? 'score';

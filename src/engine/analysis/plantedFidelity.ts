@@ -63,8 +63,12 @@ export function signFlipPValue(xs: readonly number[], mu0 = 0): number {
  * Do tasks that share a skill have more similar importance maps than tasks that share none? `maps[s][task]`
  * holds seed s's map of each task; every pair of `tasks` is correlated within each seed.
  */
-export function skillConcordance(maps: ReadonlyMap<number, Readonly<Record<string, HeadMatrix>>>, tasks: readonly string[],
-  shares: (a: string, b: string) => boolean, method: CorrelationMethod = 'kendall_tau_b'): ConcordanceTest {
+export function skillConcordance(
+  maps: ReadonlyMap<number, Readonly<Record<string, HeadMatrix>>>,
+  tasks: readonly string[],
+  shares: (a: string, b: string) => boolean,
+  method: CorrelationMethod = 'kendall_tau_b',
+): ConcordanceTest {
   const seeds = [...maps.keys()];
   if (seeds.length === 0) throw new Error('skill concordance: no seeds');
   const pairs: PairConcordance[] = [];
@@ -133,7 +137,10 @@ export function poissonBinomialTail(probs: readonly number[], hits: number): num
     });
     dist = next;
   }
-  return Math.min(1, dist.slice(Math.max(0, hits)).reduce((s, x) => s + x, 0));
+  return Math.min(
+    1,
+    dist.slice(Math.max(0, hits)).reduce((s, x) => s + x, 0),
+  );
 }
 
 /** Area under the ROC curve of `positive` scores against `negative` ones (Mann–Whitney; ties count ½). */

@@ -58,7 +58,10 @@ export function importanceOrder(importance: HeadMatrix): [number, number][] {
   flat.forEach((v, i) => {
     if (!Number.isFinite(v)) throw new Error(`pruning importance: head [${Math.floor(i / A)}, ${i % A}] is ${v}`);
   });
-  return flat.map((v, i) => ({ v, i })).sort((a, b) => a.v - b.v || a.i - b.i).map(({ i }) => [Math.floor(i / A), i % A]);
+  return flat
+    .map((v, i) => ({ v, i }))
+    .sort((a, b) => a.v - b.v || a.i - b.i)
+    .map(({ i }) => [Math.floor(i / A), i % A]);
 }
 
 /** Heads masked at a fraction: round(f · N). */

@@ -17,7 +17,9 @@ const CORRELATIONS: Record<CorrelationMethod, (x: ArrayLike<number>, y: ArrayLik
 export function flattenHeads(m: HeadMatrix, what = 'importance matrix'): number[] {
   if (m.length === 0) throw new Error(`${what}: empty`);
   const A = m[0].length;
-  m.forEach((row, l) => { if (row.length !== A) throw new Error(`${what}: layer ${l} has ${row.length} heads, layer 0 has ${A}`); });
+  m.forEach((row, l) => {
+    if (row.length !== A) throw new Error(`${what}: layer ${l} has ${row.length} heads, layer 0 has ${A}`);
+  });
   return m.flat();
 }
 

@@ -6,10 +6,10 @@ import type * as tf from '@tensorflow/tfjs';
  * ranking head, whose loss is one cross-entropy per candidate group).
  */
 export interface LabelledBatch {
-  inputIds: tf.Tensor2D;      // int32 [rows, T]
-  tokenTypeIds: tf.Tensor2D;  // int32 [rows, T]
+  inputIds: tf.Tensor2D; // int32 [rows, T]
+  tokenTypeIds: tf.Tensor2D; // int32 [rows, T]
   attentionMask: tf.Tensor2D; // [rows, T], 1 = real token
-  labels: tf.Tensor1D;        // [examples]: class ids (int32) or regression targets (float32)
+  labels: tf.Tensor1D; // [examples]: class ids (int32) or regression targets (float32)
 }
 
 /** Batches as they come: an array, a generator, or a stream from a dataset reader. */

@@ -46,7 +46,10 @@ const probability = (field: string) =>
 
 const hiddenAct = v.picklist(
   Object.keys(HIDDEN_ACTS) as (keyof typeof HIDDEN_ACTS)[],
-  (i) => `field "hidden_act" must be one of ${Object.keys(HIDDEN_ACTS).map((k) => `"${k}"`).join(', ')}, got ${i.received}`,
+  (i) =>
+    `field "hidden_act" must be one of ${Object.keys(HIDDEN_ACTS)
+      .map((k) => `"${k}"`)
+      .join(', ')}, got ${i.received}`,
 );
 
 const ConfigSchema = v.pipe(
@@ -65,12 +68,8 @@ const ConfigSchema = v.pipe(
       attention_probs_dropout_prob: v.optional(probability('attention_probs_dropout_prob'), 0.1),
       initializer_range: v.optional(positiveNumber('initializer_range'), 0.02),
       pad_token_id: v.optional(nonNegativeInt('pad_token_id'), 0),
-      model_type: v.optional(
-        v.literal('bert', (i) => `model_type ${i.received} is not supported (only "bert")`),
-      ),
-      position_embedding_type: v.optional(
-        v.literal('absolute', (i) => `field "position_embedding_type" is ${i.received}; only "absolute" is supported`),
-      ),
+      model_type: v.optional(v.literal('bert', (i) => `model_type ${i.received} is not supported (only "bert")`)),
+      position_embedding_type: v.optional(v.literal('absolute', (i) => `field "position_embedding_type" is ${i.received}; only "absolute" is supported`)),
     },
     (i) => `missing required field "${String(i.path?.[i.path.length - 1].key)}"`,
   ),
@@ -133,8 +132,7 @@ export function parseBertConfig(text: string, file = FILE): BertConfig {
 export function serializeBertConfig(config: BertConfig): string {
   const raw = config.raw ?? {};
   const rawAct = raw.hidden_act;
-  const act =
-    typeof rawAct === 'string' && (HIDDEN_ACTS as Record<string, string>)[rawAct] === config.hiddenAct ? rawAct : config.hiddenAct;
+  const act = typeof rawAct === 'string' && (HIDDEN_ACTS as Record<string, string>)[rawAct] === config.hiddenAct ? rawAct : config.hiddenAct;
   const out: Record<string, unknown> = {
     architectures: ['BertModel'],
     ...raw,

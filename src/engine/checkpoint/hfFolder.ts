@@ -125,10 +125,7 @@ export function saveBertCheckpoint(ckpt: SaveableBertCheckpoint, options: SaveBe
   const extraFiles = ckpt.extra ?? {};
   const givenTokenizerConfig = extraFiles['tokenizer_config.json'];
   const existing = givenTokenizerConfig instanceof Uint8Array ? new TextDecoder().decode(givenTokenizerConfig) : givenTokenizerConfig;
-  files.set(
-    'tokenizer_config.json',
-    text.encode(serializeTokenizerConfig(ckpt.doLowerCase, ckpt.config.maxPositionEmbeddings, existing)),
-  );
+  files.set('tokenizer_config.json', text.encode(serializeTokenizerConfig(ckpt.doLowerCase, ckpt.config.maxPositionEmbeddings, existing)));
   files.set('model.safetensors', serializeSafetensors(tensors, dtypes, { format: 'pt', ...options.metadata }));
   for (const [name, content] of Object.entries(extraFiles)) {
     if (WRITTEN.includes(name)) throw new CheckpointError(label, `extra file ${name} would overwrite the one it writes`);

@@ -75,20 +75,16 @@ export function parseSafetensors(bytes: Uint8Array, file = 'model.safetensors'):
     }
     const prev = entries[i - 1];
     if (prev && e.begin < prev.end) {
-      fail(
-        `tensors ${prev.name} (data bytes ${prev.begin}..${prev.end}) and ${e.name} (data bytes ${e.begin}..${e.end}) overlap`,
-      );
+      fail(`tensors ${prev.name} (data bytes ${prev.begin}..${prev.end}) and ${e.name} (data bytes ${e.begin}..${e.end}) overlap`);
     }
   }
 
-  const tensors = entries.map(
-    (e): NamedTensor => ({
-      name: e.name,
-      shape: e.shape,
-      dtype: e.dtype,
-      data: decode(bytes.slice(dataStart + e.begin, dataStart + e.end), e.dtype),
-    }),
-  );
+  const tensors = entries.map((e): NamedTensor => ({
+    name: e.name,
+    shape: e.shape,
+    dtype: e.dtype,
+    data: decode(bytes.slice(dataStart + e.begin, dataStart + e.end), e.dtype),
+  }));
   return { tensors, metadata };
 }
 
@@ -106,9 +102,7 @@ function readHeaderEntry(name: string, info: unknown, fail: (detail: string) => 
   const dims = shape as number[];
   const needed = elementCount(dims) * BYTES_PER_ELEMENT[dtype];
   if (end - begin !== needed) {
-    fail(
-      `tensor ${name} has data_offsets [${begin},${end}] (${end - begin} bytes), but shape [${dims.join(',')}] in ${dtype} needs ${needed} bytes`,
-    );
+    fail(`tensor ${name} has data_offsets [${begin},${end}] (${end - begin} bytes), but shape [${dims.join(',')}] in ${dtype} needs ${needed} bytes`);
   }
   return { name, dtype, shape: dims, begin, end };
 }
@@ -216,7 +210,10 @@ function encode(t: NamedTensor, dtype: SafetensorsDtype, fail: (detail: string) 
 }
 
 /** Refuses a NaN or ±Inf weight, naming the tensor and the first bad element (a model that trained into NaN). */
-export function checkFiniteTensors(tensors: Iterable<{ name: string; shape: readonly number[]; data: ArrayLike<number> | ArrayLike<bigint> }>, file: string): void {
+export function checkFiniteTensors(
+  tensors: Iterable<{ name: string; shape: readonly number[]; data: ArrayLike<number> | ArrayLike<bigint> }>,
+  file: string,
+): void {
   for (const t of tensors) {
     const d = t.data;
     if (typeof d[0] === 'bigint') continue;
@@ -225,7 +222,10 @@ export function checkFiniteTensors(tensors: Iterable<{ name: string; shape: read
       const x = f[i];
       if (x - x !== 0) {
         const what = Number.isNaN(x) ? 'NaN' : x > 0 ? 'Inf' : '-Inf';
-        throw new CheckpointError(file, `tensor ${t.name} [${t.shape.join(', ')}] holds ${what} at element ${i}${f.length > 1 ? ` of ${f.length}` : ''}; non-finite weights are refused`);
+        throw new CheckpointError(
+          file,
+          `tensor ${t.name} [${t.shape.join(', ')}] holds ${what} at element ${i}${f.length > 1 ? ` of ${f.length}` : ''}; non-finite weights are refused`,
+        );
       }
     }
   }

@@ -63,11 +63,7 @@ export interface SortedTensors {
  * Rename to canonical names and split BertModel parameters from the rest. A name that would appear twice
  * (`bert.x` and `x`) or an encoder layer beyond `num_hidden_layers` is an error.
  */
-export function sortCheckpointTensors(
-  tensors: Iterable<NamedTensor>,
-  config: BertConfig,
-  file = 'model.safetensors',
-): SortedTensors {
+export function sortCheckpointTensors(tensors: Iterable<NamedTensor>, config: BertConfig, file = 'model.safetensors'): SortedTensors {
   const expected = expectedBertTensorShapes(config);
   const params = new Map<string, NamedTensor>();
   const extra = new Map<string, NamedTensor>();
@@ -79,10 +75,7 @@ export function sortCheckpointTensors(
     originalName.set(name, t.name);
     const layer = /^encoder\.layer\.(\d+)\./.exec(name);
     if (layer && Number(layer[1]) >= config.numHiddenLayers) {
-      throw new CheckpointError(
-        file,
-        `tensor ${name} is for layer ${layer[1]}, but config.json has num_hidden_layers ${config.numHiddenLayers}`,
-      );
+      throw new CheckpointError(file, `tensor ${name} is for layer ${layer[1]}, but config.json has num_hidden_layers ${config.numHiddenLayers}`);
     }
     (expected.has(name) ? params : extra).set(name, { ...t, name });
   }
@@ -92,11 +85,7 @@ export function sortCheckpointTensors(
 const MAX_LISTED = 5;
 
 /** Check that every BertModel parameter is there with the shape config.json implies. */
-export function validateBertTensors(
-  params: ReadonlyMap<string, NamedTensor>,
-  config: BertConfig,
-  file = 'model.safetensors',
-): void {
+export function validateBertTensors(params: ReadonlyMap<string, NamedTensor>, config: BertConfig, file = 'model.safetensors'): void {
   const problems: string[] = [];
   for (const [name, shape] of expectedBertTensorShapes(config)) {
     const t = params.get(name);

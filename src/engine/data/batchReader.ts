@@ -78,7 +78,10 @@ export class BatchReader {
   private plan: PlannedBatch[] = [];
   private nextEpochState: RngState;
 
-  constructor(readonly splits: readonly LoadedSplit[], opts: BatchReaderOptions) {
+  constructor(
+    readonly splits: readonly LoadedSplit[],
+    opts: BatchReaderOptions,
+  ) {
     if (!Number.isInteger(opts.batchSize) || opts.batchSize < 1) throw new Error(`batchSize must be a positive integer, got ${opts.batchSize}`);
     if (splits.length === 0) throw new Error('the batch reader needs at least one split');
     this.batchSize = opts.batchSize;
@@ -87,7 +90,8 @@ export class BatchReader {
     if (!Number.isInteger(this.bucketBatches) || this.bucketBatches < 1) throw new Error(`bucketBatches must be a positive integer, got ${opts.bucketBatches}`);
     this.dropLast = opts.dropLast ?? false;
     this.planMode = opts.plan ?? 'reshuffle';
-    if (!['fixed', 'fixed-contents', 'reshuffle'].includes(this.planMode)) throw new Error(`plan must be 'fixed', 'fixed-contents' or 'reshuffle', got ${String(opts.plan)}`);
+    if (!['fixed', 'fixed-contents', 'reshuffle'].includes(this.planMode))
+      throw new Error(`plan must be 'fixed', 'fixed-contents' or 'reshuffle', got ${String(opts.plan)}`);
     this.epochState = new Rng(opts.seed).getState();
     const rng = Rng.fromState(this.epochState);
     this.firstPlan = this.formBatches(rng);

@@ -77,7 +77,15 @@ export async function buildShards(source: DataSource, task: TaskDef, split: Spli
   return opts.store.exclusive ? opts.store.exclusive(key, build) : build();
 }
 
-async function buildLocked(source: DataSource, task: TaskDef, split: SplitName, tokenizer: ShardTokenizer, opts: BuildOptions, key: ShardKey, shardSize: number): Promise<ShardManifest> {
+async function buildLocked(
+  source: DataSource,
+  task: TaskDef,
+  split: SplitName,
+  tokenizer: ShardTokenizer,
+  opts: BuildOptions,
+  key: ShardKey,
+  shardSize: number,
+): Promise<ShardManifest> {
   const { store, maxLength } = opts;
   const vocabHash = await tokenizer.vocabHash();
   const name = `${task.name}/${split}`;

@@ -21,7 +21,12 @@ export interface SplitCheck {
 }
 
 /** Reads every split of a task the source has, collecting malformed rows instead of stopping at the first. */
-export async function checkTask(source: DataSource, task: TaskDef, splits: readonly SplitName[] = task.splits.map((s) => s.name), maxIssues = MAX_ISSUES_KEPT): Promise<SplitCheck[]> {
+export async function checkTask(
+  source: DataSource,
+  task: TaskDef,
+  splits: readonly SplitName[] = task.splits.map((s) => s.name),
+  maxIssues = MAX_ISSUES_KEPT,
+): Promise<SplitCheck[]> {
   const out: SplitCheck[] = [];
   for (const split of splits) {
     const def = task.splits.find((s) => s.name === split)!;

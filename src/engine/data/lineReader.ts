@@ -63,7 +63,12 @@ export async function* readLines(stream: ReadableStream<Uint8Array>, file: strin
         if (text.indexOf('\n') < 0) {
           pending += text;
           if (pending.length > MAX_LINE_CHARS) {
-            throw new DataError({ file, line: lineNo, reason: `line longer than ${MAX_LINE_CHARS} characters (the limit per line; not a TSV file?)`, fatal: true });
+            throw new DataError({
+              file,
+              line: lineNo,
+              reason: `line longer than ${MAX_LINE_CHARS} characters (the limit per line; not a TSV file?)`,
+              fatal: true,
+            });
           }
           if (done) {
             finished = true;
@@ -75,13 +80,23 @@ export async function* readLines(stream: ReadableStream<Uint8Array>, file: strin
         parts[0] = pending + parts[0];
         pending = parts.pop()!;
         if (pending.length > MAX_LINE_CHARS) {
-          throw new DataError({ file, line: lineNo + parts.length, reason: `line longer than ${MAX_LINE_CHARS} characters (the limit per line; not a TSV file?)`, fatal: true });
+          throw new DataError({
+            file,
+            line: lineNo + parts.length,
+            reason: `line longer than ${MAX_LINE_CHARS} characters (the limit per line; not a TSV file?)`,
+            fatal: true,
+          });
         }
         if (parts.length > 0) {
           for (let i = 0; i < parts.length; i++) {
             const p = parts[i];
             if (p.length > MAX_LINE_CHARS) {
-              throw new DataError({ file, line: lineNo + i, reason: `line longer than ${MAX_LINE_CHARS} characters (the limit per line; not a TSV file?)`, fatal: true });
+              throw new DataError({
+                file,
+                line: lineNo + i,
+                reason: `line longer than ${MAX_LINE_CHARS} characters (the limit per line; not a TSV file?)`,
+                fatal: true,
+              });
             }
             if (p.length > 0 && p.charCodeAt(p.length - 1) === 13) parts[i] = p.slice(0, -1);
           }

@@ -97,7 +97,8 @@ function labelMap(task: TaskDef, meta: FileMetaData, name: string): LabelMap {
   const bad = names.filter((_, i) => toRegistry[i] < 0);
   if (bad.length > 0) {
     throw new DataError({
-      file: name, fatal: true,
+      file: name,
+      fatal: true,
       reason: `label names [${names.join(', ')}] in the Parquet metadata do not match the registry's ${task.name} labels (it maps: ${pairs.map(([h, l]) => `${h}→${l}`).join(', ')})`,
     });
   }

@@ -40,12 +40,19 @@ export class ShardReader {
   /** Shards rebuilt by this reader, for reports and tests. */
   readonly rebuilt: number[] = [];
 
-  private constructor(readonly store: ShardStore, readonly manifest: ShardManifest, private readonly rebuildFrom?: RebuildFrom) {}
+  private constructor(
+    readonly store: ShardStore,
+    readonly manifest: ShardManifest,
+    private readonly rebuildFrom?: RebuildFrom,
+  ) {}
 
   static async open(store: ShardStore, key: ShardKey, rebuild?: RebuildFrom): Promise<ShardReader> {
     const m = await store.getManifest(key);
     if (!m) throw new Error(`${keyId(key)} is not in ${store.describe()}: build it first`);
-    if (!m.complete) throw new Error(`${keyId(key)} in ${store.describe()} is incomplete (${m.shards.length} shards, ${m.rows} rows so far): run the build again to finish it`);
+    if (!m.complete)
+      throw new Error(
+        `${keyId(key)} in ${store.describe()} is incomplete (${m.shards.length} shards, ${m.rows} rows so far): run the build again to finish it`,
+      );
     return new ShardReader(store, m, rebuild);
   }
 
@@ -99,7 +106,9 @@ export class ShardReader {
       if (!want.has(group.index)) continue;
       const entry = this.manifest.shards[group.index];
       if ((await inputDigest(group.rows)) !== entry.inputDigest) {
-        throw new Error(`cannot rebuild shard ${group.index} of ${this.name}: its rows in ${source.describe()} differ from the ones it was built from (the source changed; build the split again)`);
+        throw new Error(
+          `cannot rebuild shard ${group.index} of ${this.name}: its rows in ${source.describe()} differ from the ones it was built from (the source changed; build the split again)`,
+        );
       }
       const enc = encodeRows(group.rows, tokenizer, this.manifest.maxLength);
       if ((await sha256Hex(enc.bytes)) !== entry.checksum) {
@@ -128,7 +137,8 @@ export class ShardReader {
       await this.repair(bad, damaged.join(', '));
       for (const i of bad) {
         const bytes = await this.store.getShard(this.key, i);
-        if (!bytes || (await sha256Hex(bytes)) !== this.manifest.shards[i].checksum) throw new Error(`shard ${i} of ${this.name} is still damaged after the rebuild`);
+        if (!bytes || (await sha256Hex(bytes)) !== this.manifest.shards[i].checksum)
+          throw new Error(`shard ${i} of ${this.name} is still damaged after the rebuild`);
         shardBytes[i] = bytes;
       }
     }

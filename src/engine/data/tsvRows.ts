@@ -7,7 +7,13 @@ import type { OpenOptions, RawExample } from './types.ts';
  * Turns a GLUE TSV file's lines into examples, checking each row against the registry layout: the header,
  * the column count, the label vocabulary and (STS-B) the score. Split on tabs only; no quote handling.
  */
-export async function* tsvExamples(lines: AsyncIterable<LineBatch>, task: TaskDef, split: SplitDef, file: string, opts: OpenOptions = {}): AsyncGenerator<RawExample> {
+export async function* tsvExamples(
+  lines: AsyncIterable<LineBatch>,
+  task: TaskDef,
+  split: SplitDef,
+  file: string,
+  opts: OpenOptions = {},
+): AsyncGenerator<RawExample> {
   const layout = split.tsv;
   if (!layout) throw new Error(`${task.name}/${split.name} has no TSV layout`);
   const collect = opts.onMalformed === 'collect';
@@ -32,7 +38,9 @@ export async function* tsvExamples(lines: AsyncIterable<LineBatch>, task: TaskDe
           if (text !== expected) {
             const found = text.split('\t');
             report({
-              file, line, fatal: true,
+              file,
+              line,
+              fatal: true,
               reason: `unexpected header ${JSON.stringify(clip(text))} (${found.length} columns); ${task.name} ${layout.file} starts with ${JSON.stringify(expected)} (${layout.header.length} columns)`,
             });
             return;

@@ -77,8 +77,16 @@ async function listEntries(openZip: () => ReadableStream<Uint8Array>, zipName: s
   }
   if (total === 0) throw new DataError({ file: zipName, reason: 'empty file', fatal: true });
   if (unsafe.length > 0) {
-    const shown = unsafe.slice(0, 3).map((n) => JSON.stringify(n)).join(', ') + (unsafe.length > 3 ? ` and ${unsafe.length - 3} more` : '');
-    throw new DataError({ file: zipName, reason: `entry names that point outside the archive's folder (absolute, "..", drive letter or backslash): ${shown}; refusing the archive`, fatal: true });
+    const shown =
+      unsafe
+        .slice(0, 3)
+        .map((n) => JSON.stringify(n))
+        .join(', ') + (unsafe.length > 3 ? ` and ${unsafe.length - 3} more` : '');
+    throw new DataError({
+      file: zipName,
+      reason: `entry names that point outside the archive's folder (absolute, "..", drive letter or backslash): ${shown}; refusing the archive`,
+      fatal: true,
+    });
   }
   if (found.length === 0) throw new DataError({ file: zipName, reason: 'not a zip archive, or an empty one (no entries found)', fatal: true });
   return found;

@@ -50,7 +50,11 @@ const unit = v.pipe(finiteNumber, v.minValue(0), v.maxValue(1));
 const finite = finiteNumber;
 
 export const ModelSourceSchema = v.variant('kind', [
-  v.object({ kind: v.literal('hub'), repo: v.pipe(v.string(), v.regex(/^[\w.-]+\/[\w.-]+$/, 'must look like owner/name')), revision: v.optional(v.pipe(v.string(), v.regex(/^[\w.-]+$/)), 'main') }),
+  v.object({
+    kind: v.literal('hub'),
+    repo: v.pipe(v.string(), v.regex(/^[\w.-]+\/[\w.-]+$/, 'must look like owner/name')),
+    revision: v.optional(v.pipe(v.string(), v.regex(/^[\w.-]+$/)), 'main'),
+  }),
   v.object({ kind: v.literal('url'), url: webUrl }),
   v.object({ kind: v.literal('dir'), path: v.pipe(v.string(), v.maxLength(4096)) }),
   v.object({ kind: v.literal('run'), runId: v.pipe(v.string(), v.maxLength(128)) }),
@@ -102,7 +106,11 @@ export const SamplerSchema = v.variant('kind', [
   v.object({ kind: v.literal('mtdnn'), mixOpt: v.optional(v.picklist([0, 1]), 0), ratio: v.optional(v.pipe(finiteNumber, v.minValue(0), v.maxValue(100)), 0) }),
   v.object({ kind: v.literal('anneal'), stepsPerEpoch: v.optional(positiveInt(10_000_000)), sizes: v.optional(v.picklist(['true', 'original']), 'true') }),
   v.object({ kind: v.picklist(['proportional', 'sqrt', 'uniform']), stepsPerEpoch: v.optional(positiveInt(10_000_000)) }),
-  v.object({ kind: v.literal('temperature'), temperature: v.pipe(finiteNumber, v.minValue(0.01), v.maxValue(100)), stepsPerEpoch: v.optional(positiveInt(10_000_000)) }),
+  v.object({
+    kind: v.literal('temperature'),
+    temperature: v.pipe(finiteNumber, v.minValue(0.01), v.maxValue(100)),
+    stepsPerEpoch: v.optional(positiveInt(10_000_000)),
+  }),
 ]);
 
 export const OptimizerSchema = v.object({
@@ -198,11 +206,15 @@ export function parseExperiment(input: unknown, origin = 'experiment'): Experime
     const dup = names.find((n, i) => names.indexOf(n) !== i);
     if (dup) throw new Error(`${origin}: tasks: ${dup} is listed twice`);
     const generated = names.filter(isSyntheticTaskName);
-    if (exp.data.kind !== 'synthetic' && generated.length > 0) throw new Error(`${origin}: data.kind: the synthetic tasks (${generated.join(', ')}) need data.kind "synthetic"`);
+    if (exp.data.kind !== 'synthetic' && generated.length > 0)
+      throw new Error(`${origin}: data.kind: the synthetic tasks (${generated.join(', ')}) need data.kind "synthetic"`);
     // GLUE names with data.kind "synthetic" stay allowed: tests and the selection worker hand in-memory rows to the trainer that way.
     if (generated.length > 0) {
       const i = names.findIndex((n) => !isSyntheticTaskName(n));
-      if (i >= 0) throw new Error(`${origin}: tasks.${i}.name: "${names[i]}" cannot be mixed with synthetic tasks (data.kind "synthetic" generates only ${SYNTHETIC_TASK_NAMES.join(', ')})`);
+      if (i >= 0)
+        throw new Error(
+          `${origin}: tasks.${i}.name: "${names[i]}" cannot be mixed with synthetic tasks (data.kind "synthetic" generates only ${SYNTHETIC_TASK_NAMES.join(', ')})`,
+        );
     }
     if (exp.siwlm.enabled && exp.siwlm.centralTask && !names.includes(exp.siwlm.centralTask)) {
       throw new Error(`${origin}: siwlm.centralTask: ${exp.siwlm.centralTask} is not one of the tasks (${names.join(', ')})`);

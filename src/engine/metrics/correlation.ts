@@ -66,7 +66,7 @@ function countInversions(a: Int32Array<ArrayBuffer>): number {
 /** Σ c(c−1)/2 over the runs of consecutive entries of `order` that `same` says are equal. */
 function tiedPairs(order: readonly number[], same: (a: number, b: number) => boolean): number {
   let ties = 0;
-  for (let i = 0; i < order.length; ) {
+  for (let i = 0; i < order.length;) {
     let j = i;
     while (j + 1 < order.length && same(order[j + 1], order[i])) j++;
     const c = j - i + 1;

@@ -6,7 +6,10 @@
  * (with 5 seeds against 5: 2/252 ≈ 0.008, when every value of one arm is above every value of the other).
  */
 export function permutationPValue(a: readonly number[], b: readonly number[], maxSplits = 1_000_000): number {
-  for (const [name, xs] of [['first', a], ['second', b]] as const) {
+  for (const [name, xs] of [
+    ['first', a],
+    ['second', b],
+  ] as const) {
     if (xs.length === 0) throw new Error(`permutation test: the ${name} sample is empty`);
     const bad = xs.findIndex((x) => !Number.isFinite(x));
     if (bad >= 0) throw new Error(`permutation test: value ${bad + 1} of the ${name} sample is ${xs[bad]}`);

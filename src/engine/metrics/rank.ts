@@ -8,7 +8,7 @@ export function rankdata(values: ArrayLike<number>): Float64Array {
   for (let i = 0; i < n; i++) if (Number.isNaN(values[i])) throw new Error(`rankdata: value ${i} is NaN`);
   order.sort((a, b) => values[a] - values[b] || a - b);
   const ranks = new Float64Array(n);
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     let j = i;
     while (j + 1 < n && values[order[j + 1]] === values[order[i]]) j++;
     const avg = (i + j) / 2 + 1;

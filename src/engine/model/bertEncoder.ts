@@ -11,8 +11,8 @@ import type { EncoderExtension, ExtensionContext } from './encoderExtension.ts';
  */
 
 export interface EncoderInput {
-  inputIds: tf.Tensor2D;      // int32 [B, T]
-  tokenTypeIds: tf.Tensor2D;  // int32 [B, T]
+  inputIds: tf.Tensor2D; // int32 [B, T]
+  tokenTypeIds: tf.Tensor2D; // int32 [B, T]
   attentionMask: tf.Tensor2D; // int32/float [B, T], 1 = real token
 }
 
@@ -31,11 +31,11 @@ export interface ForwardOptions {
 }
 
 export interface EncoderOutput {
-  lastHiddenState: tf.Tensor3D;   // [B, T, H]
-  pooled: tf.Tensor2D;            // [B, H]
-  embeddingOutput: tf.Tensor3D;   // [B, T, H], hiddenStates[0]
-  hiddenStates?: tf.Tensor3D[];   // L+1 of [B, T, H]
-  attentions?: tf.Tensor4D[];     // L of [B, A, T, T]
+  lastHiddenState: tf.Tensor3D; // [B, T, H]
+  pooled: tf.Tensor2D; // [B, H]
+  embeddingOutput: tf.Tensor3D; // [B, T, H], hiddenStates[0]
+  hiddenStates?: tf.Tensor3D[]; // L+1 of [B, T, H]
+  attentions?: tf.Tensor4D[]; // L of [B, A, T, T]
 }
 
 /** Additive attention bias: 0 for real keys, −10000 for padding (as BERT/HF), shape [B, 1, 1, T]. */
@@ -67,8 +67,12 @@ export class BertEncoder {
     return new BertEncoder(config, params, bindings);
   }
 
-  get numLayers() { return this.config.numHiddenLayers; }
-  get numHeads() { return this.config.numAttentionHeads; }
+  get numLayers() {
+    return this.config.numHiddenLayers;
+  }
+  get numHeads() {
+    return this.config.numAttentionHeads;
+  }
 
   /** Every trainable variable of the encoder (and its extension), by HF name. */
   namedVariables(): Map<string, tf.Variable> {
@@ -104,9 +108,12 @@ export class BertEncoder {
     // Embeddings: word + position + token type → LayerNorm → dropout. [B, T, H]
     const positions = tf.range(0, T, 1, 'int32');
     let h = tf.add(
-      tf.add(embeddingLookup(p.wordEmbeddings as tf.Tensor2D, input.inputIds),
-        tf.expandDims(embeddingLookup(p.positionEmbeddings as tf.Tensor2D, positions), 0)),
-      embeddingLookup(p.tokenTypeEmbeddings as tf.Tensor2D, input.tokenTypeIds));
+      tf.add(
+        embeddingLookup(p.wordEmbeddings as tf.Tensor2D, input.inputIds),
+        tf.expandDims(embeddingLookup(p.positionEmbeddings as tf.Tensor2D, positions), 0),
+      ),
+      embeddingLookup(p.tokenTypeEmbeddings as tf.Tensor2D, input.tokenTypeIds),
+    );
     h = layerNorm(h, p.embeddingNorm.gamma as tf.Tensor1D, p.embeddingNorm.beta as tf.Tensor1D, cfg.layerNormEps);
     h = dropout(h, cfg.hiddenDropoutProb, training, nextSeed());
     if (opts.embeddingDelta) h = tf.add(h, opts.embeddingDelta);
@@ -144,12 +151,23 @@ export class BertEncoder {
    */
   private forwardPadded(input: EncoderInput, opts: ForwardOptions, S: number): EncoderOutput {
     const T = input.inputIds.shape[1];
-    const pad = (x: tf.Tensor2D, value: number) => tf.pad(x, [[0, 0], [0, S - T]], value) as tf.Tensor2D;
-    const out = this.forward({
-      inputIds: pad(input.inputIds, this.config.padTokenId),
-      tokenTypeIds: pad(input.tokenTypeIds, 0),
-      attentionMask: pad(input.attentionMask, 0),
-    }, opts);
+    const pad = (x: tf.Tensor2D, value: number) =>
+      tf.pad(
+        x,
+        [
+          [0, 0],
+          [0, S - T],
+        ],
+        value,
+      ) as tf.Tensor2D;
+    const out = this.forward(
+      {
+        inputIds: pad(input.inputIds, this.config.padTokenId),
+        tokenTypeIds: pad(input.tokenTypeIds, 0),
+        attentionMask: pad(input.attentionMask, 0),
+      },
+      opts,
+    );
     const cut3 = (x: tf.Tensor3D) => tf.slice(x, [0, 0, 0], [-1, T, -1]) as tf.Tensor3D;
     return {
       lastHiddenState: cut3(out.lastHiddenState),
@@ -174,8 +192,11 @@ export class BertEncoder {
     const d = H / A;
 
     // Q, K, V in one matmul: [B, T, H] · [H, 3H] → [B, T, 3H]. Variants may add task-specific terms.
-    let qkv = dense(hIn, tf.concat([w.query.kernel, w.key.kernel, w.value.kernel], 1) as tf.Tensor2D,
-      tf.concat([w.query.bias, w.key.bias, w.value.bias]) as tf.Tensor1D);
+    let qkv = dense(
+      hIn,
+      tf.concat([w.query.kernel, w.key.kernel, w.value.kernel], 1) as tf.Tensor2D,
+      tf.concat([w.query.bias, w.key.bias, w.value.bias]) as tf.Tensor1D,
+    );
     const deltas = this.extension?.projectionDeltas?.(l, hIn, ctx);
     if (deltas && (deltas.q || deltas.k || deltas.v)) {
       const orZero = (x: tf.Tensor | undefined) => x ?? tf.zeros([B, T, H]);
@@ -194,7 +215,12 @@ export class BertEncoder {
 
     // Weighted values [B·A, T, d] → merge heads [B, A, T, d] → [B, T, H]
     const context = tf.reshape(tf.transpose(tf.reshape(attentionContext(tf.reshape(probs, [B * A, T, T]), v), [B, A, T, d]), [0, 2, 1, 3]), [B, T, H]);
-    const projected = dropout(dense(context, w.attentionOutput.kernel as tf.Tensor2D, w.attentionOutput.bias as tf.Tensor1D), cfg.hiddenDropoutProb, ctx.training, ctx.nextSeed());
+    const projected = dropout(
+      dense(context, w.attentionOutput.kernel as tf.Tensor2D, w.attentionOutput.bias as tf.Tensor1D),
+      cfg.hiddenDropoutProb,
+      ctx.training,
+      ctx.nextSeed(),
+    );
     const out = layerNorm(tf.add(projected, hIn), w.attentionNorm.gamma as tf.Tensor1D, w.attentionNorm.beta as tf.Tensor1D, cfg.layerNormEps) as tf.Tensor3D;
     return { out, probs };
   }
@@ -217,4 +243,3 @@ export class BertEncoder {
     this.disposed = true;
   }
 }
-

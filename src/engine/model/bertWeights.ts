@@ -3,24 +3,41 @@ import type { BertConfig, NamedTensor } from '../checkpoint/types.ts';
 
 /** A dense layer's parameters. `kernel` is [in, out]: HF stores [out, in], we transpose once at load so
  * the hot path is a plain matMul. */
-export interface DenseParams { kernel: tf.Variable; bias: tf.Variable }
-export interface NormParams { gamma: tf.Variable; beta: tf.Variable }
+export interface DenseParams {
+  kernel: tf.Variable;
+  bias: tf.Variable;
+}
+export interface NormParams {
+  gamma: tf.Variable;
+  beta: tf.Variable;
+}
 
 export interface LayerParams {
-  query: DenseParams; key: DenseParams; value: DenseParams;
-  attentionOutput: DenseParams; attentionNorm: NormParams;
-  intermediate: DenseParams; output: DenseParams; outputNorm: NormParams;
+  query: DenseParams;
+  key: DenseParams;
+  value: DenseParams;
+  attentionOutput: DenseParams;
+  attentionNorm: NormParams;
+  intermediate: DenseParams;
+  output: DenseParams;
+  outputNorm: NormParams;
 }
 
 export interface BertParams {
-  wordEmbeddings: tf.Variable; positionEmbeddings: tf.Variable; tokenTypeEmbeddings: tf.Variable;
+  wordEmbeddings: tf.Variable;
+  positionEmbeddings: tf.Variable;
+  tokenTypeEmbeddings: tf.Variable;
   embeddingNorm: NormParams;
   layers: LayerParams[];
   pooler: DenseParams;
 }
 
 /** One trainable tensor with its Hugging Face name; `transposed` says the variable is HF's [out, in]ᵀ. */
-export interface HfBinding { hfName: string; variable: tf.Variable; transposed: boolean }
+export interface HfBinding {
+  hfName: string;
+  variable: tf.Variable;
+  transposed: boolean;
+}
 
 let instanceCounter = 0;
 

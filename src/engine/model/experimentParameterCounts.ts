@@ -67,7 +67,12 @@ export function experimentVariantOptions(exp: Experiment): VariantOptions {
 export function randomModelShape(exp: Experiment): ModelShape | null {
   const m = exp.model;
   if (m.kind !== 'random') return null;
-  const vocabSize = m.vocab === 'synthetic' ? syntheticVocabText().split('\n').filter((w) => w !== '').length : BERT_BASE_UNCASED_VOCAB_SIZE;
+  const vocabSize =
+    m.vocab === 'synthetic'
+      ? syntheticVocabText()
+          .split('\n')
+          .filter((w) => w !== '').length
+      : BERT_BASE_UNCASED_VOCAB_SIZE;
   return { vocabSize, hiddenSize: m.hidden, numHiddenLayers: m.layers, intermediateSize: m.intermediate, maxPositionEmbeddings: 512, typeVocabSize: 2 };
 }
 
@@ -75,7 +80,8 @@ export function randomModelShape(exp: Experiment): ModelShape | null {
 export function headParameterCount(task: string, spec: HeadShape, choice: 'linear' | 'san', hiddenSize: number): { kind: HeadKind; count: number } {
   const H = hiddenSize;
   if (choice === 'san') {
-    if (spec.type !== 'classification') throw new Error(`heads: ${task} is a ${spec.type} task; the SAN answer module is for classification only (use head "linear")`);
+    if (spec.type !== 'classification')
+      throw new Error(`heads: ${task} is a ${spec.type} task; the SAN answer module is for classification only (use head "linear")`);
     // query_wsum H→1, bilinear attn H→H, classifier 4H→C, GRU cell (H→H): weight_ih, weight_hh [3H, H] and two [3H] biases.
     const gru = 2 * 3 * H * H + 2 * 3 * H;
     return { kind: 'san', count: linear(H, 1) + linear(H, H) + linear(4 * H, spec.numLabels) + gru };

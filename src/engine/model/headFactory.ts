@@ -13,7 +13,8 @@ export type HeadInit = { seed: number } | { snapshot: HeadSnapshot };
 
 function savedLayer(task: string, snap: HeadSnapshot, layer: string): LinearSnapshot {
   const l = snap.layers[layer];
-  if (!l || Array.isArray(l) || !('W' in l)) throw new Error(`heads: ${task} snapshot has no linear layer "${layer}" (layers: ${Object.keys(snap.layers).join(', ')})`);
+  if (!l || Array.isArray(l) || !('W' in l))
+    throw new Error(`heads: ${task} snapshot has no linear layer "${layer}" (layers: ${Object.keys(snap.layers).join(', ')})`);
   return l;
 }
 
@@ -31,7 +32,8 @@ export function createTaskHead(spec: TaskSpec, hiddenSize: number, init: HeadIni
     if (s.numLabels !== spec.numLabels) throw new Error(`heads: ${spec.name} snapshot has ${s.numLabels} outputs, expected ${spec.numLabels}`);
   }
   if (choice === 'san') {
-    if (spec.type !== 'classification') throw new Error(`heads: ${spec.name} is a ${spec.type} task; the SAN answer module is for classification only (use head "linear")`);
+    if (spec.type !== 'classification')
+      throw new Error(`heads: ${spec.name} is a ${spec.type} task; the SAN answer module is for classification only (use head "linear")`);
     return 'snapshot' in init
       ? SanHead.fromSnapshot(init.snapshot, hiddenSize)
       : new SanHead(spec.name, hiddenSize, spec.numLabels, spec.dropout, {}, { seed: init.seed });

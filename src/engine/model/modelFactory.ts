@@ -14,28 +14,36 @@ type RandomModel = Extract<Experiment['model'], { kind: 'random' }>;
 
 /** BERT's config.json for a model trained from scratch (BERT-style init range 0.02, exact GELU, 512 positions). */
 export function randomBertConfig(m: RandomModel, vocabSize: number, dropout: number): BertConfig {
-  return parseBertConfig(JSON.stringify({
-    architectures: ['BertModel'],
-    model_type: 'bert',
-    vocab_size: vocabSize,
-    hidden_size: m.hidden,
-    num_hidden_layers: m.layers,
-    num_attention_heads: m.heads,
-    intermediate_size: m.intermediate,
-    max_position_embeddings: 512,
-    type_vocab_size: 2,
-    layer_norm_eps: 1e-12,
-    hidden_act: 'gelu',
-    hidden_dropout_prob: dropout,
-    attention_probs_dropout_prob: dropout,
-    initializer_range: 0.02,
-    pad_token_id: 0,
-  }), 'random model config');
+  return parseBertConfig(
+    JSON.stringify({
+      architectures: ['BertModel'],
+      model_type: 'bert',
+      vocab_size: vocabSize,
+      hidden_size: m.hidden,
+      num_hidden_layers: m.layers,
+      num_attention_heads: m.heads,
+      intermediate_size: m.intermediate,
+      max_position_embeddings: 512,
+      type_vocab_size: 2,
+      layer_norm_eps: 1e-12,
+      hidden_act: 'gelu',
+      hidden_dropout_prob: dropout,
+      attention_probs_dropout_prob: dropout,
+      initializer_range: 0.02,
+      pad_token_id: 0,
+    }),
+    'random model config',
+  );
 }
 
 /** MT-DNN sets both encoder dropouts from one flag (--bert_dropout_p, docs/methods.md §1.3); the experiment's encoderDropout is it. */
 export function withEncoderDropout(config: BertConfig, dropout: number): BertConfig {
-  return { ...config, hiddenDropoutProb: dropout, attentionProbsDropoutProb: dropout, raw: { ...config.raw, hidden_dropout_prob: dropout, attention_probs_dropout_prob: dropout } };
+  return {
+    ...config,
+    hiddenDropoutProb: dropout,
+    attentionProbsDropoutProb: dropout,
+    raw: { ...config.raw, hidden_dropout_prob: dropout, attention_probs_dropout_prob: dropout },
+  };
 }
 
 /** The encoder an experiment starts from: a loaded checkpoint, or random weights seeded by the experiment. */
@@ -48,7 +56,11 @@ export function buildEncoder(exp: Experiment, source: { checkpoint: Pick<BertChe
 }
 
 /** The encoder plus one fresh head per experiment task (run order), specs from the GLUE registry unless given. */
-export function buildMultiTaskModel(exp: Experiment, encoder: BertEncoder, opts: { specs?: Readonly<Record<string, TaskSpec>>; extension?: EncoderExtension | null } = {}): MultiTaskModel {
+export function buildMultiTaskModel(
+  exp: Experiment,
+  encoder: BertEncoder,
+  opts: { specs?: Readonly<Record<string, TaskSpec>>; extension?: EncoderExtension | null } = {},
+): MultiTaskModel {
   const tasks = runTaskOrder(exp).map((t) => ({ spec: opts.specs?.[t.name] ?? taskSpecFromRegistry(t.name, t.dropout), choice: t.head }));
   return MultiTaskModel.create(encoder, tasks, exp.seed, opts.extension ?? null);
 }

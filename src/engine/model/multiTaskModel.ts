@@ -38,13 +38,20 @@ export class MultiTaskModel {
   private readonly slots = new Map<string, TaskSlot>();
   private disposed = false;
 
-  constructor(readonly encoder: BertEncoder, extension: EncoderExtension | null = null) {
+  constructor(
+    readonly encoder: BertEncoder,
+    extension: EncoderExtension | null = null,
+  ) {
     if (extension) encoder.extension = extension;
   }
 
   /** Adds a head for each task; `seed` makes the fresh heads' weights reproducible (one stream per task). */
-  static create(encoder: BertEncoder, tasks: readonly { spec: TaskSpec; choice?: HeadChoice; init?: HeadInit }[], seed: number,
-    extension: EncoderExtension | null = null): MultiTaskModel {
+  static create(
+    encoder: BertEncoder,
+    tasks: readonly { spec: TaskSpec; choice?: HeadChoice; init?: HeadInit }[],
+    seed: number,
+    extension: EncoderExtension | null = null,
+  ): MultiTaskModel {
     const m = new MultiTaskModel(encoder, extension);
     tasks.forEach((t, i) => m.addTask(t.spec, t.init ?? { seed: (seed * 1000 + 17 * (i + 1)) >>> 0 }, t.choice ?? 'linear'));
     return m;

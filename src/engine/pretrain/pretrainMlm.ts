@@ -96,9 +96,8 @@ export class MlmPretrainer {
       this.paramByVar.set(p.variable.name, p.name);
       this.vars.push(p.variable);
     }
-    this.optimizer = o.optimizer === 'adam'
-      ? createOptimizer('adam', params)
-      : createOptimizer('adamw', params, { weightDecay: o.weightDecay, decayFilter: 'no-bias-norm' });
+    this.optimizer =
+      o.optimizer === 'adam' ? createOptimizer('adam', params) : createOptimizer('adamw', params, { weightDecay: o.weightDecay, decayFilter: 'no-bias-norm' });
     this.rng = new Rng(`mlm/${o.seed}`);
   }
 
@@ -126,7 +125,10 @@ export class MlmPretrainer {
   /** One optimiser step. Throws NonFiniteLossError (before any update) when the loss is NaN/Inf. */
   async trainStep(): Promise<MlmStepEvent> {
     const t0 = performance.now();
-    const batch = padBatch(this.batchIndices(this.step).map((i) => this.train[i]), this.padId);
+    const batch = padBatch(
+      this.batchIndices(this.step).map((i) => this.train[i]),
+      this.padId,
+    );
     const masked = maskBatch(batch.inputIds, batch.attentionMask, batch.B, batch.T, this.vocab, this.rng, this.options.masking);
     const dropoutSeed = this.rng.nextUint32();
     const lr = this.learningRate(this.step);
@@ -189,7 +191,11 @@ export class MlmPretrainer {
   }
 
   /** Masked-LM loss (token-weighted) and accuracy on `seqs`, with masking fixed by `maskSeed`, dropout off. */
-  async evaluate(seqs: readonly PackedSequence[], maskSeed: string | number = `mlm/${this.options.seed}/heldout`, batchSize = this.options.batchSize): Promise<MlmEvalResult> {
+  async evaluate(
+    seqs: readonly PackedSequence[],
+    maskSeed: string | number = `mlm/${this.options.seed}/heldout`,
+    batchSize = this.options.batchSize,
+  ): Promise<MlmEvalResult> {
     return evaluateMlm(this.encoder, this.head, seqs, this.vocab, this.padId, new Rng(maskSeed), batchSize, this.options.masking);
   }
 
@@ -216,8 +222,14 @@ export class MlmPretrainer {
 
 /** Masked-LM loss and accuracy of a model on `seqs` (see MlmPretrainer.evaluate). */
 export async function evaluateMlm(
-  encoder: BertEncoder, head: MaskedLmHead, seqs: readonly PackedSequence[], vocab: MaskingVocab, padId: number,
-  rng: Rng, batchSize: number, masking: MaskingOptions = {},
+  encoder: BertEncoder,
+  head: MaskedLmHead,
+  seqs: readonly PackedSequence[],
+  vocab: MaskingVocab,
+  padId: number,
+  rng: Rng,
+  batchSize: number,
+  masking: MaskingOptions = {},
 ): Promise<MlmEvalResult> {
   let lossSum = 0;
   let correct = 0;
@@ -227,17 +239,17 @@ export async function evaluateMlm(
     const m = maskBatch(batch.inputIds, batch.attentionMask, batch.B, batch.T, vocab, rng, masking);
     if (m.positions.length === 0) continue;
     const [sumLoss, hits] = tf.tidy(() => {
-      const out = encoder.forward({
-        inputIds: tf.tensor2d(m.inputIds, [batch.B, batch.T], 'int32'),
-        tokenTypeIds: tf.tensor2d(batch.typeIds, [batch.B, batch.T], 'int32'),
-        attentionMask: tf.tensor2d(batch.attentionMask, [batch.B, batch.T], 'int32'),
-      }, { training: false });
+      const out = encoder.forward(
+        {
+          inputIds: tf.tensor2d(m.inputIds, [batch.B, batch.T], 'int32'),
+          tokenTypeIds: tf.tensor2d(batch.typeIds, [batch.B, batch.T], 'int32'),
+          attentionMask: tf.tensor2d(batch.attentionMask, [batch.B, batch.T], 'int32'),
+        },
+        { training: false },
+      );
       const targets = tf.tensor1d(m.targets, 'int32');
       const logits = head.logitsAt(out.lastHiddenState, tf.tensor1d(m.positions, 'int32'));
-      return [
-        tf.mul(head.loss(logits, targets), m.positions.length),
-        tf.sum(tf.cast(tf.equal(tf.argMax(logits, -1), targets), 'float32')),
-      ];
+      return [tf.mul(head.loss(logits, targets), m.positions.length), tf.sum(tf.cast(tf.equal(tf.argMax(logits, -1), targets), 'float32'))];
     });
     lossSum += (await sumLoss.data())[0];
     correct += (await hits.data())[0];

@@ -44,9 +44,7 @@ export function softwareAdapterReason(a: AdapterFacts): string | undefined {
 
 const ms = (x: number) => `${x.toFixed(1)} ms`;
 
-export type AutoInput =
-  | { kind: 'no-webgpu'; why: string }
-  | { kind: 'adapter'; adapter: AdapterFacts; calibration?: Calibration };
+export type AutoInput = { kind: 'no-webgpu'; why: string } | { kind: 'adapter'; adapter: AdapterFacts; calibration?: Calibration };
 
 /**
  * Decides auto's backend. A software adapter is refused before any calibration (tests may switch that off
@@ -63,7 +61,5 @@ export function chooseAutoBackend(input: AutoInput, { refuseSoftware = true } = 
     throw new Error(`chooseAutoBackend: calibration times must be positive numbers (webgpu ${c.webgpuMs}, wasm ${c.wasmMs})`);
   }
   const timing = `a calibration step took ${ms(c.webgpuMs)} on webgpu (${describeAdapter(input.adapter)}) and ${ms(c.wasmMs)} on wasm`;
-  return c.webgpuMs < c.wasmMs
-    ? { name: 'webgpu', reason: `auto picked webgpu: ${timing}` }
-    : { name: 'wasm', reason: `auto picked wasm: ${timing}` };
+  return c.webgpuMs < c.wasmMs ? { name: 'webgpu', reason: `auto picked webgpu: ${timing}` } : { name: 'wasm', reason: `auto picked wasm: ${timing}` };
 }

@@ -21,8 +21,12 @@ export interface FineGrainedTask {
 }
 
 /** The pure selection: per auxiliary task, the rows whose instance correlation reaches the threshold. */
-export function fineGrainedSelection(targetMatrix: HeadMatrix, aux: Readonly<Record<string, InstanceMatrices>>, threshold = 0.62,
-  method: CorrelationMethod = 'kendall_tau_b'): Record<string, FineGrainedTask> {
+export function fineGrainedSelection(
+  targetMatrix: HeadMatrix,
+  aux: Readonly<Record<string, InstanceMatrices>>,
+  threshold = 0.62,
+  method: CorrelationMethod = 'kendall_tau_b',
+): Record<string, FineGrainedTask> {
   if (!Number.isFinite(threshold)) throw new Error(`gradts-fg: threshold must be a finite number, got ${threshold}`);
   const out: Record<string, FineGrainedTask> = {};
   for (const [task, inst] of Object.entries(aux)) {
@@ -36,7 +40,13 @@ export function fineGrainedSelection(targetMatrix: HeadMatrix, aux: Readonly<Rec
       throw new Error(`gradts-fg: ${task}: ${(e as Error).message}`);
     }
     const kept = selectInstances(corrs, threshold);
-    out[task] = { rows: kept.map((i) => inst.rows[i]), uids: kept.map((i) => inst.uids[i]), total: inst.rows.length, correlations: corrs, measuredUids: [...inst.uids] };
+    out[task] = {
+      rows: kept.map((i) => inst.rows[i]),
+      uids: kept.map((i) => inst.uids[i]),
+      total: inst.rows.length,
+      correlations: corrs,
+      measuredUids: [...inst.uids],
+    };
   }
   return out;
 }

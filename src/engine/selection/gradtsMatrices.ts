@@ -64,10 +64,21 @@ export async function* labelledBatches(split: LoadedSplit, spec: TaskSpec, batch
   }
 }
 
-export async function gradtsTaskImportance(env: SelectionEnv, tuneExperiment: Experiment, task: string, opts: GradtsImportanceOptions = {}): Promise<GradtsTaskImportance> {
+export async function gradtsTaskImportance(
+  env: SelectionEnv,
+  tuneExperiment: Experiment,
+  task: string,
+  opts: GradtsImportanceOptions = {},
+): Promise<GradtsTaskImportance> {
   // GradTS's tuning evaluates nothing; with the mask measure asked for (a fidelity study), the tuned model's
   // dev metrics are kept too, so a map can be read next to how well its task was learned.
-  const tuned = await trainOnTasks(env, { experiment: withTasks(tuneExperiment, [task]), target: task, label: `gradts tune ${task}`, keepModel: true, noDev: !opts.mask });
+  const tuned = await trainOnTasks(env, {
+    experiment: withTasks(tuneExperiment, [task]),
+    target: task,
+    label: `gradts tune ${task}`,
+    keepModel: true,
+    noDev: !opts.mask,
+  });
   const model = tuned.model!;
   const measureStart = nowMs();
   try {
@@ -86,7 +97,10 @@ export async function gradtsTaskImportance(env: SelectionEnv, tuneExperiment: Ex
     let mask: { matrix: HeadMatrix; seconds: number } | undefined;
     if (opts.mask) {
       const maskStart = nowMs();
-      const m = await maskImportance(model.encoder, slot.head, labelledBatches(split, slot.spec, tuneExperiment.evalBatchSize), { perExample: true, taskId: model.taskId(task) });
+      const m = await maskImportance(model.encoder, slot.head, labelledBatches(split, slot.spec, tuneExperiment.evalBatchSize), {
+        perExample: true,
+        taskId: model.taskId(task),
+      });
       mask = { matrix: m.normalized, seconds: secondsSince(maskStart) };
     }
     return {

@@ -92,7 +92,13 @@ class SelectionContext {
     if (given) {
       const missing = tasks.filter((t) => !given[t]);
       if (missing.length) throw new Error(`selection.importance: no matrix for ${missing.join(', ')}`);
-      return { source: 'given', correlationMethod: method, matrices: Object.fromEntries(tasks.map((t) => [t, given[t]])), wallSeconds: 0, examplesProcessed: 0 };
+      return {
+        source: 'given',
+        correlationMethod: method,
+        matrices: Object.fromEntries(tasks.map((t) => [t, given[t]])),
+        wallSeconds: 0,
+        examplesProcessed: 0,
+      };
     }
     let seconds = 0;
     let examples = 0;
@@ -109,7 +115,14 @@ class SelectionContext {
         if (r.tunedDev) mask.tunedDev[t] = r.tunedDev;
       }
     }
-    return { source: 'computed', correlationMethod: method, matrices, wallSeconds: seconds, examplesProcessed: examples, ...(this.run.selection.maskImportance ? { mask } : {}) };
+    return {
+      source: 'computed',
+      correlationMethod: method,
+      matrices,
+      wallSeconds: seconds,
+      examplesProcessed: examples,
+      ...(this.run.selection.maskImportance ? { mask } : {}),
+    };
   }
 
   async gradtsTrial() {
@@ -131,7 +144,10 @@ class SelectionContext {
         size = o.modelSize;
         return { epochs: o.epochs, wallSeconds: o.wallSeconds, examplesProcessed: o.examplesProcessed };
       },
-      onTrial: (t) => this.progress(`gradts-trial: trial ${t.k} best ${t.score.toFixed(4)}, ${t.compared.metric} ${t.compared.value.toFixed(4)} vs ${t.compared.reference.toFixed(4)} → ${t.continue ? 'continue' : 'stop'}`),
+      onTrial: (t) =>
+        this.progress(
+          `gradts-trial: trial ${t.k} best ${t.score.toFixed(4)}, ${t.compared.metric} ${t.compared.value.toFixed(4)} vs ${t.compared.reference.toFixed(4)} → ${t.continue ? 'continue' : 'stop'}`,
+        ),
     });
     result.model = size;
     result.wallSeconds += prov.wallSeconds;
@@ -150,7 +166,10 @@ class SelectionContext {
       trialCost = { wallSeconds: trial.wallSeconds, examplesProcessed: trial.examplesProcessed };
     }
     const unknown = auxTasks.filter((t) => !this.candidates.includes(t));
-    if (unknown.length) throw new Error(`selection.trialSelection: ${unknown.join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not among the candidates (${this.candidates.join(', ')})`);
+    if (unknown.length)
+      throw new Error(
+        `selection.trialSelection: ${unknown.join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not among the candidates (${this.candidates.join(', ')})`,
+      );
     // With the trial run first, every matrix was computed (instances kept) and paid for inside its cost.
     let seconds = trialCost.wallSeconds;
     let examples = trialCost.examplesProcessed;
@@ -181,10 +200,17 @@ class SelectionContext {
       method: sel.correlationMethod,
       priorCost: { wallSeconds: seconds, examplesProcessed: examples },
       model: trial?.model,
-      train: sel.train === false ? undefined : async (rows) => {
-        this.progress(`gradts-fg: training ${this.target} with ${Object.entries(rows).map(([t, r]) => `${t} ${r.length}`).join(', ')}`);
-        return asSelectionTraining(await trainOnSelection(this.run.env, trainExp, this.target, rows, 'gradts-fg training'));
-      },
+      train:
+        sel.train === false
+          ? undefined
+          : async (rows) => {
+              this.progress(
+                `gradts-fg: training ${this.target} with ${Object.entries(rows)
+                  .map(([t, r]) => `${t} ${r.length}`)
+                  .join(', ')}`,
+              );
+              return asSelectionTraining(await trainOnSelection(this.run.env, trainExp, this.target, rows, 'gradts-fg training'));
+            },
     });
     return { ...result, reasons: { ...result.reasons, trial: trial ? trial.reasons : null } };
   }
@@ -223,9 +249,13 @@ class SelectionContext {
 export async function runSelection(run: SelectionRun): Promise<SelectionResult> {
   const ctx = new SelectionContext(run);
   switch (ctx.method) {
-    case 'gradts-trial': return ctx.gradtsTrial();
-    case 'gradts-fg': return ctx.gradtsFg();
-    case 'fastmtl': return ctx.fastmtl();
-    case 'random': return ctx.random();
+    case 'gradts-trial':
+      return ctx.gradtsTrial();
+    case 'gradts-fg':
+      return ctx.gradtsFg();
+    case 'fastmtl':
+      return ctx.fastmtl();
+    case 'random':
+      return ctx.random();
   }
 }

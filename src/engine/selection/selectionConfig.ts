@@ -62,10 +62,14 @@ function presetRecipe(stage: Stage, tdSeed: number): Record<string, unknown> {
   const { maxLength: _ml, ...fastmtl } = PRESETS.fastmtl.config as Record<string, unknown>;
   const { maxLength: _ml2, ...trial } = PRESETS['gradts-trial'].config as Record<string, unknown>;
   switch (stage) {
-    case 'tune': return { ...GRADTS_TUNE_CONFIG };
-    case 'trial': return trial;
-    case 'td': return { ...fastmtl, epochs: 5, seed: tdSeed };
-    case 'train': return fastmtl;
+    case 'tune':
+      return { ...GRADTS_TUNE_CONFIG };
+    case 'trial':
+      return trial;
+    case 'td':
+      return { ...fastmtl, epochs: 5, seed: tdSeed };
+    case 'train':
+      return fastmtl;
   }
 }
 

@@ -77,7 +77,8 @@ function runData(env: SelectionEnv, req: TrainRunRequest): Record<string, TaskSp
     if (train.rows === 0) throw new Error(`${req.label}: task ${t.name} has no training rows`);
     out[t.name] = { train, dev: t.name === req.target && !req.noDev ? d.dev : undefined };
   }
-  if (!out[req.target]) throw new Error(`${req.label}: the target ${req.target} is not one of the run's tasks (${req.experiment.tasks.map((t) => t.name).join(', ')})`);
+  if (!out[req.target])
+    throw new Error(`${req.label}: the target ${req.target} is not one of the run's tasks (${req.experiment.tasks.map((t) => t.name).join(', ')})`);
   if (!req.noDev && !out[req.target].dev) throw new Error(`${req.label}: the target ${req.target} has no dev split to evaluate on`);
   return out;
 }
@@ -131,7 +132,14 @@ export async function trainOnTasks(env: SelectionEnv, req: TrainRunRequest): Pro
 }
 
 export function asSelectionTraining(o: TrainRunOutcome): SelectionTraining {
-  return { tasks: o.tasks, rows: o.rows, epochs: o.epochs.map((e) => ({ epoch: e.epoch, step: e.step ?? 0, metrics: e.metrics })), last: o.last, wallSeconds: o.wallSeconds, examplesProcessed: o.examplesProcessed };
+  return {
+    tasks: o.tasks,
+    rows: o.rows,
+    epochs: o.epochs.map((e) => ({ epoch: e.epoch, step: e.step ?? 0, metrics: e.metrics })),
+    last: o.last,
+    wallSeconds: o.wallSeconds,
+    examplesProcessed: o.examplesProcessed,
+  };
 }
 
 /**
@@ -139,8 +147,13 @@ export function asSelectionTraining(o: TrainRunOutcome): SelectionTraining {
  * of each auxiliary task. Auxiliary tasks with no chosen row are left out (FastMTL keeps them with a dummy
  * example whose loss is zeroed, which only adds optimiser steps with zero gradient).
  */
-export async function trainOnSelection(env: SelectionEnv, experiment: Experiment, target: string,
-  chosen: Readonly<Record<string, readonly number[]>>, label = 'selection training'): Promise<TrainRunOutcome> {
+export async function trainOnSelection(
+  env: SelectionEnv,
+  experiment: Experiment,
+  target: string,
+  chosen: Readonly<Record<string, readonly number[]>>,
+  label = 'selection training',
+): Promise<TrainRunOutcome> {
   const aux = Object.keys(chosen).filter((t) => t !== target && chosen[t].length > 0);
   const rows: Record<string, readonly number[]> = {};
   for (const t of aux) rows[t] = chosen[t];

@@ -23,7 +23,13 @@ export const PLANTED_SKILLS = ['first', 'mark', 'match', 'count', 'order'] as co
 export type PlantedSkill = (typeof PLANTED_SKILLS)[number];
 
 /** The latents of one example: independent, each uniform over its range. */
-export interface PlantedLatents { first: number; mark: boolean; match: boolean; count: number; order: boolean }
+export interface PlantedLatents {
+  first: number;
+  mark: boolean;
+  match: boolean;
+  count: number;
+  order: boolean;
+}
 
 export interface PlantedTaskDef {
   name: string;
@@ -52,8 +58,18 @@ export const PLANTED_TASK_DEFS = [
   { name: 'PL-COUNT', skills: ['count'], label: (z) => z.count >= 2, about: 'does w1 occur at least twice in A?' },
   { name: 'PL-ORDER', skills: ['order'], label: (z) => z.order, about: 'does w2 come before w3 in A?' },
   { name: 'PL-MATCH', skills: ['match'], label: (z) => z.match, about: 'do A and B start with the same word?' },
-  { name: 'PL-MARK-COUNT', skills: ['mark', 'count'], label: (z) => z.mark !== z.count >= 2, about: 'exactly one of: w0 occurs in A; w1 occurs at least twice in A' },
-  { name: 'PL-MATCH-ORDER', skills: ['match', 'order'], label: (z) => z.match !== z.order, about: 'exactly one of: A and B start with the same word; w2 comes before w3' },
+  {
+    name: 'PL-MARK-COUNT',
+    skills: ['mark', 'count'],
+    label: (z) => z.mark !== z.count >= 2,
+    about: 'exactly one of: w0 occurs in A; w1 occurs at least twice in A',
+  },
+  {
+    name: 'PL-MATCH-ORDER',
+    skills: ['match', 'order'],
+    label: (z) => z.match !== z.order,
+    about: 'exactly one of: A and B start with the same word; w2 comes before w3',
+  },
 ] as const satisfies readonly PlantedTaskDef[];
 
 export type PlantedTaskName = (typeof PLANTED_TASK_DEFS)[number]['name'];
@@ -90,7 +106,10 @@ const content = (rng: Rng) => FIRST_CONTENT + rng.int(CONTENT);
 function realize(rng: Rng, z: PlantedLatents, lenA: number): { a: number[]; b: number[] } {
   const a = [z.first, ...Array.from({ length: lenA - 1 }, () => content(rng))];
   const markers = [...(z.mark ? [MARK] : []), ...Array<number>(z.count).fill(COUNTED), BEFORE, AFTER];
-  const slots = rng.sample(Array.from({ length: lenA - 1 }, (_, i) => i + 1), markers.length);
+  const slots = rng.sample(
+    Array.from({ length: lenA - 1 }, (_, i) => i + 1),
+    markers.length,
+  );
   markers.forEach((m, i) => (a[slots[i]] = m));
   const [p, q] = [slots[markers.length - 2], slots[markers.length - 1]];
   // BEFORE sits at the earlier of its two slots exactly when the order latent is set.

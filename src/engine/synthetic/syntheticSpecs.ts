@@ -19,4 +19,3 @@ export function syntheticSpec(name: string): TaskSpec {
   if (!spec) throw new Error(`synthetic data: unknown task ${name} (known: ${SYNTHETIC_TASK_NAMES.join(', ')})`);
   return spec;
 }
-

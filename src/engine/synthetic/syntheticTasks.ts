@@ -16,7 +16,12 @@ export const SYNTHETIC_WORDS = 40;
 export const SYNTHETIC_TASKS = ['SYN-FIRST', 'SYN-CONTAINS', 'SYN-MATCH', 'SYN-COUNT'] as const;
 export type SyntheticTaskName = (typeof SYNTHETIC_TASKS)[number];
 
-export interface SyntheticExample { uid: string; textA: string; textB: string | null; label: number }
+export interface SyntheticExample {
+  uid: string;
+  textA: string;
+  textB: string | null;
+  label: number;
+}
 
 /** BERT-style vocab: specials first, then the words (ids 5…). */
 export function syntheticVocabText(words = SYNTHETIC_WORDS): string {

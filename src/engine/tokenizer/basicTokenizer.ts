@@ -10,8 +10,7 @@
 
 // Google's _is_chinese_char: the CJK Unified Ideographs blocks, including the astral extensions.
 const CJK =
-  '\\u4E00-\\u9FFF\\u3400-\\u4DBF\\uF900-\\uFAFF\\u{20000}-\\u{2A6DF}\\u{2A700}-\\u{2B73F}' +
-  '\\u{2B740}-\\u{2B81F}\\u{2B820}-\\u{2CEAF}\\u{2F800}-\\u{2FA1F}';
+  '\\u4E00-\\u9FFF\\u3400-\\u4DBF\\uF900-\\uFAFF\\u{20000}-\\u{2A6DF}\\u{2A700}-\\u{2B73F}' + '\\u{2B740}-\\u{2B81F}\\u{2B820}-\\u{2CEAF}\\u{2F800}-\\u{2FA1F}';
 
 // What Python's str.split() splits on once _clean_text has run: \t\n\r and Zs (which _clean_text maps to
 // a space) plus U+2028/U+2029 (isspace but neither Zs nor control, so they survive cleaning). The other

@@ -1,6 +1,6 @@
 /** One encoded sequence or pair, as BERT takes it. Arrays have the padded length. */
 export interface Encoding {
-  tokens: string[];          // real tokens only: [CLS] a… [SEP] (b… [SEP])
+  tokens: string[]; // real tokens only: [CLS] a… [SEP] (b… [SEP])
   inputIds: number[];
   tokenTypeIds: number[];
   attentionMask: number[];

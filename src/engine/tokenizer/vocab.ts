@@ -21,7 +21,8 @@ export const SPECIAL_TOKENS = {
 
 // Python's str.isspace() set: Google's load_vocab does token.strip(), and JS trim() differs from it
 // (trim also removes U+FEFF but keeps U+001C–U+001F and U+0085).
-const PY_STRIP = /^[\t\n\v\f\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+|[\t\n\v\f\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/g;
+const PY_STRIP =
+  /^[\t\n\v\f\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+|[\t\n\v\f\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/g;
 
 /**
  * Parses `vocab.txt` text. Lines end in \n, \r\n or \r (Python's universal newlines); a final newline does

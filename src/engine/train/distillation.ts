@@ -29,7 +29,10 @@ export interface SoftLabelHeader {
 
 /** A task's teacher probabilities by example uid. */
 export class SoftLabels {
-  constructor(readonly header: SoftLabelHeader, readonly byUid: ReadonlyMap<string, Float32Array>) {}
+  constructor(
+    readonly header: SoftLabelHeader,
+    readonly byUid: ReadonlyMap<string, Float32Array>,
+  ) {}
 
   get task(): string {
     return this.header.task;
@@ -51,7 +54,9 @@ export class SoftLabels {
     });
     if (missing.length) {
       const shown = missing.slice(0, 5).join(', ') + (missing.length > 5 ? `, … (${missing.length} in all)` : '');
-      throw new Error(`knowledge distillation: no ${this.task} soft label for uid ${shown} (the teacher file has ${this.byUid.size} examples of ${this.header.split})`);
+      throw new Error(
+        `knowledge distillation: no ${this.task} soft label for uid ${shown} (the teacher file has ${this.byUid.size} examples of ${this.header.split})`,
+      );
     }
     return out;
   }
@@ -93,7 +98,11 @@ export function averageTeachers(task: string, split: string, numLabels: number, 
     }
   });
   const byUid = new Map<string, Float32Array>();
-  for (const [u, acc] of sums) byUid.set(u, Float32Array.from(acc, (x) => x / teachers.length));
+  for (const [u, acc] of sums)
+    byUid.set(
+      u,
+      Float32Array.from(acc, (x) => x / teachers.length),
+    );
   return new SoftLabels({ format: SOFT_LABELS_FORMAT, task, split, numLabels, teachers: teachers.length }, byUid);
 }
 
@@ -123,9 +132,11 @@ export function parseSoftLabels(text: string, origin = 'soft labels'): SoftLabel
   if (h.format !== SOFT_LABELS_FORMAT) throw new Error(`${origin}:1: field format: expected "${SOFT_LABELS_FORMAT}", got ${JSON.stringify(h.format)}`);
   for (const k of ['task', 'split'] as const) if (typeof h[k] !== 'string' || !h[k]) throw new Error(`${origin}:1: field ${k}: expected a non-empty string`);
   const C = h.numLabels;
-  if (typeof C !== 'number' || !Number.isInteger(C) || C < 2) throw new Error(`${origin}:1: field numLabels: expected an integer >= 2, got ${JSON.stringify(C)}`);
+  if (typeof C !== 'number' || !Number.isInteger(C) || C < 2)
+    throw new Error(`${origin}:1: field numLabels: expected an integer >= 2, got ${JSON.stringify(C)}`);
   const teachers = h.teachers ?? 1;
-  if (typeof teachers !== 'number' || !Number.isInteger(teachers) || teachers < 1) throw new Error(`${origin}:1: field teachers: expected an integer >= 1, got ${JSON.stringify(teachers)}`);
+  if (typeof teachers !== 'number' || !Number.isInteger(teachers) || teachers < 1)
+    throw new Error(`${origin}:1: field teachers: expected an integer >= 1, got ${JSON.stringify(teachers)}`);
   const byUid = new Map<string, Float32Array>();
   for (let i = 1; i < lines.length; i++) {
     if (lines[i].trim() === '') throw new Error(`${origin}:${i + 1}: empty line`);
@@ -137,7 +148,8 @@ export function parseSoftLabels(text: string, origin = 'soft labels'): SoftLabel
     if (!Array.isArray(p) || p.length !== C) throw new Error(`${origin}:${i + 1}: field probs: expected an array of ${C} numbers, got ${JSON.stringify(p)}`);
     let sum = 0;
     p.forEach((x, c) => {
-      if (typeof x !== 'number' || !Number.isFinite(x) || x < 0) throw new Error(`${origin}:${i + 1}: field probs[${c}]: expected a finite number >= 0, got ${JSON.stringify(x)}`);
+      if (typeof x !== 'number' || !Number.isFinite(x) || x < 0)
+        throw new Error(`${origin}:${i + 1}: field probs[${c}]: expected a finite number >= 0, got ${JSON.stringify(x)}`);
       sum += x;
     });
     if (Math.abs(sum - 1) > 1e-3) throw new Error(`${origin}:${i + 1}: field probs: sums to ${sum}, not 1`);
@@ -188,9 +200,11 @@ export function distillationLossExtras(teachers: ReadonlyMap<string, SoftLabels>
     const soft = teachers.get(ctx.task);
     const type = ctx.model.slot(ctx.task).spec.type;
     if (!soft || type !== 'classification') return null;
-    if (!ctx.uids) throw new Error('knowledge distillation: the trainer passed no example uids with the batch (LossContext.uids), so soft labels cannot be matched to rows');
+    if (!ctx.uids)
+      throw new Error('knowledge distillation: the trainer passed no example uids with the batch (LossContext.uids), so soft labels cannot be matched to rows');
     const C = soft.numLabels;
-    if (ctx.forward.output.shape[1] !== C) throw new Error(`knowledge distillation: ${ctx.task} head has ${ctx.forward.output.shape[1]} outputs but the soft labels have ${C}`);
+    if (ctx.forward.output.shape[1] !== C)
+      throw new Error(`knowledge distillation: ${ctx.task} head has ${ctx.forward.output.shape[1]} outputs but the soft labels have ${C}`);
     const q = tf.tensor2d(soft.batch(ctx.uids), [ctx.uids.length, C]);
     return { weighted: distillationLoss(variant, type, ctx.forward.output, q)! };
   };
@@ -203,7 +217,9 @@ export function combineSoftLabels(files: readonly SoftLabels[]): SoftLabels {
   if (files.length === 1) return first;
   for (const f of files) {
     if (f.task !== first.task || f.header.split !== first.header.split || f.numLabels !== first.numLabels) {
-      throw new Error(`knowledge distillation: cannot average soft labels of ${f.task} ${f.header.split} (${f.numLabels} classes) with ${first.task} ${first.header.split} (${first.numLabels} classes)`);
+      throw new Error(
+        `knowledge distillation: cannot average soft labels of ${f.task} ${f.header.split} (${f.numLabels} classes) with ${first.task} ${first.header.split} (${first.numLabels} classes)`,
+      );
     }
   }
   const teachers = files.map((f) => {

@@ -61,7 +61,11 @@ export function nestedSubsetIndices(rows: number, fractions: readonly number[], 
 
 /** A split whose uids are its row numbers, so trainRowsFor's choice can be read off as indices. */
 function stubSplit(rows: number): LoadedSplit {
-  return memorySplit('stub', 'train', Array.from({ length: rows }, (_, i) => ({ ids: [0], uid: String(i) })));
+  return memorySplit(
+    'stub',
+    'train',
+    Array.from({ length: rows }, (_, i) => ({ ids: [0], uid: String(i) })),
+  );
 }
 
 /** The f-subset of a tokenized split (what the trainer takes). */
@@ -94,7 +98,8 @@ export async function readSubsetExamples(source: DataSource, task: string, split
  */
 export function domainAdaptationExperiment(base: Omit<ExperimentInput, 'tasks'>, task: TaskName, fraction: number): ExperimentInput {
   checkFraction(fraction);
-  if (!DOMAIN_ADAPTATION_TASKS.includes(task)) throw new Error(`domain adaptation: ${task} is not a domain-adaptation task (${DOMAIN_ADAPTATION_TASKS.join(', ')})`);
+  if (!DOMAIN_ADAPTATION_TASKS.includes(task))
+    throw new Error(`domain adaptation: ${task} is not a domain-adaptation task (${DOMAIN_ADAPTATION_TASKS.join(', ')})`);
   const suffix = DOMAIN_FRACTIONS.find((f) => f.fraction === fraction)?.suffix;
   const name = `${task.toLowerCase()}${suffix ? `_${suffix}` : suffix === '' ? '' : `_${fraction}`}`;
   return {
@@ -106,7 +111,6 @@ export function domainAdaptationExperiment(base: Omit<ExperimentInput, 'tasks'>,
     tasks: [{ name: task, head: 'linear', trainFraction: fraction }],
   };
 }
-
 
 /**
  * The training rows an experiment task entry asks for (its trainFraction subset, then at most maxTrainRows):

@@ -134,8 +134,12 @@ export function positiveProbs(spec: TaskSpec, p: Pick<SplitPredictions, 'scores'
  * Dev metrics of every task with a dev split, and their average (the GLUE score of those tasks). A task with a
  * `holdout` split has its decision threshold chosen there first (F1 tasks with thresholdHoldout).
  */
-export async function evaluateTasks(model: MultiTaskModel, tasks: readonly { spec: TaskSpec; dev?: LoadedSplit; holdout?: LoadedSplit }[], batchSize: number,
-  at: { step: number; epoch: number }): Promise<EvaluationResult> {
+export async function evaluateTasks(
+  model: MultiTaskModel,
+  tasks: readonly { spec: TaskSpec; dev?: LoadedSplit; holdout?: LoadedSplit }[],
+  batchSize: number,
+  at: { step: number; epoch: number },
+): Promise<EvaluationResult> {
   const out: TaskEvaluation[] = [];
   for (const { spec, dev, holdout } of tasks) {
     if (!dev) continue;

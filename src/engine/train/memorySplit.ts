@@ -15,8 +15,12 @@ export interface TokenizedRow {
  * A split held in memory in the same layout the shard reader produces, so the batch reader and the trainer
  * take it unchanged (tests, the synthetic demo, small user-made tasks).
  */
-export function memorySplit(task: string, split: SplitName, rows: readonly TokenizedRow[],
-  opts: { padId?: number; type?: TaskType; labels?: readonly string[] | null } = {}): LoadedSplit {
+export function memorySplit(
+  task: string,
+  split: SplitName,
+  rows: readonly TokenizedRow[],
+  opts: { padId?: number; type?: TaskType; labels?: readonly string[] | null } = {},
+): LoadedSplit {
   const n = rows.length;
   const offsets = new Uint32Array(n + 1);
   rows.forEach((r, i) => {

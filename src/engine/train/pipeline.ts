@@ -54,7 +54,6 @@ export { combineLossExtras } from './pipeline/stageHelpers.ts';
 /** The MT-DNN recipe, in order. */
 export const MTDNN_STAGES: readonly PipelineStage[] = [mtlStage, stripStage, finetuneStage, evaluateStage, predictStage, submitStage];
 
-
 async function loadState(storage: RunStorage): Promise<PipelineState | null> {
   const text = await readText(storage, PIPELINE_STATE_FILE);
   if (text === null) return null;

@@ -39,13 +39,18 @@ const PipelineSchema = v.object({
   name: v.optional(v.pipe(v.string(), v.maxLength(200))),
   mtl: v.optional(v.unknown()),
   finetune: FinetuneSchema,
-  predict: v.optional(v.object({
-    teacher: v.optional(v.object({
-      splits: v.optional(v.pipe(v.array(v.picklist(SPLITS)), v.minLength(1)), ['train']),
-      /** Other runs whose predictions on the same splits are averaged with this run's (an ensemble). */
-      ensembleWith: v.optional(v.array(v.pipe(v.string(), v.minLength(1))), []),
-    })),
-  }), {}),
+  predict: v.optional(
+    v.object({
+      teacher: v.optional(
+        v.object({
+          splits: v.optional(v.pipe(v.array(v.picklist(SPLITS)), v.minLength(1)), ['train']),
+          /** Other runs whose predictions on the same splits are averaged with this run's (an ensemble). */
+          ensembleWith: v.optional(v.array(v.pipe(v.string(), v.minLength(1))), []),
+        }),
+      ),
+    }),
+    {},
+  ),
   submit: v.optional(v.union([v.boolean(), v.object({ partial: v.optional(v.boolean(), false) })]), false),
 });
 
@@ -87,7 +92,8 @@ export function parsePipelineConfig(input: unknown, origin = 'pipeline config'):
   const { tasks: ftTasks, kd, ...overrides } = raw.finetune;
   for (const k of Object.keys(overrides)) {
     if (!(k in ExperimentSchema.entries)) throw new Error(`${origin}: finetune.${k}: not an experiment field`);
-    if ((FIXED_BY_PIPELINE as readonly string[]).includes(k)) throw new Error(`${origin}: finetune.${k}: set by the pipeline (the stripped encoder, mtl's data, one linear-head task); it cannot be overridden`);
+    if ((FIXED_BY_PIPELINE as readonly string[]).includes(k))
+      throw new Error(`${origin}: finetune.${k}: set by the pipeline (the stripped encoder, mtl's data, one linear-head task); it cannot be overridden`);
   }
   const fromMtlExperiment: Record<string, unknown> = { ...mtlInput };
   for (const k of NOT_INHERITED) delete fromMtlExperiment[k];
@@ -103,19 +109,23 @@ export function parsePipelineConfig(input: unknown, origin = 'pipeline config'):
     const inherited = fromMtl ? { dropout: fromMtl.dropout, trainFraction: fromMtl.trainFraction, maxTrainRows: fromMtl.maxTrainRows } : {};
     const task = { ...inherited, ...given, head: 'linear' as const };
     const base = mtl.name || 'pipeline';
-    experiments[name] = parseExperiment({
-      ...fromMtlExperiment,
-      ...overrides,
-      name: `${base}/finetune/${name}`,
-      model: { kind: 'run', runId: 'strip' },
-      tasks: [task],
-    }, `${origin} finetune (${name})`);
+    experiments[name] = parseExperiment(
+      {
+        ...fromMtlExperiment,
+        ...overrides,
+        name: `${base}/finetune/${name}`,
+        model: { kind: 'run', runId: 'strip' },
+        tasks: [task],
+      },
+      `${origin} finetune (${name})`,
+    );
     tasks.push(name);
   }
   if (kd) {
     for (const t of Object.keys(kd.teachers)) {
       if (!tasks.includes(t as TaskName)) throw new Error(`${origin}: finetune.kd.teachers.${t}: ${t} is not a fine-tuned task (${tasks.join(', ')})`);
-      if (getTask(t).type !== 'classification') throw new Error(`${origin}: finetune.kd.teachers.${t}: ${t} is a ${getTask(t).type} task; only classification tasks take soft labels`);
+      if (getTask(t).type !== 'classification')
+        throw new Error(`${origin}: finetune.kd.teachers.${t}: ${t} is a ${getTask(t).type} task; only classification tasks take soft labels`);
     }
   }
 
@@ -125,7 +135,9 @@ export function parsePipelineConfig(input: unknown, origin = 'pipeline config'):
     if (predicted.has('MNLI')) predicted.add('AX');
     const missing = submissionTargets().filter((t) => !predicted.has(t.task.name));
     if (missing.length) {
-      throw new Error(`${origin}: submit: a full GLUE submission needs fine-tuned models for ${[...new Set(missing.map((t) => t.task.name === 'AX' ? 'MNLI (for AX)' : t.task.name))].join(', ')}; add them to finetune.tasks or use "submit": {"partial": true}`);
+      throw new Error(
+        `${origin}: submit: a full GLUE submission needs fine-tuned models for ${[...new Set(missing.map((t) => (t.task.name === 'AX' ? 'MNLI (for AX)' : t.task.name)))].join(', ')}; add them to finetune.tasks or use "submit": {"partial": true}`,
+      );
     }
   }
   const teacher = raw.predict.teacher ?? null;

@@ -29,22 +29,9 @@ export function warmupCosine(x: number, warmup = 0.002): number {
  *   warmup steps = ceil(warmup · totalSteps) as the Trainer computes them from warmup_ratio.
  * 'constant': the base rate throughout.
  */
-export type ScheduleKind =
-  | 'warmup_linear'
-  | 'warmup_linear_old'
-  | 'warmup_constant'
-  | 'warmup_cosine'
-  | 'linear_hf'
-  | 'constant';
+export type ScheduleKind = 'warmup_linear' | 'warmup_linear_old' | 'warmup_constant' | 'warmup_cosine' | 'linear_hf' | 'constant';
 
-export const SCHEDULE_KINDS: readonly ScheduleKind[] = [
-  'warmup_linear',
-  'warmup_linear_old',
-  'warmup_constant',
-  'warmup_cosine',
-  'linear_hf',
-  'constant',
-];
+export const SCHEDULE_KINDS: readonly ScheduleKind[] = ['warmup_linear', 'warmup_linear_old', 'warmup_constant', 'warmup_cosine', 'linear_hf', 'constant'];
 
 export interface ScheduleOptions {
   base: number;

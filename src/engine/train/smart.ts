@@ -47,7 +47,13 @@ export interface SmartOptions {
 }
 
 export const SMART_DEFAULTS: Required<SmartOptions> = {
-  alpha: 1, noiseVar: 1e-5, stepSize: 1e-3, epsilon: 1e-6, steps: 1, norm: 'inf', dropout: 'fresh',
+  alpha: 1,
+  noiseVar: 1e-5,
+  stepSize: 1e-3,
+  epsilon: 1e-6,
+  steps: 1,
+  norm: 'inf',
+  dropout: 'fresh',
 };
 
 export interface SmartInput {
@@ -146,9 +152,7 @@ export function smartAdversarialLoss(input: SmartInput, options: Partial<SmartOp
   for (let k = 0; k < o.steps; k++) {
     const innerLoss = (n: tf.Tensor) => {
       const adv = input.forward(tf.add(perturbation, n) as tf.Tensor3D, advSeed);
-      return type === 'regression'
-        ? meanSquaredError(adv, target)
-        : stableKl(grouped(adv, type, groupSize), grouped(target, type, groupSize));
+      return type === 'regression' ? meanSquaredError(adv, target) : stableKl(grouped(adv, type, groupSize), grouped(target, type, groupSize));
     };
     const g = tf.grad(innerLoss)(noise);
     // Detached like the step: nothing derived from the inner gradient may sit on the outer tape's path.
@@ -161,9 +165,7 @@ export function smartAdversarialLoss(input: SmartInput, options: Partial<SmartOp
   }
 
   const advLogits = input.forward(perturbation, advSeed);
-  const raw = type === 'regression'
-    ? meanSquaredError(logits, advLogits)
-    : symmetricKl(grouped(logits, type, groupSize), grouped(advLogits, type, groupSize));
+  const raw = type === 'regression' ? meanSquaredError(logits, advLogits) : symmetricKl(grouped(logits, type, groupSize), grouped(advLogits, type, groupSize));
   const advLoss = tf.where(tf.greater(finite, 0), raw, tf.zerosLike(raw)) as tf.Scalar;
   return { advLoss, weighted: tf.mul(advLoss, o.alpha) as tf.Scalar, finite, advLogits, perturbation };
 }
@@ -174,18 +176,27 @@ export function taskAdversarialForward(model: MultiTaskModel, task: string, batc
 }
 
 /** The SMART term of a trainer micro-batch: the clean forward is the one the trainer already made. */
-export function smartLossForBatch(model: MultiTaskModel, task: string, batch: BatchTensors, clean: TaskForward, seed: number,
-  options: Partial<SmartOptions> = {}): SmartResult {
+export function smartLossForBatch(
+  model: MultiTaskModel,
+  task: string,
+  batch: BatchTensors,
+  clean: TaskForward,
+  seed: number,
+  options: Partial<SmartOptions> = {},
+): SmartResult {
   const spec = model.slot(task).spec;
-  return smartAdversarialLoss({
-    forward: taskAdversarialForward(model, task, batch),
-    logits: clean.output,
-    embedding: clean.encoder.embeddingOutput,
-    attentionMask: batch.attentionMask,
-    taskType: spec.type,
-    seed,
-    cleanDropoutSeed: seed,
-  }, options);
+  return smartAdversarialLoss(
+    {
+      forward: taskAdversarialForward(model, task, batch),
+      logits: clean.output,
+      embedding: clean.encoder.embeddingOutput,
+      attentionMask: batch.attentionMask,
+      taskType: spec.type,
+      seed,
+      cleanDropoutSeed: seed,
+    },
+    options,
+  );
 }
 
 /**
@@ -197,7 +208,14 @@ export function smartLossExtras(options: Partial<SmartOptions> = {}): LossExtras
 }
 
 /** The experiment's `smart` block as options (null when SMART is off). */
-export function smartOptionsFromExperiment(smart: { enabled: boolean; alpha: number; noiseVar: number; stepSize: number; epsilon: number; steps: number }): Partial<SmartOptions> | null {
+export function smartOptionsFromExperiment(smart: {
+  enabled: boolean;
+  alpha: number;
+  noiseVar: number;
+  stepSize: number;
+  epsilon: number;
+  steps: number;
+}): Partial<SmartOptions> | null {
   if (!smart.enabled) return null;
   return { alpha: smart.alpha, noiseVar: smart.noiseVar, stepSize: smart.stepSize, epsilon: smart.epsilon, steps: smart.steps };
 }

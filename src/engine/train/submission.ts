@@ -48,8 +48,7 @@ export interface SubmissionFiles {
 
 /** Every file of a full GLUE submission, in registry order: 11 files (MNLI has two, AX is the diagnostic set). */
 export function submissionTargets(): SubmissionTarget[] {
-  return GLUE_TASKS.flatMap((task) =>
-    task.splits.filter((s) => s.submissionFile).map((s) => ({ task, split: s.name, file: s.submissionFile!, rows: s.rows })));
+  return GLUE_TASKS.flatMap((task) => task.splits.filter((s) => s.submissionFile).map((s) => ({ task, split: s.name, file: s.submissionFile!, rows: s.rows })));
 }
 
 function formatPrediction(target: SubmissionTarget, value: number, uid: string): string {
@@ -81,7 +80,8 @@ export function submissionTsv(target: SubmissionTarget, p: SubmissionPredictions
     throw new Error(`${target.file}: ${p.uids.length} uids but ${p.predictions.length} predictions`);
   }
   const rows = p.uids.map((uid, i) => {
-    if (!/^\d+$/.test(uid)) throw new Error(`${target.file}: index ${JSON.stringify(uid)} is not a non-negative integer (GLUE test files are indexed by integers)`);
+    if (!/^\d+$/.test(uid))
+      throw new Error(`${target.file}: index ${JSON.stringify(uid)} is not a non-negative integer (GLUE test files are indexed by integers)`);
     return { index: Number(uid), uid, value: p.predictions[i] };
   });
   rows.sort((a, b) => a.index - b.index);
@@ -101,7 +101,9 @@ export function buildSubmissionFiles(predictions: readonly SubmissionPredictions
     const def = getSplit(task, p.split);
     if (!def.submissionFile) {
       const tests = task.splits.filter((s) => s.submissionFile).map((s) => s.name);
-      throw new Error(`GLUE submission: ${task.name} ${p.split} is not a submitted test set (${tests.length ? `use ${tests.join(' / ')}` : `${task.name} is not part of GLUE's submission`})`);
+      throw new Error(
+        `GLUE submission: ${task.name} ${p.split} is not a submitted test set (${tests.length ? `use ${tests.join(' / ')}` : `${task.name} is not part of GLUE's submission`})`,
+      );
     }
     if (byFile.has(def.submissionFile)) throw new Error(`GLUE submission: predictions for ${def.submissionFile} (${task.name} ${p.split}) are given twice`);
     byFile.set(def.submissionFile, p);
@@ -117,7 +119,8 @@ export function buildSubmissionFiles(predictions: readonly SubmissionPredictions
     const p = byFile.get(t.file);
     if (!p) continue;
     files.set(t.file, submissionTsv(t, p));
-    if (t.rows !== undefined && p.uids.length !== t.rows) warnings.push(`${t.file} has ${p.uids.length} rows; the official ${t.task.name} ${t.split} set has ${t.rows}`);
+    if (t.rows !== undefined && p.uids.length !== t.rows)
+      warnings.push(`${t.file} has ${p.uids.length} rows; the official ${t.task.name} ${t.split} set has ${t.rows}`);
   }
   return { files, missing: missing.map((t) => t.file), warnings };
 }

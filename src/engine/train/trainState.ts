@@ -89,10 +89,7 @@ export function assignVariables(vars: Map<string, tf.Variable>, tensors: readonl
 export function encodeTrainState(state: TrainState): StoredTrainState {
   const { slots, ...optimizerMeta } = state.optimizer;
   const meta: TrainStateMeta = { ...state.meta, optimizer: optimizerMeta };
-  const tensors = [
-    ...state.model.map((t) => ({ ...t, name: MODEL_PREFIX + t.name })),
-    ...slots.map((t) => ({ ...t, name: OPTIM_PREFIX + t.name })),
-  ];
+  const tensors = [...state.model.map((t) => ({ ...t, name: MODEL_PREFIX + t.name })), ...slots.map((t) => ({ ...t, name: OPTIM_PREFIX + t.name }))];
   const bytes = serializeSafetensors(tensors, 'F32', { format: TRAIN_STATE_FORMAT, step: String(meta.step) });
   return { json: `${JSON.stringify(meta)}\n`, tensors: bytes };
 }
@@ -104,7 +101,8 @@ export function decodeTrainState(stored: StoredTrainState, origin: string): Trai
   } catch (e) {
     throw new Error(`${origin}: train state JSON is not valid (${(e as Error).message})`);
   }
-  if (meta?.format !== TRAIN_STATE_FORMAT) throw new Error(`${origin}: not a Taskscope train state (format ${JSON.stringify(meta?.format)}, expected ${TRAIN_STATE_FORMAT})`);
+  if (meta?.format !== TRAIN_STATE_FORMAT)
+    throw new Error(`${origin}: not a Taskscope train state (format ${JSON.stringify(meta?.format)}, expected ${TRAIN_STATE_FORMAT})`);
   const { tensors, metadata } = parseSafetensors(stored.tensors, `${origin} tensors`);
   if (metadata?.step !== String(meta.step)) {
     throw new Error(`${origin}: the tensors are from step ${metadata?.step ?? '?'} but the JSON is from step ${meta.step} (a save was interrupted)`);

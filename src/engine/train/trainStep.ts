@@ -88,4 +88,3 @@ export function accumulateGradients(acc: Map<string, tf.Tensor>, grads: Map<stri
     g.dispose();
   }
 }
-

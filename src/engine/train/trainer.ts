@@ -12,15 +12,7 @@ import { SiwlmAlphaCounter } from './sampling/siwlm.ts';
 import { lrAt, type ScheduleOptions } from './schedule.ts';
 import { epochTaskOrder, nominalEpochLength, type ScheduleContext } from './taskScheduler.ts';
 import type { RunStatus, StepEvent, TrainerEvent } from './trainEvents.ts';
-import {
-  assignVariables,
-  decodeTrainState,
-  encodeTrainState,
-  readVariables,
-  TRAIN_STATE_FORMAT,
-  type TrainState,
-  type TrainStateStore,
-} from './trainState.ts';
+import { assignVariables, decodeTrainState, encodeTrainState, readVariables, TRAIN_STATE_FORMAT, type TrainState, type TrainStateStore } from './trainState.ts';
 import { smartLossExtras, smartOptionsFromExperiment } from './smart.ts';
 import { splitThresholdHoldout } from './trainSubset.ts';
 import { accumulateGradients, microBatchGradients, type LossExtras } from './trainStep.ts';
@@ -63,7 +55,12 @@ export interface RunResult {
 
 /** The run stopped on a NaN/Inf loss or gradient; nothing was applied or saved from the bad step. */
 export class NonFiniteLossError extends Error {
-  constructor(message: string, readonly step: number, readonly task: string, readonly lastCheckpointStep: number | null) {
+  constructor(
+    message: string,
+    readonly step: number,
+    readonly task: string,
+    readonly lastCheckpointStep: number | null,
+  ) {
     super(message);
     this.name = 'NonFiniteLossError';
   }
@@ -90,7 +87,10 @@ export function runTaskOrder(exp: Experiment): TaskEntry[] {
 const RESUME_FREE_FIELDS = ['evalEvery', 'checkpointEvery', 'backend', 'evalBatchSize', 'data'] as const;
 
 /** The experiment fields (and `initial weights`) in which a saved state differs from this run; [] = resumable. */
-export function resumeDifferences(saved: { experiment: Experiment; initialModelChecksum?: string }, now: { experiment: Experiment; initialModelChecksum?: string }): string[] {
+export function resumeDifferences(
+  saved: { experiment: Experiment; initialModelChecksum?: string },
+  now: { experiment: Experiment; initialModelChecksum?: string },
+): string[] {
   const a = saved.experiment as Record<string, unknown>;
   const b = now.experiment as Record<string, unknown>;
   const byChecksum = saved.initialModelChecksum !== undefined && now.initialModelChecksum !== undefined;
@@ -360,7 +360,8 @@ export class Trainer {
       const clipped = exp.globalClip > 0 ? clipGradientsTensor(acc, exp.globalClip) : { grads: acc, norm: globalNorm(acc.values()) };
       try {
         const gradNorm = (await clipped.norm.data())[0];
-        if (!Number.isFinite(gradNorm)) this.failNonFinite(`non-finite gradient norm (${describeNonFinite(gradNorm)})`, stepNumber, losses[losses.length - 1].task);
+        if (!Number.isFinite(gradNorm))
+          this.failNonFinite(`non-finite gradient norm (${describeNonFinite(gradNorm)})`, stepNumber, losses[losses.length - 1].task);
         this.optimizer.step(clipped.grads, (s) => lrAt(s, this.scheduleTotal, this.lrOptions));
         gradNormValue = gradNorm;
       } finally {
@@ -461,8 +462,10 @@ export class Trainer {
     this.epoch = m.epoch;
     this.epochRngState = [...m.epochRngState] as RngState;
     this.epochOrder = epochTaskOrder(this.experiment.sampler, this.scheduleCtx, m.epoch, this.rng);
-    if (this.rng.getState().join(',') !== m.rngState.join(',')) throw new Error(`${origin}: the sampler state does not reproduce epoch ${m.epoch}'s task order (data sizes changed?)`);
-    if (m.epochPosition > this.epochOrder.length) throw new Error(`${origin}: epoch position ${m.epochPosition} is past the epoch's ${this.epochOrder.length} batches`);
+    if (this.rng.getState().join(',') !== m.rngState.join(','))
+      throw new Error(`${origin}: the sampler state does not reproduce epoch ${m.epoch}'s task order (data sizes changed?)`);
+    if (m.epochPosition > this.epochOrder.length)
+      throw new Error(`${origin}: epoch position ${m.epochPosition} is past the epoch's ${this.epochOrder.length} batches`);
     this.epochPosition = m.epochPosition;
     if (this.siwlm) {
       if (!m.siwlm) throw new Error(`${origin}: no SIWLM counter state`);

@@ -12,7 +12,15 @@ export function embeddingScatter(points: readonly EmbeddingPoint[], tasks: reado
     y: { label: 'UMAP 2', domain: [0, 1] },
     color: { domain: tasks, range: TASK_COLORS, legend: true, label: 'task' },
     marks: [
-      Plot.dot(points, { x: 'x', y: 'y', fill: 'task', r: 3.5, fillOpacity: 0.8, channels: { uid: 'uid' }, tip: { format: { x: '.3f', y: '.3f', fill: true, uid: true } } }),
+      Plot.dot(points, {
+        x: 'x',
+        y: 'y',
+        fill: 'task',
+        r: 3.5,
+        fillOpacity: 0.8,
+        channels: { uid: 'uid' },
+        tip: { format: { x: '.3f', y: '.3f', fill: true, uid: true } },
+      }),
     ],
   });
 }

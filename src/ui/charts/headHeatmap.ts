@@ -17,7 +17,10 @@ export function headCells(m: HeadMatrix): HeadCell[] {
  * centred on 0; otherwise importance on viridis. `domain` fixes the colour scale (so maps drawn apart share
  * it); without it, [0, 1] or ±the largest |difference|. Hover shows layer, head and the value.
  */
-export function headHeatmap(m: HeadMatrix, opts: { caption?: string; diff?: boolean; label?: string; cell?: number; domain?: [number, number] } = {}): HTMLElement | SVGSVGElement {
+export function headHeatmap(
+  m: HeadMatrix,
+  opts: { caption?: string; diff?: boolean; label?: string; cell?: number; domain?: [number, number] } = {},
+): HTMLElement | SVGSVGElement {
   const L = m.length;
   const A = m[0]?.length ?? 0;
   const cell = opts.cell ?? Math.max(26, Math.min(56, Math.floor(420 / Math.max(A, 1))));

@@ -15,14 +15,20 @@ export interface MultipleCell {
  * Every task's layer × head map as small multiples in one figure: one facet per task, wrapped into rows, all on
  * one colour scale (`domain`) with one legend, so the same colour means the same number in every map.
  */
-export function headMultiples(maps: Record<string, HeadMatrix>, tasks: readonly string[], opts: { domain: [number, number]; label: string; width: number }): HTMLElement | SVGSVGElement {
+export function headMultiples(
+  maps: Record<string, HeadMatrix>,
+  tasks: readonly string[],
+  opts: { domain: [number, number]; label: string; width: number },
+): HTMLElement | SVGSVGElement {
   const L = maps[tasks[0]]?.length ?? 0;
   const A = maps[tasks[0]]?.[0]?.length ?? 0;
   const facetWidth = Math.max(90, Math.min(200, A * 22 + 20));
   const cols = Math.max(1, Math.min(tasks.length, Math.floor((opts.width - 60) / facetWidth)));
   const cell = Math.max(8, Math.min(22, Math.floor((facetWidth - 20) / Math.max(A, 1))));
   const rows = Math.ceil(tasks.length / cols);
-  const data: MultipleCell[] = tasks.flatMap((task, i) => maps[task].flatMap((r, layer) => r.map((value, head) => ({ task, layer, head, value, col: i % cols, row: Math.floor(i / cols) }))));
+  const data: MultipleCell[] = tasks.flatMap((task, i) =>
+    maps[task].flatMap((r, layer) => r.map((value, head) => ({ task, layer, head, value, col: i % cols, row: Math.floor(i / cols) }))),
+  );
   const titles = tasks.map((task, i) => ({ task, col: i % cols, row: Math.floor(i / cols) }));
   return Plot.plot({
     width: 60 + cols * (A * cell + 24),
@@ -36,7 +42,15 @@ export function headMultiples(maps: Record<string, HeadMatrix>, tasks: readonly 
     y: { type: 'band', domain: Array.from({ length: L }, (_, i) => i), label: 'layer', tickSize: 0 },
     color: { type: 'linear', scheme: SEQUENTIAL, domain: opts.domain, legend: true, label: opts.label },
     marks: [
-      Plot.cell(data, { fx: 'col', fy: 'row', x: 'head', y: 'layer', fill: 'value', inset: 0.5, tip: { format: { fx: false, fy: false, x: true, y: true, fill: '.4f' }, channels: { task: 'task' } } }),
+      Plot.cell(data, {
+        fx: 'col',
+        fy: 'row',
+        x: 'head',
+        y: 'layer',
+        fill: 'value',
+        inset: 0.5,
+        tip: { format: { fx: false, fy: false, x: true, y: true, fill: '.4f' }, channels: { task: 'task' } },
+      }),
       Plot.text(titles, { fx: 'col', fy: 'row', text: 'task', frameAnchor: 'top', dy: -14, fontWeight: 600, fill: 'currentColor' }),
     ],
   });

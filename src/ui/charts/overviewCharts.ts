@@ -16,7 +16,11 @@ export interface ChanceLine {
 }
 
 /** Each task's dev score over steps (one metric per task), with its chance level dashed in the same colour. */
-export function devMetricChart(points: readonly EvalPoint[], chance: readonly ChanceLine[], opts: { tasks: readonly string[]; width: number; height?: number }): HTMLElement | SVGSVGElement {
+export function devMetricChart(
+  points: readonly EvalPoint[],
+  chance: readonly ChanceLine[],
+  opts: { tasks: readonly string[]; width: number; height?: number },
+): HTMLElement | SVGSVGElement {
   const chanceRows = chance.filter((c) => opts.tasks.includes(c.task));
   return Plot.plot({
     width: opts.width,
@@ -35,7 +39,10 @@ export function devMetricChart(points: readonly EvalPoint[], chance: readonly Ch
 }
 
 /** One quantity of the run over steps (learning rate, throughput): a small line chart. */
-export function traceChart(points: readonly { step: number; value: number }[], opts: { label: string; width: number; height?: number; format?: string }): HTMLElement | SVGSVGElement {
+export function traceChart(
+  points: readonly { step: number; value: number }[],
+  opts: { label: string; width: number; height?: number; format?: string },
+): HTMLElement | SVGSVGElement {
   return Plot.plot({
     width: opts.width,
     height: opts.height ?? 150,

@@ -10,9 +10,6 @@ export function rankingChart(rows: readonly { task: string; correlation: number 
     x: { domain: [-1, 1], label: `correlation with ${target}`, grid: true },
     y: { domain: rows.map((r) => r.task), label: null },
     color: { type: 'linear', scheme: DIVERGING_CORR, domain: [-1, 1] },
-    marks: [
-      Plot.barX(rows, { x: 'correlation', y: 'task', fill: 'correlation', tip: { format: { x: '.3f', y: true, fill: false } } }),
-      Plot.ruleX([0]),
-    ],
+    marks: [Plot.barX(rows, { x: 'correlation', y: 'task', fill: 'correlation', tip: { format: { x: '.3f', y: true, fill: false } } }), Plot.ruleX([0])],
   });
 }

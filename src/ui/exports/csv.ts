@@ -10,6 +10,14 @@ export function toCsv(header: readonly string[], rows: readonly (readonly unknow
 }
 
 /** A labelled matrix: first column the row label, then one column per column label. */
-export function matrixCsv(corner: string, rowLabels: readonly (string | number)[], colLabels: readonly (string | number)[], values: readonly (readonly (number | null)[])[]): string {
-  return toCsv([corner, ...colLabels.map(String)], rowLabels.map((r, i) => [r, ...values[i]]));
+export function matrixCsv(
+  corner: string,
+  rowLabels: readonly (string | number)[],
+  colLabels: readonly (string | number)[],
+  values: readonly (readonly (number | null)[])[],
+): string {
+  return toCsv(
+    [corner, ...colLabels.map(String)],
+    rowLabels.map((r, i) => [r, ...values[i]]),
+  );
 }

@@ -21,5 +21,10 @@ export function downloadBytes(bytes: Uint8Array, fileName: string, type = 'appli
 
 /** A file-name-safe version of a label. */
 export function fileSafe(label: string): string {
-  return label.replace(/[^\w.-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 80) || 'taskscope';
+  return (
+    label
+      .replace(/[^\w.-]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 80) || 'taskscope'
+  );
 }

@@ -15,7 +15,7 @@ export function selectionCsv(r: SelectionResult): string {
 
   const trial = trialReasons(r);
   if (trial) {
-    const trialChosen = new Set(r.method === 'gradts-trial' ? r.chosen : fgReasons(r)?.trialSelection ?? []);
+    const trialChosen = new Set(r.method === 'gradts-trial' ? r.chosen : (fgReasons(r)?.trialSelection ?? []));
     for (const c of trial.correlations) add('task', c.task, '', trialChosen.has(c.task), c.correlation, trial.correlationMethod ?? 'correlation');
   }
   const fg = fgReasons(r);

@@ -39,14 +39,16 @@ export interface MetricRow {
 
 export function metricRows(e: EvaluationResult | null): MetricRow[] {
   if (!e) return [];
-  return e.tasks.flatMap((t) => Object.entries(t.metrics).map(([metric, value]) => {
-    const row: MetricRow = { task: t.task, metric: metric as MetricName, value: value as number };
-    const argmax = t.decision?.argmaxMetrics?.[metric as MetricName];
-    if (t.decision && argmax !== undefined) {
-      row.note = `threshold ${t.decision.threshold.toFixed(3)} from ${t.decision.holdoutRows} held-out training rows; argmax ${(100 * argmax).toFixed(2)}`;
-    }
-    return row;
-  }));
+  return e.tasks.flatMap((t) =>
+    Object.entries(t.metrics).map(([metric, value]) => {
+      const row: MetricRow = { task: t.task, metric: metric as MetricName, value: value as number };
+      const argmax = t.decision?.argmaxMetrics?.[metric as MetricName];
+      if (t.decision && argmax !== undefined) {
+        row.note = `threshold ${t.decision.threshold.toFixed(3)} from ${t.decision.holdoutRows} held-out training rows; argmax ${(100 * argmax).toFixed(2)}`;
+      }
+      return row;
+    }),
+  );
 }
 
 const corr = (m: TaskCorrelationMatrix) => ({ tasks: m.tasks, values: m.values.map((r) => r.map((x) => (Number.isFinite(x) ? x : null))) });

@@ -87,12 +87,14 @@ export function selectionInputs(form: SelectionForm, exp: Experiment): Selection
   const target = form.target || names[0];
   if (!names.includes(target)) throw new Error(`target: ${target} is not one of the experiment's tasks (${names.join(', ')})`);
   if (names.length < 2) throw new Error('the experiment needs at least two tasks: the target and a candidate');
-  if (!(Number.isInteger(form.maxTrainRows) && form.maxTrainRows >= 0)) throw new Error(`training rows per task must be an integer ≥ 0, got ${form.maxTrainRows}`);
+  if (!(Number.isInteger(form.maxTrainRows) && form.maxTrainRows >= 0))
+    throw new Error(`training rows per task must be an integer ≥ 0, got ${form.maxTrainRows}`);
   const experiment: Experiment = form.maxTrainRows > 0 ? { ...exp, tasks: exp.tasks.map((t) => ({ ...t, maxTrainRows: form.maxTrainRows })) } : exp;
 
   // Evaluations at epoch ends only: the trials read one dev evaluation per epoch.
   const all: Record<string, unknown> = { evalEvery: 0 };
-  if (form.ownRecipe) Object.assign(all, { optimizer: exp.optimizer, schedule: exp.schedule, batchSize: exp.batchSize, gradAccumulation: exp.gradAccumulation });
+  if (form.ownRecipe)
+    Object.assign(all, { optimizer: exp.optimizer, schedule: exp.schedule, batchSize: exp.batchSize, gradAccumulation: exp.gradAccumulation });
   const stages: Record<string, Record<string, unknown>> = { all };
   for (const s of METHOD_STAGES[form.method]) stages[s] = { epochs: form.epochs[s] };
 

@@ -70,11 +70,15 @@ export class SelectionRun {
     try {
       const source = await this.host.runInputs(inputs.experiment);
       if (!source) throw new Error(`could not load ${this.host.offline?.what ?? 'the model or the data'}: ${this.host.offline?.reason ?? 'unknown reason'}`);
-      this.result = await this.host.jobs.run(`Selection ${method} for ${target}`, (job) =>
-        runSelection(this.host.trainer, { ...inputs, ...source }, (p) => {
-          this.onProgress(p);
-          this.host.jobs.update(job.id, { detail: this.current, progress: p.totalSteps ? (p.step ?? 0) / p.totalSteps : null });
-        }), () => this.stop());
+      this.result = await this.host.jobs.run(
+        `Selection ${method} for ${target}`,
+        (job) =>
+          runSelection(this.host.trainer, { ...inputs, ...source }, (p) => {
+            this.onProgress(p);
+            this.host.jobs.update(job.id, { detail: this.current, progress: p.totalSteps ? (p.step ?? 0) / p.totalSteps : null });
+          }),
+        () => this.stop(),
+      );
       this.status = 'done';
     } catch (e) {
       this.status = this.stopping ? 'stopped' : 'failed';

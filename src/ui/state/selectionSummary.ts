@@ -11,7 +11,7 @@ export type TrialReasons = GradtsTrialReasons & { importance?: { source: string;
 /** The GradTS-trial reasons of a gradts-trial result, or of the trials a gradts-fg result ran first. */
 export function trialReasons(r: SelectionResult): TrialReasons | null {
   if (r.method === 'gradts-trial') return r.reasons as TrialReasons;
-  if (r.method === 'gradts-fg') return ((r.reasons as GradtsFgReasons & { trial?: TrialReasons | null }).trial ?? null);
+  if (r.method === 'gradts-fg') return (r.reasons as GradtsFgReasons & { trial?: TrialReasons | null }).trial ?? null;
   return null;
 }
 
@@ -38,17 +38,33 @@ export interface TrainingSummary {
  * (target + chosen tasks), scored at its best epoch as GradTS's read_trial_results.py does.
  */
 export function trainingSummary(r: SelectionResult): TrainingSummary | null {
-  if (r.training) return { label: 'training on target + selection', tasks: r.training.tasks, rows: r.training.rows, wallSeconds: r.training.wallSeconds, metrics: r.training.last };
+  if (r.training)
+    return {
+      label: 'training on target + selection',
+      tasks: r.training.tasks,
+      rows: r.training.rows,
+      wallSeconds: r.training.wallSeconds,
+      metrics: r.training.last,
+    };
   if (r.method === 'gradts-trial') {
     const t = trialReasons(r);
     const pick = t?.trials.find((x) => x.k === t.selectedTrial);
-    if (pick) return { label: `selected trial ${pick.k} (best epoch ${pick.bestEpoch})`, tasks: pick.tasks, rows: null, wallSeconds: pick.wallSeconds, metrics: pick.best };
+    if (pick)
+      return {
+        label: `selected trial ${pick.k} (best epoch ${pick.bestEpoch})`,
+        tasks: pick.tasks,
+        rows: null,
+        wallSeconds: pick.wallSeconds,
+        metrics: pick.best,
+      };
   }
   return null;
 }
 
 /** Discriminator scores of FastMTL's chosen examples: count, min, mean, max per auxiliary task. */
-export function scoreSummary(reasons: FastmtlReasons): { task: string; candidates: number; chosen: number; meanScore: number; min: number | null; max: number | null; meanChosen: number | null }[] {
+export function scoreSummary(
+  reasons: FastmtlReasons,
+): { task: string; candidates: number; chosen: number; meanScore: number; min: number | null; max: number | null; meanChosen: number | null }[] {
   return Object.entries(reasons.pools).map(([task, p]) => {
     const s = reasons.top.filter((x) => x.task === task).map((x) => x.score);
     return {

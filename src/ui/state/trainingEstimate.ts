@@ -87,9 +87,15 @@ export function trainRows(exp: Experiment, syntheticRows: number): number[] {
 }
 
 const GiB = 1024 ** 3;
-export const formatBytes = (b: number) => (b >= 1024 ** 4 ? `${(b / 1024 ** 4).toFixed(1)} TiB` : b >= GiB ? `${(b / GiB).toFixed(1)} GiB` : `${(b / 1024 ** 2).toFixed(1)} MiB`);
+export const formatBytes = (b: number) =>
+  b >= 1024 ** 4 ? `${(b / 1024 ** 4).toFixed(1)} TiB` : b >= GiB ? `${(b / GiB).toFixed(1)} GiB` : `${(b / 1024 ** 2).toFixed(1)} MiB`;
 
-export function estimateTraining(exp: Experiment, shape: EncoderShape, params: number, opts: { syntheticRows: number; device: DeviceLimits; measured: MeasuredStep | null }): TrainingEstimate {
+export function estimateTraining(
+  exp: Experiment,
+  shape: EncoderShape,
+  params: number,
+  opts: { syntheticRows: number; device: DeviceLimits; measured: MeasuredStep | null },
+): TrainingEstimate {
   const B = exp.batchSize;
   const T = exp.maxLength;
   const stateBytes = 16 * params;
@@ -139,7 +145,13 @@ export function formatDuration(s: number): string {
 /** The shape of a run's encoder (the intermediate size from its config when random, else BERT's 4·H). */
 function runShape(r: RunSummary): EncoderShape {
   const m = r.experiment.model;
-  return { layers: r.model.layers, hidden: r.model.hidden, heads: r.model.heads, intermediate: m.kind === 'random' ? m.intermediate : 4 * r.model.hidden, vocab: r.model.vocabSize };
+  return {
+    layers: r.model.layers,
+    hidden: r.model.hidden,
+    heads: r.model.heads,
+    intermediate: m.kind === 'random' ? m.intermediate : 4 * r.model.hidden,
+    vocab: r.model.vocabSize,
+  };
 }
 
 /** The newest run with a measured rate, preferring one on `backend` (rates differ ~30× between backends). */
@@ -147,5 +159,12 @@ export function latestMeasuredStep(runs: readonly RunSummary[], backend: string 
   const measured = runs.filter((r) => r.examplesPerSec > 0 && r.step > 0).sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
   const r = measured.find((x) => x.backend === backend) ?? measured[0];
   if (!r) return null;
-  return { runName: r.name, backend: r.backend, shape: runShape(r), batch: r.experiment.batchSize, seq: r.experiment.maxLength, examplesPerSec: r.examplesPerSec };
+  return {
+    runName: r.name,
+    backend: r.backend,
+    shape: runShape(r),
+    batch: r.experiment.batchSize,
+    seq: r.experiment.maxLength,
+    examplesPerSec: r.examplesPerSec,
+  };
 }

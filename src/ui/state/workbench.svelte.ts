@@ -142,7 +142,9 @@ export class Workbench {
   private checkHosts(exp: Experiment): void {
     if (this.pendingHosts.length) {
       const list = this.pendingHosts.map((h) => `${h.host} (${h.fields.join(', ')})`).join('; ');
-      throw new Error(`this link would fetch from hosts you have not used here: ${list}. Nothing has been fetched: allow them in the banner above, or reset to the defaults`);
+      throw new Error(
+        `this link would fetch from hosts you have not used here: ${list}. Nothing has been fetched: allow them in the banner above, or reset to the defaults`,
+      );
     }
     const known = this.knownHosts();
     const fresh = unknownHosts(fetchTargets(exp, this.demo, document.baseURI), known);
@@ -283,7 +285,8 @@ export class Workbench {
     this.notice = null;
     this.checkHosts(exp);
     if (exp.data.kind === 'synthetic') {
-      if (exp.model.kind !== 'random') throw new Error('the synthetic tasks need a random encoder over the synthetic vocabulary (model.kind "random", vocab "synthetic")');
+      if (exp.model.kind !== 'random')
+        throw new Error('the synthetic tasks need a random encoder over the synthetic vocabulary (model.kind "random", vocab "synthetic")');
       const trainRows = Math.max(...exp.tasks.map((t) => t.maxTrainRows ?? this.demo.rowsPerTask));
       return { model: { kind: 'random' }, data: { kind: 'synthetic', trainRows, devRows: this.demo.devRows } };
     }
@@ -291,9 +294,16 @@ export class Workbench {
     let prepared: PreparedModel;
     try {
       prepared = await this.jobs.run('Loading model', (job) =>
-        this.trainer.api.prepareModel(from, Comlink.proxy((loaded: number, total: number | undefined) => {
-          this.jobs.update(job.id, { detail: `${(loaded / 1e6).toFixed(1)}${total ? ` / ${(total / 1e6).toFixed(1)}` : ''} MB`, progress: total ? loaded / total : null });
-        })));
+        this.trainer.api.prepareModel(
+          from,
+          Comlink.proxy((loaded: number, total: number | undefined) => {
+            this.jobs.update(job.id, {
+              detail: `${(loaded / 1e6).toFixed(1)}${total ? ` / ${(total / 1e6).toFixed(1)}` : ''} MB`,
+              progress: total ? loaded / total : null,
+            });
+          }),
+        ),
+      );
     } catch (e) {
       this.offline = { what: `the model (${describeModel(exp)})`, reason: errorMessage(e) };
       return null;
@@ -320,12 +330,17 @@ export class Workbench {
       case 'url':
         return { kind: 'url', base: absoluteUrl(m.url) };
       case 'dir':
-        if (this.importedModel && this.importedModel.label === m.path) return { kind: 'files', files: this.importedModel.files, paths: this.importedModel.paths };
-        throw new Error(`the model folder "${m.path}" was picked in an earlier session: pick it again in the Model view (a page cannot reopen a folder by path)`);
+        if (this.importedModel && this.importedModel.label === m.path)
+          return { kind: 'files', files: this.importedModel.files, paths: this.importedModel.paths };
+        throw new Error(
+          `the model folder "${m.path}" was picked in an earlier session: pick it again in the Model view (a page cannot reopen a folder by path)`,
+        );
       case 'random':
         return { kind: 'random' };
       case 'run':
-        throw new Error('starting from a stored run\'s checkpoint (model.kind "run") is a CLI feature; export the run\'s checkpoint and load the folder instead');
+        throw new Error(
+          'starting from a stored run\'s checkpoint (model.kind "run") is a CLI feature; export the run\'s checkpoint and load the folder instead',
+        );
     }
   }
 
@@ -358,13 +373,36 @@ export class Workbench {
         let key: ShardKey;
         if (spec) {
           const m = await this.dataJob(`Preparing ${t.name}/${split}`, (job) =>
-            this.data.api.build(spec, t.name, split, tok, { maxLength: exp.maxLength }, Comlink.proxy((p: { rows: number; phase: string; etaSeconds?: number; bytes: number; totalBytes?: number }) => {
-              this.jobs.update(job.id, { detail: `${p.phase} · ${p.rows} rows`, progress: p.totalBytes ? p.bytes / p.totalBytes : null, etaSeconds: p.etaSeconds ?? null });
-            })));
+            this.data.api.build(
+              spec,
+              t.name,
+              split,
+              tok,
+              { maxLength: exp.maxLength },
+              Comlink.proxy((p: { rows: number; phase: string; etaSeconds?: number; bytes: number; totalBytes?: number }) => {
+                this.jobs.update(job.id, {
+                  detail: `${p.phase} · ${p.rows} rows`,
+                  progress: p.totalBytes ? p.bytes / p.totalBytes : null,
+                  etaSeconds: p.etaSeconds ?? null,
+                });
+              }),
+            ),
+          );
           key = { task: m.task, split: m.split, variant: m.variant };
         } else {
-          const m = cached.find((c) => c.task === t.name && c.split === split && c.complete && c.maxLength === exp.maxLength && c.vocabHash === prepared.vocabHash && c.doLowerCase === prepared.doLowerCase);
-          if (!m) throw new Error(`${t.name}/${split} is not in the cache and the folder "${(exp.data as { path?: string }).path}" is not loaded: import it again in the Data view`);
+          const m = cached.find(
+            (c) =>
+              c.task === t.name &&
+              c.split === split &&
+              c.complete &&
+              c.maxLength === exp.maxLength &&
+              c.vocabHash === prepared.vocabHash &&
+              c.doLowerCase === prepared.doLowerCase,
+          );
+          if (!m)
+            throw new Error(
+              `${t.name}/${split} is not in the cache and the folder "${(exp.data as { path?: string }).path}" is not loaded: import it again in the Data view`,
+            );
           key = { task: m.task, split: m.split, variant: m.variant };
         }
         keys[split === 'train' ? 'train' : 'dev'] = key;
@@ -387,7 +425,11 @@ export class Workbench {
         reject(new CancelledError(`${label}: cancelled`));
       };
     });
-    return this.jobs.run(label, (job) => Promise.race([work(job), cancelled]), () => cancel());
+    return this.jobs.run(
+      label,
+      (job) => Promise.race([work(job), cancelled]),
+      () => cancel(),
+    );
   }
 
   private async launch(exp: Experiment, model: ModelFrom, data: RunData, options: { importanceEvery: number; probeRows: number }): Promise<void> {
@@ -396,7 +438,10 @@ export class Workbench {
     this.embedding = null;
     // The run's experiment becomes the page's (a failed download leaves the composed one in place).
     this.experiment = exp;
-    const summary = await this.trainer.api.startRun({ experiment: exp, model, data, options }, Comlink.proxy((u: RunUpdate) => this.onUpdate(u)));
+    const summary = await this.trainer.api.startRun(
+      { experiment: exp, model, data, options },
+      Comlink.proxy((u: RunUpdate) => this.onUpdate(u)),
+    );
     this.run = summary;
     this.displayed = 'live';
     this.view = 'train';
@@ -419,7 +464,10 @@ export class Workbench {
       if (this.busy) throw new Error('a run is in progress: stop it first');
       this.losses = [];
       this.embedding = null;
-      const summary = await this.trainer.api.resumeRun(id, Comlink.proxy((u: RunUpdate) => this.onUpdate(u)));
+      const summary = await this.trainer.api.resumeRun(
+        id,
+        Comlink.proxy((u: RunUpdate) => this.onUpdate(u)),
+      );
       this.interrupted = null;
       this.run = summary;
       this.experiment = summary.experiment;
@@ -461,9 +509,14 @@ export class Workbench {
       const id = this.shown?.runId;
       if (!id) throw new Error('open a run first (shared links carry no features)');
       this.embedding = await this.jobs.run('Embedding map (UMAP)', (job) =>
-        this.trainer.api.embeddings(id, { rowsPerTask, seed: this.experiment.seed }, Comlink.proxy((done: number, total: number) => {
-          this.jobs.update(job.id, { progress: done / total, detail: `epoch ${done} / ${total}` });
-        })));
+        this.trainer.api.embeddings(
+          id,
+          { rowsPerTask, seed: this.experiment.seed },
+          Comlink.proxy((done: number, total: number) => {
+            this.jobs.update(job.id, { progress: done / total, detail: `epoch ${done} / ${total}` });
+          }),
+        ),
+      );
     });
   }
 
@@ -475,12 +528,13 @@ export class Workbench {
     if (exp.data.kind === 'synthetic') throw new Error('the synthetic tasks are not GLUE tasks: there is nothing to submit');
     const prepared = await this.trainer.api.prepareModel(this.modelFrom(exp));
     const spec = this.sourceSpec(exp);
-    if (!spec) throw new Error('the run\'s GLUE folder is not loaded: import it again in the Data view');
+    if (!spec) throw new Error("the run's GLUE folder is not loaded: import it again in the Data view");
     const keys: ShardKey[] = [];
     for (const t of exp.tasks) {
       for (const s of getTask(t.name).splits.filter((x) => x.submissionFile)) {
         const m = await this.jobs.run(`Preparing ${t.name}/${s.name}`, () =>
-          this.data.api.build(spec, t.name, s.name, { vocabText: prepared.vocabText, doLowerCase: prepared.doLowerCase }, { maxLength: exp.maxLength }));
+          this.data.api.build(spec, t.name, s.name, { vocabText: prepared.vocabText, doLowerCase: prepared.doLowerCase }, { maxLength: exp.maxLength }),
+        );
         keys.push({ task: m.task, split: m.split, variant: m.variant });
       }
     }
@@ -501,7 +555,7 @@ export class Workbench {
   importGlue(files: File[]): void {
     if (files.length === 0) return;
     const zip = files.length === 1 && files[0].name.toLowerCase().endsWith('.zip') ? files[0] : null;
-    const label = zip ? zip.name : (files[0].webkitRelativePath.split('/')[0] || 'picked files');
+    const label = zip ? zip.name : files[0].webkitRelativePath.split('/')[0] || 'picked files';
     const spec: SourceSpec = zip ? { kind: 'zip', file: zip, name: zip.name } : { kind: 'files', files, label };
     this.importedData = { label, spec };
     if (this.experiment.data.kind !== 'synthetic') this.experiment = { ...this.experiment, data: { kind: 'glue-dir', path: label } };

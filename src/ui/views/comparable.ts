@@ -22,10 +22,34 @@ export interface Comparable {
 
 export function localComparable(run: RunSummary, losses: LossPoint[]): Comparable {
   const r = fromRun(run, losses, 'stored');
-  return { key: run.id, source: 'local', name: run.name, label: `${run.name} (${run.id.slice(-4)})`, experiment: run.experiment, step: run.step, totalSteps: run.totalSteps, metrics: r.metrics, score: r.glueScore, losses, importance: r.importance };
+  return {
+    key: run.id,
+    source: 'local',
+    name: run.name,
+    label: `${run.name} (${run.id.slice(-4)})`,
+    experiment: run.experiment,
+    step: run.step,
+    totalSteps: run.totalSteps,
+    metrics: r.metrics,
+    score: r.glueScore,
+    losses,
+    importance: r.importance,
+  };
 }
 
 export function sharedComparable(s: SavedShared): Comparable {
   const r = fromSnapshot(s.snapshot);
-  return { key: s.id, source: 'shared', name: s.snapshot.runName, label: `${s.snapshot.runName} (shared)`, experiment: s.experiment, step: s.snapshot.step, totalSteps: null, metrics: r.metrics, score: r.glueScore, losses: r.losses, importance: r.importance };
+  return {
+    key: s.id,
+    source: 'shared',
+    name: s.snapshot.runName,
+    label: `${s.snapshot.runName} (shared)`,
+    experiment: s.experiment,
+    step: s.snapshot.step,
+    totalSteps: null,
+    metrics: r.metrics,
+    score: r.glueScore,
+    losses: r.losses,
+    importance: r.importance,
+  };
 }

@@ -10,7 +10,11 @@ export interface CorrRow {
   u: PairUncertainty | null;
 }
 
-export function correlationRows(tasks: readonly string[], values: readonly (readonly (number | null)[])[], uncertainty: CorrelationUncertainty | undefined): CorrRow[] {
+export function correlationRows(
+  tasks: readonly string[],
+  values: readonly (readonly (number | null)[])[],
+  uncertainty: CorrelationUncertainty | undefined,
+): CorrRow[] {
   const rows: CorrRow[] = [];
   for (let i = 0; i < tasks.length; i++) {
     for (let j = i + 1; j < tasks.length; j++) {
@@ -21,10 +25,24 @@ export function correlationRows(tasks: readonly string[], values: readonly (read
   return rows;
 }
 
-export const chartCells = (rows: readonly CorrRow[]): CorrCell[] => rows.map((r) => ({ a: r.a, b: r.b, value: r.value, uncertain: r.u ? r.u.spansZero : false, p: r.u?.p ?? null }));
+export const chartCells = (rows: readonly CorrRow[]): CorrCell[] =>
+  rows.map((r) => ({ a: r.a, b: r.b, value: r.value, uncertain: r.u ? r.u.spansZero : false, p: r.u?.p ?? null }));
 
 /** The numbers the view shows, one line per pair (the same values as the table). */
 export function correlationCsv(rows: readonly CorrRow[], method: string): string {
-  return toCsv(['task_a', 'task_b', 'method', 'value', 'n_heads', 'p_permutation', 'p_exact', 'ci95_low', 'ci95_high', 'interval_spans_0'],
-    rows.map((r) => [r.a, r.b, method, r.value, r.u?.n ?? '', r.u?.p ?? '', r.u ? r.u.pExact : '', r.u?.interval?.[0] ?? '', r.u?.interval?.[1] ?? '', r.u ? r.u.spansZero : '']));
+  return toCsv(
+    ['task_a', 'task_b', 'method', 'value', 'n_heads', 'p_permutation', 'p_exact', 'ci95_low', 'ci95_high', 'interval_spans_0'],
+    rows.map((r) => [
+      r.a,
+      r.b,
+      method,
+      r.value,
+      r.u?.n ?? '',
+      r.u?.p ?? '',
+      r.u ? r.u.pExact : '',
+      r.u?.interval?.[0] ?? '',
+      r.u?.interval?.[1] ?? '',
+      r.u ? r.u.spansZero : '',
+    ]),
+  );
 }

@@ -22,4 +22,3 @@ export function fieldErrors(message: string, origin: string): Record<string, str
   }
   return out;
 }
-

@@ -8,7 +8,9 @@ import { SYNTHETIC_SPECS } from '../../engine/synthetic/syntheticSpecs.ts';
  */
 
 /** Head shapes of the generated tasks (demo SYN-* and planted PL-*), from the engine's shape-only specs. */
-export const SYNTHETIC_HEADS: Record<string, HeadShape> = Object.fromEntries(Object.entries(SYNTHETIC_SPECS).map(([k, s]) => [k, { type: s.type, numLabels: s.numLabels }]));
+export const SYNTHETIC_HEADS: Record<string, HeadShape> = Object.fromEntries(
+  Object.entries(SYNTHETIC_SPECS).map(([k, s]) => [k, { type: s.type, numLabels: s.numLabels }]),
+);
 
 export interface ParameterRow {
   /** `encoder`, `variant-shared`, or `task-<name>` (test ids). */
@@ -18,9 +20,7 @@ export interface ParameterRow {
   detail: string;
 }
 
-export type ParameterTable =
-  | { status: 'ok'; shape: string; rows: ParameterRow[]; total: number }
-  | { status: 'unknown' | 'error'; message: string };
+export type ParameterTable = { status: 'ok'; shape: string; rows: ParameterRow[]; total: number } | { status: 'unknown' | 'error'; message: string };
 
 const VARIANT_LABEL = { mtdnn: 'MT-DNN', embert: 'EmBERT', gated: 'Gated-BERT', pals: 'PALs' } as const;
 
@@ -35,7 +35,11 @@ export function formatShare(part: number, total: number): string {
 export function parameterTable(exp: Experiment): ParameterTable {
   const shape = randomModelShape(exp);
   if (!shape) {
-    return { status: 'unknown', message: 'Parameter counts are known after loading: the encoder\'s shape comes from the checkpoint\'s config.json (the CLI prints them when training starts).' };
+    return {
+      status: 'unknown',
+      message:
+        "Parameter counts are known after loading: the encoder's shape comes from the checkpoint's config.json (the CLI prints them when training starts).",
+    };
   }
   let counts;
   try {

@@ -11,14 +11,19 @@ import { startBrowserHarness } from '../harness.ts';
  */
 
 const VIEWS = ['Start', 'Data', 'Model', 'Experiment', 'Train', 'Heads', 'Correlation', 'Selection', 'Embeddings', 'Results'];
-const SIZES = [[1440, 900], [390, 844]] as const;
+const SIZES = [
+  [1440, 900],
+  [390, 844],
+] as const;
 const out = resolve(repoRoot, 'artifacts/screenshots');
 
 async function main(): Promise<void> {
   mkdirSync(out, { recursive: true });
   const h = await startBrowserHarness();
   try {
-    const hash = hashFor(smallSynthetic({ rows: 64, epochs: 2, backend: 'wasm', evalEvery: 8, checkpointEvery: 16 }), { demo: { importanceEvery: 8, devRows: 32, probeRows: 16 } });
+    const hash = hashFor(smallSynthetic({ rows: 64, epochs: 2, backend: 'wasm', evalEvery: 8, checkpointEvery: 16 }), {
+      demo: { importanceEvery: 8, devRows: 32, probeRows: 16 },
+    });
     const { page, errors } = await h.open(`index.html${hash}`);
     await page.setViewportSize({ width: 1440, height: 900 });
     await waitForApp(page);
@@ -31,7 +36,12 @@ async function main(): Promise<void> {
         await page.emulateMedia({ colorScheme: scheme });
         for (const v of VIEWS) {
           await openTab(page, v);
-          if (v === 'Model') await page.getByTestId('status').filter({ hasText: /Ready|No model/ }).waitFor({ timeout: 180_000 }).catch(() => {});
+          if (v === 'Model')
+            await page
+              .getByTestId('status')
+              .filter({ hasText: /Ready|No model/ })
+              .waitFor({ timeout: 180_000 })
+              .catch(() => {});
           if (v === 'Heads') await page.getByTestId('heads-diff').selectOption('SYN-COUNT');
           if (v === 'Correlation') await page.getByTestId('corr-table').locator('tbody button').first().click();
           await page.waitForTimeout(200);

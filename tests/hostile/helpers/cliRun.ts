@@ -10,7 +10,12 @@ export function wnliExperiment(over: Record<string, unknown> = {}): Record<strin
     tasks: [{ name: 'WNLI', maxTrainRows: 64 }],
     model: { kind: 'dir', path: fixtureModelDir('random-tiny') },
     data: { kind: 'glue-dir', path: glueDir },
-    epochs: 2, batchSize: 8, evalBatchSize: 64, maxLength: 32, seed: 5, checkpointEvery: 4,
+    epochs: 2,
+    batchSize: 8,
+    evalBatchSize: 64,
+    maxLength: 32,
+    seed: 5,
+    checkpointEvery: 4,
     ...over,
   };
 }
@@ -28,10 +33,15 @@ export interface Child {
 
 /** `taskscope train` in a child process (the real CLI entry). */
 export function spawnTrain(args: string[]): Child {
-  const proc = spawn(process.execPath, [resolve(repoRoot, 'bin/taskscope.mjs'), 'train', '--backend', 'cpu', '--no-progress', ...args], { cwd: repoRoot, stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn(process.execPath, [resolve(repoRoot, 'bin/taskscope.mjs'), 'train', '--backend', 'cpu', '--no-progress', ...args], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   proc.stderr!.on('data', (d) => (stderr += d));
-  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((res) => proc.on('close', (code, signal) => res({ code, signal, stderr })));
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((res) =>
+    proc.on('close', (code, signal) => res({ code, signal, stderr })),
+  );
   return { proc, done };
 }
 
@@ -47,5 +57,8 @@ export async function waitForFile(path: string, test: (text: string) => boolean,
 }
 
 export async function logLines(out: string): Promise<Record<string, unknown>[]> {
-  return (await readFile(join(out, 'log.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  return (await readFile(join(out, 'log.jsonl'), 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }

@@ -80,11 +80,16 @@ export async function loadRunCheckpoint(source: ModelSource): Promise<{ experime
     const order = heads.map((h) => h.task);
     const missing = experiment.tasks.filter((t) => !order.includes(t.name));
     if (missing.length) throw new Error(`${origin}/heads.json: no head for ${missing.map((t) => t.name).join(', ')}`);
-    const model = MultiTaskModel.create(encoder, heads.map((h) => ({
-      spec: taskSpecFromRegistry(h.task, h.dropout),
-      choice: h.kind === 'san' ? 'san' as const : 'linear' as const,
-      init: { snapshot: h },
-    })), experiment.seed, extension);
+    const model = MultiTaskModel.create(
+      encoder,
+      heads.map((h) => ({
+        spec: taskSpecFromRegistry(h.task, h.dropout),
+        choice: h.kind === 'san' ? ('san' as const) : ('linear' as const),
+        init: { snapshot: h },
+      })),
+      experiment.seed,
+      extension,
+    );
     return { experiment, model };
   } catch (e) {
     encoder.dispose();
@@ -120,7 +125,12 @@ export interface ImportedRunAnalysis {
   correlation: { kendall_tau_b: TaskCorrelationMatrix; spearman: TaskCorrelationMatrix } | null;
 }
 
-async function* labelledBatches(split: LoadedSplit, type: 'classification' | 'regression' | 'ranking', numLabels: number, batchSize: number): AsyncGenerator<LabelledBatch> {
+async function* labelledBatches(
+  split: LoadedSplit,
+  type: 'classification' | 'regression' | 'ranking',
+  numLabels: number,
+  batchSize: number,
+): AsyncGenerator<LabelledBatch> {
   const reader = new BatchReader([split], { batchSize, seed: 0, shuffle: false, bucketBatches: 1 });
   for (const b of reader.restOfEpoch()) {
     // The consumer (maskImportance) slices single examples out of it; the batch itself is disposed after use.
@@ -134,9 +144,18 @@ async function* labelledBatches(split: LoadedSplit, type: 'classification' | 're
 }
 
 /** What Results shows for an imported run, computed by Taskscope itself on the imported model. */
-export async function analyseImportedRun(model: MultiTaskModel, dev: Readonly<Record<string, LoadedSplit>>, opts: { evalBatchSize: number; importanceRows: number; step: number; epoch: number }): Promise<ImportedRunAnalysis> {
+export async function analyseImportedRun(
+  model: MultiTaskModel,
+  dev: Readonly<Record<string, LoadedSplit>>,
+  opts: { evalBatchSize: number; importanceRows: number; step: number; epoch: number },
+): Promise<ImportedRunAnalysis> {
   const tasks = model.tasks.filter((t) => dev[t]);
-  const evaluation = await evaluateTasks(model, tasks.map((t) => ({ spec: model.slot(t).spec, dev: dev[t] })), opts.evalBatchSize, { step: opts.step, epoch: opts.epoch });
+  const evaluation = await evaluateTasks(
+    model,
+    tasks.map((t) => ({ spec: model.slot(t).spec, dev: dev[t] })),
+    opts.evalBatchSize,
+    { step: opts.step, epoch: opts.epoch },
+  );
   const importance: ImportedRunAnalysis['importance'] = {};
   for (const t of tasks) {
     const { spec } = model.slot(t);
@@ -144,12 +163,16 @@ export async function analyseImportedRun(model: MultiTaskModel, dev: Readonly<Re
     const n = spec.type === 'ranking' ? Math.max(2, opts.importanceRows - (opts.importanceRows % 2)) : opts.importanceRows;
     const rows = Array.from({ length: Math.min(n, split.rows) }, (_, i) => i);
     const part = rows.length === split.rows ? split : subsetSplit(split, rows);
-    const r = await maskImportance(model.encoder, model.head(t), labelledBatches(part, spec.type, spec.numLabels, 16), { perExample: true, taskId: model.taskId(t) });
+    const r = await maskImportance(model.encoder, model.head(t), labelledBatches(part, spec.type, spec.numLabels, 16), {
+      perExample: true,
+      taskId: model.taskId(t),
+    });
     importance[t] = { examples: r.count, raw: r.raw, normalized: r.normalized };
   }
   const matrices = Object.fromEntries(Object.entries(importance).map(([t, m]) => [t, m.normalized]));
-  const correlation = Object.keys(matrices).length >= 2
-    ? { kendall_tau_b: taskCorrelationMatrix(matrices, 'kendall_tau_b'), spearman: taskCorrelationMatrix(matrices, 'spearman') }
-    : null;
+  const correlation =
+    Object.keys(matrices).length >= 2
+      ? { kendall_tau_b: taskCorrelationMatrix(matrices, 'kendall_tau_b'), spearman: taskCorrelationMatrix(matrices, 'spearman') }
+      : null;
   return { evaluation, importance, correlation };
 }

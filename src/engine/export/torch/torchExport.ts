@@ -113,7 +113,16 @@ export async function torchExportFiles(input: TorchExportInput): Promise<Map<str
     evalBatchSize: exp.evalBatchSize,
     evalEvery: exp.evalEvery,
     // The trainer's reading of the options: torch Adam has no decoupled decay, so 'adam' ignores weightDecay.
-    optimizer: { kind: o.kind, lr: o.lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.kind === 'adam' ? 0 : o.weightDecay, decayFilter: o.decayFilter, maxGradNorm: o.maxGradNorm },
+    optimizer: {
+      kind: o.kind,
+      lr: o.lr,
+      beta1: o.beta1,
+      beta2: o.beta2,
+      eps: o.eps,
+      weightDecay: o.kind === 'adam' ? 0 : o.weightDecay,
+      decayFilter: o.decayFilter,
+      maxGradNorm: o.maxGradNorm,
+    },
     schedule: { kind: exp.schedule.kind, warmup: exp.schedule.warmup },
   };
   const files = new Map<string, string | Uint8Array>();

@@ -9,8 +9,13 @@ export class ClassificationHead implements TaskHead {
   readonly kind = 'classification' as const;
   private readonly linear: LinearLayer;
 
-  constructor(readonly task: string, hiddenSize: number, readonly numLabels: number, readonly dropoutRate = 0.1,
-    init: LinearSnapshot | { seed: number } = { seed: 0 }) {
+  constructor(
+    readonly task: string,
+    hiddenSize: number,
+    readonly numLabels: number,
+    readonly dropoutRate = 0.1,
+    init: LinearSnapshot | { seed: number } = { seed: 0 },
+  ) {
     this.linear = new LinearLayer(`${task}.classifier`, hiddenSize, numLabels, init);
   }
 
@@ -26,9 +31,13 @@ export class ClassificationHead implements TaskHead {
   predict(logits: tf.Tensor): tf.Tensor1D {
     return tf.argMax(logits, -1) as tf.Tensor1D;
   }
-  namedVariables() { return this.linear.namedVariables(`heads.${this.task}.classifier`); }
+  namedVariables() {
+    return this.linear.namedVariables(`heads.${this.task}.classifier`);
+  }
   snapshot(): HeadSnapshot {
     return { kind: this.kind, task: this.task, numLabels: this.numLabels, dropout: this.dropoutRate, layers: { classifier: this.linear.snapshot() } };
   }
-  dispose() { this.linear.dispose(); }
+  dispose() {
+    this.linear.dispose();
+  }
 }

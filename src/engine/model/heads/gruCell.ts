@@ -2,7 +2,12 @@ import * as tf from '@tensorflow/tfjs';
 import { dense } from '../ops.ts';
 
 /** PyTorch GRUCell weights in its layout: weight_* [3H, in], bias_* [3H], gate blocks in the order r, z, n. */
-export interface GruSnapshot { weight_ih: number[][]; weight_hh: number[][]; bias_ih: number[]; bias_hh: number[] }
+export interface GruSnapshot {
+  weight_ih: number[][];
+  weight_hh: number[][];
+  bias_ih: number[];
+  bias_hh: number[];
+}
 
 let counter = 0;
 
@@ -19,14 +24,20 @@ export class GruCell {
   readonly biasIh: tf.Variable;
   readonly biasHh: tf.Variable;
 
-  constructor(readonly name: string, readonly inputSize: number, readonly hiddenSize: number, init: GruSnapshot | { seed: number }) {
+  constructor(
+    readonly name: string,
+    readonly inputSize: number,
+    readonly hiddenSize: number,
+    init: GruSnapshot | { seed: number },
+  ) {
     const id = `${name}#${counter++}`;
     const H = hiddenSize;
     if ('weight_ih' in init) {
       const check = (field: string, m: number[][] | number[], rows: number, cols?: number) => {
         const r = m.length;
         const c = cols === undefined ? undefined : (m as number[][])[0]?.length;
-        if (r !== rows || c !== cols) throw new Error(`${name}: ${field} has shape [${r}${c === undefined ? '' : `, ${c}`}], expected [${rows}${cols === undefined ? '' : `, ${cols}`}]`);
+        if (r !== rows || c !== cols)
+          throw new Error(`${name}: ${field} has shape [${r}${c === undefined ? '' : `, ${c}`}], expected [${rows}${cols === undefined ? '' : `, ${cols}`}]`);
       };
       check('weight_ih', init.weight_ih, 3 * H, inputSize);
       check('weight_hh', init.weight_hh, 3 * H, H);
@@ -68,11 +79,13 @@ export class GruCell {
   }
 
   snapshot(): GruSnapshot {
-    const [weight_ih, weight_hh] = tf.tidy(() => [tf.transpose(this.kernelIh), tf.transpose(this.kernelHh)]).map((t) => {
-      const a = t.arraySync() as number[][];
-      t.dispose();
-      return a;
-    });
+    const [weight_ih, weight_hh] = tf
+      .tidy(() => [tf.transpose(this.kernelIh), tf.transpose(this.kernelHh)])
+      .map((t) => {
+        const a = t.arraySync() as number[][];
+        t.dispose();
+        return a;
+      });
     return { weight_ih, weight_hh, bias_ih: this.biasIh.arraySync() as number[], bias_hh: this.biasHh.arraySync() as number[] };
   }
 

@@ -2,15 +2,23 @@ import * as tf from '@tensorflow/tfjs';
 import { dense } from '../ops.ts';
 
 /** Serializable weights of a head's linear layer, PyTorch layout: W [out, in], b [out]. */
-export interface LinearSnapshot { W: number[][]; b: number[] }
+export interface LinearSnapshot {
+  W: number[][];
+  b: number[];
+}
 
 let counter = 0;
 
 /** A linear layer y = x·Wᵀ + b owned by a task head. Init as MT-DNN: W ~ N(0, 0.02²), b = 0. */
 export class LinearLayer {
   readonly kernel: tf.Variable; // [in, out]
-  readonly bias: tf.Variable;   // [out]
-  constructor(readonly name: string, inDim: number, outDim: number, init: LinearSnapshot | { seed: number; std?: number }) {
+  readonly bias: tf.Variable; // [out]
+  constructor(
+    readonly name: string,
+    inDim: number,
+    outDim: number,
+    init: LinearSnapshot | { seed: number; std?: number },
+  ) {
     const id = `${name}#${counter++}`;
     if ('W' in init) {
       if (init.W.length !== outDim || init.W[0]?.length !== inDim || init.b.length !== outDim) {
@@ -27,7 +35,10 @@ export class LinearLayer {
     return dense(x, this.kernel as tf.Tensor2D, this.bias as tf.Tensor1D);
   }
   namedVariables(prefix: string): Map<string, tf.Variable> {
-    return new Map([[`${prefix}.weight`, this.kernel], [`${prefix}.bias`, this.bias]]);
+    return new Map([
+      [`${prefix}.weight`, this.kernel],
+      [`${prefix}.bias`, this.bias],
+    ]);
   }
   snapshot(): LinearSnapshot {
     const kernelT = tf.transpose(this.kernel);

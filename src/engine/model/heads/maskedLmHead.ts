@@ -50,7 +50,11 @@ export class MaskedLmHead {
    * `init`: HF tensors by canonical name (a checkpoint's `extraTensors`), or a seed for BERT's init
    * (dense weight ~ truncated N(0, initializer_range²), zero biases, LayerNorm 1/0).
    */
-  constructor(readonly config: BertConfig, readonly wordEmbeddings: tf.Variable, init: ReadonlyMap<string, NamedTensor> | { seed: number }) {
+  constructor(
+    readonly config: BertConfig,
+    readonly wordEmbeddings: tf.Variable,
+    init: ReadonlyMap<string, NamedTensor> | { seed: number },
+  ) {
     const H = config.hiddenSize;
     const V = config.vocabSize;
     if (wordEmbeddings.shape[0] !== V || wordEmbeddings.shape[1] !== H) {
@@ -68,7 +72,8 @@ export class MaskedLmHead {
     const seed = fromMap ? 0 : (init as { seed: number }).seed;
     const make = (name: string, value: () => tf.Tensor) => tf.tidy(() => tf.variable(value(), true, `${id}/${name}`));
     this.kernel = make(MLM_TENSOR_NAMES.denseWeight, () =>
-      tf.transpose(get(MLM_TENSOR_NAMES.denseWeight, [H, H], () => tf.truncatedNormal([H, H], 0, config.initializerRange, 'float32', seed))));
+      tf.transpose(get(MLM_TENSOR_NAMES.denseWeight, [H, H], () => tf.truncatedNormal([H, H], 0, config.initializerRange, 'float32', seed))),
+    );
     this.denseBias = make(MLM_TENSOR_NAMES.denseBias, () => get(MLM_TENSOR_NAMES.denseBias, [H], () => tf.zeros([H])));
     this.gamma = make(MLM_TENSOR_NAMES.normWeight, () => get(MLM_TENSOR_NAMES.normWeight, [H], () => tf.ones([H])));
     this.beta = make(MLM_TENSOR_NAMES.normBias, () => get(MLM_TENSOR_NAMES.normBias, [H], () => tf.zeros([H])));

@@ -15,8 +15,13 @@ export class RankingHead implements TaskHead {
   readonly numLabels = 1;
   private readonly linear: LinearLayer;
 
-  constructor(readonly task: string, hiddenSize: number, readonly dropoutRate = 0.1, readonly groupSize = 2,
-    init: LinearSnapshot | { seed: number } = { seed: 0 }) {
+  constructor(
+    readonly task: string,
+    hiddenSize: number,
+    readonly dropoutRate = 0.1,
+    readonly groupSize = 2,
+    init: LinearSnapshot | { seed: number } = { seed: 0 },
+  ) {
     this.linear = new LinearLayer(`${task}.ranker`, hiddenSize, 1, init);
   }
 
@@ -41,9 +46,13 @@ export class RankingHead implements TaskHead {
     const g = this.grouped(scores);
     return tf.reshape(tf.oneHot(tf.argMax(g, -1), this.groupSize), [-1]) as tf.Tensor1D;
   }
-  namedVariables() { return this.linear.namedVariables(`heads.${this.task}.ranker`); }
+  namedVariables() {
+    return this.linear.namedVariables(`heads.${this.task}.ranker`);
+  }
   snapshot(): HeadSnapshot {
     return { kind: this.kind, task: this.task, numLabels: 1, dropout: this.dropoutRate, layers: { ranker: this.linear.snapshot() } };
   }
-  dispose() { this.linear.dispose(); }
+  dispose() {
+    this.linear.dispose();
+  }
 }

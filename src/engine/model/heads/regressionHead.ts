@@ -11,7 +11,12 @@ export class RegressionHead implements TaskHead {
   readonly numLabels = 1;
   private readonly linear: LinearLayer;
 
-  constructor(readonly task: string, hiddenSize: number, readonly dropoutRate = 0.1, init: LinearSnapshot | { seed: number } = { seed: 0 }) {
+  constructor(
+    readonly task: string,
+    hiddenSize: number,
+    readonly dropoutRate = 0.1,
+    init: LinearSnapshot | { seed: number } = { seed: 0 },
+  ) {
     this.linear = new LinearLayer(`${task}.regressor`, hiddenSize, 1, init);
   }
 
@@ -28,9 +33,13 @@ export class RegressionHead implements TaskHead {
   predict(scores: tf.Tensor): tf.Tensor1D {
     return tf.reshape(scores, [-1]) as tf.Tensor1D;
   }
-  namedVariables() { return this.linear.namedVariables(`heads.${this.task}.regressor`); }
+  namedVariables() {
+    return this.linear.namedVariables(`heads.${this.task}.regressor`);
+  }
   snapshot(): HeadSnapshot {
     return { kind: this.kind, task: this.task, numLabels: 1, dropout: this.dropoutRate, layers: { regressor: this.linear.snapshot() } };
   }
-  dispose() { this.linear.dispose(); }
+  dispose() {
+    this.linear.dispose();
+  }
 }

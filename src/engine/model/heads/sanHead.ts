@@ -80,12 +80,18 @@ export class SanHead implements TaskHead {
   readonly numTurns: number;
   readonly memDropP: number;
   private readonly queryWsum: LinearLayer; // w₀, b₀: H → 1
-  private readonly attn: LinearLayer;      // W_a, b_a: H → H
+  private readonly attn: LinearLayer; // W_a, b_a: H → H
   private readonly classifier: LinearLayer; // W_c, b_c: 4H → C
   private readonly rnn: GruCell;
 
-  constructor(readonly task: string, readonly hiddenSize: number, readonly numLabels: number, readonly dropoutRate = 0.1,
-    opts: SanOptions = {}, init: SanLayers | { seed: number } = { seed: 0 }) {
+  constructor(
+    readonly task: string,
+    readonly hiddenSize: number,
+    readonly numLabels: number,
+    readonly dropoutRate = 0.1,
+    opts: SanOptions = {},
+    init: SanLayers | { seed: number } = { seed: 0 },
+  ) {
     const fromSnapshot = 'query_wsum' in init;
     this.numTurns = fromSnapshot ? init.num_turn[0] : (opts.numTurns ?? 5);
     this.memDropP = fromSnapshot ? init.mem_drop_p[0] : (opts.memDropP ?? 0.1);
@@ -99,9 +105,19 @@ export class SanHead implements TaskHead {
     this.queryWsum = new LinearLayer(`${task}.san.query_wsum`, H, 1, pick(layers?.query_wsum, seed));
     this.attn = new LinearLayer(`${task}.san.attn`, H, H, pick(layers?.attn, seed + 1));
     this.classifier = new LinearLayer(`${task}.san.classifier`, 4 * H, numLabels, pick(layers?.classifier, seed + 2));
-    this.rnn = new GruCell(`${task}.san.rnn`, H, H, layers
-      ? { weight_ih: layers['rnn.weight_ih'], weight_hh: layers['rnn.weight_hh'], bias_ih: layers['rnn.bias_ih'], bias_hh: layers['rnn.bias_hh'] } satisfies GruSnapshot
-      : { seed: seed + 3 });
+    this.rnn = new GruCell(
+      `${task}.san.rnn`,
+      H,
+      H,
+      layers
+        ? ({
+            weight_ih: layers['rnn.weight_ih'],
+            weight_hh: layers['rnn.weight_hh'],
+            bias_ih: layers['rnn.bias_ih'],
+            bias_hh: layers['rnn.bias_hh'],
+          } satisfies GruSnapshot)
+        : { seed: seed + 3 },
+    );
   }
 
   static fromSnapshot(s: HeadSnapshot, hiddenSize: number): SanHead {
@@ -142,7 +158,7 @@ export class SanHead implements TaskHead {
       const real = tf.cast(f.attentionMask, 'float32');
       const type1 = tf.cast(tf.greater(f.tokenTypeIds, 0), 'float32');
       const premise = tf.mul(real, tf.sub(1, type1)); // [B, T]: memory positions
-      const hypothesis = tf.mul(real, type1);         // [B, T]: initial-state positions
+      const hypothesis = tf.mul(real, type1); // [B, T]: initial-state positions
 
       // s₀ = Σ_j a_j drop(X)_j with a = softmax_j(w₀·drop(X)_j + b₀) over the hypothesis (LinearSelfAttn).
       const Xq = drop(X);
@@ -162,7 +178,10 @@ export class SanHead implements TaskHead {
       }
 
       const M = tf.tensor2d(this.turnMask(B, training, rng), [B, K]);
-      const probs = tf.stack(scores.map((sc) => tf.softmax(sc)), 2); // [B, C, K]
+      const probs = tf.stack(
+        scores.map((sc) => tf.softmax(sc)),
+        2,
+      ); // [B, C, K]
       const output = tf.log(tf.mean(tf.mul(probs, tf.expandDims(M, 1)), 2)) as tf.Tensor2D;
       return { output, scores, initialState: s0, turnMask: M };
     });

@@ -3,13 +3,16 @@ import type { LinearSnapshot } from './linearLayer.ts';
 
 /** What the encoder hands to a task head. */
 export interface HeadFeatures {
-  pooled: tf.Tensor2D;          // [B, H]
-  sequence: tf.Tensor3D;        // [B, T, H]
-  tokenTypeIds: tf.Tensor2D;    // [B, T] (SAN splits premise/hypothesis by it)
-  attentionMask: tf.Tensor2D;   // [B, T]
+  pooled: tf.Tensor2D; // [B, H]
+  sequence: tf.Tensor3D; // [B, T, H]
+  tokenTypeIds: tf.Tensor2D; // [B, T] (SAN splits premise/hypothesis by it)
+  attentionMask: tf.Tensor2D; // [B, T]
 }
 
-export interface HeadCallOptions { training: boolean; dropoutSeed?: number }
+export interface HeadCallOptions {
+  training: boolean;
+  dropoutSeed?: number;
+}
 
 export type HeadKind = 'classification' | 'regression' | 'ranking' | 'san';
 

@@ -22,8 +22,17 @@ interface WasmBackendLike {
   makeOutput: (shape: number[], dtype: 'float32') => tf.TensorInfo;
 }
 
-type WasmMatMul = (aId: number, aShape: Uint8Array, aRank: number, bId: number, bShape: Uint8Array, bRank: number,
-  transposeA: boolean, transposeB: boolean, outId: number) => void;
+type WasmMatMul = (
+  aId: number,
+  aShape: Uint8Array,
+  aRank: number,
+  bId: number,
+  bShape: Uint8Array,
+  bRank: number,
+  transposeA: boolean,
+  transposeB: boolean,
+  outId: number,
+) => void;
 const wasmMatMuls = new WeakMap<object, WasmMatMul>();
 
 function shapeBytes(shape: number[]): Uint8Array {

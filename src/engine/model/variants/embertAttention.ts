@@ -5,7 +5,11 @@ import { checkTaskId, ExtensionParams, type ExtensionInit } from './extensionPar
 import type { VariantConfig } from './variantConfig.ts';
 import type { VariantExtension } from './variantExtension.ts';
 
-interface LayerTables { q: tf.Variable; k: tf.Variable; v: tf.Variable }
+interface LayerTables {
+  q: tf.Variable;
+  k: tf.Variable;
+  v: tf.Variable;
+}
 
 /**
  * EmBERT's task-embedded attention (docs/methods.md §5.1, Gated_bert `BERTLukaszSelfAttention`): every layer ℓ has tables
@@ -30,7 +34,11 @@ export class EmbertAttention implements VariantExtension {
   private readonly tables = new Map<number, LayerTables>();
 
   /** `layers`: which encoder layers get task embeddings (all by default; Gated-BERT leaves out the last). */
-  constructor(readonly config: VariantConfig, init: ExtensionInit, layers?: readonly number[]) {
+  constructor(
+    readonly config: VariantConfig,
+    init: ExtensionInit,
+    layers?: readonly number[],
+  ) {
     const { numTasks, bert } = config;
     this.numTasks = numTasks;
     const H = bert.hiddenSize;

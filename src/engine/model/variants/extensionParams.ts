@@ -30,7 +30,11 @@ export function checkTaskId(owner: string, taskId: number, numTasks: number): nu
 
 type Fill = 'normal' | 'zeros';
 
-interface Binding { name: string; variable: tf.Variable; transposed: boolean }
+interface Binding {
+  name: string;
+  variable: tf.Variable;
+  transposed: boolean;
+}
 
 let instanceCounter = 0;
 
@@ -45,12 +49,18 @@ export class ExtensionParams {
   private readonly used = new Set<string>();
   private seed: number;
 
-  constructor(readonly owner: string, readonly prefix: string, readonly init: ExtensionInit, private readonly std: number) {
+  constructor(
+    readonly owner: string,
+    readonly prefix: string,
+    readonly init: ExtensionInit,
+    private readonly std: number,
+  ) {
     this.tfPrefix = `${prefix}${instanceCounter++}`;
     if (init.from === 'tensors') {
-      this.tensors = init.tensors instanceof Map
-        ? (init.tensors as ReadonlyMap<string, NamedTensor>)
-        : new Map((init.tensors as readonly NamedTensor[]).map((t) => [t.name, t]));
+      this.tensors =
+        init.tensors instanceof Map
+          ? (init.tensors as ReadonlyMap<string, NamedTensor>)
+          : new Map((init.tensors as readonly NamedTensor[]).map((t) => [t.name, t]));
       this.seed = 0;
     } else {
       this.tensors = null;
@@ -102,7 +112,9 @@ export class ExtensionParams {
     const extra = [...this.tensors.keys()].filter((n) => n.startsWith(this.prefix) && !this.used.has(n));
     if (extra.length > 0) {
       this.dispose();
-      throw new Error(`${this.owner}: checkpoint has tensors this variant config does not use: ${extra.slice(0, 5).join(', ')}${extra.length > 5 ? ` (+${extra.length - 5} more)` : ''}`);
+      throw new Error(
+        `${this.owner}: checkpoint has tensors this variant config does not use: ${extra.slice(0, 5).join(', ')}${extra.length > 5 ? ` (+${extra.length - 5} more)` : ''}`,
+      );
     }
   }
 

@@ -8,7 +8,13 @@ import { checkTaskId, ExtensionParams, type ExtensionInit } from './extensionPar
 import type { VariantConfig } from './variantConfig.ts';
 import type { VariantExtension } from './variantExtension.ts';
 
-interface TaskAdapters { queryDown: DenseParams; queryUp: DenseParams; keyDown: DenseParams; keyUp: DenseParams; value: DenseParams }
+interface TaskAdapters {
+  queryDown: DenseParams;
+  queryUp: DenseParams;
+  keyDown: DenseParams;
+  keyUp: DenseParams;
+  value: DenseParams;
+}
 
 /**
  * Gated-BERT (docs/methods.md §5.3, Gated_bert `modeling_gated.py`): layers 0..L−2 use EmBERT attention; the last layer's
@@ -45,7 +51,10 @@ export class GatedAttention implements VariantExtension {
   private readonly scale: { q1: tf.Variable; k1: tf.Variable; q2: tf.Variable; k2: tf.Variable; v: tf.Variable };
   private readonly lastLayer: number;
 
-  constructor(readonly config: VariantConfig, init: ExtensionInit) {
+  constructor(
+    readonly config: VariantConfig,
+    init: ExtensionInit,
+  ) {
     const { bert, numTasks, hiddenSizeAug: r, gatedSeqLen: S } = config;
     const H = bert.hiddenSize;
     const T = numTasks;

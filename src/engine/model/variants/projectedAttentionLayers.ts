@@ -7,8 +7,15 @@ import { checkTaskId, ExtensionParams, type ExtensionInit } from './extensionPar
 import type { VariantConfig } from './variantConfig.ts';
 import type { VariantExtension } from './variantExtension.ts';
 
-interface PalAttention { query: DenseParams; key: DenseParams; value: DenseParams }
-interface Projections { enc: DenseParams; dec: DenseParams }
+interface PalAttention {
+  query: DenseParams;
+  key: DenseParams;
+  value: DenseParams;
+}
+interface Projections {
+  enc: DenseParams;
+  dec: DenseParams;
+}
 
 /**
  * Projected attention layers (docs/methods.md §5.4, Bert-n-Pals `BERTPals`): for task i in layer ℓ,
@@ -33,7 +40,10 @@ export class ProjectedAttentionLayers implements VariantExtension {
   private readonly projections: Projections[][] = [];
   private readonly attention: PalAttention[][] = [];
 
-  constructor(readonly config: VariantConfig, init: ExtensionInit) {
+  constructor(
+    readonly config: VariantConfig,
+    init: ExtensionInit,
+  ) {
     const { bert, numTasks: T, hiddenSizeAug: r, palHeads } = config;
     if (r % palHeads !== 0) {
       throw new Error(`PALs: pal_heads (${palHeads}) must divide hidden_size_aug (${r})`);
@@ -51,11 +61,13 @@ export class ProjectedAttentionLayers implements VariantExtension {
       const shared = config.palSharedProjections ? Array.from({ length: T }, (_, i) => projectionsAt(`task.${i}.`)) : null;
       for (let l = 0; l < L; l++) {
         this.projections.push(shared ?? Array.from({ length: T }, (_, i) => projectionsAt(`layer.${l}.task.${i}.`)));
-        this.attention.push(Array.from({ length: T }, (_, i) => ({
-          query: p.linear(`layer.${l}.task.${i}.attn.query`, r, r),
-          key: p.linear(`layer.${l}.task.${i}.attn.key`, r, r),
-          value: p.linear(`layer.${l}.task.${i}.attn.value`, r, r),
-        })));
+        this.attention.push(
+          Array.from({ length: T }, (_, i) => ({
+            query: p.linear(`layer.${l}.task.${i}.attn.query`, r, r),
+            key: p.linear(`layer.${l}.task.${i}.attn.key`, r, r),
+            value: p.linear(`layer.${l}.task.${i}.attn.value`, r, r),
+          })),
+        );
       }
       p.finish();
     } catch (e) {

@@ -60,9 +60,7 @@ const UNSUPPORTED_FLAGS = ['top', 'houlsby', 'lhuc', 'bert_lay_top'] as const;
 
 const OptionsSchema = v.looseObject(
   {
-    variant: v.optional(
-      v.picklist(VARIANTS, (i) => `field "variant" must be one of ${VARIANTS.map((n) => `"${n}"`).join(', ')}, got ${i.received}`),
-    ),
+    variant: v.optional(v.picklist(VARIANTS, (i) => `field "variant" must be one of ${VARIANTS.map((n) => `"${n}"`).join(', ')}, got ${i.received}`)),
     our_attn: v.optional(bool('our_attn')),
     pals: v.optional(bool('pals')),
     mult: v.optional(bool('mult')),
@@ -75,9 +73,7 @@ const OptionsSchema = v.looseObject(
     pal_heads: v.optional(positiveInt('pal_heads')),
     pal_shared_projections: v.optional(bool('pal_shared_projections')),
     gated_seq_len: v.optional(positiveInt('gated_seq_len')),
-    gated_task_scale: v.optional(
-      v.picklist(['scalar', 'hidden'] as const, (i) => `field "gated_task_scale" must be "scalar" or "hidden", got ${i.received}`),
-    ),
+    gated_task_scale: v.optional(v.picklist(['scalar', 'hidden'] as const, (i) => `field "gated_task_scale" must be "scalar" or "hidden", got ${i.received}`)),
   },
   (i) => `must hold a JSON object, got ${i.received}`,
 );
@@ -109,7 +105,9 @@ function resolveVariant(o: RawOptions, problems: string[]): VariantName {
   const pals = o.pals ?? false;
   const mult = o.mult ?? false;
   if (pals !== mult) {
-    problems.push(`fields "pals" (${pals}) and "mult" (${mult}) must both be true for PALs; Bert-n-Pals' low_rank adapter (mult without pals) is not implemented`);
+    problems.push(
+      `fields "pals" (${pals}) and "mult" (${mult}) must both be true for PALs; Bert-n-Pals' low_rank adapter (mult without pals) is not implemented`,
+    );
     return 'mtdnn';
   }
   if (pals && o.our_attn) {

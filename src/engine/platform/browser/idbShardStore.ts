@@ -11,7 +11,10 @@ interface DataDb extends DBSchema {
 
 /** Shards in IndexedDB (the browser data worker; Node tests use fake-indexeddb). */
 export class IdbShardStore implements ShardStore {
-  private constructor(private readonly db: IDBPDatabase<DataDb>, private readonly name: string) {}
+  private constructor(
+    private readonly db: IDBPDatabase<DataDb>,
+    private readonly name: string,
+  ) {}
 
   static async open(name = DATA_DB_NAME): Promise<IdbShardStore> {
     const db = await openDB<DataDb>(name, 1, {

@@ -17,7 +17,11 @@ export class RunInUseError extends Error {
 /** A save ran out of browser storage; the run's previous state is intact (the save is one transaction). */
 export class TrainStateQuotaError extends Error {
   override name = 'TrainStateQuotaError';
-  constructor(message: string, readonly keptStep: number | null, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly keptStep: number | null,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 }
@@ -105,7 +109,10 @@ export class IdbTrainStateStore implements TrainStateStore {
       await this.db.put('states', { json: state.json, tensors, step, savedAt: new Date().toISOString() }, this.runId);
     } catch (e) {
       if (!isStorageFull(e)) throw e;
-      const kept = await this.db.get('states', this.runId).then((r) => r?.step ?? null, () => null);
+      const kept = await this.db.get('states', this.runId).then(
+        (r) => r?.step ?? null,
+        () => null,
+      );
       const keptText = kept === null ? 'no earlier state of this run is stored' : `the state of step ${kept} is intact`;
       throw new TrainStateQuotaError(
         `storage full (browser quota) while saving the train state of step ${step} (${(state.tensors.byteLength / 1e6).toFixed(1)} MB) to ${this.describe()}: ${(e as Error).message}; ${keptText} and nothing of step ${step} was kept; free space (delete old runs or cached datasets) and resume the run${kept === null ? '' : ` from step ${kept}`}`,

@@ -48,7 +48,11 @@ const isMissing = (e: unknown) => (e as NodeJS.ErrnoException)?.code === 'ENOENT
 
 /** A save failed for lack of space; the last complete checkpoint is intact and nothing of the new one is left. */
 export class TrainStateStorageFullError extends Error {
-  constructor(message: string, readonly keptStep: number | null, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly keptStep: number | null,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = 'TrainStateStorageFullError';
   }
@@ -67,7 +71,10 @@ export class TrainStateStorageFullError extends Error {
 export class FolderTrainStateStore implements TrainStateStore {
   readonly dir: string;
   private readonly writer = newWriterId();
-  constructor(dir: string, private readonly fs: StateFs = nodeStateFs) {
+  constructor(
+    dir: string,
+    private readonly fs: StateFs = nodeStateFs,
+  ) {
     this.dir = resolve(dir);
   }
 

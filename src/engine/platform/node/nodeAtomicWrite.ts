@@ -22,7 +22,11 @@ export async function atomicWriteFile(path: string, data: Uint8Array | string): 
   } catch (e) {
     await rm(tmp, { force: true }).catch(() => undefined);
     const err = e as NodeJS.ErrnoException;
-    if (isStorageFull(e)) throw Object.assign(new Error(`storage full writing ${path} (${err.message}); its earlier content is unchanged and no partial file was left`, { cause: e }), { code: err.code });
+    if (isStorageFull(e))
+      throw Object.assign(
+        new Error(`storage full writing ${path} (${err.message}); its earlier content is unchanged and no partial file was left`, { cause: e }),
+        { code: err.code },
+      );
     throw e;
   }
 }

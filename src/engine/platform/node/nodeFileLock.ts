@@ -15,7 +15,10 @@ export interface LockOwner {
 
 /** Another live process holds the lock. */
 export class LockHeldError extends Error {
-  constructor(readonly path: string, readonly owner: LockOwner | null) {
+  constructor(
+    readonly path: string,
+    readonly owner: LockOwner | null,
+  ) {
     super(
       owner
         ? `${path}: in use by ${owner.purpose} (pid ${owner.pid} on ${owner.host}, since ${owner.since}); wait for it to finish or stop it`
@@ -83,7 +86,10 @@ export interface FileLock {
  * linked back (link fails instead of overwriting if a third writer got in). `wait` polls a live lock until
  * it is released (the shard cache: a second builder waits and then reuses the first one's result).
  */
-export async function acquireFileLock(path: string, opts: { purpose: string; writer?: string; wait?: boolean; pollMs?: number; signal?: AbortSignal }): Promise<FileLock> {
+export async function acquireFileLock(
+  path: string,
+  opts: { purpose: string; writer?: string; wait?: boolean; pollMs?: number; signal?: AbortSignal },
+): Promise<FileLock> {
   const owner: LockOwner = { pid: process.pid, host: hostname(), writer: opts.writer ?? newWriterId(), since: new Date().toISOString(), purpose: opts.purpose };
   let tookOverFrom: LockOwner | null = null;
   for (let attempt = 0; ; attempt++) {

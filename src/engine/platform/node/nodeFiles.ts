@@ -65,7 +65,8 @@ export function nodeDirProvider(root: string): FileProvider {
       const full = resolve(dir, path);
       const kind = await kindOf(full);
       if (kind === null) return null;
-      if (kind !== 'file') throw new DataError({ file: full, reason: `is ${kind === 'dir' ? 'a directory' : 'not a regular file'}, not a TSV file`, fatal: true });
+      if (kind !== 'file')
+        throw new DataError({ file: full, reason: `is ${kind === 'dir' ? 'a directory' : 'not a regular file'}, not a TSV file`, fatal: true });
       const size = (await isFile(full))!;
       return { stream: nodeFileStream(full), size, name: full };
     },
@@ -116,7 +117,8 @@ export async function tsvSourceFromPath(path: string): Promise<DataSource> {
   const kind = await kindOf(path);
   if (kind === null) throw new DataError({ file: resolve(path), reason: 'not found (give the GLUE folder or a zip of it)', fatal: true });
   if (kind === 'file' && /\.zip$/i.test(basename(path))) return new TsvSource(nodeZipProvider(path));
-  if (kind !== 'dir') throw new DataError({ file: resolve(path), reason: 'neither a folder nor a .zip file (give the GLUE folder or a zip of it)', fatal: true });
+  if (kind !== 'dir')
+    throw new DataError({ file: resolve(path), reason: 'neither a folder nor a .zip file (give the GLUE folder or a zip of it)', fatal: true });
   return new TsvSource(nodeDirProvider(path));
 }
 

@@ -54,7 +54,14 @@ export interface FastmtlReasons {
   targetIndex: number;
   /** BCE pos_weight from TD-MTDNN batch counts ((N_all − N_j) / N_j); null for CE. */
   posWeight: number[] | null;
-  tdTraining: { rows: Record<string, number>; epochs: number; wallSeconds: number; examplesProcessed: number; status: string; targetDev: Record<string, number> };
+  tdTraining: {
+    rows: Record<string, number>;
+    epochs: number;
+    wallSeconds: number;
+    examplesProcessed: number;
+    status: string;
+    targetDev: Record<string, number>;
+  };
   scoringCost: { wallSeconds: number; rowsScored: number };
   /**
    * Per auxiliary task: unused rows (candidates), chosen rows, the mean target score over its candidates, and
@@ -73,8 +80,15 @@ function checkTasks(o: FastmtlOptions): void {
 }
 
 /** Scores each pool's rows with p(target | x) from the trained discriminator, in eval mode. */
-async function scorePools(model: MultiTaskModel, td: TaskDiscriminator, env: SelectionEnv, pools: { task: string; rows: number[]; uids: string[] }[],
-  targetIndex: number, scoring: DiscriminatorScoring, batchSize: number): Promise<ScoredPool[]> {
+async function scorePools(
+  model: MultiTaskModel,
+  td: TaskDiscriminator,
+  env: SelectionEnv,
+  pools: { task: string; rows: number[]; uids: string[] }[],
+  targetIndex: number,
+  scoring: DiscriminatorScoring,
+  batchSize: number,
+): Promise<ScoredPool[]> {
   const out: ScoredPool[] = [];
   for (const p of pools) {
     const f = await pooledFeatures(model.encoder, env.data[p.task].train, {
@@ -140,8 +154,12 @@ export async function runFastmtlSelection(env: SelectionEnv, o: FastmtlOptions):
   for (const p of scored) {
     let sum = 0;
     for (let i = 0; i < p.scores.length; i++) sum += p.scores[i];
-    pools[p.task] = { candidates: p.rows.length, chosen: byTask[p.task]?.rows.length ?? 0, meanScore: p.rows.length ? sum / p.rows.length : NaN,
-      scores: Array.from(p.scores) };
+    pools[p.task] = {
+      candidates: p.rows.length,
+      chosen: byTask[p.task]?.rows.length ?? 0,
+      meanScore: p.rows.length ? sum / p.rows.length : NaN,
+      scores: Array.from(p.scores),
+    };
   }
   const result: SelectionResult<FastmtlReasons> = {
     format: SELECTION_FORMAT,
@@ -175,7 +193,13 @@ export async function runFastmtlSelection(env: SelectionEnv, o: FastmtlOptions):
     model: tdRun.modelSize,
   };
   if (o.trainExperiment) {
-    const training = await trainOnSelection(env, o.trainExperiment, o.target, Object.fromEntries(Object.entries(byTask).map(([t, g]) => [t, g.rows])), 'to-mtdnn');
+    const training = await trainOnSelection(
+      env,
+      o.trainExperiment,
+      o.target,
+      Object.fromEntries(Object.entries(byTask).map(([t, g]) => [t, g.rows])),
+      'to-mtdnn',
+    );
     result.training = asSelectionTraining(training);
   }
   return result;

@@ -31,7 +31,11 @@ export function headDropoutSeed(stepSeed: number): number {
 export class TaskDiscriminator {
   readonly linear: LinearLayer;
 
-  constructor(readonly hiddenSize: number, readonly numTasks: number, init: LinearSnapshot | { seed: number } = { seed: 0 }) {
+  constructor(
+    readonly hiddenSize: number,
+    readonly numTasks: number,
+    init: LinearSnapshot | { seed: number } = { seed: 0 },
+  ) {
     if (!Number.isInteger(numTasks) || numTasks < 2) throw new Error(`task discriminator: needs at least 2 tasks, got ${numTasks}`);
     this.linear = new LinearLayer(DISCRIMINATOR_PREFIX, hiddenSize, numTasks, init);
   }
@@ -110,7 +114,10 @@ export function discriminatorProbs(z: tf.Tensor2D, scoring: DiscriminatorScoring
  * (same rate, same seed, hence the same mask), its loss added with weight 1 (`--train_task_disc`).
  * `taskIds` maps the model's task names to discriminator outputs (the model's task order by default).
  */
-export function discriminatorLossExtras(td: TaskDiscriminator, opts: { kind: DiscriminatorLossKind; posWeight?: readonly number[]; taskIds?: Readonly<Record<string, number>> }): LossExtras {
+export function discriminatorLossExtras(
+  td: TaskDiscriminator,
+  opts: { kind: DiscriminatorLossKind; posWeight?: readonly number[]; taskIds?: Readonly<Record<string, number>> },
+): LossExtras {
   return (ctx) => {
     const rate = ctx.model.slot(ctx.task).spec.dropout;
     const x = dropout(ctx.forward.features.pooled, rate, true, headDropoutSeed(ctx.seed)) as tf.Tensor2D;

@@ -28,8 +28,11 @@ export function sampleTdRowsForTasks(sizes: Readonly<Record<string, number>>, pe
 }
 
 /** The unused rows of every auxiliary task (all tasks but the target) with their uids: what selection draws from. */
-export function auxiliaryPools(tdRows: Readonly<Record<string, TdRows>>, uidsOf: (task: string) => readonly string[], target: string):
-  { task: string; rows: number[]; uids: string[] }[] {
+export function auxiliaryPools(
+  tdRows: Readonly<Record<string, TdRows>>,
+  uidsOf: (task: string) => readonly string[],
+  target: string,
+): { task: string; rows: number[]; uids: string[] }[] {
   return Object.entries(tdRows)
     .filter(([task]) => task !== target)
     .map(([task, r]) => {

@@ -5,11 +5,7 @@ import type { CommonOptimizerOptions, OptimizerKind, TrainableParam } from './ty
 type AdamOptions = Omit<CommonOptimizerOptions, 'weightDecay' | 'decayFilter'>;
 
 /** Moments and the bias-corrected torch.optim.Adam step: θ − (lr/bc₁)·m/(√v/√bc₂ + ε), t = step + 1. */
-function adamStep(
-  [beta1, beta2, eps]: [number, number, number],
-  theta: tf.Tensor,
-  { grad, slots: [m, v], lr, stepBefore }: UpdateInput,
-): tf.Tensor {
+function adamStep([beta1, beta2, eps]: [number, number, number], theta: tf.Tensor, { grad, slots: [m, v], lr, stepBefore }: UpdateInput): tf.Tensor {
   const t = stepBefore + 1;
   const bc1 = 1 - beta1 ** t;
   const bc2 = 1 - beta2 ** t;
@@ -30,15 +26,19 @@ export class Adam extends SlotOptimizer {
   protected readonly slotNames = ['exp_avg', 'exp_avg_sq'] as const;
 
   constructor(params: readonly TrainableParam[], opts: AdamOptions = {}) {
-    super(params, { ...opts, weightDecay: 0, decayFilter: 'all' }, {
-      beta1: 0.9,
-      beta2: 0.999,
-      eps: 1e-8,
-      weightDecay: 0,
-      decayFilter: 'all',
-      maxGradNorm: 0,
-      missingGrad: 'zero-after-first',
-    });
+    super(
+      params,
+      { ...opts, weightDecay: 0, decayFilter: 'all' },
+      {
+        beta1: 0.9,
+        beta2: 0.999,
+        eps: 1e-8,
+        weightDecay: 0,
+        decayFilter: 'all',
+        maxGradNorm: 0,
+        missingGrad: 'zero-after-first',
+      },
+    );
   }
 
   /** torch LR schedulers count optimiser steps globally. */

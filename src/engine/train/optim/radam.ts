@@ -50,7 +50,7 @@ export class RAdam extends SlotOptimizer {
     const bc1 = 1 - this.beta1 ** t;
     let next: tf.Tensor;
     if (rho >= RADAM_RHO_THRESHOLD) {
-      const rect = Math.sqrt(((1 - this.beta2 ** t) * (rho - 4) / (rhoInf - 4) * (rho - 2) / rho * rhoInf) / (rhoInf - 2));
+      const rect = Math.sqrt(((((((1 - this.beta2 ** t) * (rho - 4)) / (rhoInf - 4)) * (rho - 2)) / rho) * rhoInf) / (rhoInf - 2));
       next = tf.sub(theta, tf.mul(tf.div(mNew, tf.add(tf.sqrt(vNew), this.eps)), (lr * rect) / bc1));
     } else {
       next = tf.sub(theta, tf.mul(mNew, lr / bc1));

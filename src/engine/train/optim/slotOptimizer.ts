@@ -1,15 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { NamedTensor } from '../../checkpoint/types.ts';
-import type {
-  CommonOptimizerOptions,
-  DecayFilter,
-  GradMap,
-  LearningRate,
-  MissingGradPolicy,
-  OptimizerKind,
-  OptimizerState,
-  TrainableParam,
-} from './types.ts';
+import type { CommonOptimizerOptions, DecayFilter, GradMap, LearningRate, MissingGradPolicy, OptimizerKind, OptimizerState, TrainableParam } from './types.ts';
 import { decays } from './weightDecay.ts';
 
 /** What one parameter's update sees. Scalars are float64 JS numbers, computed once per parameter and step. */
@@ -128,9 +119,7 @@ export abstract class SlotOptimizer {
       const g = gradMap.get(entry.name);
       if (g === undefined && !(this.missingGrad === 'zero-after-first' && entry.slots !== null)) continue;
       if (g !== undefined && !shapeEq(g.shape, entry.variable.shape)) {
-        throw new Error(
-          `optimizer: gradient for '${entry.name}' has shape [${g.shape}] but the parameter has shape [${entry.variable.shape}]`,
-        );
+        throw new Error(`optimizer: gradient for '${entry.name}' has shape [${g.shape}] but the parameter has shape [${entry.variable.shape}]`);
       }
       const rate = typeof lr === 'function' ? lr(this.scheduleStep(entry.steps, this.globalStep)) : lr;
       if (!Number.isFinite(rate) || rate < 0) {
@@ -213,7 +202,10 @@ export abstract class SlotOptimizer {
       const got = incoming.get(entry.name);
       if (!got) continue;
       entry.steps = state.paramSteps[entry.name];
-      entry.slots = this.createSlots(entry.variable, this.slotNames.map((s) => got.get(s)!.data));
+      entry.slots = this.createSlots(
+        entry.variable,
+        this.slotNames.map((s) => got.get(s)!.data),
+      );
     }
     this.globalStep = state.step;
   }
@@ -226,9 +218,7 @@ export abstract class SlotOptimizer {
 
   private createSlots(variable: tf.Variable, data: Float32Array[] | null): tf.Variable[] {
     // Inside tidy the initial tensor is freed while the variable (not tracked by tidy) keeps its data.
-    return this.slotNames.map((_, i) =>
-      tf.tidy(() => (data ? tf.tensor(data[i].slice(), variable.shape, 'float32') : tf.zerosLike(variable)).variable(false)),
-    );
+    return this.slotNames.map((_, i) => tf.tidy(() => (data ? tf.tensor(data[i].slice(), variable.shape, 'float32') : tf.zerosLike(variable)).variable(false)));
   }
 
   private disposeSlots(entry: ParamEntry): void {
