@@ -82,9 +82,11 @@ describe('LiveRun: the Heads view has a map from the start', () => {
       for (const task of TASKS) {
         const probe = subsetSplit(splits[task].dev!, [0, 1, 2, 3, 4, 5, 6, 7]);
         const spec = initial.slot(task).spec;
-        const t = batchToTensors(new BatchReader([probe], { batchSize: 8, seed: 0, shuffle: false, bucketBatches: 1 }).next(), spec.type, spec.numLabels);
-        const direct = await maskImportance(initial.encoder, initial.head(task), [t], { perExample: false, taskId: initial.taskId(task) });
-        disposeBatch(t);
+        // The live measure sums |∂ mean loss/∂m| over the probe's units (8 rows → 8 batches of one row).
+        const reader = new BatchReader([probe], { batchSize: 1, seed: 0, shuffle: false, bucketBatches: 1 });
+        const ts = Array.from({ length: 8 }, () => batchToTensors(reader.next(), spec.type, spec.numLabels));
+        const direct = await maskImportance(initial.encoder, initial.head(task), ts, { perExample: false, taskId: initial.taskId(task) });
+        ts.forEach(disposeBatch);
         first.importance!.tasks[task].forEach((row, l) => row.forEach((x, h) => expect(x).toBeCloseTo(direct.normalized[l][h], 6)));
       }
     } finally {

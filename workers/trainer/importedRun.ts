@@ -1,6 +1,6 @@
 import { parseBertConfig } from '../../src/engine/checkpoint/bertConfig.ts';
 import { parseExperiment } from '../../src/engine/experiment/experimentSchema.ts';
-import { lastEvaluation, parseRunLog } from '../../src/engine/export/torch/importRun.ts';
+import { lastEvaluation, parseRunLog } from '../../src/engine/export/torch/runLog.ts';
 import type { TaskCorrelationMatrix } from '../../src/engine/analysis/taskCorrelation.ts';
 import type { HeadMatrix } from '../../src/engine/analysis/types.ts';
 import type { LossPoint, RunRecord } from './types.ts';
