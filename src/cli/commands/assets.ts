@@ -1,14 +1,14 @@
 import type { Command } from 'commander';
 import { Presets, SingleBar } from 'cli-progress';
 import { existsSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
 import { urlFileProvider, type FileProvider } from '../../engine/data/fileProvider.ts';
 import { DEFAULT_HUB_MIRROR } from '../../engine/data/parquetSource.ts';
 import { nodeDirProvider } from '../../engine/platform/node/nodeFiles.ts';
 import { ASSET_CACHE, sharedRoot } from '../../devtools/assetRoot.ts';
 import { ASSET_MANIFEST, type AssetEntry } from '../assets/assetManifest.ts';
 import { fetchAsset, staleAssets } from '../assets/fetchAssets.ts';
+import { packageRoot } from '../packageRoot.ts';
 
 export interface AssetsOptions {
   /** Asset mirror: an http(s) URL or a folder with the shared layout (`assets/…`, `tools/refbert/…`). */
@@ -21,8 +21,8 @@ export interface AssetsOptions {
   entries?: readonly AssetEntry[];
 }
 
-/** The checkout this CLI runs from (src/cli/commands → root), wherever it is invoked. */
-const checkoutRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+/** The checkout this CLI runs from (from the sources or from the dist-cli bundle), wherever it is invoked. */
+const checkoutRoot = packageRoot();
 const isUrl = (s: string) => /^https?:\/\//.test(s);
 const provider = (s: string): FileProvider => (isUrl(s) ? urlFileProvider(s) : nodeDirProvider(resolve(s)));
 const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;

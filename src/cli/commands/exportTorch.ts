@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../packageRoot.ts';
 import { getTask } from '../../../datasets/glueTasks.ts';
 import type { SplitName } from '../../../datasets/types.ts';
 import { parseExperiment, type Experiment } from '../../engine/experiment/experimentSchema.ts';
@@ -23,8 +23,9 @@ export interface ExportTorchOptions {
   cache?: string;
 }
 
-/** The Python trainer shipped in every export (the repository's template, next to the engine code). */
-export const TRAIN_PY_TEMPLATE = resolve(dirname(fileURLToPath(import.meta.url)), '../../engine/export/torch/template/train.py');
+/** The Python trainer shipped in every export (the repository's template, next to the engine code). Found from the
+ * package root, so it is the same file whether the CLI runs from the sources or from the dist-cli bundle. */
+export const TRAIN_PY_TEMPLATE = join(packageRoot(), 'src/engine/export/torch/template/train.py');
 
 async function readJson(file: string, what: string): Promise<unknown> {
   const text = await readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
