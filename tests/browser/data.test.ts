@@ -98,7 +98,7 @@ test('a data worker killed mid-build resumes in a new worker to the same shard c
 test('a full quota in real IndexedDB names the shard, keeps the earlier shards intact, and a later build resumes', async () => {
   const r = await call('quotaFull', 'RTE', 'dev', 64, 2);
   expect(r.message).toBe(
-    'StorageFullError: storage full while writing shard 2 of RTE/dev: The quota has been exceeded. (shards 0–1 are kept; free space and build again to continue)',
+    'StorageFullError: storage full while writing shard 2 of RTE/dev to IndexedDB "taskscope-quota-test": The quota has been exceeded. (shards 0–1 are kept; free space and build again to continue)',
   );
   expect([r.keptShards, r.complete]).toEqual([2, false]);
   expect(r.verified).toEqual([true, true]);

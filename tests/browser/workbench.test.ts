@@ -180,7 +180,7 @@ describe('hostile links', () => {
       [`#${encodeHash({ experiment: { ...smallSynthetic(), batchSize: 1e308 } })}`, 'batchSize: must be at most 4096 (got 1e+308)'],
       [`#${encodeHash({ experiment: { ...smallSynthetic(), optimizer: { lr: 'x'.repeat(5000) } } })}`, 'optimizer.lr: must be a number (got "xxxx'],
       [`#${encodeHash({ experiment: { tasks: 'RTE' } })}`, 'tasks: must be a list (got "RTE")'],
-      [`#${encodeHash({ experiment: { tasks: [{ name: '<img src=x onerror=alert(1)>' }] } })}`, 'tasks.0.name: unknown GLUE task'],
+      [`#${encodeHash({ experiment: { tasks: [{ name: '<img src=x onerror=alert(1)>' }] } })}`, 'tasks.0.name: unknown task (neither GLUE nor synthetic)'],
       [`#${encodeHash({ snapshot: { runName: 'x', layers: '2' } })}`, "the link's results are invalid"],
       ['#v9.abc', 'the link was made by a different Taskscope version (state format v9; this version reads v1)'],
     ];

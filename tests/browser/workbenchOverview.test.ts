@@ -139,8 +139,10 @@ test('a shared-results link is saved into Results and compared with the local ru
   // Metrics side by side: the shared copy carries them to 4 decimals, so both read the same in percent.
   const acc = local.evaluation!.tasks.find((t) => t.task === 'SYN-FIRST')!.metrics.acc!;
   expect(await cellsOf('SYN-FIRST acc')).toEqual([(round(acc, 4) * 100).toFixed(2), (acc * 100).toFixed(2)]);
+  // The shared score is recomputed from metrics rounded to 4 decimals: it moves the mean by at most 0.005 points,
+  // and the two-decimal display can then round either way, so the two cells agree within 0.01.
   const scores = await cellsOf('mean dev score');
-  expect(scores[0]).toBe(scores[1]);
+  expect(Math.abs(Number(scores[0]) - Number(scores[1]))).toBeLessThanOrEqual(0.0100001);
   // Curves overlaid (4 tasks × 2) and head maps side by side.
   await expect.poll(() => page.getByTestId('compare-chart').locator('g[aria-label="line"] path').count()).toBe(8);
   expect(await page.getByTestId('compare-heads').locator('figure').count()).toBeGreaterThanOrEqual(2);
