@@ -30,7 +30,13 @@ export const SYNTHETIC_DEFAULT_ROWS = { train: 2000, dev: 500 } as const;
  * The generated tasks of a `data.kind: "synthetic"` experiment (demo SYN-* or planted PL-*), from the
  * experiment's seed, with each entry's trainFraction / maxTrainRows applied as for GLUE, and their specs.
  */
-export function syntheticRunData(exp: Experiment): { data: Record<string, TaskSplits>; specs: Record<string, TaskSpec> } {
+/** Generated rows and the head specs of their tasks. */
+export interface SyntheticRunData {
+  data: Record<string, TaskSplits>;
+  specs: Record<string, TaskSpec>;
+}
+
+export function syntheticRunData(exp: Experiment): SyntheticRunData {
   const d = exp.data;
   if (d.kind !== 'synthetic') throw new Error(`syntheticRunData: data.kind is "${d.kind}"`);
   const splits = syntheticSplits(

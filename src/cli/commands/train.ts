@@ -17,9 +17,9 @@ import type { TrainerEvent } from '../../engine/train/trainEvents.ts';
 import { resumeDifferences, runTaskOrder, Trainer, type TaskSplits } from '../../engine/train/trainer.ts';
 import { assembleRunData } from '../../engine/train/runData.ts';
 import { initNodeBackend, NODE_BACKENDS } from '../nodeBackend.ts';
-import { dataSourceOf, syntheticRunData } from '../experimentDataSource.ts';
+import { dataSourceOf, syntheticRunData, type SyntheticRunData } from '../experimentDataSource.ts';
 import { trainProgress } from '../trainProgress.ts';
-import { nodeInitialModel, nodeModelVocab } from '../nodeModel.ts';
+import { nodeInitialModel } from '../nodeModel.ts';
 import { shardSplitLoader } from '../shardSplitLoader.ts';
 import { RunLog } from '../runLog.ts';
 
@@ -142,7 +142,7 @@ export async function runTrainCli(o: TrainCliOptions, note: (line: string) => vo
   try {
     const checksum = await initialModelChecksum(exp, model);
     for (;;) {
-      const outcome = await trainInFolder(out, exp, model, checksum, initial, backend, o, note);
+      const outcome = await trainInFolder(out, exp, model, checksum, initial, synthetic, backend, o, note);
       if (typeof outcome === 'number') return outcome;
       out = outcome.moveTo;
     }
@@ -158,6 +158,7 @@ async function trainInFolder(
   model: MultiTaskModel,
   initialModelChecksum: string | undefined,
   initial: { vocabText: string; doLowerCase: boolean },
+  synthetic: SyntheticRunData | null,
   backend: string,
   o: TrainCliOptions,
   note: (line: string) => void,
@@ -207,7 +208,7 @@ async function trainInFolder(
     }
     if (o.fresh) await rm(store.dir, { recursive: true, force: true });
     const resuming = !o.fresh && saved.meta !== null;
-    return await trainLocked(out, exp, model, initialModelChecksum, initial, backend, store, resuming, o, note);
+    return await trainLocked(out, exp, model, initialModelChecksum, initial, synthetic, backend, store, resuming, o, note);
   } finally {
     await lock.release();
   }
@@ -219,6 +220,7 @@ async function trainLocked(
   model: MultiTaskModel,
   initialModelChecksum: string | undefined,
   initial: { vocabText: string; doLowerCase: boolean },
+  synthetic: SyntheticRunData | null,
   backend: string,
   folderStore: FolderTrainStateStore,
   resuming: boolean,
@@ -241,11 +243,8 @@ async function trainLocked(
   const started = Date.now();
 
   // Data: every task's train and dev split, tokenized into a shard cache shared by runs.
-  const vocabDir = vocabDirOf(o.vocab);
-  const vocab = await nodeModelVocab(exp, vocabDir);
-  const tokenizer = BertTokenizer.fromVocabText(vocab.vocabText, { doLowerCase: vocab.doLowerCase });
-  // Regenerated from the experiment (seeded), so it equals the rows whose head specs built the model.
-  const synthetic = exp.data.kind === 'synthetic' ? syntheticRunData(exp) : null;
+  // The initial model's own vocabulary, read once with its weights.
+  const tokenizer = BertTokenizer.fromVocabText(initial.vocabText, { doLowerCase: initial.doLowerCase });
   let data: Record<string, TaskSplits>;
   if (synthetic) {
     data = synthetic.data;
