@@ -8,16 +8,15 @@
  *   npx tsx bench/browserBench.ts [--rounds 3] [--reps 3] [--quick]
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { Page } from 'playwright-core';
 import type { BackendReport } from '../workers/browserBackend.ts';
 import type { computeHarness } from '../tests/harness/compute.ts';
 import type { TrainShape } from '../tests/harness/compute.worker.ts';
 import { startBrowserHarness } from '../tests/browser/harness.ts';
 import { fixtureModelDir, repoRoot } from '../tests/helpers/shared.ts';
-import { fmt, median } from './stats.ts';
+import { fmt, median, parseRoundArgs, writeBenchReport } from './stats.ts';
 
 const FIXTURE = 'bert-tiny-arch-random';
 const PYTHON = process.env.TASKSCOPE_PYTHON ?? '/usr/bin/python3';
@@ -165,26 +164,11 @@ export function browserBenchMarkdown(r: BrowserBenchResult): string {
 }
 
 export function reportBrowserBench(r: BrowserBenchResult): void {
-  const dir = resolve(import.meta.dirname, 'results');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(resolve(dir, 'browser.json'), JSON.stringify(r, null, 2));
-  writeFileSync(resolve(dir, 'browser.md'), browserBenchMarkdown(r));
-  process.stderr.write(browserBenchMarkdown(r));
+  writeBenchReport('browser', r, browserBenchMarkdown(r));
 }
 
 export function parseBrowserBenchArgs(argv: string[]): BrowserBenchOptions {
-  const { values } = parseArgs({
-    args: argv,
-    options: { rounds: { type: 'string' }, reps: { type: 'string' }, warmup: { type: 'string' }, quick: { type: 'boolean' } },
-  });
-  const int = (name: string, v: string | undefined, d: number) => {
-    if (v === undefined) return d;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got ${v}`);
-    return n;
-  };
-  const quick = Boolean(values.quick);
-  return { quick, rounds: int('rounds', values.rounds, quick ? 1 : 3), reps: int('reps', values.reps, quick ? 1 : 3), warmup: int('warmup', values.warmup, 1) };
+  return parseRoundArgs(argv, { reps: 3 });
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -9,9 +9,7 @@
  *   TASKSCOPE_GPU_FLAGS="--enable-unsafe-webgpu ..." overrides the Chromium flags.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { Page } from 'playwright-core';
 import type { BackendReport } from '../workers/browserBackend.ts';
 import type { WebGPUCounts } from '../workers/webgpuCounters.ts';
@@ -19,7 +17,7 @@ import type { computeHarness } from '../tests/harness/compute.ts';
 import type { TrainShape } from '../tests/harness/compute.worker.ts';
 import { softwareAdapterReason } from '../src/engine/runtime/autoBackend.ts';
 import { startBrowserHarness } from '../tests/browser/harness.ts';
-import { fmt, median } from './stats.ts';
+import { fmt, median, parseRoundArgs, writeBenchReport } from './stats.ts';
 
 const FIXTURE = 'bert-tiny-arch-random';
 const PYTHON = process.env.TASKSCOPE_PYTHON ?? '/usr/bin/python3';
@@ -173,26 +171,11 @@ export function gpuBenchMarkdown(r: GpuBenchResult): string {
 }
 
 export function reportGpuBench(r: GpuBenchResult): void {
-  const dir = resolve(import.meta.dirname, 'results');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(resolve(dir, 'gpu.json'), JSON.stringify(r, null, 2));
-  writeFileSync(resolve(dir, 'gpu.md'), gpuBenchMarkdown(r));
-  process.stderr.write(gpuBenchMarkdown(r));
+  writeBenchReport('gpu', r, gpuBenchMarkdown(r));
 }
 
 export function parseGpuBenchArgs(argv: string[]): GpuBenchOptions {
-  const { values } = parseArgs({
-    args: argv,
-    options: { quick: { type: 'boolean' }, rounds: { type: 'string' }, reps: { type: 'string' }, warmup: { type: 'string' } },
-  });
-  const int = (name: string, v: string | undefined, d: number) => {
-    if (v === undefined) return d;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got ${v}`);
-    return n;
-  };
-  const quick = Boolean(values.quick);
-  return { quick, rounds: int('rounds', values.rounds, quick ? 1 : 3), reps: int('reps', values.reps, quick ? 1 : 5), warmup: int('warmup', values.warmup, 1) };
+  return parseRoundArgs(argv, { reps: 5 });
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
