@@ -10,6 +10,7 @@ import { MTDNN_STAGES, SUBMISSION_ZIP, runPipeline, type PipelineEnv, type Pipel
 import { parsePipelineConfig } from '../../engine/train/pipelineConfig.ts';
 import { FolderTrainStateStore } from '../../engine/platform/node/folderTrainStateStore.ts';
 import { initNodeBackend } from '../nodeBackend.ts';
+import { withRunFolderLock } from '../runFolderLock.ts';
 
 interface PipelineCliOptions {
   config: string;
@@ -71,7 +72,8 @@ export async function runPipelineCli(o: PipelineCliOptions, note: (line: string)
     onEvent,
   };
   note(`pipeline ${cfg.name}: ${cfg.finetune.tasks.length} fine-tuned task(s) on ${backend}, run folder ${out}`);
-  const r = await runPipeline(cfg, env, { from, until });
+  // One writer: the lock is taken before the pipeline reads what earlier runs left in the folder.
+  const r = await withRunFolderLock(out, 'taskscope pipeline', note, () => runPipeline(cfg, env, { from, until }));
   note(`done: ran ${r.ran.join(', ') || 'nothing'}${r.skipped.length ? `; already complete: ${r.skipped.join(', ')}` : ''}`);
   if (cfg.submit.enabled && (until === undefined || until === 'submit')) note(`submission: ${join(out, SUBMISSION_ZIP)}`);
 }

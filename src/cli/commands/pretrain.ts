@@ -19,6 +19,7 @@ import { MlmPretrainer, type MlmEvalResult } from '../../engine/pretrain/pretrai
 import { Rng } from '../../engine/runtime/rng.ts';
 import { BertTokenizer } from '../../engine/tokenizer/bertTokenizer.ts';
 import { initNodeBackend } from '../nodeBackend.ts';
+import { withRunFolderLock } from '../runFolderLock.ts';
 import { intOption, numberOption } from '../optionValues.ts';
 
 interface PretrainCliOptions {
@@ -103,199 +104,205 @@ export function registerPretrainCommand(program: Command) {
     )
     .action(async (o: PretrainCliOptions, cmd: Command) => {
       const out = resolve(o.out);
-      const logFile = join(out, 'log.jsonl');
-      const log = (obj: Record<string, unknown>) => appendFile(logFile, `${JSON.stringify({ time: new Date().toISOString(), ...obj })}\n`);
       const note = (line: string) => process.stderr.write(`${line}\n`);
-      const backend = await initNodeBackend(o.backend);
-
-      // A resumed run takes the options that fix its data stream from the checkpoint.
-      if (o.resume) {
-        if (!existsSync(join(out, STATE_FILE))) throw new Error(`--resume: ${join(out, STATE_FILE)} not found`);
-        const stateInfo = (JSON.parse(await readFile(join(out, STATE_FILE), 'utf8')).info ?? {}) as Record<string, unknown>;
-        const saved = (stateInfo.options ?? {}) as Record<string, string>;
-        for (const k of RUN_KEYS) {
-          if (saved[k] === undefined) continue;
-          if (cmd.getOptionValueSource(k) === 'cli' && String(o[k]) !== saved[k]) {
-            throw new Error(`--resume: the run in ${out} used --${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} ${saved[k]}, not ${o[k]}`);
-          }
-          (o as unknown as Record<string, string>)[k] = saved[k];
-        }
-      }
-      const maxLen = intOption('max-len', o.maxLen, 8);
-      const batchSize = intOption('batch-size', o.batchSize);
-      const steps = intOption('steps', o.steps);
-      const seed = intOption('seed', o.seed, 0);
-      const heldOut = intOption('held-out', o.heldOut, 1);
-      const saveEvery = intOption('save-every', o.saveEvery);
-      const evalEvery = intOption('eval-every', o.evalEvery, 0);
-      const maxMs = o.maxMinutes === undefined ? Infinity : numberOption('max-minutes', o.maxMinutes) * 60_000;
-      const stopAt = o.stopAt === undefined ? steps : intOption('stop-at', o.stopAt);
-      if (stopAt > steps) throw new Error(`--stop-at ${stopAt} is beyond --steps ${steps}`);
-
-      // Model: resumed, continued from --init, or new from --vocab.
-      let config: BertConfig;
-      let vocabText: string;
-      let doLowerCase: boolean;
-      let encoder: BertEncoder;
-      let head: MaskedLmHead;
-      let resumeFrom: Parameters<MlmPretrainer['setState']>[0] | null = null;
-      const from = o.resume ? out : o.init;
-      if (from) {
-        const ckpt = await loadBertCheckpoint(dirSource(from));
-        ({ config, vocabText, doLowerCase } = ckpt);
-        encoder = BertEncoder.fromCheckpoint(ckpt);
-        const hasHead = [...(ckpt.extraTensors?.keys() ?? [])].some((n) => n.startsWith('cls.predictions.'));
-        if (o.resume && !hasHead) throw new Error(`--resume: ${from}/model.safetensors has no cls.predictions.* tensors`);
-        head = new MaskedLmHead(config, encoder.params.wordEmbeddings, hasHead ? ckpt.extraTensors! : { seed: seed + HEAD_SEED_OFFSET });
-        if (o.resume) {
-          resumeFrom = parsePretrainState(
-            await readFile(join(out, STATE_FILE), 'utf8'),
-            new Uint8Array(await readFile(join(out, OPTIMIZER_FILE))),
-            ckpt.safetensorsMetadata?.taskscope_step,
-            out,
-          );
-        }
-      } else {
-        if (!o.vocab) throw new Error('give --vocab <dir> for a new model (or --init <dir> / --resume)');
-        ({ vocabText, doLowerCase } = await readVocabDir(o.vocab));
-        const tok = BertTokenizer.fromVocabText(vocabText, { doLowerCase, source: join(o.vocab, 'vocab.txt') });
-        config = parseBertConfig(
-          JSON.stringify({
-            architectures: ['BertForMaskedLM'],
-            model_type: 'bert',
-            vocab_size: tok.vocabSize,
-            hidden_size: intOption('hidden', o.hidden),
-            num_hidden_layers: intOption('layers', o.layers),
-            num_attention_heads: intOption('heads', o.heads),
-            intermediate_size: intOption('intermediate', o.intermediate),
-            max_position_embeddings: intOption('max-positions', o.maxPositions),
-            type_vocab_size: 2,
-            hidden_act: 'gelu',
-            hidden_dropout_prob: 0.1,
-            attention_probs_dropout_prob: 0.1,
-            initializer_range: 0.02,
-            layer_norm_eps: 1e-12,
-            pad_token_id: tok.padId,
-          }),
-          '--layers/--hidden/--heads/--intermediate',
-        );
-        encoder = BertEncoder.random(config, seed);
-        head = new MaskedLmHead(config, encoder.params.wordEmbeddings, { seed: seed + HEAD_SEED_OFFSET });
-      }
-      if (maxLen > config.maxPositionEmbeddings) throw new Error(`--max-len ${maxLen} exceeds max_position_embeddings ${config.maxPositionEmbeddings}`);
-      const tokenizer = BertTokenizer.fromVocabText(vocabText, { doLowerCase });
-      if (tokenizer.vocabSize !== config.vocabSize)
-        throw new Error(`vocab.txt has ${tokenizer.vocabSize} tokens but config.json has vocab_size ${config.vocabSize}`);
-
-      const t0 = performance.now();
-      const corpus = await buildMlmCorpus(
-        await tsvSourceFromPath(o.glue),
-        { maxLength: maxLen, clsId: tokenizer.clsId, sepId: tokenizer.sepId, heldOut, tokenize: (t) => tokenizer.tokenizeToIds(t) },
-        new Rng(`corpus/${seed}`),
-      );
-      const corpusInfo = {
-        texts: corpus.texts,
-        tokens: corpus.tokens,
-        train: corpus.train.length,
-        heldOut: corpus.heldOut.length,
-        perSplit: corpus.perSplit,
-        malformedRows: corpus.issues.length,
-      };
-      note(
-        `corpus: ${corpus.texts} distinct texts, ${corpus.tokens} tokens → ${corpus.train.length} training + ${corpus.heldOut.length} held-out sequences of ≤ ${maxLen} tokens (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
-      );
-      const vocab = maskingVocab(tokenizer.vocab.tokens, tokenizer);
-      const trainer = new MlmPretrainer(encoder, head, corpus.train, vocab, tokenizer.padId, {
-        steps,
-        batchSize,
-        seed,
-        lr: numberOption('lr', o.lr),
-        warmup: numberOption('warmup', o.warmup),
-        weightDecay: numberOption('weight-decay', o.weightDecay),
-        maxGradNorm: numberOption('clip', o.clip),
-      });
-      if (resumeFrom) trainer.setState(resumeFrom);
-      if (stopAt <= trainer.step) throw new Error(`--stop-at ${stopAt}: the run in ${out} is already at step ${trainer.step}`);
-      const runOptions = Object.fromEntries(RUN_KEYS.map((k) => [k, String(o[k])]));
-      const info = { options: { ...runOptions, steps: String(steps) }, corpus: corpusInfo, backend, glue: resolve(o.glue) };
-      await mkdir(out, { recursive: true });
-      await log({ type: 'start', resumedAt: resumeFrom?.step ?? null, config: config.raw, ...info });
-      const save = async () => {
-        const files = pretrainCheckpointFiles({ config, vocabText, doLowerCase, encoder, head, state: await trainer.getState(), info });
-        await writeCheckpoint(out, files);
-      };
-      const evaluate = async (): Promise<MlmEvalResult> => {
-        const r = await trainer.evaluate(corpus.heldOut);
-        await log({ type: 'eval', step: trainer.step, heldOutLoss: r.loss, heldOutAccuracy: r.accuracy, predicted: r.predicted });
-        return r;
-      };
-      const first = await evaluate();
-      note(
-        `held-out at step ${trainer.step}: MLM loss ${first.loss.toFixed(4)}, accuracy ${(100 * first.accuracy).toFixed(2)} % (${first.predicted} masked tokens)`,
-      );
-
-      const tty = process.stderr.isTTY;
-      const bar = new SingleBar(
-        { format: 'pretrain |{bar}| {value}/{total} loss {loss} acc {acc} lr {lr} {tps} tok/s | ETA {eta}', stream: process.stderr },
-        Presets.shades_classic,
-      );
-      const firstStep = trainer.step;
-      if (tty) bar.start(steps, trainer.step, { loss: '-', acc: '-', lr: '-', tps: '-', eta: formatEta(null) });
-      const started = performance.now();
-      const recent: number[] = [];
-      let stoppedEarly = false;
-      try {
-        while (trainer.step < stopAt) {
-          const ev = await trainer.trainStep();
-          await log({ type: 'step', ...ev });
-          recent.push(ev.loss);
-          if (recent.length > 50) recent.shift();
-          const payload = {
-            loss: ev.loss.toFixed(3),
-            acc: ev.accuracy.toFixed(3),
-            lr: ev.lr.toExponential(2),
-            tps: Math.round(ev.tokensPerSec),
-            eta: formatEta(ev.etaSeconds, ev.step > firstStep),
-          };
-          if (tty) bar.update(ev.step, payload);
-          else if (ev.step % 10 === 0)
-            note(
-              `step ${ev.step}/${steps} loss ${payload.loss} (mean of last ${recent.length}: ${(recent.reduce((a, b) => a + b, 0) / recent.length).toFixed(3)}) acc ${payload.acc} lr ${payload.lr} ${payload.tps} tok/s ETA ${payload.eta}`,
-            );
-          if (ev.step % saveEvery === 0) await save();
-          if (evalEvery > 0 && ev.step % evalEvery === 0 && ev.step < steps) {
-            const r = await evaluate();
-            note(`held-out at step ${ev.step}: MLM loss ${r.loss.toFixed(4)}, accuracy ${(100 * r.accuracy).toFixed(2)} %`);
-          }
-          if (performance.now() - started > maxMs) {
-            stoppedEarly = true;
-            break;
-          }
-        }
-      } finally {
-        if (tty) bar.stop();
-      }
-      if (trainer.step < steps) stoppedEarly = true;
-      await save();
-      const r = await evaluate();
-      const wall = (performance.now() - started) / 1000;
-      await log({
-        type: 'end',
-        step: trainer.step,
-        wallSeconds: wall,
-        stoppedEarly,
-        trainLossLast50: recent.reduce((a, b) => a + b, 0) / recent.length,
-        heldOutLoss: r.loss,
-        heldOutAccuracy: r.accuracy,
-      });
-      note(
-        `${stoppedEarly ? `stopped after step ${trainer.step} of ${steps} (${trainer.step === stopAt ? '--stop-at' : 'the time limit'}; --resume goes on)` : `done: ${trainer.step} steps`} in ${wall.toFixed(0)} s; train MLM loss (mean of last ${recent.length} steps) ${(recent.reduce((a, b) => a + b, 0) / recent.length).toFixed(4)}`,
-      );
-      process.stdout.write(
-        `held-out MLM loss ${r.loss.toFixed(4)}, accuracy ${(100 * r.accuracy).toFixed(2)} % on ${r.predicted} masked tokens of ${corpus.heldOut.length} sequences; checkpoint in ${out}\n`,
-      );
-      trainer.dispose();
-      head.dispose();
-      encoder.dispose();
+      // One writer: the lock is taken before a resumed run reads its checkpoint.
+      await withRunFolderLock(out, 'taskscope pretrain', note, () => pretrainInFolder(o, cmd, out, note));
     });
+}
+
+/** The pretraining run in `out`, which the caller holds locked. */
+async function pretrainInFolder(o: PretrainCliOptions, cmd: Command, out: string, note: (line: string) => void): Promise<void> {
+  const logFile = join(out, 'log.jsonl');
+  const log = (obj: Record<string, unknown>) => appendFile(logFile, `${JSON.stringify({ time: new Date().toISOString(), ...obj })}\n`);
+  const backend = await initNodeBackend(o.backend);
+
+  // A resumed run takes the options that fix its data stream from the checkpoint.
+  if (o.resume) {
+    if (!existsSync(join(out, STATE_FILE))) throw new Error(`--resume: ${join(out, STATE_FILE)} not found`);
+    const stateInfo = (JSON.parse(await readFile(join(out, STATE_FILE), 'utf8')).info ?? {}) as Record<string, unknown>;
+    const saved = (stateInfo.options ?? {}) as Record<string, string>;
+    for (const k of RUN_KEYS) {
+      if (saved[k] === undefined) continue;
+      if (cmd.getOptionValueSource(k) === 'cli' && String(o[k]) !== saved[k]) {
+        throw new Error(`--resume: the run in ${out} used --${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} ${saved[k]}, not ${o[k]}`);
+      }
+      (o as unknown as Record<string, string>)[k] = saved[k];
+    }
+  }
+  const maxLen = intOption('max-len', o.maxLen, 8);
+  const batchSize = intOption('batch-size', o.batchSize);
+  const steps = intOption('steps', o.steps);
+  const seed = intOption('seed', o.seed, 0);
+  const heldOut = intOption('held-out', o.heldOut, 1);
+  const saveEvery = intOption('save-every', o.saveEvery);
+  const evalEvery = intOption('eval-every', o.evalEvery, 0);
+  const maxMs = o.maxMinutes === undefined ? Infinity : numberOption('max-minutes', o.maxMinutes) * 60_000;
+  const stopAt = o.stopAt === undefined ? steps : intOption('stop-at', o.stopAt);
+  if (stopAt > steps) throw new Error(`--stop-at ${stopAt} is beyond --steps ${steps}`);
+
+  // Model: resumed, continued from --init, or new from --vocab.
+  let config: BertConfig;
+  let vocabText: string;
+  let doLowerCase: boolean;
+  let encoder: BertEncoder;
+  let head: MaskedLmHead;
+  let resumeFrom: Parameters<MlmPretrainer['setState']>[0] | null = null;
+  const from = o.resume ? out : o.init;
+  if (from) {
+    const ckpt = await loadBertCheckpoint(dirSource(from));
+    ({ config, vocabText, doLowerCase } = ckpt);
+    encoder = BertEncoder.fromCheckpoint(ckpt);
+    const hasHead = [...(ckpt.extraTensors?.keys() ?? [])].some((n) => n.startsWith('cls.predictions.'));
+    if (o.resume && !hasHead) throw new Error(`--resume: ${from}/model.safetensors has no cls.predictions.* tensors`);
+    head = new MaskedLmHead(config, encoder.params.wordEmbeddings, hasHead ? ckpt.extraTensors! : { seed: seed + HEAD_SEED_OFFSET });
+    if (o.resume) {
+      resumeFrom = parsePretrainState(
+        await readFile(join(out, STATE_FILE), 'utf8'),
+        new Uint8Array(await readFile(join(out, OPTIMIZER_FILE))),
+        ckpt.safetensorsMetadata?.taskscope_step,
+        out,
+      );
+    }
+  } else {
+    if (!o.vocab) throw new Error('give --vocab <dir> for a new model (or --init <dir> / --resume)');
+    ({ vocabText, doLowerCase } = await readVocabDir(o.vocab));
+    const tok = BertTokenizer.fromVocabText(vocabText, { doLowerCase, source: join(o.vocab, 'vocab.txt') });
+    config = parseBertConfig(
+      JSON.stringify({
+        architectures: ['BertForMaskedLM'],
+        model_type: 'bert',
+        vocab_size: tok.vocabSize,
+        hidden_size: intOption('hidden', o.hidden),
+        num_hidden_layers: intOption('layers', o.layers),
+        num_attention_heads: intOption('heads', o.heads),
+        intermediate_size: intOption('intermediate', o.intermediate),
+        max_position_embeddings: intOption('max-positions', o.maxPositions),
+        type_vocab_size: 2,
+        hidden_act: 'gelu',
+        hidden_dropout_prob: 0.1,
+        attention_probs_dropout_prob: 0.1,
+        initializer_range: 0.02,
+        layer_norm_eps: 1e-12,
+        pad_token_id: tok.padId,
+      }),
+      '--layers/--hidden/--heads/--intermediate',
+    );
+    encoder = BertEncoder.random(config, seed);
+    head = new MaskedLmHead(config, encoder.params.wordEmbeddings, { seed: seed + HEAD_SEED_OFFSET });
+  }
+  if (maxLen > config.maxPositionEmbeddings) throw new Error(`--max-len ${maxLen} exceeds max_position_embeddings ${config.maxPositionEmbeddings}`);
+  const tokenizer = BertTokenizer.fromVocabText(vocabText, { doLowerCase });
+  if (tokenizer.vocabSize !== config.vocabSize)
+    throw new Error(`vocab.txt has ${tokenizer.vocabSize} tokens but config.json has vocab_size ${config.vocabSize}`);
+
+  const t0 = performance.now();
+  const corpus = await buildMlmCorpus(
+    await tsvSourceFromPath(o.glue),
+    { maxLength: maxLen, clsId: tokenizer.clsId, sepId: tokenizer.sepId, heldOut, tokenize: (t) => tokenizer.tokenizeToIds(t) },
+    new Rng(`corpus/${seed}`),
+  );
+  const corpusInfo = {
+    texts: corpus.texts,
+    tokens: corpus.tokens,
+    train: corpus.train.length,
+    heldOut: corpus.heldOut.length,
+    perSplit: corpus.perSplit,
+    malformedRows: corpus.issues.length,
+  };
+  note(
+    `corpus: ${corpus.texts} distinct texts, ${corpus.tokens} tokens → ${corpus.train.length} training + ${corpus.heldOut.length} held-out sequences of ≤ ${maxLen} tokens (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+  );
+  const vocab = maskingVocab(tokenizer.vocab.tokens, tokenizer);
+  const trainer = new MlmPretrainer(encoder, head, corpus.train, vocab, tokenizer.padId, {
+    steps,
+    batchSize,
+    seed,
+    lr: numberOption('lr', o.lr),
+    warmup: numberOption('warmup', o.warmup),
+    weightDecay: numberOption('weight-decay', o.weightDecay),
+    maxGradNorm: numberOption('clip', o.clip),
+  });
+  if (resumeFrom) trainer.setState(resumeFrom);
+  if (stopAt <= trainer.step) throw new Error(`--stop-at ${stopAt}: the run in ${out} is already at step ${trainer.step}`);
+  const runOptions = Object.fromEntries(RUN_KEYS.map((k) => [k, String(o[k])]));
+  const info = { options: { ...runOptions, steps: String(steps) }, corpus: corpusInfo, backend, glue: resolve(o.glue) };
+  await mkdir(out, { recursive: true });
+  await log({ type: 'start', resumedAt: resumeFrom?.step ?? null, config: config.raw, ...info });
+  const save = async () => {
+    const files = pretrainCheckpointFiles({ config, vocabText, doLowerCase, encoder, head, state: await trainer.getState(), info });
+    await writeCheckpoint(out, files);
+  };
+  const evaluate = async (): Promise<MlmEvalResult> => {
+    const r = await trainer.evaluate(corpus.heldOut);
+    await log({ type: 'eval', step: trainer.step, heldOutLoss: r.loss, heldOutAccuracy: r.accuracy, predicted: r.predicted });
+    return r;
+  };
+  const first = await evaluate();
+  note(
+    `held-out at step ${trainer.step}: MLM loss ${first.loss.toFixed(4)}, accuracy ${(100 * first.accuracy).toFixed(2)} % (${first.predicted} masked tokens)`,
+  );
+
+  const tty = process.stderr.isTTY;
+  const bar = new SingleBar(
+    { format: 'pretrain |{bar}| {value}/{total} loss {loss} acc {acc} lr {lr} {tps} tok/s | ETA {eta}', stream: process.stderr },
+    Presets.shades_classic,
+  );
+  const firstStep = trainer.step;
+  if (tty) bar.start(steps, trainer.step, { loss: '-', acc: '-', lr: '-', tps: '-', eta: formatEta(null) });
+  const started = performance.now();
+  const recent: number[] = [];
+  let stoppedEarly = false;
+  try {
+    while (trainer.step < stopAt) {
+      const ev = await trainer.trainStep();
+      await log({ type: 'step', ...ev });
+      recent.push(ev.loss);
+      if (recent.length > 50) recent.shift();
+      const payload = {
+        loss: ev.loss.toFixed(3),
+        acc: ev.accuracy.toFixed(3),
+        lr: ev.lr.toExponential(2),
+        tps: Math.round(ev.tokensPerSec),
+        eta: formatEta(ev.etaSeconds, ev.step > firstStep),
+      };
+      if (tty) bar.update(ev.step, payload);
+      else if (ev.step % 10 === 0)
+        note(
+          `step ${ev.step}/${steps} loss ${payload.loss} (mean of last ${recent.length}: ${(recent.reduce((a, b) => a + b, 0) / recent.length).toFixed(3)}) acc ${payload.acc} lr ${payload.lr} ${payload.tps} tok/s ETA ${payload.eta}`,
+        );
+      if (ev.step % saveEvery === 0) await save();
+      if (evalEvery > 0 && ev.step % evalEvery === 0 && ev.step < steps) {
+        const r = await evaluate();
+        note(`held-out at step ${ev.step}: MLM loss ${r.loss.toFixed(4)}, accuracy ${(100 * r.accuracy).toFixed(2)} %`);
+      }
+      if (performance.now() - started > maxMs) {
+        stoppedEarly = true;
+        break;
+      }
+    }
+  } finally {
+    if (tty) bar.stop();
+  }
+  if (trainer.step < steps) stoppedEarly = true;
+  await save();
+  const r = await evaluate();
+  const wall = (performance.now() - started) / 1000;
+  await log({
+    type: 'end',
+    step: trainer.step,
+    wallSeconds: wall,
+    stoppedEarly,
+    trainLossLast50: recent.reduce((a, b) => a + b, 0) / recent.length,
+    heldOutLoss: r.loss,
+    heldOutAccuracy: r.accuracy,
+  });
+  note(
+    `${stoppedEarly ? `stopped after step ${trainer.step} of ${steps} (${trainer.step === stopAt ? '--stop-at' : 'the time limit'}; --resume goes on)` : `done: ${trainer.step} steps`} in ${wall.toFixed(0)} s; train MLM loss (mean of last ${recent.length} steps) ${(recent.reduce((a, b) => a + b, 0) / recent.length).toFixed(4)}`,
+  );
+  process.stdout.write(
+    `held-out MLM loss ${r.loss.toFixed(4)}, accuracy ${(100 * r.accuracy).toFixed(2)} % on ${r.predicted} masked tokens of ${corpus.heldOut.length} sequences; checkpoint in ${out}\n`,
+  );
+  trainer.dispose();
+  head.dispose();
+  encoder.dispose();
 }

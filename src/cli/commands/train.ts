@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { writeFolder } from '../../engine/platform/node/nodeSource.ts';
 import { parseExperiment, type Experiment } from '../../engine/experiment/experimentSchema.ts';
@@ -8,7 +8,7 @@ import { BertTokenizer } from '../../engine/tokenizer/bertTokenizer.ts';
 import { describeParameterCounts, experimentParameterCounts } from '../../engine/model/experimentParameterCounts.ts';
 import { exportCheckpointFiles } from '../../engine/train/exportCheckpoint.ts';
 import { atomicWriteFile, isTempName } from '../../engine/platform/node/nodeAtomicWrite.ts';
-import { acquireFileLock, LockHeldError } from '../../engine/platform/node/nodeFileLock.ts';
+import { withRunFolderLock } from '../runFolderLock.ts';
 import { FolderTrainStateStore } from '../../engine/platform/node/folderTrainStateStore.ts';
 import type { MultiTaskModel } from '../../engine/model/multiTaskModel.ts';
 import { readVariables, type TrainStateMeta, type TrainStateStore } from '../../engine/train/trainState.ts';
@@ -163,16 +163,7 @@ async function trainInFolder(
   o: TrainCliOptions,
   note: (line: string) => void,
 ): Promise<number | { moveTo: string }> {
-  await mkdir(out, { recursive: true });
-  let lock;
-  try {
-    lock = await acquireFileLock(join(out, '.lock'), { purpose: 'taskscope train' });
-  } catch (e) {
-    if (e instanceof LockHeldError) throw new Error(`--out ${out} is in use: ${e.message}`);
-    throw e;
-  }
-  try {
-    if (lock.tookOverFrom) note(`${out}: took over the lock of pid ${lock.tookOverFrom.pid} on ${lock.tookOverFrom.host}, which no longer runs`);
+  return withRunFolderLock(out, 'taskscope train', note, async () => {
     const removed = await removeStaleTemps(out);
     if (removed.length)
       note(`${out}: removed ${removed.length} temporary file${removed.length === 1 ? '' : 's'} of an interrupted write (${removed.join(', ')})`);
@@ -209,9 +200,7 @@ async function trainInFolder(
     if (o.fresh) await rm(store.dir, { recursive: true, force: true });
     const resuming = !o.fresh && saved.meta !== null;
     return await trainLocked(out, exp, model, initialModelChecksum, initial, synthetic, backend, store, resuming, o, note);
-  } finally {
-    await lock.release();
-  }
+  });
 }
 
 async function trainLocked(

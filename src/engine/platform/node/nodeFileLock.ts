@@ -21,11 +21,20 @@ export class LockHeldError extends Error {
   ) {
     super(
       owner
-        ? `${path}: in use by ${owner.purpose} (pid ${owner.pid} on ${owner.host}, since ${owner.since}); wait for it to finish or stop it`
+        ? `${path}: in use by ${owner.purpose} (pid ${owner.pid} on ${owner.host}, since ${owner.since}); ${whatToDo(path, owner)}`
         : `${path}: in use by another process (the lock file is being written)`,
     );
     this.name = 'LockHeldError';
   }
+}
+
+/**
+ * A lock of this host is released or taken over by itself; one of another host (a shared or network folder) is
+ * never taken over, as its pid cannot be checked from here, so the user is told how to clear it.
+ */
+function whatToDo(path: string, owner: LockOwner): string {
+  if (owner.host === hostname()) return 'wait for it to finish or stop it';
+  return `that host is not this one (${hostname()}), so whether pid ${owner.pid} still runs cannot be checked from here: wait for it to finish, or, if that process is known to be gone, remove ${path} and run again`;
 }
 
 /** A writer id unique to this process and call: `<pid>-<8 hex>`. */
