@@ -17,10 +17,7 @@ import { TsvSource } from '../../src/engine/data/tsvSource.ts';
 import { DEFAULT_ZIP_LIMITS, zipFileProvider } from '../../src/engine/data/zipProvider.ts';
 import { parseVocabText } from '../../src/engine/tokenizer/vocab.ts';
 import { repeat, text, writeZip } from './helpers/zipWriter.ts';
-
-const MB = 1024 * 1024;
-/** Peak RSS growth a hostile archive may cause (the unbounded reader took 2.2 GB on a 200 MB bomb). */
-const MAX_RSS_GROWTH = 256 * MB;
+import { MAX_RSS_GROWTH, MB, measured, tableRow } from './helpers/measure.ts';
 
 let tmp: string;
 const table: string[] = [];
@@ -33,21 +30,6 @@ afterAll(async () => {
   console.log(['| case | zip bytes | inflated bytes (declared) | peak RSS growth | time | outcome |', '|---|---|---|---|---|---|', ...table].join('\n'));
 });
 
-/** Runs `f`, sampling RSS every 5 ms; returns its result, the peak growth and the time taken. */
-async function measured<T>(f: () => Promise<T>): Promise<{ value: T; rssGrowth: number; seconds: number }> {
-  const base = process.memoryUsage().rss;
-  let peak = base;
-  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
-  const t0 = performance.now();
-  try {
-    const value = await f();
-    peak = Math.max(peak, process.memoryUsage().rss);
-    return { value, rssGrowth: peak - base, seconds: (performance.now() - t0) / 1000 };
-  } finally {
-    clearInterval(timer);
-  }
-}
-
 const RTE_HEADER = 'index\tsentence1\tsentence2\tlabel\n';
 
 /** `data check --task RTE --split dev --dir <zip>` in-process: its output lines and exit code. */
@@ -58,7 +40,7 @@ async function checkZip(zip: string): Promise<{ lines: string[]; code: number }>
 }
 
 function record(name: string, zipBytes: number, inflated: string, m: { rssGrowth: number; seconds: number }, outcome: string): void {
-  table.push(`| ${name} | ${zipBytes.toLocaleString('en')} | ${inflated} | ${(m.rssGrowth / MB).toFixed(0)} MB | ${m.seconds.toFixed(2)} s | ${outcome} |`);
+  table.push(tableRow(name, zipBytes, inflated, m, outcome));
 }
 
 describe('hostile archives: bounded in memory, stopped with a message naming the limit', () => {
@@ -80,7 +62,7 @@ describe('hostile archives: bounded in memory, stopped with a message naming the
       '  dev                    0 rows, 1 malformed  (official 277: differs)',
       expect.stringMatching(
         new RegExp(
-          `^    ${zip}!RTE/dev\\.tsv: inflates more than 100 times its compressed size \\(\\d+ bytes from at most \\d+; limit 100:1, a zip bomb\\?\\)$`,
+          `^    ${zip}!RTE/dev\\.tsv: inflates more than 100 times its compressed size \\(\\d+ bytes from at most \\d+; limit 100:1, a zip bomb\\?\\); set TASKSCOPE_MAX_INFLATE_RATIO to raise it$`,
         ),
       ),
       '1 malformed row',
@@ -135,7 +117,7 @@ describe('hostile archives: bounded in memory, stopped with a message naming the
       '  dev                    0 rows, 1 malformed  (official 277: differs)',
       expect.stringMatching(
         new RegExp(
-          `^    ${zip}!RTE/dev\\.tsv: inflates more than 100 times its compressed size \\(\\d+ bytes from at most \\d+; limit 100:1, a zip bomb\\?\\)$`,
+          `^    ${zip}!RTE/dev\\.tsv: inflates more than 100 times its compressed size \\(\\d+ bytes from at most \\d+; limit 100:1, a zip bomb\\?\\); set TASKSCOPE_MAX_INFLATE_RATIO to raise it$`,
         ),
       ),
     ]);

@@ -226,9 +226,7 @@ describe('Parquet validation', () => {
   it('a file that is not Parquet is reported as such', async () => {
     const src = new ParquetSource(memoryParquetProvider({ [rel]: new TextEncoder().encode('index\tsentence1\n') }));
     const it = src.open(getTask('RTE'), 'dev')[Symbol.asyncIterator]();
-    await expect(it.next()).rejects.toThrow(
-      /^memory\/datasets\/nyu-mll\/glue\/resolve\/main\/rte\/validation-00000-of-00001\.parquet: not a readable Parquet file \(/,
-    );
+    await expect(it.next()).rejects.toThrow(`memory/${rel}: not a Parquet file (it does not start with "PAR1")`);
   });
 
   it('a missing column is named', async () => {

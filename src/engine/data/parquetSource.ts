@@ -3,6 +3,9 @@ import { getSplit, hubParquetPath } from '../../../datasets/glueTasks.ts';
 import type { SplitName, TaskDef } from '../../../datasets/types.ts';
 import { DataError, errorText, type DataIssue } from './dataError.ts';
 import { pickedPath } from './fileProvider.ts';
+import { DEFAULT_INPUT_LIMITS, type InputLimits } from './inputLimits.ts';
+import { MAX_LINE_CHARS } from './lineReader.ts';
+import { boundedDecompressors, checkParquetFile, checkParquetFooter } from './parquetBounds.ts';
 import { checkScore } from './tsvRows.ts';
 import type { DataSource, OpenOptions, RawExample } from './types.ts';
 
@@ -108,7 +111,10 @@ function labelMap(task: TaskDef, meta: FileMetaData, name: string): LabelMap {
 /** The Hugging Face Hub's Parquet conversion of GLUE (`nyu-mll/glue`), SciTail and SNLI, read with hyparquet. */
 export class ParquetSource implements DataSource {
   readonly kind = 'parquet' as const;
-  constructor(readonly files: ParquetProvider) {}
+  constructor(
+    readonly files: ParquetProvider,
+    readonly limits: InputLimits = DEFAULT_INPUT_LIMITS,
+  ) {}
 
   describe(): string {
     return this.files.describe();
@@ -137,7 +143,9 @@ export class ParquetSource implements DataSource {
     let meta: FileMetaData;
     let labels: LabelMap;
     try {
+      await checkParquetFile(file, name, this.limits);
       meta = await parquetMetadataAsync(file);
+      checkParquetFooter(meta, name, this.limits);
       labels = labelMap(task, meta, name);
     } catch (e) {
       report(e instanceof DataError ? e.issue : { file: name, reason: `not a readable Parquet file (${errorText(e)})`, fatal: true });
@@ -154,14 +162,16 @@ export class ParquetSource implements DataSource {
 
     const totalRows = Number(meta.num_rows);
     let rowStart = 0;
-    for (const rg of meta.row_groups) {
+    for (const [g, rg] of meta.row_groups.entries()) {
       if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('aborted');
       const rowEnd = rowStart + Number(rg.num_rows);
       let rows: Record<string, unknown>[];
       try {
-        rows = await parquetReadObjects({ file, metadata: meta, columns: wanted, rowStart, rowEnd });
+        const compressors = boundedDecompressors(name, g + 1, this.limits);
+        rows = await parquetReadObjects({ file, metadata: meta, columns: wanted, rowStart, rowEnd, compressors });
       } catch (e) {
-        report({ file: name, line: rowStart + 1, unit: 'row', fatal: true, reason: `cannot decode rows ${rowStart + 1}–${rowEnd} (${errorText(e)})` });
+        if (e instanceof DataError) report(e.issue);
+        else report({ file: name, line: rowStart + 1, unit: 'row', fatal: true, reason: `cannot decode rows ${rowStart + 1}–${rowEnd} (${errorText(e)})` });
         return;
       }
       for (let i = 0; i < rows.length; i++) {
@@ -172,6 +182,11 @@ export class ParquetSource implements DataSource {
         const textB = hub.textB ? r[hub.textB] : undefined;
         if (typeof textA !== 'string' || (hub.textB && typeof textB !== 'string')) {
           if (issue(`missing text in column ${typeof textA !== 'string' ? hub.textA : hub.textB}`)) return;
+          continue;
+        }
+        const long = [hub.textA, hub.textB].find((c) => c !== undefined && (r[c] as string).length > MAX_LINE_CHARS);
+        if (long) {
+          if (issue(`text in column ${long} is longer than ${MAX_LINE_CHARS} characters (the limit per cell, as per line of a TSV file)`)) return;
           continue;
         }
         let label: number | undefined;

@@ -1,22 +1,16 @@
 import { Unzip, UnzipInflate, type UnzipFile } from 'fflate';
 import { DataError, errorText } from './dataError.ts';
 import type { FileProvider } from './fileProvider.ts';
+import { DEFAULT_INPUT_LIMITS, overLimit, pastRatio, ratioReason, type InputLimits } from './inputLimits.ts';
 
 interface ZipEntry {
   name: string;
   size?: number;
 }
 
-/** Bounds on what one archive entry may inflate to: a zip bomb stops with a message naming the limit. */
-export interface ZipLimits {
-  /** Inflated bytes of one entry (GLUE's largest TSV, MNLI train, is about 0.3 GB). */
-  maxEntryBytes: number;
-  /** Inflated bytes per compressed byte, checked once `ratioAfterBytes` are inflated (text deflates ~3–10:1). */
-  maxRatio: number;
-  ratioAfterBytes: number;
-}
-
-export const DEFAULT_ZIP_LIMITS: ZipLimits = { maxEntryBytes: 2 * 1024 ** 3, maxRatio: 100, ratioAfterBytes: 1024 * 1024 };
+/** Bounds on what one archive entry may inflate to (see inputLimits.ts); kept as a name for the zip's callers. */
+export type ZipLimits = InputLimits;
+export const DEFAULT_ZIP_LIMITS: ZipLimits = DEFAULT_INPUT_LIMITS;
 
 /** Compressed bytes handed to the inflater at a time: one push then inflates to at most ~1032× this. */
 const PUSH_BYTES = 16 * 1024;
@@ -94,7 +88,7 @@ async function listEntries(openZip: () => ReadableStream<Uint8Array>, zipName: s
 
 function entryTooBig(where: string, limits: ZipLimits, size: number, declared: boolean): DataError {
   const what = declared ? `declares ${size} bytes inflated` : `inflates past ${limits.maxEntryBytes} bytes (stopped at ${size})`;
-  return new DataError({ file: where, reason: `${what}; the limit is ${limits.maxEntryBytes} bytes per archive entry`, fatal: true });
+  return new DataError({ file: where, reason: overLimit(what, limits, 'maxEntryBytes', 'archive entry'), fatal: true });
 }
 
 /**
@@ -134,12 +128,8 @@ function entryStream(openZip: () => ReadableStream<Uint8Array>, zipName: string,
           else {
             inflated += data.length;
             if (inflated > limits.maxEntryBytes) limitHit ??= entryTooBig(where, limits, inflated, false);
-            else if (inflated > limits.ratioAfterBytes && inflated > limits.maxRatio * (fed - entryStart)) {
-              limitHit ??= new DataError({
-                file: where,
-                reason: `inflates more than ${limits.maxRatio} times its compressed size (${inflated} bytes from at most ${fed - entryStart}; limit ${limits.maxRatio}:1, a zip bomb?)`,
-                fatal: true,
-              });
+            else if (pastRatio(inflated, fed - entryStart, limits)) {
+              limitHit ??= new DataError({ file: where, reason: ratioReason(inflated, `at most ${fed - entryStart}`, limits, 'a zip bomb'), fatal: true });
             }
             if (data.length > 0 && !limitHit) queue.push(data);
             if (final) entryDone = true;

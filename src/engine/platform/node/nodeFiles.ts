@@ -11,6 +11,7 @@ import { ParquetSource, hubUrlProvider, type ParquetProvider } from '../../data/
 import { TsvSource } from '../../data/tsvSource.ts';
 import { zipFileProvider } from '../../data/zipProvider.ts';
 import type { DataSource } from '../../data/types.ts';
+import { nodeInputLimits } from './nodeInputLimits.ts';
 
 const CHUNK = 1 << 20;
 
@@ -74,7 +75,7 @@ export function nodeDirProvider(root: string): FileProvider {
 }
 
 export function nodeZipProvider(zipPath: string): FileProvider {
-  return zipFileProvider(() => nodeFileStream(zipPath), resolve(zipPath));
+  return zipFileProvider(() => nodeFileStream(zipPath), resolve(zipPath), nodeInputLimits());
 }
 
 /** Each slice opens, reads and closes the file, so no handle outlives a read (hyparquet asks for a few ranges). */
@@ -124,5 +125,5 @@ export async function tsvSourceFromPath(path: string): Promise<DataSource> {
 
 /** `--hub <mirror URL | folder in Hub layout>` → Parquet source. */
 export function parquetSourceFromPath(mirrorOrDir: string): DataSource {
-  return new ParquetSource(/^https?:\/\//i.test(mirrorOrDir) ? hubUrlProvider(mirrorOrDir) : hubDirProvider(mirrorOrDir));
+  return new ParquetSource(/^https?:\/\//i.test(mirrorOrDir) ? hubUrlProvider(mirrorOrDir) : hubDirProvider(mirrorOrDir), nodeInputLimits());
 }
