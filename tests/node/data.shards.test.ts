@@ -228,6 +228,33 @@ describe('IndexedDB shard store (fake-indexeddb)', () => {
     db.close();
   });
 
+  it('a full quota at the first or second shard says what was kept in words (never "shards 0–-1")', async () => {
+    const src = await tsvSourceFromPath(glueDir);
+    const proto = IDBObjectStore.prototype;
+    const put = proto.put;
+    for (const [fullAt, kept] of [
+      [0, 'no shard of it was complete'],
+      [1, 'shard 0 is kept'],
+    ] as const) {
+      const db = await freshDb();
+      let shardPuts = 0;
+      proto.put = function (this: IDBObjectStore, ...args: Parameters<IDBObjectStore['put']>) {
+        if (this.name === 'shards' && ++shardPuts > fullAt) throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+        return put.apply(this, args);
+      };
+      try {
+        await expect(buildShards(src, RTE, 'dev', tokenizer, { store: db, maxLength: 128, shardSize: 64 })).rejects.toThrow(
+          new StorageFullError(
+            `storage full while writing shard ${fullAt} of RTE/dev to ${db.describe()}: The quota has been exceeded. (${kept}; free space and build again to continue)`,
+          ),
+        );
+      } finally {
+        proto.put = put;
+        db.close();
+      }
+    }
+  });
+
   it('a full quota gives a clear error, keeps the earlier shards intact, and the build resumes later', async () => {
     const src = await tsvSourceFromPath(glueDir);
     const db = await freshDb();
