@@ -35,11 +35,16 @@ const RTE = getTask('RTE');
 const devPath = (hub: string) => join(hub, hubParquetPath(RTE, getSplit(RTE, 'dev')));
 
 /** A Hub-layout folder named `name` whose RTE dev file is `columns` over `rows` declared rows; returns its path and size. */
-async function hostileHub(name: string, rows: number | bigint, columns: ColumnSpec[]): Promise<{ hub: string; file: string; bytes: number }> {
+async function hostileHub(
+  name: string,
+  rows: number | bigint,
+  columns: ColumnSpec[],
+  groupRows?: number | bigint,
+): Promise<{ hub: string; file: string; bytes: number }> {
   const hub = join(tmp, name);
   const file = devPath(hub);
   await mkdir(dirname(file), { recursive: true });
-  return { hub, file, bytes: await writeParquet(file, rows, columns) };
+  return { hub, file, bytes: await writeParquet(file, rows, columns, groupRows) };
 }
 
 /** `data check --task RTE --split dev --hub <folder>` in-process (the CLI's limits, from the environment). */
@@ -139,12 +144,51 @@ describe('hostile Parquet files: refused before they are decoded, naming the lim
     table.push(tableRow('one 6 MB cell (uncompressed)', bytes, '6,000,004', m, m.value.lines[2].trim().replace(file, '<file>')));
   });
 
+  it('32 honest Snappy pages of 64 KiB under a 1 MiB limit: the footer declares it, or, when the footer lies, decoding stops', async () => {
+    const limits = { ...nodeInputLimits({}), maxEntryBytes: 1024 * 1024 };
+    const page = { data: snappyRun(lengthPrefix(65532), 0x61, 65536), numValues: 1, uncompressedSize: 65536 };
+    const rows = 32;
+    const columns = (declaredUncompressed?: number): ColumnSpec[] => [
+      { name: 'sentence1', type: 'BYTE_ARRAY', codec: 'SNAPPY', pages: new Array<typeof page>(rows).fill(page), declaredUncompressed },
+      { name: 'sentence2', type: 'BYTE_ARRAY', pages: [{ data: plainStrings(new Array<string>(rows).fill('b')), numValues: rows }] },
+      { name: 'label', type: 'INT64', pages: [{ data: plainInt64(new Array<number>(rows).fill(0)), numValues: rows }] },
+      { name: 'idx', type: 'INT32', pages: [{ data: new Uint8Array(4 * rows), numValues: rows }] },
+    ];
+    for (const [name, declared, want] of [
+      [
+        'footer declares it',
+        undefined,
+        /^<file>: column "sentence1" of row group 1 declares \d+ bytes decoded; the limit is 1048576 bytes per column chunk; set TASKSCOPE_MAX_INPUT_BYTES to raise it$/,
+      ],
+      [
+        'footer lies',
+        1000,
+        /^<file>: row group 1 decodes past 1048576 bytes; the limit is 1048576 bytes per row group; set TASKSCOPE_MAX_INPUT_BYTES to raise it$/,
+      ],
+    ] as const) {
+      const { hub, file, bytes } = await hostileHub(`pages-${declared ?? 'true'}`, rows, columns(declared));
+      const m = await measured(() => checkTask(new ParquetSource(hubDirProvider(hub), limits), RTE, ['dev']));
+      const issues = m.value[0].issues.map((i) => formatIssue(i).replace(file, '<file>'));
+      expect(issues).toEqual([expect.stringMatching(want)]);
+      expect(m.rssGrowth).toBeLessThan(MAX_RSS_GROWTH);
+      table.push(tableRow(`32 × 64 KiB Snappy pages over a 1 MiB limit (${name})`, bytes, `2,097,152${declared ? ' (footer: 1,000)' : ''}`, m, issues[0]));
+    }
+  });
+
   it('a footer declaring 10^12 rows is refused before any row is read', async () => {
     const { hub, file, bytes } = await hostileHub('rows', 10n ** 12n, rteColumns({ pages: [{ data: plainStrings(['a', 'b']), numValues: 2 }] }));
     const m = await measured(() => checkHub(hub));
     const msg = `${file}: declares 1000000000000 rows; the limit is 10000000 rows per Parquet file; set TASKSCOPE_MAX_ROWS to raise it`;
     expect(m.value.lines[2]).toBe(`    ${msg}`);
     table.push(tableRow('footer declaring 10^12 rows', bytes, '-', m, msg.replace(file, '<file>')));
+  });
+
+  it('a row group declaring 10^12 rows under a footer that declares 2 is a damaged file', async () => {
+    const { hub, file, bytes } = await hostileHub('group-rows', 2, rteColumns({ pages: [{ data: plainStrings(['a', 'b']), numValues: 2 }] }), 10n ** 12n);
+    const m = await measured(() => checkHub(hub));
+    const msg = `${file}: its row groups hold 1000000000000 rows but the footer declares 2 (a damaged file?)`;
+    expect(m.value.lines[2]).toBe(`    ${msg}`);
+    table.push(tableRow('row group declaring 10^12 rows, footer 2', bytes, '-', m, msg.replace(file, '<file>')));
   });
 
   it('300,000 bad rows: the first 100 are kept and shown, the rest counted', async () => {

@@ -110,8 +110,8 @@ export interface ColumnSpec {
 
 const TYPES = { INT32: 1, INT64: 2, BYTE_ARRAY: 6 } as const;
 
-/** One row group; `numRows` is what the footer and the row group declare. */
-export function parquetBytes(numRows: number | bigint, columns: ColumnSpec[]): Uint8Array {
+/** One row group; `numRows` is what the footer declares, `groupRows` what the row group does (default: the same). */
+export function parquetBytes(numRows: number | bigint, columns: ColumnSpec[], groupRows: number | bigint = numRows): Uint8Array {
   const chunks: Uint8Array[] = [new TextEncoder().encode('PAR1')];
   let offset = 4;
   const metas: Field[][] = [];
@@ -186,7 +186,7 @@ export function parquetBytes(numRows: number | bigint, columns: ColumnSpec[]): U
               },
             ],
             [2, I64, offset],
-            [3, I64, numRows],
+            [3, I64, groupRows],
           ],
         ],
       },
@@ -205,8 +205,8 @@ export function parquetBytes(numRows: number | bigint, columns: ColumnSpec[]): U
   return out;
 }
 
-export async function writeParquet(path: string, numRows: number | bigint, columns: ColumnSpec[]): Promise<number> {
-  const bytes = parquetBytes(numRows, columns);
+export async function writeParquet(path: string, numRows: number | bigint, columns: ColumnSpec[], groupRows?: number | bigint): Promise<number> {
+  const bytes = parquetBytes(numRows, columns, groupRows);
   await writeFile(path, bytes);
   return bytes.length;
 }
