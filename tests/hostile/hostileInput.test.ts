@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { getTask } from '../../datasets/glueTasks.ts';
 import { fixtureModelDir, glueDir } from '../helpers/shared.ts';
 import { runDataCheck } from '../../src/cli/commands/data.ts';
@@ -17,18 +16,10 @@ import { TsvSource } from '../../src/engine/data/tsvSource.ts';
 import { DEFAULT_ZIP_LIMITS, zipFileProvider } from '../../src/engine/data/zipProvider.ts';
 import { parseVocabText } from '../../src/engine/tokenizer/vocab.ts';
 import { repeat, text, writeZip } from './helpers/zipWriter.ts';
-import { MAX_RSS_GROWTH, MB, measured, tableRow } from './helpers/measure.ts';
+import { hostileCases, MAX_RSS_GROWTH, MB, measured, tableRow } from './helpers/measure.ts';
 
-let tmp: string;
-const table: string[] = [];
-beforeAll(async () => {
-  tmp = await mkdtemp(join(tmpdir(), 'taskscope-hostile-'));
-});
-afterAll(async () => {
-  await rm(tmp, { recursive: true, force: true });
-  // The case → outcome table of the report (memory and time of the archive cases).
-  console.log(['| case | zip bytes | inflated bytes (declared) | peak RSS growth | time | outcome |', '|---|---|---|---|---|---|', ...table].join('\n'));
-});
+// The case → outcome table of the report (time and memory of each case).
+const hostile = hostileCases('taskscope-hostile-', '| case | zip bytes | inflated bytes (declared) | peak RSS growth | time | outcome |');
 
 const RTE_HEADER = 'index\tsentence1\tsentence2\tlabel\n';
 
@@ -40,12 +31,12 @@ async function checkZip(zip: string): Promise<{ lines: string[]; code: number }>
 }
 
 function record(name: string, zipBytes: number, inflated: string, m: { rssGrowth: number; seconds: number }, outcome: string): void {
-  table.push(tableRow(name, zipBytes, inflated, m, outcome));
+  hostile.table.push(tableRow(name, zipBytes, inflated, m, outcome));
 }
 
 describe('hostile archives: bounded in memory, stopped with a message naming the limit', () => {
   it('a ratio bomb: 0.4 MB inflating to 200 MB of bad rows is stopped at its first slice', async () => {
-    const zip = join(tmp, 'ratio-bomb.zip');
+    const zip = join(hostile.dir, 'ratio-bomb.zip');
     const size = await writeZip(zip, [
       {
         name: 'RTE/dev.tsv',
@@ -72,7 +63,7 @@ describe('hostile archives: bounded in memory, stopped with a message naming the
   });
 
   it('a file of 300,000 bad rows (16 MB at a plausible ratio): the first 100 are kept and shown, the rest counted', async () => {
-    const zip = join(tmp, 'bad-rows.zip');
+    const zip = join(hostile.dir, 'bad-rows.zip');
     let i = 0;
     const size = await writeZip(zip, [
       {
@@ -101,7 +92,7 @@ describe('hostile archives: bounded in memory, stopped with a message naming the
   });
 
   it('a line bomb: one 200 MB line (stopped by the ratio limit; with no ratio limit, by the line limit)', async () => {
-    const zip = join(tmp, 'line-bomb.zip');
+    const zip = join(hostile.dir, 'line-bomb.zip');
     const size = await writeZip(zip, [
       {
         name: 'RTE/dev.tsv',
@@ -139,7 +130,7 @@ describe('hostile archives: bounded in memory, stopped with a message naming the
   });
 
   it('a long line that compresses poorly (6 MB of varied letters) is stopped by the line limit', async () => {
-    const zip = join(tmp, 'long-line.zip');
+    const zip = join(hostile.dir, 'long-line.zip');
     const letters = randomBytes(6e6).map((b) => 97 + (b % 26));
     const size = await writeZip(zip, [
       {
@@ -168,7 +159,7 @@ describe('hostile archives: bounded in memory, stopped with a message naming the
       ['declared', undefined, /^<zip>!RTE\/dev\.tsv: declares \d+ bytes inflated; the limit is 1048576 bytes per archive entry$/],
       ['lying header', 1000, /^<zip>!RTE\/dev\.tsv: inflates past 1048576 bytes \(stopped at \d+\); the limit is 1048576 bytes per archive entry$/],
     ] as const) {
-      const zip = join(tmp, `big-${declaredSize ?? 'true'}.zip`);
+      const zip = join(hostile.dir, `big-${declaredSize ?? 'true'}.zip`);
       const size = await writeZip(zip, [{ name: 'RTE/dev.tsv', parts: rows, declaredSize }]);
       const src = new TsvSource(zipFileProvider(() => nodeFileStream(zip), zip, limits));
       const m = await measured(() => checkTask(src, getTask('RTE'), ['dev']));
@@ -180,7 +171,7 @@ describe('hostile archives: bounded in memory, stopped with a message naming the
   });
 
   it('entry names that point outside the folder refuse the archive', async () => {
-    const zip = join(tmp, 'traversal.zip');
+    const zip = join(hostile.dir, 'traversal.zip');
     const row = () => [text(`${RTE_HEADER}0\ta\tb\tentailment\n`)];
     const size = await writeZip(zip, [
       { name: 'RTE/train.tsv', parts: row },
@@ -204,7 +195,7 @@ describe('hostile files and values: each refused with a message naming the file,
       ['Inf', Infinity],
       ['-Inf', -Infinity],
     ] as const) {
-      const dir = join(tmp, `nonfinite-${what}`);
+      const dir = join(hostile.dir, `nonfinite-${what}`);
       await cp(fixtureModelDir('random-tiny'), dir, { recursive: true });
       const bytes = await readFile(join(dir, 'model.safetensors'));
       const headerLength = Number(bytes.readBigUInt64LE(0));
@@ -219,7 +210,7 @@ describe('hostile files and values: each refused with a message naming the file,
   });
 
   it('config.json with a BOM is read as without one', async () => {
-    const dir = join(tmp, 'bom-config');
+    const dir = join(hostile.dir, 'bom-config');
     await cp(fixtureModelDir('random-tiny'), dir, { recursive: true });
     await writeFile(join(dir, 'config.json'), `\uFEFF${await readFile(join(dir, 'config.json'), 'utf8')}`);
     const [a, b] = await Promise.all([loadBertCheckpoint(dirSource(dir)), loadBertCheckpoint(dirSource(fixtureModelDir('random-tiny')))]);
@@ -243,7 +234,7 @@ describe('hostile files and values: each refused with a message naming the file,
   });
 
   it('--pairs: a BOM is dropped, invalid UTF-8 names its line, an empty file is an error', async () => {
-    const f = join(tmp, 'pairs.jsonl');
+    const f = join(hostile.dir, 'pairs.jsonl');
     await writeFile(f, `\uFEFF{"a": "x"}\n`);
     expect(parsePairsJsonl(await readPairsText(f), f)).toEqual([{ a: 'x', b: null }]);
     await writeFile(f, Buffer.concat([Buffer.from('{"a": "x"}\n{"a": "'), Buffer.from([0xff, 0xfe]), Buffer.from('"}\n')]));
@@ -254,7 +245,7 @@ describe('hostile files and values: each refused with a message naming the file,
   });
 
   it('data check: "0x3" is not an STS-B score, a dev.tsv that is a directory is an error, a missing --dir is named', async () => {
-    const dir = join(tmp, 'glue-hostile');
+    const dir = join(hostile.dir, 'glue-hostile');
     await mkdir(join(dir, 'STS-B'), { recursive: true });
     const [header, first] = (await readFile(join(glueDir, 'STS-B/dev.tsv'), 'utf8')).split('\n');
     await writeFile(join(dir, 'STS-B/dev.tsv'), `${header}\n${first.replace(/\t5\.000$/, '\t0x3')}\n${first}\n`);
@@ -275,8 +266,8 @@ describe('hostile files and values: each refused with a message naming the file,
       '1 malformed row',
     ]);
 
-    await expect(runDataCheck({ task: 'RTE', dir: join(tmp, 'nowhere') }, () => {})).rejects.toThrow(
-      new Error(`--dir: ${join(tmp, 'nowhere')}: not found (give the GLUE folder or a zip of it)`),
+    await expect(runDataCheck({ task: 'RTE', dir: join(hostile.dir, 'nowhere') }, () => {})).rejects.toThrow(
+      new Error(`--dir: ${join(hostile.dir, 'nowhere')}: not found (give the GLUE folder or a zip of it)`),
     );
   });
 });

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { getTask, hubParquetPath, getSplit } from '../../datasets/glueTasks.ts';
 import { runDataCheck } from '../../src/cli/commands/data.ts';
 import { checkTask } from '../../src/engine/data/checkSplits.ts';
@@ -11,7 +10,7 @@ import { ParquetSource } from '../../src/engine/data/parquetSource.ts';
 import { hubDirProvider } from '../../src/engine/platform/node/nodeFiles.ts';
 import { nodeInputLimits } from '../../src/engine/platform/node/nodeInputLimits.ts';
 import { hubDir } from '../helpers/shared.ts';
-import { MAX_RSS_GROWTH, measured, tableRow } from './helpers/measure.ts';
+import { hostileCases, MAX_RSS_GROWTH, measured, tableRow } from './helpers/measure.ts';
 import { plainInt64, plainStrings, snappyRun, writeParquet, type ColumnSpec } from './helpers/parquetWriter.ts';
 
 /*
@@ -20,15 +19,8 @@ import { plainInt64, plainStrings, snappyRun, writeParquet, type ColumnSpec } fr
  * allocates what the file declares, and within the time and memory the zip cases are held to.
  */
 
-let tmp: string;
-const table: string[] = [];
-beforeAll(async () => {
-  tmp = await mkdtemp(join(tmpdir(), 'taskscope-hostile-parquet-'));
-});
-afterAll(async () => {
-  await rm(tmp, { recursive: true, force: true });
-  console.log(['| case | file bytes | decoded bytes (declared) | peak RSS growth | time | outcome |', '|---|---|---|---|---|---|', ...table].join('\n'));
-});
+// The case → outcome table of the report (time and memory of each case).
+const hostile = hostileCases('taskscope-hostile-parquet-', '| case | file bytes | decoded bytes (declared) | peak RSS growth | time | outcome |');
 
 const RTE = getTask('RTE');
 /** Where the RTE dev split lies in a Hub-layout folder. */
@@ -41,7 +33,7 @@ async function hostileHub(
   columns: ColumnSpec[],
   groupRows?: number | bigint,
 ): Promise<{ hub: string; file: string; bytes: number }> {
-  const hub = join(tmp, name);
+  const hub = join(hostile.dir, name);
   const file = devPath(hub);
   await mkdir(dirname(file), { recursive: true });
   return { hub, file, bytes: await writeParquet(file, rows, columns, groupRows) };
@@ -84,7 +76,7 @@ describe('hostile Parquet files: refused before they are decoded, naming the lim
       lines: [`RTE (${hub})`, '  dev                    0 rows, 1 malformed  (official 277: differs)', `    ${msg}`, '1 malformed row'],
     });
     expect(m.rssGrowth).toBeLessThan(MAX_RSS_GROWTH);
-    table.push(tableRow('page bomb, lying footer (200 MB from 30 B)', bytes, '200,000,000 (page header)', m, msg.replace(file, '<file>')));
+    hostile.table.push(tableRow('page bomb, lying footer (200 MB from 30 B)', bytes, '200,000,000 (page header)', m, msg.replace(file, '<file>')));
   });
 
   it('a page under the page limit that declares 50 MB from 30 bytes: stopped by the ratio limit', async () => {
@@ -97,7 +89,7 @@ describe('hostile Parquet files: refused before they are decoded, naming the lim
     const msg = `${file}: a page of row group 1 inflates more than 100 times its compressed size (50000000 bytes from 30; limit 100:1, a decompression bomb?); set TASKSCOPE_MAX_INFLATE_RATIO to raise it`;
     expect(m.value.lines[2]).toBe(`    ${msg}`);
     expect(m.rssGrowth).toBeLessThan(MAX_RSS_GROWTH);
-    table.push(tableRow('ratio bomb in a page (50 MB from 30 B)', bytes, '50,000,000 (page header)', m, msg.replace(file, '<file>')));
+    hostile.table.push(tableRow('ratio bomb in a page (50 MB from 30 B)', bytes, '50,000,000 (page header)', m, msg.replace(file, '<file>')));
   });
 
   it('a column chunk whose footer declares 200 MB from a few bytes: refused from the footer alone', async () => {
@@ -113,7 +105,7 @@ describe('hostile Parquet files: refused before they are decoded, naming the lim
       ),
     );
     expect(m.rssGrowth).toBeLessThan(MAX_RSS_GROWTH);
-    table.push(tableRow('column chunk declaring 200 MB (footer)', bytes, '200,000,000 (footer)', m, m.value.lines[2].trim().replace(file, '<file>')));
+    hostile.table.push(tableRow('column chunk declaring 200 MB (footer)', bytes, '200,000,000 (footer)', m, m.value.lines[2].trim().replace(file, '<file>')));
   });
 
   it('one 100 MB cell, honestly declared (Snappy at ~21:1): stopped by the page limit before it is inflated', async () => {
@@ -128,7 +120,7 @@ describe('hostile Parquet files: refused before they are decoded, naming the lim
     const msg = `${file}: a page of row group 1 declares 100000000 bytes decoded; the limit is 67108864 bytes per page; set TASKSCOPE_MAX_PAGE_BYTES to raise it`;
     expect(m.value.lines[2]).toBe(`    ${msg}`);
     expect(m.rssGrowth).toBeLessThan(MAX_RSS_GROWTH);
-    table.push(tableRow('one 100 MB cell (Snappy 21:1)', bytes, '100,000,000', m, msg.replace(file, '<file>')));
+    hostile.table.push(tableRow('one 100 MB cell (Snappy 21:1)', bytes, '100,000,000', m, msg.replace(file, '<file>')));
   });
 
   it('a 6 MB cell of varied letters (under the page limit): that row is refused by the 4 Mi-character cell limit', async () => {
@@ -141,7 +133,7 @@ describe('hostile Parquet files: refused before they are decoded, naming the lim
       '1 malformed row',
     ]);
     expect(m.rssGrowth).toBeLessThan(MAX_RSS_GROWTH);
-    table.push(tableRow('one 6 MB cell (uncompressed)', bytes, '6,000,004', m, m.value.lines[2].trim().replace(file, '<file>')));
+    hostile.table.push(tableRow('one 6 MB cell (uncompressed)', bytes, '6,000,004', m, m.value.lines[2].trim().replace(file, '<file>')));
   });
 
   it('32 honest Snappy pages of 64 KiB under a 1 MiB limit: the footer declares it, or, when the footer lies, decoding stops', async () => {
@@ -171,7 +163,9 @@ describe('hostile Parquet files: refused before they are decoded, naming the lim
       const issues = m.value[0].issues.map((i) => formatIssue(i).replace(file, '<file>'));
       expect(issues).toEqual([expect.stringMatching(want)]);
       expect(m.rssGrowth).toBeLessThan(MAX_RSS_GROWTH);
-      table.push(tableRow(`32 × 64 KiB Snappy pages over a 1 MiB limit (${name})`, bytes, `2,097,152${declared ? ' (footer: 1,000)' : ''}`, m, issues[0]));
+      hostile.table.push(
+        tableRow(`32 × 64 KiB Snappy pages over a 1 MiB limit (${name})`, bytes, `2,097,152${declared ? ' (footer: 1,000)' : ''}`, m, issues[0]),
+      );
     }
   });
 
@@ -180,7 +174,7 @@ describe('hostile Parquet files: refused before they are decoded, naming the lim
     const m = await measured(() => checkHub(hub));
     const msg = `${file}: declares 1000000000000 rows; the limit is 10000000 rows per Parquet file; set TASKSCOPE_MAX_ROWS to raise it`;
     expect(m.value.lines[2]).toBe(`    ${msg}`);
-    table.push(tableRow('footer declaring 10^12 rows', bytes, '-', m, msg.replace(file, '<file>')));
+    hostile.table.push(tableRow('footer declaring 10^12 rows', bytes, '-', m, msg.replace(file, '<file>')));
   });
 
   it('a row group declaring 10^12 rows under a footer that declares 2 is a damaged file', async () => {
@@ -188,7 +182,7 @@ describe('hostile Parquet files: refused before they are decoded, naming the lim
     const m = await measured(() => checkHub(hub));
     const msg = `${file}: its row groups hold 1000000000000 rows but the footer declares 2 (a damaged file?)`;
     expect(m.value.lines[2]).toBe(`    ${msg}`);
-    table.push(tableRow('row group declaring 10^12 rows, footer 2', bytes, '-', m, msg.replace(file, '<file>')));
+    hostile.table.push(tableRow('row group declaring 10^12 rows, footer 2', bytes, '-', m, msg.replace(file, '<file>')));
   });
 
   it('300,000 bad rows: the first 100 are kept and shown, the rest counted', async () => {
@@ -207,11 +201,11 @@ describe('hostile Parquet files: refused before they are decoded, naming the lim
     expect(lines[2]).toBe(`    ${file}: row 1: unknown label 7 (the file names 2 classes: entailment, not_entailment)`);
     expect(lines[102]).toBe('    … and 299900 more malformed rows (only the first 100 per split are kept and shown)');
     expect(m.rssGrowth).toBeLessThan(MAX_RSS_GROWTH);
-    table.push(tableRow('300,000 bad rows', bytes, `${bytes.toLocaleString('en')} (plain)`, m, lines[102].trim()));
+    hostile.table.push(tableRow('300,000 bad rows', bytes, `${bytes.toLocaleString('en')} (plain)`, m, lines[102].trim()));
   });
 
   it('a file over the size limit, a truncated file and a file that is not Parquet each say so', async () => {
-    const hub = join(tmp, 'real');
+    const hub = join(hostile.dir, 'real');
     const file = devPath(hub);
     await mkdir(dirname(file), { recursive: true });
     const real = devPath(hubDir);
@@ -241,7 +235,7 @@ describe('hostile Parquet files: refused before they are decoded, naming the lim
       const m = await measured(() => checkTask(source ?? new ParquetSource(hubDirProvider(hub), nodeInputLimits({})), RTE, ['dev']));
       expect(m.value[0].issues.map(formatIssue)).toEqual([`${file}: ${reason}`]);
       expect(m.rssGrowth).toBeLessThan(MAX_RSS_GROWTH);
-      table.push(tableRow(name, (await readFile(file)).length, '-', m, `<file>: ${reason}`));
+      hostile.table.push(tableRow(name, (await readFile(file)).length, '-', m, `<file>: ${reason}`));
     }
   });
 
