@@ -203,8 +203,10 @@ export class BertEncoder {
       qkv = tf.add(qkv, tf.concat([orZero(deltas.q), orZero(deltas.k), orZero(deltas.v)], -1));
     }
     // Split heads, all three at once: [B, T, 3·A, d] → [B, 3·A, T, d] → q, k, v of [B, A, T, d] → [B·A, T, d].
-    // (One 4-D transpose: tfjs-wasm runs a 5-D one, e.g. straight to [3, B, A, T, d], ~100× slower.)
-    const heads = tf.transpose(tf.reshape(qkv, [B, T, 3 * A, d]), [0, 2, 1, 3]);
+    // (One 4-D transpose: tfjs-wasm runs a 5-D one, e.g. straight to [3, B, A, T, d], ~100× slower.) The split
+    // runs on a [B, 3, A·T·d] view, so each piece is B contiguous runs: tfjs-wasm's Slice copies a 4-D slice
+    // one innermost row (d floats) at a time, which made the split a third of a forward pass.
+    const heads = tf.reshape(tf.transpose(tf.reshape(qkv, [B, T, 3 * A, d]), [0, 2, 1, 3]), [B, 3, A * T * d]);
     const [q, k, v] = tf.split(heads, 3, 1).map((x) => tf.reshape(x, [B * A, T, d]) as tf.Tensor3D);
 
     // Scaled dot-product attention: softmax(q·kᵀ/√d + bias) [B, A, T, T]
