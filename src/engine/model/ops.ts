@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
 import { gatherRows } from './kernels/gatherRows.ts';
-import { registerWasmGelu } from './kernels/geluWasm.ts';
 import { FUSED_GELU, FUSED_LAYER_NORM, fusedGelu, fusedLayerNorm, hasFusedKernel } from './fusedOps.ts';
 
 /**
@@ -83,7 +82,6 @@ export function activation(x: tf.Tensor, kind: 'gelu' | 'gelu_new' | 'relu'): tf
     const inner = tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3))));
     return tf.mul(tf.mul(0.5, x), tf.add(1, tf.tanh(inner)));
   }
-  if (tf.getBackend() === 'wasm' && x.dtype === 'float32') registerWasmGelu();
   if (hasFusedKernel(FUSED_GELU)) return fusedGelu(x);
   return tf.mul(tf.mul(0.5, x), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
 }
