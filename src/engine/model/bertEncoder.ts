@@ -133,7 +133,12 @@ export class BertEncoder {
     }
 
     // Pooler: tanh(W·h_[CLS] + b). [B, H]
-    const cls = tf.reshape(tf.slice(h, [0, 0, 0], [B, 1, cfg.hiddenSize]), [B, cfg.hiddenSize]);
+    // On wasm as a row gather (tfjs-wasm's Slice first copies all of h out of the heap); a copy either way.
+    const H = cfg.hiddenSize;
+    const cls =
+      tf.getBackend() === 'wasm'
+        ? (embeddingLookup(tf.reshape(h, [B * T, H]) as tf.Tensor2D, tf.range(0, B * T, T, 'int32')) as tf.Tensor2D)
+        : tf.reshape(tf.slice(h, [0, 0, 0], [B, 1, H]), [B, H]);
     const pooled = tf.tanh(dense(cls, p.pooler.kernel as tf.Tensor2D, p.pooler.bias as tf.Tensor1D)) as tf.Tensor2D;
 
     return {
