@@ -220,6 +220,61 @@ const api = {
     return { diffs, tensorsBefore, tensorsAfter: tf.memory().numTensors };
   },
 
+  /**
+   * Per-kernel time (tf.profile's kernelMs, summed by kernel name) of `reps` forward passes of the fixture
+   * encoder ('forward') or `reps` train steps of `s` ('train'), after one warm-up; per pass or step.
+   */
+  async profileKernels(
+    what: 'forward' | 'train',
+    fixture: string,
+    s: TrainShape,
+    reps: number,
+  ): Promise<{ wallMs: number; kernels: Record<string, { ms: number; calls: number }> }> {
+    const backend = tf.getBackend();
+    const kernels: Record<string, { ms: number; calls: number }> = {};
+    let once: () => Promise<void>;
+    let done: () => void;
+    if (what === 'forward') {
+      const model = await encoder(fixture);
+      const x = inputs(randomIds(s.batch, s.seq, 'profile'));
+      once = async () => {
+        const out = tf.tidy(() => model.forward(x).lastHiddenState);
+        await out.data();
+        out.dispose();
+      };
+      done = () => tf.dispose([x.inputIds, x.tokenTypeIds, x.attentionMask]);
+    } else {
+      const t = trainerFor(s, reps + 1);
+      once = () => t.trainer.trainStep().then(() => undefined);
+      done = () => {
+        t.trainer.dispose();
+        t.model.dispose();
+      };
+    }
+    let wallMs = 0;
+    try {
+      await once();
+      for (let i = 0; i < reps; i++) {
+        const t0 = performance.now();
+        const prof = await tf.profile(async () => {
+          await once();
+          return [];
+        });
+        wallMs += performance.now() - t0;
+        for (const k of prof.kernels) {
+          // A tf.customGrad op is profiled as one more entry wrapping its own kernels: count only real kernels.
+          if (!tf.getKernel(k.name, backend)) continue;
+          const e = (kernels[k.name] ??= { ms: 0, calls: 0 });
+          e.ms += (k.kernelTimeMs as number) / reps;
+          e.calls += 1 / reps;
+        }
+      }
+    } finally {
+      done();
+    }
+    return { wallMs: wallMs / reps, kernels };
+  },
+
   /** WebGPU dispatches and uploads of one forward pass and of one train step (after a warm-up step). */
   async countWebGPU(fixture: string, s: TrainShape): Promise<{ forward: WebGPUCounts; trainStep: WebGPUCounts }> {
     const model = await encoder(fixture);

@@ -3,6 +3,7 @@ import type { BertCheckpoint, BertConfig, NamedTensor } from '../checkpoint/type
 import { createBertParams, bindingsToNamedTensors, type BertParams, type HfBinding, type LayerParams } from './bertWeights.ts';
 import { activation, dense, dropout, embeddingLookup, layerNorm } from './ops.ts';
 import { attentionContext, attentionScores } from './kernels/attentionMatMuls.ts';
+import { mergeHeads, splitHeads } from './kernels/attentionHeads.ts';
 import type { EncoderExtension, ExtensionContext } from './encoderExtension.ts';
 
 /**
@@ -132,7 +133,12 @@ export class BertEncoder {
     }
 
     // Pooler: tanh(W·h_[CLS] + b). [B, H]
-    const cls = tf.reshape(tf.slice(h, [0, 0, 0], [B, 1, cfg.hiddenSize]), [B, cfg.hiddenSize]);
+    // On wasm as a row gather (tfjs-wasm's Slice first copies all of h out of the heap); a copy either way.
+    const H = cfg.hiddenSize;
+    const cls =
+      tf.getBackend() === 'wasm'
+        ? (embeddingLookup(tf.reshape(h, [B * T, H]) as tf.Tensor2D, tf.range(0, B * T, T, 'int32')) as tf.Tensor2D)
+        : tf.reshape(tf.slice(h, [0, 0, 0], [B, 1, H]), [B, H]);
     const pooled = tf.tanh(dense(cls, p.pooler.kernel as tf.Tensor2D, p.pooler.bias as tf.Tensor1D)) as tf.Tensor2D;
 
     return {
@@ -202,10 +208,8 @@ export class BertEncoder {
       const orZero = (x: tf.Tensor | undefined) => x ?? tf.zeros([B, T, H]);
       qkv = tf.add(qkv, tf.concat([orZero(deltas.q), orZero(deltas.k), orZero(deltas.v)], -1));
     }
-    // Split heads, all three at once: [B, T, 3·A, d] → [B, 3·A, T, d] → q, k, v of [B, A, T, d] → [B·A, T, d].
-    // (One 4-D transpose: tfjs-wasm runs a 5-D one, e.g. straight to [3, B, A, T, d], ~100× slower.)
-    const heads = tf.transpose(tf.reshape(qkv, [B, T, 3 * A, d]), [0, 2, 1, 3]);
-    const [q, k, v] = tf.split(heads, 3, 1).map((x) => tf.reshape(x, [B * A, T, d]) as tf.Tensor3D);
+    // Split heads, all three at once: [B, T, 3·A·d] → q, k, v of [B·A, T, d] (kernels/attentionHeads.ts).
+    const [q, k, v] = splitHeads(qkv as tf.Tensor3D, A, 3) as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
 
     // Scaled dot-product attention: softmax(q·kᵀ/√d + bias) [B, A, T, T]
     const scores = tf.add(tf.reshape(attentionScores(q, k, d), [B, A, T, T]), bias);
@@ -214,7 +218,7 @@ export class BertEncoder {
     if (headMask) probs = tf.mul(probs, headMask) as tf.Tensor4D;
 
     // Weighted values [B·A, T, d] → merge heads [B, A, T, d] → [B, T, H]
-    const context = tf.reshape(tf.transpose(tf.reshape(attentionContext(tf.reshape(probs, [B * A, T, T]), v), [B, A, T, d]), [0, 2, 1, 3]), [B, T, H]);
+    const context = mergeHeads([attentionContext(tf.reshape(probs, [B * A, T, T]) as tf.Tensor3D, v)], B);
     const projected = dropout(
       dense(context, w.attentionOutput.kernel as tf.Tensor2D, w.attentionOutput.bias as tf.Tensor1D),
       cfg.hiddenDropoutProb,

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { gatherRows } from './kernels/gatherRows.ts';
 import { FUSED_GELU, FUSED_LAYER_NORM, fusedGelu, fusedLayerNorm, hasFusedKernel } from './fusedOps.ts';
 
 /**
@@ -40,7 +41,8 @@ export function dense(x: tf.Tensor, W: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor {
 
 /** Rows of `table` [V, H] for integer `ids` (any shape) → [...ids.shape, H].
  * The default gather gradient needs UnsortedSegmentSum (absent on wasm, pathological on cpu), so the
- * gradient here is a scatterND, which sums duplicate ids. WebGPU keeps tfjs's own gradient. */
+ * gradient here is a scatterND, which sums duplicate ids. WebGPU keeps tfjs's own gradient. On wasm the
+ * lookup is a row copy (kernels/gatherRows.ts), not tfjs's per-element GatherV2. */
 const gatherWithScatterGrad = tf.customGrad((...args: unknown[]) => {
   const [table, ids, save] = args as [tf.Tensor2D, tf.Tensor, tf.GradSaveFunc];
   save([ids]);
@@ -48,7 +50,7 @@ const gatherWithScatterGrad = tf.customGrad((...args: unknown[]) => {
   const H = table.shape[1];
   const V = table.shape[0];
   return {
-    value: tf.reshape(tf.gather(table, flatIds), [...ids.shape, H]),
+    value: tf.reshape(gatherRows(table, flatIds), [...ids.shape, H]),
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const idx = tf.reshape(saved[0], [-1, 1]);
       const dTable = tf.scatterND(idx, tf.reshape(dy, [-1, H]), [V, H]);

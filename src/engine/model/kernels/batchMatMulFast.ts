@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import type { WasmBackendLike } from './wasmBackend.ts';
 
 /**
  * Batched a·b for a [N, m, k] and b [N, k, n] → [N, m, n], with no transpose flags.
@@ -10,17 +11,6 @@ import * as tf from '@tensorflow/tfjs';
  * entry point tfjs itself calls. Other backends run tfjs's own batched matMul.
  */
 export const FAST_BATCH_MATMUL = 'TaskscopeBatchMatMulFast';
-
-/** The parts of tfjs-backend-wasm's BackendWasm this kernel reads (not exported as types by the package). */
-interface WasmBackendLike {
-  wasm: {
-    cwrap: (name: string, ret: null, args: string[]) => (...a: unknown[]) => void;
-    tfjs: { registerTensor: (id: number, size: number, offset: number) => void; disposeData: (id: number) => void };
-  };
-  dataIdMap: { get: (dataId: object) => { memoryOffset: number } };
-  dataIdNextNumber: number;
-  makeOutput: (shape: number[], dtype: 'float32') => tf.TensorInfo;
-}
 
 type WasmMatMul = (
   aId: number,
