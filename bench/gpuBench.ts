@@ -17,6 +17,7 @@ import { softwareAdapterReason } from '../src/engine/runtime/autoBackend.ts';
 import { startBrowserHarness } from '../tests/browser/harness.ts';
 import { fmt, median, parseRoundArgs, writeBenchReport, type RoundOptions } from './stats.ts';
 import { openComputePage } from './computePage.ts';
+import { torchConfig } from './torchPeer.ts';
 
 const FIXTURE = 'bert-tiny-arch-random';
 const PYTHON = process.env.TASKSCOPE_PYTHON ?? '/usr/bin/python3';
@@ -34,17 +35,7 @@ export const GPU_FLAGS = process.env.TASKSCOPE_GPU_FLAGS?.split(/\s+/).filter(Bo
 export type GpuBenchOptions = RoundOptions;
 
 function torchCuda(op: 'forward' | 'train', s: TrainShape, o: GpuBenchOptions) {
-  const config = {
-    vocab_size: 30522,
-    hidden_size: s.hidden,
-    num_hidden_layers: s.layers,
-    num_attention_heads: s.heads,
-    intermediate_size: s.intermediate,
-    max_position_embeddings: 512,
-    type_vocab_size: 2,
-    hidden_dropout_prob: op === 'train' ? 0.1 : 0,
-    attention_probs_dropout_prob: op === 'train' ? 0.1 : 0,
-  };
+  const config = torchConfig(s, { dropout: op === 'train' ? 0.1 : 0 });
   try {
     const out = execFileSync(PYTHON, [resolve(import.meta.dirname, 'gpuTorchPeer.py')], {
       input: JSON.stringify({ op, config, batch: s.batch, seq: s.seq, reps: o.reps * o.rounds, warmup: o.warmup, optimizer: 'adamw' }) + '\n',
