@@ -2,6 +2,7 @@ import { afterAll, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { fixtureModelDir, loadFixture } from './shared.ts';
 import { useBackend } from './nodeBackends.ts';
+import { fixtureBatch } from './fixtureBatch.ts';
 import { dirSource } from '../../src/engine/platform/node/nodeSource.ts';
 import { loadBertCheckpoint } from '../../src/engine/checkpoint/hfFolder.ts';
 import type { BertCheckpoint, BertConfig } from '../../src/engine/checkpoint/types.ts';
@@ -20,26 +21,7 @@ export const NUM_TASKS = 3;
 export const TASK = 1; // a task id ≠ 0, so slicing the right row/adapter is exercised
 
 /** The fixture examples as a batch; `seqLen` keeps only the first tokens (shorter sequences keep the cpu tests fast). */
-export function batchOf(examples: any[], seqLen = fx.max_seq_len): EncoderInput {
-  const cut = (row: number[]) => row.slice(0, seqLen);
-  return {
-    inputIds: tf.tensor2d(
-      examples.map((e) => cut(e.input_ids)),
-      undefined,
-      'int32',
-    ),
-    tokenTypeIds: tf.tensor2d(
-      examples.map((e) => cut(e.token_type_ids)),
-      undefined,
-      'int32',
-    ),
-    attentionMask: tf.tensor2d(
-      examples.map((e) => cut(e.attention_mask)),
-      undefined,
-      'int32',
-    ),
-  };
-}
+export const batchOf = (examples: any[], seqLen = fx.max_seq_len): EncoderInput => fixtureBatch(examples, seqLen);
 export const SHORT = 12; // sequence length of the gradient and memory checks (Gated-BERT's gated_seq_len follows it)
 export const disposeInput = (x: EncoderInput) => tf.dispose([x.inputIds, x.tokenTypeIds, x.attentionMask]);
 
