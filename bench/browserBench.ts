@@ -15,7 +15,7 @@ import type { TrainShape } from '../tests/harness/compute.worker.ts';
 import { startBrowserHarness } from '../tests/browser/harness.ts';
 import { fixtureModelDir, repoRoot } from '../tests/helpers/shared.ts';
 import { fmt, median, parseRoundArgs, writeBenchReport, type RoundOptions } from './stats.ts';
-import { openComputePage } from './computePage.ts';
+import { openComputePage } from '../tests/browser/computePage.ts';
 
 const FIXTURE = 'bert-tiny-arch-random';
 const PYTHON = process.env.TASKSCOPE_PYTHON ?? '/usr/bin/python3';

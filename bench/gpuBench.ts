@@ -16,7 +16,7 @@ import type { TrainShape } from '../tests/harness/compute.worker.ts';
 import { softwareAdapterReason } from '../src/engine/runtime/autoBackend.ts';
 import { startBrowserHarness } from '../tests/browser/harness.ts';
 import { fmt, median, parseRoundArgs, writeBenchReport, type RoundOptions } from './stats.ts';
-import { openComputePage } from './computePage.ts';
+import { openComputePage } from '../tests/browser/computePage.ts';
 import { torchConfig } from './torchPeer.ts';
 
 const FIXTURE = 'bert-tiny-arch-random';
