@@ -10,13 +10,12 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Page } from 'playwright-core';
 import type { BackendReport } from '../workers/browserBackend.ts';
-import type { computeHarness } from '../tests/harness/compute.ts';
 import type { TrainShape } from '../tests/harness/compute.worker.ts';
 import { startBrowserHarness } from '../tests/browser/harness.ts';
 import { fixtureModelDir, repoRoot } from '../tests/helpers/shared.ts';
-import { fmt, median, parseRoundArgs, writeBenchReport } from './stats.ts';
+import { fmt, median, parseRoundArgs, writeBenchReport, type RoundOptions } from './stats.ts';
+import { openComputePage } from '../tests/browser/computePage.ts';
 
 const FIXTURE = 'bert-tiny-arch-random';
 const PYTHON = process.env.TASKSCOPE_PYTHON ?? '/usr/bin/python3';
@@ -35,20 +34,6 @@ export function onnxExport(): { file: string; url: string } {
   return { file, url: `/${rel}` };
 }
 
-type Harness = typeof computeHarness;
-
-function client(page: Page) {
-  return {
-    spawn: (name: string) => page.evaluate((n) => (window as unknown as { __taskscopeCompute: Harness }).__taskscopeCompute.spawn(n), name),
-    call: <T>(name: string, method: string, ...args: unknown[]) =>
-      page.evaluate(([n, m, a]) => (window as unknown as { __taskscopeCompute: Harness }).__taskscopeCompute.call(n, m as never, a), [
-        name,
-        method,
-        args,
-      ] as const) as Promise<T>,
-  };
-}
-
 const maxAbsDiff = (a: Float32Array, b: Float32Array) => {
   if (a.length !== b.length) throw new Error(`output lengths differ: ${a.length} vs ${b.length}`);
   let d = 0;
@@ -56,20 +41,13 @@ const maxAbsDiff = (a: Float32Array, b: Float32Array) => {
   return d;
 };
 
-export interface BrowserBenchOptions {
-  rounds: number;
-  reps: number;
-  warmup: number;
-  quick: boolean;
-}
+export type BrowserBenchOptions = RoundOptions;
 
 export async function runBrowserBench(opts: BrowserBenchOptions) {
   const onnx = onnxExport();
   const h = await startBrowserHarness();
   try {
-    const { page } = await h.open('tests/harness/compute.html');
-    await page.waitForFunction(() => (window as unknown as { __taskscopeCompute?: unknown }).__taskscopeCompute !== undefined, undefined, { timeout: 120_000 });
-    const { spawn, call } = client(page);
+    const { page, spawn, call } = await openComputePage(h);
     const threads = [1, 2];
     const info: Record<string, unknown> = { chromium: h.browser.version(), crossOriginIsolated: await page.evaluate(() => crossOriginIsolated) };
     for (const n of threads) {

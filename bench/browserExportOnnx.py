@@ -8,27 +8,11 @@ token_type_ids and attention_mask (int64, dynamic batch and sequence), with BERT
 """
 import json
 import math
-import struct
 import sys
 
 import torch
 import torch.nn as nn
-
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for name, meta in header.items():
-        if name == "__metadata__":
-            continue
-        if meta["dtype"] != "F32":
-            raise SystemExit(f"{path}: tensor {name} is {meta['dtype']}, only F32 is supported")
-        a, b = meta["data_offsets"]
-        out[name.removeprefix("bert.")] = torch.frombuffer(bytearray(data[a:b]), dtype=torch.float32).reshape(meta["shape"])
-    return out
+from safetensorsF32 import read_safetensors
 
 
 class Encoder(nn.Module):
@@ -76,7 +60,8 @@ def main():
         c = json.load(f)
     if c.get("hidden_act", "gelu") != "gelu":
         raise SystemExit(f"{folder}/config.json: hidden_act {c['hidden_act']!r}; this export writes the exact erf GELU only")
-    model = Encoder(c, read_safetensors(f"{folder}/model.safetensors")).eval()
+    weights = {name.removeprefix("bert."): t for name, t in read_safetensors(f"{folder}/model.safetensors").items()}
+    model = Encoder(c, weights).eval()
     B, T = 2, 16
     ids = torch.randint(1000, c["vocab_size"], (B, T))
     types = torch.zeros(B, T, dtype=torch.long)

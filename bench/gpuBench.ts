@@ -10,14 +10,14 @@
  */
 import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
-import type { Page } from 'playwright-core';
 import type { BackendReport } from '../workers/browserBackend.ts';
 import type { WebGPUCounts } from '../workers/webgpuCounters.ts';
-import type { computeHarness } from '../tests/harness/compute.ts';
 import type { TrainShape } from '../tests/harness/compute.worker.ts';
 import { softwareAdapterReason } from '../src/engine/runtime/autoBackend.ts';
 import { startBrowserHarness } from '../tests/browser/harness.ts';
-import { fmt, median, parseRoundArgs, writeBenchReport } from './stats.ts';
+import { fmt, median, parseRoundArgs, writeBenchReport, type RoundOptions } from './stats.ts';
+import { openComputePage } from '../tests/browser/computePage.ts';
+import { torchConfig } from './torchPeer.ts';
 
 const FIXTURE = 'bert-tiny-arch-random';
 const PYTHON = process.env.TASKSCOPE_PYTHON ?? '/usr/bin/python3';
@@ -32,38 +32,10 @@ export const GPU_FLAGS = process.env.TASKSCOPE_GPU_FLAGS?.split(/\s+/).filter(Bo
   '--disable-vulkan-surface',
 ];
 
-type Harness = typeof computeHarness;
-function client(page: Page) {
-  return {
-    spawn: (name: string) => page.evaluate((n) => (window as unknown as { __taskscopeCompute: Harness }).__taskscopeCompute.spawn(n), name),
-    call: <T>(name: string, method: string, ...args: unknown[]) =>
-      page.evaluate(([n, m, a]) => (window as unknown as { __taskscopeCompute: Harness }).__taskscopeCompute.call(n, m as never, a), [
-        name,
-        method,
-        args,
-      ] as const) as Promise<T>,
-  };
-}
-
-export interface GpuBenchOptions {
-  quick: boolean;
-  rounds: number;
-  reps: number;
-  warmup: number;
-}
+export type GpuBenchOptions = RoundOptions;
 
 function torchCuda(op: 'forward' | 'train', s: TrainShape, o: GpuBenchOptions) {
-  const config = {
-    vocab_size: 30522,
-    hidden_size: s.hidden,
-    num_hidden_layers: s.layers,
-    num_attention_heads: s.heads,
-    intermediate_size: s.intermediate,
-    max_position_embeddings: 512,
-    type_vocab_size: 2,
-    hidden_dropout_prob: op === 'train' ? 0.1 : 0,
-    attention_probs_dropout_prob: op === 'train' ? 0.1 : 0,
-  };
+  const config = torchConfig(s, { dropout: op === 'train' ? 0.1 : 0 });
   try {
     const out = execFileSync(PYTHON, [resolve(import.meta.dirname, 'gpuTorchPeer.py')], {
       input: JSON.stringify({ op, config, batch: s.batch, seq: s.seq, reps: o.reps * o.rounds, warmup: o.warmup, optimizer: 'adamw' }) + '\n',
@@ -82,9 +54,7 @@ export async function runGpuBench(o: GpuBenchOptions) {
     : { layers: 2, hidden: 128, heads: 2, intermediate: 512, batch: 32, seq: 128 };
   const h = await startBrowserHarness({ chromiumArgs: GPU_FLAGS });
   try {
-    const { page } = await h.open('tests/harness/compute.html');
-    await page.waitForFunction(() => (window as unknown as { __taskscopeCompute?: unknown }).__taskscopeCompute !== undefined, undefined, { timeout: 120_000 });
-    const { spawn, call } = client(page);
+    const { spawn, call } = await openComputePage(h);
     await spawn('webgpu');
     await spawn('wasm');
     const gpu = await call<BackendReport>('webgpu', 'init', ['webgpu']);

@@ -6,13 +6,11 @@ JSON answer; without CUDA it answers {"cuda": false, "why": ...} so the bench ca
 import json
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-from torchBert import Bert, make_optimizer  # noqa: E402
+from torchBert import Bert, make_optimizer, step_function, timed  # noqa: E402
 
 
 def main():
@@ -30,28 +28,7 @@ def main():
     labels = torch.randint(0, 2, (B,), device=dev)
     opt = make_optimizer(model, req) if req["op"] == "train" else None
 
-    def once():
-        if req["op"] == "forward":
-            model.eval()
-            with torch.no_grad():
-                model(ids, types, mask)
-        else:
-            model.train()
-            opt.zero_grad()
-            loss = F.cross_entropy(model(ids, types, mask), labels)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            loss.item()
-        torch.cuda.synchronize()
-
-    for _ in range(req.get("warmup", 1)):
-        once()
-    ms = []
-    for _ in range(req.get("reps", 3)):
-        t = time.perf_counter()
-        once()
-        ms.append((time.perf_counter() - t) * 1000)
+    ms = timed(step_function(req, model, opt, (ids, types, mask), labels, 1.0, torch.cuda.synchronize), req)
     print(json.dumps({"cuda": True, "device": torch.cuda.get_device_name(0), "torch": torch.__version__, "ms": ms}))
 
 

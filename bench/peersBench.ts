@@ -29,8 +29,8 @@ import type { BertCheckpoint } from '../src/engine/checkpoint/types.ts';
 import { BertEncoder } from '../src/engine/model/bertEncoder.ts';
 import { Rng } from '../src/engine/runtime/rng.ts';
 import { fmt, median } from './stats.ts';
-import { TORCH_PYTHON, TorchPeer } from './torchPeer.ts';
-import { timeTfjsMatmul, timeTfjsTrain, torchConfig, type NamedShape } from './trainBench.ts';
+import { TORCH_PYTHON, TorchPeer, torchConfig } from './torchPeer.ts';
+import { timeTfjsMatmul, timeTfjsTrain, VOCAB, type NamedShape } from './trainBench.ts';
 import { trainStepFlops } from './trainFlops.ts';
 import { fixtureModelDir } from '../tests/helpers/shared.ts';
 
@@ -235,7 +235,7 @@ export async function runPeersBench(o: PeersOptions) {
         for (const threads of [1, 2]) {
           const a = await torch.request({
             op: 'train',
-            config: torchConfig(s),
+            config: torchConfig(s, { vocab: VOCAB }),
             batch: s.batch,
             seq: s.seq,
             reps: o.reps,

@@ -17,8 +17,16 @@ export function writeBenchReport(name: string, result: unknown, markdown: string
   process.stderr.write(markdown);
 }
 
+/** How a browser bench repeats its measurements. */
+export interface RoundOptions {
+  quick: boolean;
+  rounds: number;
+  reps: number;
+  warmup: number;
+}
+
 /** `--quick`, `--rounds`, `--reps`, `--warmup` of the browser benches; a count must be a positive integer. */
-export function parseRoundArgs(argv: string[], defaults: { reps: number }): { quick: boolean; rounds: number; reps: number; warmup: number } {
+export function parseRoundArgs(argv: string[], defaults: { reps: number }): RoundOptions {
   const { values } = parseArgs({
     args: argv,
     options: { quick: { type: 'boolean' }, rounds: { type: 'string' }, reps: { type: 'string' }, warmup: { type: 'string' } },

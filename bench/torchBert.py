@@ -20,15 +20,13 @@ Answer:  {"op": ..., "ms": [per-rep milliseconds], "torch": version, "threads": 
 import json
 import math
 import os
-import struct
 import sys
 import time
-
-import numpy as np
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from safetensorsF32 import read_safetensors
 
 
 class Layer(nn.Module):
@@ -99,22 +97,6 @@ HF_TO_PEER = [("embeddings.word_embeddings", "word"), ("embeddings.position_embe
               ("output.dense", "out"), ("output.LayerNorm", "ln2"), ("encoder.layer.", "layers."), ("pooler.dense", "pool")]
 
 
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        if info["dtype"] != "F32":
-            raise ValueError(f"{path}: tensor {name} is {info['dtype']}, expected F32")
-        a, b = info["data_offsets"]
-        out[name] = torch.from_numpy(np.frombuffer(data[a:b], dtype="<f4").reshape(info["shape"]).copy())
-    return out
-
-
 def load_weights(model, path):
     state = {}
     for name, t in read_safetensors(path).items():
@@ -152,19 +134,10 @@ def timed(once, req):
     return ms
 
 
-def run_model(req):
-    torch.manual_seed(0)
-    c, B, T = req["config"], req["batch"], req["seq"]
-    n_labels = req.get("labels", 2)
-    model = Bert(c, n_labels)
-    if req.get("weights"):
-        load_weights(model, req["weights"])
-    ids = torch.randint(0, c["vocab_size"], (B, T))
-    types = torch.zeros(B, T, dtype=torch.long)
-    mask = torch.ones(B, T, dtype=torch.long)
-    labels = torch.randint(0, n_labels, (B,))
-    opt = make_optimizer(model, req) if req["op"] == "train" else None
-    clip = req.get("global_clip", 1.0)
+def step_function(req, model, opt, inputs, labels, clip, sync=lambda: None):
+    """One forward pass (no grad) or one train step (cross-entropy, clip when clip > 0, optimizer step, loss read
+    back as the trainer does every step), then sync() (the CUDA peer waits for the device there)."""
+    ids, types, mask = inputs
 
     def once():
         if req["op"] == "forward":
@@ -179,9 +152,25 @@ def run_model(req):
             if clip > 0:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
             opt.step()
-            loss.item()  # the trainer reads the loss back every step
+            loss.item()
+        sync()
 
-    return timed(once, req)
+    return once
+
+
+def run_model(req):
+    torch.manual_seed(0)
+    c, B, T = req["config"], req["batch"], req["seq"]
+    n_labels = req.get("labels", 2)
+    model = Bert(c, n_labels)
+    if req.get("weights"):
+        load_weights(model, req["weights"])
+    ids = torch.randint(0, c["vocab_size"], (B, T))
+    types = torch.zeros(B, T, dtype=torch.long)
+    mask = torch.ones(B, T, dtype=torch.long)
+    labels = torch.randint(0, n_labels, (B,))
+    opt = make_optimizer(model, req) if req["op"] == "train" else None
+    return timed(step_function(req, model, opt, (ids, types, mask), labels, req.get("global_clip", 1.0)), req)
 
 
 def peer_model(req):

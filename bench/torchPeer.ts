@@ -70,3 +70,21 @@ export class TorchPeer {
     this.proc.stdin.end();
   }
 }
+
+/** HF config.json fields for the PyTorch peer's BERT of this shape (BERT's 30,522-token vocabulary by default). */
+export function torchConfig(
+  s: { hidden: number; layers: number; heads: number; intermediate: number },
+  { dropout = 0.1, vocab = 30522 }: { dropout?: number; vocab?: number } = {},
+) {
+  return {
+    vocab_size: vocab,
+    hidden_size: s.hidden,
+    num_hidden_layers: s.layers,
+    num_attention_heads: s.heads,
+    intermediate_size: s.intermediate,
+    max_position_embeddings: 512,
+    type_vocab_size: 2,
+    hidden_dropout_prob: dropout,
+    attention_probs_dropout_prob: dropout,
+  };
+}

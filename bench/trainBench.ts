@@ -20,7 +20,7 @@ import { memorySplit } from '../src/engine/train/memorySplit.ts';
 import { buildEncoder, buildMultiTaskModel } from '../src/engine/model/modelFactory.ts';
 import { Trainer } from '../src/engine/train/trainer.ts';
 import { fmt, median } from './stats.ts';
-import { TORCH_PYTHON, TorchPeer } from './torchPeer.ts';
+import { TORCH_PYTHON, TorchPeer, torchConfig } from './torchPeer.ts';
 import { trainStepFlops, type TrainShape } from './trainFlops.ts';
 
 /** bert-base-uncased's vocabulary: the embedding (and its dense gradient) is as large as in a real run. */
@@ -131,21 +131,6 @@ export async function timeTfjsMatmul(backend: 'wasm' | 'cpu', n: number, warmup:
   return ms;
 }
 
-/** HF config.json fields for the PyTorch peer's model of this shape. */
-export function torchConfig(s: NamedShape) {
-  return {
-    vocab_size: VOCAB,
-    hidden_size: s.hidden,
-    num_hidden_layers: s.layers,
-    num_attention_heads: s.heads,
-    intermediate_size: s.intermediate,
-    max_position_embeddings: 512,
-    type_vocab_size: 2,
-    hidden_dropout_prob: 0.1,
-    attention_probs_dropout_prob: 0.1,
-  };
-}
-
 export interface TrainBenchRow {
   backend: string;
   shape: string;
@@ -212,7 +197,7 @@ export async function runTrainBench(opts: TrainBenchOptions) {
         for (const s of TRAIN_SHAPES) {
           const a = await torch!.request({
             op: 'train',
-            config: torchConfig(s),
+            config: torchConfig(s, { vocab: VOCAB }),
             batch: s.batch,
             seq: s.seq,
             reps: opts.reps,

@@ -26,16 +26,16 @@ export function dataSourceOf(exp: Experiment, command: string): Promise<DataSour
 /** Rows per task the CLI generates when the experiment does not say. */
 export const SYNTHETIC_DEFAULT_ROWS = { train: 2000, dev: 500 } as const;
 
-/**
- * The generated tasks of a `data.kind: "synthetic"` experiment (demo SYN-* or planted PL-*), from the
- * experiment's seed, with each entry's trainFraction / maxTrainRows applied as for GLUE, and their specs.
- */
 /** Generated rows and the head specs of their tasks. */
 export interface SyntheticRunData {
   data: Record<string, TaskSplits>;
   specs: Record<string, TaskSpec>;
 }
 
+/**
+ * The generated tasks of a `data.kind: "synthetic"` experiment (demo SYN-* or planted PL-*), from the
+ * experiment's seed, with each entry's trainFraction / maxTrainRows applied as for GLUE, and their specs.
+ */
 export function syntheticRunData(exp: Experiment): SyntheticRunData {
   const d = exp.data;
   if (d.kind !== 'synthetic') throw new Error(`syntheticRunData: data.kind is "${d.kind}"`);

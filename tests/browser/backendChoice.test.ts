@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { Page } from 'playwright-core';
 import type { BackendReport } from '../../workers/browserBackend.ts';
-import type { computeHarness } from '../harness/compute.ts';
 import { startBrowserHarness, type BrowserHarness } from './harness.ts';
+import { openComputePage, type ComputePage } from './computePage.ts';
 
 // Auto backend choice and wasm threads in a module worker (the app's setup), on this machine's Chromium,
 // whose only WebGPU adapter is SwiftShader.
@@ -11,19 +11,12 @@ let h: BrowserHarness;
 let page: Page;
 let errors: string[];
 
-type Harness = typeof computeHarness;
-const spawn = (name: string) => page.evaluate((n) => (window as unknown as { __taskscopeCompute: Harness }).__taskscopeCompute.spawn(n), name);
-const call = <T>(name: string, method: string, ...args: unknown[]) =>
-  page.evaluate(([n, m, a]) => (window as unknown as { __taskscopeCompute: Harness }).__taskscopeCompute.call(n, m as never, a), [
-    name,
-    method,
-    args,
-  ] as const) as Promise<T>;
+let spawn: ComputePage['spawn'];
+let call: ComputePage['call'];
 
 beforeAll(async () => {
   h = await startBrowserHarness();
-  ({ page, errors } = await h.open('tests/harness/compute.html'));
-  await page.waitForFunction(() => (window as unknown as { __taskscopeCompute?: unknown }).__taskscopeCompute !== undefined, undefined, { timeout: 120_000 });
+  ({ page, errors, spawn, call } = await openComputePage(h));
 });
 
 afterAll(async () => {

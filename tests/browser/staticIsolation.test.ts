@@ -1,13 +1,8 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import { build } from 'vite';
-import { chromium, type Browser } from 'playwright-core';
-import { assetsDir, repoRoot } from '../helpers/shared.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect, test } from 'vitest';
 import { waitForApp } from './appHelpers.ts';
-import { CHROMIUM_PATH } from './harness.ts';
-import { startStaticServer, type StaticServer } from './staticServer.ts';
+import { SITE_PREFIX, useBuiltSite } from './builtSite.ts';
 
 /**
  * The built (minified) site on a plain static host that sends no COOP/COEP headers: public/coi-serviceworker.js
@@ -16,38 +11,17 @@ import { startStaticServer, type StaticServer } from './staticServer.ts';
  * "e is not defined" and tf.setBackend('wasm') never resolved.
  */
 
-const PREFIX = '/taskscope/';
-let outDir: string;
-let server: StaticServer;
-let browser: Browser;
-
-beforeAll(async () => {
-  outDir = mkdtempSync(join(tmpdir(), 'taskscope-coi-'));
-  await build({ configFile: resolve(repoRoot, 'vite.config.ts'), root: repoRoot, logLevel: 'warn', build: { outDir, emptyOutDir: true } });
-  server = await startStaticServer(outDir, PREFIX, assetsDir);
-  browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: ['--enable-unsafe-webgpu'] });
-}, 300_000);
-
-afterAll(async () => {
-  await browser?.close().catch(() => {});
-  await server?.close();
-  if (outDir) rmSync(outDir, { recursive: true, force: true });
-});
+const site = useBuiltSite('taskscope-coi-');
 
 test('the built index.html loads the isolation service worker from the site folder', () => {
-  const html = readFileSync(join(outDir, 'index.html'), 'utf8');
+  const html = readFileSync(join(site.outDir, 'index.html'), 'utf8');
   expect(html).toContain('<script src="./coi-serviceworker.js"></script>');
-  expect(readFileSync(join(outDir, 'coi-serviceworker.js'), 'utf8')).toContain("headers.set('Cross-Origin-Embedder-Policy', 'require-corp')");
+  expect(readFileSync(join(site.outDir, 'coi-serviceworker.js'), 'utf8')).toContain("headers.set('Cross-Origin-Embedder-Policy', 'require-corp')");
 });
 
 test('without server headers the page becomes cross-origin isolated through the service worker and wasm runs threaded', async () => {
-  const page = await browser.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(`console: ${m.text()}`);
-  });
-  await page.goto(`${server.baseUrl}${PREFIX}`);
+  const { page, errors } = await site.newPage();
+  await page.goto(`${site.server.baseUrl}${SITE_PREFIX}`);
   await page.waitForFunction(() => crossOriginIsolated, undefined, { timeout: 60_000 });
   await waitForApp(page);
   const cores = await page.evaluate(() => Math.min(8, navigator.hardwareConcurrency));
@@ -55,8 +29,8 @@ test('without server headers the page becomes cross-origin isolated through the 
   expect(await page.getByTestId('device-backend').textContent()).toBe('wasm');
   // The visible text: the component's markup may break the line inside it.
   expect((await page.getByTestId('device-threads').textContent())?.replace(/\s+/g, ' ').trim()).toBe(`${cores} threads`);
-  expect(await page.evaluate(() => navigator.serviceWorker.controller?.scriptURL)).toBe(`${server.baseUrl}${PREFIX}coi-serviceworker.js`);
+  expect(await page.evaluate(() => navigator.serviceWorker.controller?.scriptURL)).toBe(`${site.server.baseUrl}${SITE_PREFIX}coi-serviceworker.js`);
   // The page was served once without the worker, then once through it.
-  expect(server.log.filter((l) => l === `200 ${PREFIX}`).length).toBe(2);
+  expect(site.server.log.filter((l) => l === `200 ${SITE_PREFIX}`).length).toBe(2);
   expect(errors).toEqual([]);
 });

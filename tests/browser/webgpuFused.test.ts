@@ -1,29 +1,23 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import type { Page } from 'playwright-core';
 import type { BackendReport } from '../../workers/browserBackend.ts';
 import type { WebGPUCounts } from '../../workers/webgpuCounters.ts';
-import type { computeHarness } from '../harness/compute.ts';
 import { startBrowserHarness, type BrowserHarness } from './harness.ts';
+import { openComputePage } from './computePage.ts';
 
 // The fused webgpu LayerNorm and GELU kernels (workers/webgpuKernels.ts) against tfjs's generic
 // compositions on the same backend (SwiftShader here), and the dispatches they save per train step.
 
 let h: BrowserHarness;
-let page: Page;
 let errors: string[];
-
-type Harness = typeof computeHarness;
-const call = <T>(method: string, ...args: unknown[]) =>
-  page.evaluate(([m, a]) => (window as unknown as { __taskscopeCompute: Harness }).__taskscopeCompute.call('gpu', m as never, a), [
-    method,
-    args,
-  ] as const) as Promise<T>;
+/** Calls a method of the page's one worker, 'gpu'. */
+let call: <T>(method: string, ...args: unknown[]) => Promise<T>;
 
 beforeAll(async () => {
   h = await startBrowserHarness();
-  ({ page, errors } = await h.open('tests/harness/compute.html'));
-  await page.waitForFunction(() => (window as unknown as { __taskscopeCompute?: unknown }).__taskscopeCompute !== undefined, undefined, { timeout: 120_000 });
-  await page.evaluate(() => (window as unknown as { __taskscopeCompute: Harness }).__taskscopeCompute.spawn('gpu'));
+  const compute = await openComputePage(h);
+  errors = compute.errors;
+  call = (method, ...args) => compute.call('gpu', method, ...args);
+  await compute.spawn('gpu');
   const r = await call<BackendReport>('init', ['webgpu']);
   expect(r.name).toBe('webgpu');
 });

@@ -9,6 +9,7 @@ import { batchMeanLossMaskGrad, maskImportance } from '../../src/engine/analysis
 import { instanceToTaskCorrelation } from '../../src/engine/analysis/instanceCorrelation.ts';
 import { headCorrelation } from '../../src/engine/analysis/taskCorrelation.ts';
 import type { HeadMatrix, LabelledBatch } from '../../src/engine/analysis/types.ts';
+import { fixtureBatch } from './fixtureBatch.ts';
 
 /**
  * Recomputes every importance field of a refbert fixture (`minibatch.*`, tests/fixtures/README.md) with the
@@ -56,21 +57,7 @@ export function fixtureMinibatch(fx: ImportanceFixture, task: FixtureTask): Labe
   });
   const labels = fx.minibatch[task].labels;
   return {
-    inputIds: tf.tensor2d(
-      rows.map((e) => e.input_ids),
-      undefined,
-      'int32',
-    ),
-    tokenTypeIds: tf.tensor2d(
-      rows.map((e) => e.token_type_ids),
-      undefined,
-      'int32',
-    ),
-    attentionMask: tf.tensor2d(
-      rows.map((e) => e.attention_mask),
-      undefined,
-      'int32',
-    ),
+    ...fixtureBatch(rows),
     labels: task === 'classification' ? tf.tensor1d(labels, 'int32') : tf.tensor1d(labels, 'float32'),
   };
 }

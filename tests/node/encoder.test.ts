@@ -8,28 +8,11 @@ import { loadBertCheckpoint } from '../../src/engine/checkpoint/hfFolder.ts';
 import { BertEncoder } from '../../src/engine/model/bertEncoder.ts';
 import { ClassificationHead } from '../../src/engine/model/heads/classificationHead.ts';
 import { RegressionHead } from '../../src/engine/model/heads/regressionHead.ts';
+import { fixtureBatch } from '../helpers/fixtureBatch.ts';
 
 const TOL = 1e-4; // absolute, against the float64 reference (issue 3)
 
-function batchOf(examples: any[]) {
-  return {
-    inputIds: tf.tensor2d(
-      examples.map((e) => e.input_ids),
-      undefined,
-      'int32',
-    ),
-    tokenTypeIds: tf.tensor2d(
-      examples.map((e) => e.token_type_ids),
-      undefined,
-      'int32',
-    ),
-    attentionMask: tf.tensor2d(
-      examples.map((e) => e.attention_mask),
-      undefined,
-      'int32',
-    ),
-  };
-}
+const batchOf = (examples: any[]) => fixtureBatch(examples);
 
 for (const backend of NODE_TEST_BACKENDS) {
   for (const name of FIXTURE_NAMES) {

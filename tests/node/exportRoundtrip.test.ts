@@ -102,7 +102,7 @@ describe('exported folders load in refbert and reproduce the fixture', () => {
   });
 
   // bfloat16 keeps 8 significand bits (relative error <= 2^-9 ≈ 2e-3): measured max |Δ| 0.011626858856992328.
-  // That RNE is used (not truncation) is checked bit by bit in checkpoint.test.ts.
+  // That RNE is used (not truncation) is checked bit by bit in halfFloat.test.ts.
   const BF16_TOL = 2.5e-2;
   it(`BF16: pooled output within ${BF16_TOL} of the fixture`, async () => {
     const { pooled } = refbertPooled(await exportAs('BF16'));

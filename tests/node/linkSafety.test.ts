@@ -1,15 +1,13 @@
-import { deflateSync, strToU8 } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { parseExperiment } from '../../src/engine/experiment/experimentSchema.ts';
 import { parseAppExperiment } from '../../src/urlState/appExperiment.ts';
 import { decodeAppState, defaultAppState, encodeAppState, type AppState } from '../../src/urlState/appState.ts';
 import { glueDemoExperiment, syntheticDemoExperiment } from '../../src/urlState/defaults.ts';
-import { encodeHash, toBase64Url } from '../../src/urlState/hashCodec.ts';
+import { encodeHash } from '../../src/urlState/hashCodec.ts';
 import { cleanName, fetchTargets, loadKnownHosts, saveKnownHosts, unknownHosts } from '../../src/urlState/linkSafety.ts';
 import { packSnapshot, type ResultSnapshot } from '../../src/urlState/snapshot.ts';
+import { rawHash, sampleSnapshot } from '../helpers/urlStateFixtures.ts';
 
-/** A hash carrying exactly this JSON text (JSON.stringify never writes 1e400; a hand-made link can). */
-const rawHash = (json: string) => `v1.${toBase64Url(deflateSync(strToU8(json)))}`;
 const synthetic = JSON.stringify(syntheticDemoExperiment());
 /** The synthetic demo's JSON with `extra` (raw JSON members) added at the top level. */
 const withRaw = (extra: string) => rawHash(`{"experiment": ${synthetic.slice(0, -1)}, ${extra}}}`);
@@ -21,35 +19,9 @@ function refusal(hash: string): string {
   return r.error!;
 }
 
+/** The sample results with one metric, so the overall score is that metric (a forged score must not survive). */
 function snapshot(): ResultSnapshot {
-  return {
-    runName: 'synthetic demo',
-    step: 64,
-    backend: 'wasm',
-    layers: 2,
-    heads: 4,
-    tasks: ['SYN-FIRST', 'SYN-MATCH'],
-    importance: {
-      'SYN-FIRST': [
-        [0, 0.25, 0.5, 1],
-        [0.1, 0.9, 0.3, 0.7],
-      ],
-      'SYN-MATCH': [
-        [1, 0, 0.6, 0.6],
-        [0.2, 0.3, 0.4, 0.5],
-      ],
-    },
-    correlation: {
-      method: 'kendall_tau_b',
-      values: [
-        [1, -0.2],
-        [-0.2, 1],
-      ],
-    },
-    metrics: [{ task: 'SYN-FIRST', metric: 'acc', value: 0.9 }],
-    glueScore: 0.9,
-    losses: [{ task: 'SYN-FIRST', steps: [1, 2, 3], values: [0.7, 0.6, 0.5] }],
-  };
+  return { ...sampleSnapshot(), metrics: [{ task: 'SYN-FIRST', metric: 'acc', value: 0.9 }], glueScore: 0.9 };
 }
 
 describe('numbers in a link are finite and in range', () => {

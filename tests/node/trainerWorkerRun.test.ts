@@ -2,20 +2,14 @@ import 'fake-indexeddb/auto';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../helpers/nodeBackends.ts';
+import { PROBE_ROWS, SYN_TASKS, SYN_VOCAB, demoRun, liveRun, probeBatches } from '../helpers/liveRunFixture.ts';
 import { batchMeanLossMaskGrad, maskImportance } from '../../src/engine/analysis/headImportance.ts';
 import { correlationUncertainty } from '../../src/engine/analysis/correlationUncertainty.ts';
-import { BatchReader } from '../../src/engine/data/batchReader.ts';
-import { batchToTensors, disposeBatch } from '../../src/engine/train/batchTensors.ts';
-import { subsetSplit } from '../../src/engine/train/memorySplit.ts';
-import { Trainer } from '../../src/engine/train/trainer.ts';
+import { disposeBatch } from '../../src/engine/train/batchTensors.ts';
 import { MemoryTrainStateStore } from '../../src/engine/train/trainState.ts';
-import { parseAppExperiment } from '../../src/urlState/appExperiment.ts';
-import { syntheticDemoExperiment } from '../../src/urlState/defaults.ts';
 import { freshModel } from '../../workers/trainer/buildModel.ts';
-import { LiveRun } from '../../workers/trainer/liveRun.ts';
 import { getRun } from '../../workers/trainer/runStore.ts';
 import { syntheticSplits, syntheticTokenizer } from '../../workers/trainer/syntheticData.ts';
-import type { RunRecord, RunUpdate } from '../../workers/trainer/types.ts';
 
 /** The trainer worker's run adapter in Node (cpu backend, fake IndexedDB), on the offline demo's data. */
 
@@ -23,7 +17,7 @@ beforeAll(async () => {
   await useBackend('cpu');
 });
 
-const TASKS = ['SYN-FIRST', 'SYN-CONTAINS', 'SYN-MATCH', 'SYN-COUNT'];
+const TASKS = SYN_TASKS;
 
 describe('synthetic demo data', () => {
   it('tokenizes each generated example to one id per word, with the segments of pair tasks', () => {
@@ -50,49 +44,11 @@ describe('synthetic demo data', () => {
 
 describe('LiveRun', () => {
   it('streams batched updates, keeps the run record in IndexedDB and measures mask importance on the probe batch', async () => {
-    const exp = parseAppExperiment({
-      ...syntheticDemoExperiment(),
-      tasks: TASKS.map((name) => ({ name, maxTrainRows: 16 })),
-      epochs: 1,
-      checkpointEvery: 2,
-      evalEvery: 0,
-    });
-    const splits = syntheticSplits(TASKS, { trainRows: 16, devRows: 8, seed: exp.seed, maxLength: exp.maxLength });
+    const { exp, splits } = demoRun(2);
     const tensorsBefore = tf.memory().numTensors;
-    const model = freshModel(exp, { vocabSize: 45 });
+    const model = freshModel(exp, { vocabSize: SYN_VOCAB });
     const store = new MemoryTrainStateStore();
-    const now = new Date().toISOString();
-    const record: RunRecord = {
-      id: 'run-node-test',
-      name: exp.name,
-      createdAt: now,
-      updatedAt: now,
-      status: 'preparing',
-      experiment: exp,
-      model: { origin: 'random', layers: 2, heads: 4, hidden: 64, vocabSize: 45 },
-      dataKind: 'synthetic',
-      backend: 'cpu',
-      step: 0,
-      totalSteps: 0,
-      checkpointStep: null,
-      evaluation: null,
-      importance: null,
-      correlation: null,
-      lr: 0,
-      examplesPerSec: 0,
-      etaSeconds: 0,
-      elapsedSeconds: 0,
-      losses: [],
-      data: { kind: 'synthetic', trainRows: 16, devRows: 8 },
-      options: { importanceEvery: 2, probeRows: 8 },
-      configJson: '{}',
-      vocabText: '',
-      doLowerCase: true,
-    };
-    const updates: RunUpdate[] = [];
-    let run: LiveRun | null = null;
-    const trainer = new Trainer({ experiment: exp, model, data: splits, store, onEvent: (e) => run?.handle(e) });
-    run = new LiveRun(record, trainer, model, splits, (u) => updates.push(structuredClone(u)));
+    const { trainer, run, updates } = liveRun('run-node-test', { exp, splits, model, store, options: { importanceEvery: 2, probeRows: PROBE_ROWS } });
     const result = await run.run();
     try {
       expect(result.status).toBe('done');
@@ -113,10 +69,7 @@ describe('LiveRun', () => {
       expect(imp.probeRows).toEqual(Object.fromEntries(TASKS.map((t) => [t, 8])));
       const units: Record<string, number[][][]> = {};
       for (const task of TASKS) {
-        const probe = subsetSplit(splits[task].dev!, [0, 1, 2, 3, 4, 5, 6, 7]);
-        const spec = model.slot(task).spec;
-        const reader = new BatchReader([probe], { batchSize: 1, seed: 0, shuffle: false, bucketBatches: 1 });
-        const ts = Array.from({ length: 8 }, () => batchToTensors(reader.next(), spec.type, spec.numLabels));
+        const ts = probeBatches(model, splits, task);
         const direct = await maskImportance(model.encoder, model.head(task), ts, { perExample: false, taskId: model.taskId(task) });
         units[task] = [];
         for (const t of ts) units[task].push(await batchMeanLossMaskGrad(model.encoder, model.head(task), t, { taskId: model.taskId(task) }));

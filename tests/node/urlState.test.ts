@@ -1,50 +1,16 @@
-import { deflateSync, strToU8 } from 'fflate';
+import { deflateSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { decodeAppState, defaultAppState, encodeAppState, type AppState } from '../../src/urlState/appState.ts';
 import { parseAppExperiment } from '../../src/urlState/appExperiment.ts';
 import { syntheticDemoExperiment, glueDemoExperiment } from '../../src/urlState/defaults.ts';
 import { decodeHash, encodeHash, MAX_HASH_CHARS, MAX_INFLATED_BYTES, toBase64Url } from '../../src/urlState/hashCodec.ts';
-import { packSnapshot, unpackSnapshot, type ResultSnapshot } from '../../src/urlState/snapshot.ts';
+import { packSnapshot, unpackSnapshot } from '../../src/urlState/snapshot.ts';
 import { fromSnapshot, toSnapshot, type ShownResults } from '../../src/ui/state/results.ts';
 import { fieldErrors } from '../../src/ui/views/experimentErrors.ts';
+import { rawHash, sampleSnapshot } from '../helpers/urlStateFixtures.ts';
 
-/** A hash carrying exactly this JSON text (so tests can write what JSON.stringify never would, e.g. 1e999). */
-const rawHash = (json: string) => `v1.${toBase64Url(deflateSync(strToU8(json)))}`;
 const hashOf = (value: unknown) => encodeHash(value);
-
-function snapshot(): ResultSnapshot {
-  return {
-    runName: 'synthetic demo',
-    step: 64,
-    backend: 'webgpu',
-    layers: 2,
-    heads: 4,
-    tasks: ['SYN-FIRST', 'SYN-MATCH'],
-    importance: {
-      'SYN-FIRST': [
-        [0, 0.25, 0.5, 1],
-        [0.1234, 0.9, 0.33, 0.77],
-      ],
-      'SYN-MATCH': [
-        [1, 0, 0.6, 0.61],
-        [0.2, 0.3, 0.4, 0.5],
-      ],
-    },
-    correlation: {
-      method: 'kendall_tau_b',
-      values: [
-        [1, -0.23456],
-        [-0.23456, 1],
-      ],
-    },
-    metrics: [
-      { task: 'SYN-FIRST', metric: 'acc', value: 0.8125 },
-      { task: 'SYN-MATCH', metric: 'f1', value: 0.66667 },
-    ],
-    glueScore: 0.73958,
-    losses: [{ task: 'SYN-FIRST', steps: [1, 2, 3], values: [0.69314, 0.6, 0.512345] }],
-  };
-}
+const snapshot = sampleSnapshot;
 
 describe('hash codec', () => {
   it('round-trips JSON through deflate + base64url with a version prefix', () => {

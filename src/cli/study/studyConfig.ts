@@ -8,8 +8,8 @@ import { isAbsolute, resolve } from 'node:path';
  *   mode single    one `train` run per task and seed (each task alone)
  *   mode multi     one `train` run per seed on all tasks together (the arm's own tasks list if given)
  *   mode pipeline  one `pipeline` run per seed: MT-DNN on all tasks, strip, fine-tune each (arm.finetune overrides)
- *   mode select    one `select` run per seed (arm.selection: method, target, settings; the seed is the training
- *                  seed and, for the random method, the draw's seed)
+ *   mode select    one `select` run per seed (arm.selection: method, target, settings; the seed is the data
+ *                  seed as in train jobs, the train and trial stages' seed and, for the random method, the draw's)
  *   mode prune     one `prune` run per task and seed on the checkpoint of an earlier single arm (`modelFrom`),
  *                  same task and seed; arm.prune sets importanceRows, randomOrders, fractions
  * `tasksFrom` makes a multi arm train on [target, ...chosen] of an earlier select arm's result (its first seed,

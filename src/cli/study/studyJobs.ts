@@ -112,6 +112,8 @@ export function armJobs(study: Study, arm: StudyArm): StudyJob[] {
           ...base,
           name: `${name}/seed-${seed}`,
           tasks,
+          // The top-level seed draws generated data and orders rows, as in train jobs; the stages keep their own.
+          seed,
           selection: { ...sel, seed, stages: { ...stages, ...everyStage, train: { ...(stages.train ?? {}), seed }, trial: { ...(stages.trial ?? {}), seed } } },
         },
       });
