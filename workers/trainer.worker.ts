@@ -480,6 +480,8 @@ const api = {
       if (owned) model.dispose();
     }
   },
+  attention: async (id: string, req: import('./trainer/attentionExample.ts').AttentionRequest) =>
+    (await import('./trainer/attentionExample.ts')).attentionOfRun(modelOfRun, loadShard, id, req),
 };
 
 export type TrainerWorkerApi = typeof api;
