@@ -24,13 +24,37 @@ beforeAll(async () => {
   ({ page, errors } = await h.open(`index.html${hashFor(exp, { demo: { importanceEvery: 8, devRows: DEV_ROWS, probeRows: 16 } })}`));
   await page.setViewportSize({ width: 1440, height: 900 });
   await waitForApp(page);
-  await page.getByTestId('run-synthetic').click();
-  expect(await waitForRunEnd(page)).toBe('done');
-  runId = (await workerCurrent(page))!.id;
 });
 
 afterAll(async () => {
   await h?.close();
+});
+
+test('while it trains, the Train view and the job bar show the same step, and the ETA reads "estimating…" until a rate is measured', async () => {
+  await page.getByTestId('run-synthetic').click();
+  await page.getByTestId('train-step').waitFor({ timeout: 120_000 });
+  // Read both places in one task of the page, so a sample never straddles an update.
+  const sample = () =>
+    page.evaluate(() => {
+      const text = (id: string) => document.querySelector(`[data-testid="${id}"]`)?.textContent?.replace(/\s+/g, ' ').trim() ?? null;
+      return { train: text('train-step'), bar: text('run-step'), trainEta: text('train-eta'), barEta: text('run-eta'), status: text('run-status') };
+    });
+  const samples: Awaited<ReturnType<typeof sample>>[] = [];
+  for (let s = await sample(); !['done', 'failed', 'stopped'].includes(s.status ?? ''); s = await sample()) {
+    samples.push(s);
+    await page.waitForTimeout(150);
+  }
+  expect(samples.length).toBeGreaterThan(2);
+  for (const s of samples) {
+    expect(s.bar).toBe(`step ${s.train}`);
+    if (s.barEta !== null) expect(s.barEta).toBe(s.trainEta);
+    // One format everywhere ("45 s", "2 min 05 s"), and never a "0 s" guessed from nothing at step 0.
+    expect(s.trainEta).toMatch(/^(estimating…|\d+ s|\d+ min \d\d s|\d+ h \d\d min)$/);
+    if (s.train!.startsWith('0 /')) expect(s.trainEta).toBe('estimating…');
+  }
+  expect(await waitForRunEnd(page)).toBe('done');
+  runId = (await workerCurrent(page))!.id;
+  expect(errors).toEqual([]);
 });
 
 const workerAttention = (req: { task: string; row: number }): Promise<AttentionExample> =>
@@ -67,6 +91,7 @@ test("a click on a cell of a task's head map opens that head's attention on the 
   const cells = page.getByTestId('heads-multiples').locator('g[aria-label="cell"] rect');
   expect(await cells.count()).toBe(4 * 8);
   // Facets are drawn in task order, each map's cells layer by layer: the last cell is SYN-COUNT, layer 1, head 3.
+  expect(JSON.parse((await cells.last().getAttribute('data-pick'))!)).toEqual({ task: 'SYN-COUNT', layer: 1, head: 3 });
   await cells.last().click();
   const inspector = page.getByTestId('head-inspector');
   await expect.poll(() => inspector.locator('h3').textContent()).toBe('Attention of SYN-COUNT, layer 1, head 3');
