@@ -44,7 +44,10 @@ test('every view has no serious or critical axe-core violation (nor landmark-uni
       for (const v of VIEWS) {
         await openTab(page, v);
         if (v === 'Correlation') await page.getByTestId('corr-table').locator('tbody button').first().click();
-        if (v === 'Heads') await page.getByTestId('heads-multiples').locator('g[aria-label="cell"] rect').first().click();
+        if (v === 'Heads') {
+          await page.getByTestId('heads-multiples').locator('g[aria-label="cell"] rect').first().click();
+          await page.getByTestId('head-inspector').getByTestId('attention-heatmap').locator('svg').first().waitFor();
+        }
         // Serious and critical ones, plus the two the review found at a lower impact (landmark-unique is "moderate").
         const all = await axeViolations(page, ['minor', 'moderate', 'serious', 'critical']);
         for (const x of all.filter((a) => ['serious', 'critical'].includes(a.impact!) || REVIEWED.includes(a.id)))
