@@ -103,6 +103,8 @@ test('at 390 px no view is wider than the screen (wide tables scroll in their ow
   // elsewhere; reported with the screenshots).
   for (const v of VIEWS.filter((x) => x !== 'Experiment')) {
     await openTab(page, v);
+    // The Model view's sentence form appears once its default model has loaded.
+    if (v === 'Model') await page.getByTestId('status').filter({ hasText: 'Ready' }).waitFor({ timeout: 120_000 });
     const w = await page.evaluate(() => document.documentElement.scrollWidth);
     if (w > 390) wide.push(`${v}: ${w} px`);
   }
