@@ -4,9 +4,10 @@ import { backendReport, type BackendReport } from './browserBackend.ts';
 import { ensureBackend } from './trainer/backendSession.ts';
 import { prepareModel } from './trainer/preparedModel.ts';
 import { current, deleteRun, getRun, importance, listRuns, pause, resume, resumeRun, startRun, stop } from './trainer/runLifecycle.ts';
-import { embeddings, exportCheckpoint, exportSubmission } from './trainer/runOutputs.ts';
+import { embeddings, exportCheckpoint, exportSubmission, modelOfRun } from './trainer/runOutputs.ts';
 import { runSelection, stopSelection } from './trainer/selectionRequest.ts';
 import { importTorchRun } from './trainer/torchImport.ts';
+import { loadShard } from './trainer/shardAccess.ts';
 
 /**
  * The trainer worker: owns tfjs and the run storage in IndexedDB, and adapts the engine's Trainer to the page.
@@ -42,6 +43,8 @@ const api = {
   exportCheckpoint,
   exportSubmission,
   embeddings,
+  attention: async (id: string, req: import('./trainer/attentionExample.ts').AttentionRequest) =>
+    (await import('./trainer/attentionExample.ts')).attentionOfRun(modelOfRun, loadShard, id, req),
 };
 
 export type TrainerWorkerApi = typeof api;

@@ -60,8 +60,9 @@ test('the overview updates while the synthetic demo trains: the loss curve gains
   const run = (await workerCurrent(page))!;
   expect(run.evalHistory!.filter((p) => p.task === 'SYN-FIRST' && p.metric === 'acc').map((p) => p.step)).toEqual([8, 16, 24, 32, 40, 48, 56, 64]);
   await expect.poll(() => page.getByTestId('dev-chart').locator('g[aria-label="line"] path').count()).toBe(4);
-  // Chance: accuracy 1/2 for the three binary tasks, 0 for SYN-COUNT's correlation.
-  expect(await page.getByTestId('dev-chart').locator('g[aria-label="rule"] line').count()).toBe(4);
+  // Chance (accuracy 1/2 for the three binary tasks, 0 for SYN-COUNT's correlation) and each task's majority-class
+  // or constant-mean line: two per task (their values: tests/browser/workbenchInspect.test.ts).
+  expect(await page.getByTestId('dev-chart').locator('g[aria-label="rule"] line').count()).toBe(8);
   expect(await page.getByTestId('lr-chart').count()).toBe(1);
   expect(await page.getByTestId('throughput-chart').count()).toBe(1);
   expect(await page.getByTestId('overview-corr').locator('g[aria-label="cell"] rect').count()).toBe(6);
@@ -88,7 +89,6 @@ test("Heads: the small multiples' numbers are the worker's, in the measure's own
   const legend = await page.getByTestId('heads-diff-heatmap').locator('figure svg').first().locator('text').allTextContents();
   expect(legend.join(' ')).toContain('−1.0');
   expect(legend.join(' ')).toContain('1.0');
-  // A click on a map opens that task below.
   expect(errors).toEqual([]);
 });
 

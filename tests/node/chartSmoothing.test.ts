@@ -20,7 +20,7 @@ describe('loss chart helpers', () => {
 });
 
 describe('overview dev curves', async () => {
-  const { chanceLines, devCurves } = await import('../../src/ui/views/overviewData.ts');
+  const { referenceLines, devCurves } = await import('../../src/ui/views/overviewData.ts');
   it('picks MCC for CoLA, accuracy otherwise, and draws chance at 1/k or 0', () => {
     const history = [
       { step: 32, task: 'CoLA', metric: 'acc', value: 0.7 },
@@ -33,11 +33,20 @@ describe('overview dev curves', async () => {
     ];
     const curves = devCurves(history);
     expect(curves.map((p) => `${p.step} ${p.task} ${p.metric}`)).toEqual(['16 SYN-MATCH acc', '32 CoLA mcc', '32 MNLI acc', '32 STS-B pearson']);
-    expect(chanceLines(curves)).toEqual([
-      { task: 'SYN-MATCH', value: 0.5, label: 'chance 1/2' },
-      { task: 'CoLA', value: 0, label: 'chance 0' },
-      { task: 'MNLI', value: 1 / 3, label: 'chance 1/3' },
-      { task: 'STS-B', value: 0, label: 'chance 0' },
+    expect(referenceLines(curves)).toEqual([
+      { task: 'SYN-MATCH', kind: 'chance', value: 0.5, label: 'chance 1/2' },
+      { task: 'CoLA', kind: 'chance', value: 0, label: 'chance 0' },
+      { task: 'MNLI', kind: 'chance', value: 1 / 3, label: 'chance 1/3' },
+      { task: 'STS-B', kind: 'chance', value: 0, label: 'chance 0' },
+    ]);
+    // With the run's baselines: the majority class in the curve's metric, the constant mean for regression.
+    const baselines = [
+      { task: 'MNLI', kind: 'majority' as const, trainCounts: [5, 3, 2], majorityLabel: 0, trainRows: 10, devRows: 4, metrics: { acc: 0.25 } },
+      { task: 'STS-B', kind: 'mean' as const, trainMean: 2.5, trainRows: 10, devRows: 4, metrics: { pearson: 0, spearman: 0 } },
+    ];
+    expect(referenceLines(curves, baselines).filter((l) => l.kind !== 'chance')).toEqual([
+      { task: 'MNLI', kind: 'majority', value: 0.25, label: 'majority class (label 0): acc 0.2500' },
+      { task: 'STS-B', kind: 'mean', value: 0, label: 'constant mean 2.500: pearson 0.0000' },
     ]);
   });
 });

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { labelBaseline } from '../../src/engine/analysis/labelBaselines.ts';
 import { correlationUncertainty } from '../../src/engine/analysis/correlationUncertainty.ts';
 import { batchMeanLossMaskGrad } from '../../src/engine/analysis/headImportance.ts';
 import { normalizeMaskImportance } from '../../src/engine/analysis/importanceNormalize.ts';
@@ -46,6 +47,8 @@ export class LiveRun {
     readonly splits: Record<string, TaskSplits>,
     private readonly onUpdate: (u: RunUpdate) => void,
   ) {
+    // Counted once per run from the rows it trains on; a resumed run keeps the counts it started with.
+    record.baselines ??= Object.entries(splits).flatMap(([task, s]) => labelBaseline(model.slot(task).spec, s.train, s.dev) ?? []);
     this.probes = Object.fromEntries(
       Object.entries(splits).map(([task, s]) => {
         const from = s.dev && s.dev.rows > 0 ? s.dev : s.train;

@@ -21,7 +21,7 @@ import { session } from './workerSession.ts';
 /** What is computed from a run's latest weights: the checkpoint zip, the GLUE submission and the embedding map. */
 
 /** A model with a run's latest saved weights: the live one when the run has ended, else rebuilt from IndexedDB. */
-async function modelOfRun(id: string): Promise<{ model: MultiTaskModel; record: RunRecord; owned: boolean }> {
+export async function modelOfRun(id: string): Promise<{ model: MultiTaskModel; record: RunRecord; owned: boolean }> {
   const { live } = session;
   if (live && live.id === id && live.finished) return { model: live.model, record: live.record, owned: false };
   const record = await getRun(id);

@@ -3,6 +3,7 @@ import type { Experiment } from '../../src/engine/experiment/experimentSchema.ts
 import type { CorrelationMethod, TaskCorrelationMatrix } from '../../src/engine/analysis/taskCorrelation.ts';
 import type { CorrelationUncertainty } from '../../src/engine/analysis/correlationUncertainty.ts';
 import type { HeadMatrix } from '../../src/engine/analysis/types.ts';
+import type { LabelBaseline } from '../../src/engine/analysis/labelBaselines.ts';
 import type { EvaluationResult } from '../../src/engine/train/evaluate.ts';
 import type { RunStatus } from '../../src/engine/train/trainEvents.ts';
 import type { SelectionConfig } from '../../src/engine/selection/selectionConfig.ts';
@@ -104,6 +105,8 @@ export interface RunSummary {
   evalHistory?: { step: number; task: string; metric: string; value: number }[];
   /** Learning rate and throughput by step, thinned to at most TRACE_POINTS (absent in runs stored before it). */
   trace?: { step: number; lr: number; examplesPerSec: number }[];
+  /** Per task: training label counts and the majority-class / constant-mean predictor's dev metrics (absent in older runs). */
+  baselines?: LabelBaseline[];
 }
 
 /** A run as stored (IndexedDB "taskscope-workbench"): the summary, its loss curve and what a resume needs. */

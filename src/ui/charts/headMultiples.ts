@@ -18,19 +18,21 @@ export interface MultipleCell {
 export function headMultiples(
   maps: Record<string, HeadMatrix>,
   tasks: readonly string[],
-  opts: { domain: [number, number]; label: string; width: number },
+  opts: { domain: [number, number]; label: string; width: number; maxCell?: number },
 ): HTMLElement | SVGSVGElement {
   const L = maps[tasks[0]]?.length ?? 0;
   const A = maps[tasks[0]]?.[0]?.length ?? 0;
-  const facetWidth = Math.max(90, Math.min(200, A * 22 + 20));
-  const cols = Math.max(1, Math.min(tasks.length, Math.floor((opts.width - 60) / facetWidth)));
-  const cell = Math.max(8, Math.min(22, Math.floor((facetWidth - 20) / Math.max(A, 1))));
+  // As many maps a row as fit at the smallest cell, then cells as large as the row allows (up to maxCell).
+  // A map is at least as wide as its bold task title (~7.5 px a character), so titles of neighbours never run together.
+  const minFacet = Math.max(A * 8 + 24, 7.5 * Math.max(...tasks.map((t) => t.length)));
+  const cols = Math.min(tasks.length, Math.max(1, Math.floor((opts.width - 60) / minFacet)));
+  const cell = Math.max(8, Math.min(opts.maxCell ?? 22, Math.floor(((opts.width - 60) / cols - 24) / Math.max(A, 1))));
   const rows = Math.ceil(tasks.length / cols);
   const data: MultipleCell[] = tasks.flatMap((task, i) =>
     maps[task].flatMap((r, layer) => r.map((value, head) => ({ task, layer, head, value, col: i % cols, row: Math.floor(i / cols) }))),
   );
   const titles = tasks.map((task, i) => ({ task, col: i % cols, row: Math.floor(i / cols) }));
-  return Plot.plot({
+  const plot = Plot.plot({
     width: 60 + cols * (A * cell + 24),
     height: 50 + rows * (L * cell + 40),
     marginLeft: 40,
@@ -54,4 +56,11 @@ export function headMultiples(
       Plot.text(titles, { fx: 'col', fy: 'row', text: 'task', frameAnchor: 'top', dy: -14, fontWeight: 600, fill: 'currentColor' }),
     ],
   });
+  // Each cell names its task, layer and head, so a click picks the cell under it (Plot's pointer picks the
+  // nearest cell only after a pointer move it has seen). Plot binds each element to its index in `data`.
+  for (const rect of plot.querySelectorAll<SVGRectElement>('g[aria-label="cell"] rect')) {
+    const d = data[(rect as SVGRectElement & { __data__?: number }).__data__ ?? -1];
+    if (d) rect.setAttribute('data-pick', JSON.stringify({ task: d.task, layer: d.layer, head: d.head }));
+  }
+  return plot;
 }

@@ -1,6 +1,7 @@
 import { getTask, TASK_NAMES } from '../../../datasets/glueTasks.ts';
 import type { Experiment } from '../../engine/experiment/experimentSchema.ts';
 import type { RunSummary } from '../../../workers/trainer/types.ts';
+import { formatDuration as formatEngineDuration } from '../../engine/runtime/formatDuration.ts';
 
 /**
  * What a training run will cost before it starts: parameters, memory, and time from a step this browser has
@@ -133,11 +134,12 @@ export function estimateTraining(
   return { params, stateBytes, activationBytes: act, totalBytes, largestTensorBytes, batchesPerEpoch, batches, stepFlops, seconds, basis, warnings };
 }
 
-/** A coarse duration for an estimate (the page's ETA formatter is for running jobs). */
+/**
+ * A duration for an estimate: the page's one format ("2 min 05 s", "1 h 02 min", as the ETAs of running jobs)
+ * up to two days, then days and years, which that format would spell as thousands of hours.
+ */
 export function formatDuration(s: number): string {
-  if (s < 90) return `${Math.round(s)} s`;
-  if (s < 90 * 60) return `${Math.round(s / 60)} min`;
-  if (s < 2 * DAY) return `${(s / 3600).toFixed(1)} h`;
+  if (s < 2 * DAY) return formatEngineDuration(s);
   if (s < 730 * DAY) return `${Math.round(s / DAY).toLocaleString('en-US')} days`;
   return `${(s / (365 * DAY)).toLocaleString('en-US', { maximumFractionDigits: 0 })} years`;
 }

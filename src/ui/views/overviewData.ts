@@ -1,4 +1,5 @@
 import { getTask, TASK_NAMES } from '../../../datasets/glueTasks.ts';
+import type { LabelBaseline } from '../../engine/analysis/labelBaselines.ts';
 import type { ChanceLine, EvalPoint } from '../charts/overviewCharts.ts';
 import { SYNTHETIC_HEADS } from './parameterTable.ts';
 
@@ -24,14 +25,24 @@ function labelCount(task: string): number | null {
   return s && s.type === 'classification' ? s.numLabels : null;
 }
 
-/** Chance level of each curve: accuracy 1/k for k classes guessed uniformly; 0 for MCC and correlations. */
-export function chanceLines(curves: readonly EvalPoint[]): ChanceLine[] {
+/**
+ * The reference lines of each curve: chance (accuracy 1/k for k classes guessed uniformly; 0 for MCC and
+ * correlations) and, when the run sent its label counts, the majority-class predictor's dev score (the
+ * constant-mean predictor's for regression), both in the curve's own metric.
+ */
+export function referenceLines(curves: readonly EvalPoint[], baselines: readonly LabelBaseline[] = []): ChanceLine[] {
   const out: ChanceLine[] = [];
   for (const task of new Set(curves.map((p) => p.task))) {
     const metric = curves.find((p) => p.task === task)!.metric;
     const k = labelCount(task);
-    if (metric === 'acc' && k) out.push({ task, value: 1 / k, label: `chance 1/${k}` });
-    else if (['mcc', 'pearson', 'spearman'].includes(metric)) out.push({ task, value: 0, label: 'chance 0' });
+    if (metric === 'acc' && k) out.push({ task, kind: 'chance', value: 1 / k, label: `chance 1/${k}` });
+    else if (['mcc', 'pearson', 'spearman'].includes(metric)) out.push({ task, kind: 'chance', value: 0, label: 'chance 0' });
+    const b = baselines.find((x) => x.task === task);
+    const v = b?.metrics[metric as keyof LabelBaseline['metrics']];
+    if (b && v !== undefined) {
+      const what = b.kind === 'majority' ? `majority class (label ${b.majorityLabel})` : `constant mean ${b.trainMean!.toFixed(3)}`;
+      out.push({ task, kind: b.kind, value: v, label: `${what}: ${metric} ${v.toFixed(4)}` });
+    }
   }
   return out;
 }

@@ -42,7 +42,12 @@ async function main(): Promise<void> {
               .filter({ hasText: /Ready|No model/ })
               .waitFor({ timeout: 180_000 })
               .catch(() => {});
-          if (v === 'Heads') await page.getByTestId('heads-diff').selectOption('SYN-COUNT');
+          if (v === 'Heads') {
+            await page.getByTestId('heads-diff').selectOption('SYN-COUNT');
+            // The attention inspector, opened from a cell of the small multiples.
+            await page.getByTestId('heads-multiples').locator('g[aria-label="cell"] rect').nth(5).click();
+            await page.getByTestId('head-inspector').getByTestId('attention-heatmap').locator('svg').first().waitFor();
+          }
           if (v === 'Correlation') await page.getByTestId('corr-table').locator('tbody button').first().click();
           await page.waitForTimeout(200);
           await page.screenshot({ path: resolve(out, `${v.toLowerCase()}-${width}-${scheme}.png`), fullPage: true });
