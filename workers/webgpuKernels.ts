@@ -1,5 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { webgpu_util } from '@tensorflow/tfjs-backend-webgpu';
+import { float32, run, type Program } from './webgpuProgram.ts';
+import { attentionKernelConfigs } from './webgpuAttentionKernels.ts';
+import { registerAttentionSoftmaxGradient } from '../src/engine/model/kernels/attentionSoftmax.ts';
 import { FUSED_GELU, FUSED_GELU_GRAD, FUSED_LAYER_NORM, FUSED_LAYER_NORM_GRAD_X, registerFusedGradients } from '../src/engine/model/fusedOps.ts';
 
 /**
@@ -22,20 +25,6 @@ fn erfAS(a : f32) -> f32 {
   let t = 1.0 / (1.0 + p * absA);
   return sign(a) * (1.0 - (((((a5 * t + a4) * t) + a3) * t + a2) * t + a1) * t * exp(-absA * absA));
 }`;
-
-interface Program {
-  /** Stable name for dispatch counts (tfjs rewrites shaderKey with shapes and dtypes before compiling). */
-  name: string;
-  variableNames: string[];
-  outputShape: number[];
-  shaderKey: string;
-  dispatchLayout: { x: number[] };
-  dispatch: [number, number, number];
-  workgroupSize: [number, number, number];
-  size?: boolean;
-  uniforms?: string;
-  getUserCode(): string;
-}
 
 function elementwise(shaderKey: string, variableNames: string[], outputShape: number[], body: string): Program {
   const workgroupSize: [number, number, number] = [128, 1, 1];
@@ -193,19 +182,9 @@ function layerNormGradXProgram(shape: [number, number]): Program {
   );
 }
 
-type Run = (program: Program, inputs: tf.TensorInfo[], dtype: 'float32', uniforms?: { type: string; data: number[] }[]) => tf.TensorInfo;
-
-function run(backend: unknown): Run {
-  const b = backend as unknown as { runWebGPUProgram: Run };
-  return b.runWebGPUProgram.bind(b);
-}
-
-function float32(name: string, ...xs: tf.TensorInfo[]): void {
-  for (const x of xs) if (x.dtype !== 'float32') throw new Error(`${name}: expects float32 inputs, got ${x.dtype}`);
-}
-
 function configs(): tf.KernelConfig[] {
   return [
+    ...attentionKernelConfigs(),
     {
       kernelName: FUSED_GELU,
       backendName: 'webgpu',
@@ -253,13 +232,14 @@ function configs(): tf.KernelConfig[] {
   ];
 }
 
-/** Registers the fused kernels on the webgpu backend (idempotent). */
+/** Registers the fused kernels (LayerNorm, GELU, attention softmax) on the webgpu backend (idempotent). */
 export function registerWebGPUKernels(): void {
   registerFusedGradients();
+  registerAttentionSoftmaxGradient();
   for (const c of configs()) if (!tf.getKernel(c.kernelName, 'webgpu')) tf.registerKernel(c);
 }
 
-/** Removes them again, so ops.ts takes the generic path (exactness tests and dispatch counts compare both). */
+/** Removes them again, so ops.ts and attentionProbs take the generic path (exactness tests and dispatch counts compare both). */
 export function unregisterWebGPUKernels(): void {
   for (const c of configs()) if (tf.getKernel(c.kernelName, 'webgpu')) tf.unregisterKernel(c.kernelName, 'webgpu');
 }

@@ -40,6 +40,20 @@ test('fused LayerNorm and GELU equal the generic path within 1e-5, values and gr
   expect(r.tensorsAfter).toBe(r.tensorsBefore);
 });
 
+test('the fused attention softmax (scale, mask, softmax) equals the generic path within 1e-5 relative, values and gradients', async () => {
+  const r = await call<{ diffs: Record<string, number>; relative: Record<string, number>; tensorsBefore: number; tensorsAfter: number }>(
+    'attentionVsGeneric',
+    2,
+    2,
+    24,
+    16,
+  );
+  console.log('attention fused vs generic max |Δ|:', JSON.stringify(r.diffs), 'relative:', JSON.stringify(r.relative));
+  expect(Object.keys(r.relative).sort()).toEqual(['dbias', 'dk', 'dq', 'probs']);
+  for (const [k, d] of Object.entries(r.relative)) expect(d, k).toBeLessThan(1e-5);
+  expect(r.tensorsAfter).toBe(r.tensorsBefore);
+});
+
 test('a train step needs fewer dispatches with the fused kernels; the encoder forward stays within 1e-5', async () => {
   const shape = { layers: 2, hidden: 128, heads: 2, intermediate: 512, batch: 2, seq: 16 };
   await call('setFused', false);
@@ -48,6 +62,7 @@ test('a train step needs fewer dispatches with the fused kernels; the encoder fo
   await call('setFused', true);
   const fused = await call<{ forward: WebGPUCounts; trainStep: WebGPUCounts }>('countWebGPU', 'bert-tiny-arch-random', shape);
   const fusedOut = await call<{ last: Float32Array; tensorsBefore: number; tensorsAfter: number }>('forward', 'bert-tiny-arch-random', 2, 16);
+  console.log(`uploads per train step by shape (fused): ${JSON.stringify(fused.trainStep.uploadsByShape)}`);
   console.log(
     `dispatches per forward: generic ${generic.forward.dispatches}, fused ${fused.forward.dispatches}; per train step: generic ${generic.trainStep.dispatches}, fused ${fused.trainStep.dispatches}; uploads per train step ${generic.trainStep.uploads} → ${fused.trainStep.uploads}`,
   );
@@ -56,6 +71,11 @@ test('a train step needs fewer dispatches with the fused kernels; the encoder fo
   expect(fused.forward.byProgram.taskscope_gelu).toBe(2);
   expect(generic.forward.byProgram.taskscope_layer_norm).toBeUndefined();
   expect(fused.trainStep.byProgram.taskscope_gelu_grad).toBe(2);
+  // One attention softmax per layer each way, in place of a Div, an Add and a Softmax forward.
+  expect(fused.forward.byProgram.taskscope_attention_softmax).toBe(2);
+  expect(fused.trainStep.byProgram.taskscope_attention_softmax_grad).toBe(2);
+  expect(fused.forward.byProgram.SoftmaxProgram).toBeUndefined();
+  expect(generic.forward.byProgram.SoftmaxProgram).toBe(2);
   expect(fused.forward.dispatches).toBeLessThan(generic.forward.dispatches);
   expect(fused.trainStep.dispatches).toBeLessThan(generic.trainStep.dispatches);
   let worst = 0;

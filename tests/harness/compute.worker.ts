@@ -3,6 +3,7 @@ import * as Comlink from 'comlink';
 import { countWebGPUWork, type WebGPUCounts } from '../../workers/webgpuCounters.ts';
 import { registerWebGPUKernels, unregisterWebGPUKernels } from '../../workers/webgpuKernels.ts';
 import { activation, layerNorm } from '../../src/engine/model/ops.ts';
+import { attentionProbs } from '../../src/engine/model/kernels/attentionSoftmax.ts';
 import { setupBrowserBackend, type BackendReport, type BackendRequest, type SetupOptions } from '../../workers/browserBackend.ts';
 import { BertEncoder } from '../../src/engine/model/bertEncoder.ts';
 import { loadBertCheckpoint } from '../../src/engine/checkpoint/hfFolder.ts';
@@ -205,19 +206,42 @@ const api = {
       tf.dispose([out.ln, ...out.lnGrads, out.gelu, out.geluGrad]);
       return res;
     };
-    registerWebGPUKernels();
-    const fused = await pass();
-    unregisterWebGPUKernels();
-    const generic = await pass();
-    registerWebGPUKernels();
+    const { diffs } = await fusedAgainstGeneric(pass);
     tf.dispose([x, w, gamma, beta]);
-    const diffs: Record<string, number> = {};
-    for (const k of Object.keys(fused) as (keyof typeof fused)[]) {
-      let d = 0;
-      for (let i = 0; i < fused[k].length; i++) d = Math.max(d, Math.abs(fused[k][i]! - generic[k][i]!));
-      diffs[k] = d;
-    }
     return { diffs, tensorsBefore, tensorsAfter: tf.memory().numTensors };
+  },
+
+  /**
+   * attentionProbs (softmax(q·kᵀ/√d + bias)) and its gradients in q, k and the bias, with the fused kernel and
+   * without, on random inputs whose second batch row masks its last 3 keys; largest |Δ| and |Δ| / max|generic|.
+   */
+  async attentionVsGeneric(
+    B: number,
+    A: number,
+    T: number,
+    d: number,
+  ): Promise<{ diffs: Record<string, number>; relative: Record<string, number>; tensorsBefore: number; tensorsAfter: number }> {
+    const tensorsBefore = tf.memory().numTensors;
+    const q = tf.randomNormal([B * A, T, d], 0, 1.5, 'float32', 21) as tf.Tensor3D;
+    const k = tf.randomNormal([B * A, T, d], 0, 1.5, 'float32', 22) as tf.Tensor3D;
+    const w = tf.randomNormal([B, A, T, T], 0, 1, 'float32', 23);
+    const keep = Array.from({ length: B * T }, (_, i) => (i >= T && i % T >= T - 3 ? 0 : 1));
+    const bias = tf.tensor4d(
+      keep.map((m) => (1 - m) * -10000),
+      [B, 1, 1, T],
+    );
+    const pass = async () => {
+      const f = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+        tf.sum(tf.mul(attentionProbs(a as tf.Tensor3D, b as tf.Tensor3D, c as tf.Tensor4D, A), w)),
+      );
+      const out = tf.tidy(() => ({ probs: attentionProbs(q, k, bias, A), grads: f([q, k, bias]) }));
+      const [probs, dq, dk, dbias] = (await Promise.all([out.probs, ...out.grads].map((t) => t.data()))) as Float32Array[];
+      tf.dispose([out.probs, ...out.grads]);
+      return { probs: probs!, dq: dq!, dk: dk!, dbias: dbias! };
+    };
+    const r = await fusedAgainstGeneric(pass);
+    tf.dispose([q, k, w, bias]);
+    return { ...r, tensorsBefore, tensorsAfter: tf.memory().numTensors };
   },
 
   /** WebGPU dispatches and uploads of one forward pass and of one train step (after a warm-up step). */
@@ -243,6 +267,28 @@ const api = {
     }
   },
 };
+
+/** Runs `pass` with the fused webgpu kernels and without; largest |Δ| per output and |Δ| relative to max|generic|. */
+async function fusedAgainstGeneric<K extends string>(pass: () => Promise<Record<K, Float32Array>>) {
+  registerWebGPUKernels();
+  const fused = await pass();
+  unregisterWebGPUKernels();
+  const generic = await pass();
+  registerWebGPUKernels();
+  const diffs = {} as Record<K, number>;
+  const relative = {} as Record<K, number>;
+  for (const k of Object.keys(fused) as K[]) {
+    let d = 0;
+    let scale = 0;
+    for (let i = 0; i < fused[k].length; i++) {
+      d = Math.max(d, Math.abs(fused[k][i]! - generic[k][i]!));
+      scale = Math.max(scale, Math.abs(generic[k][i]!));
+    }
+    diffs[k] = d;
+    relative[k] = scale > 0 ? d / scale : d;
+  }
+  return { diffs, relative };
+}
 
 /** A Trainer on a random-init encoder of `s` with data for `steps` full batches. */
 function trainerFor(s: TrainShape, steps: number) {

@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { BertCheckpoint, BertConfig, NamedTensor } from '../checkpoint/types.ts';
 import { createBertParams, bindingsToNamedTensors, type BertParams, type HfBinding, type LayerParams } from './bertWeights.ts';
 import { activation, dense, dropout, embeddingLookup, layerNorm } from './ops.ts';
-import { attentionContext, attentionScores } from './kernels/attentionMatMuls.ts';
+import { attentionContext } from './kernels/attentionMatMuls.ts';
+import { attentionProbs } from './kernels/attentionSoftmax.ts';
 import type { EncoderExtension, ExtensionContext } from './encoderExtension.ts';
 
 /**
@@ -207,9 +208,8 @@ export class BertEncoder {
     const heads = tf.transpose(tf.reshape(qkv, [B, T, 3 * A, d]), [0, 2, 1, 3]);
     const [q, k, v] = tf.split(heads, 3, 1).map((x) => tf.reshape(x, [B * A, T, d]) as tf.Tensor3D);
 
-    // Scaled dot-product attention: softmax(q·kᵀ/√d + bias) [B, A, T, T]
-    const scores = tf.add(tf.reshape(attentionScores(q, k, d), [B, A, T, T]), bias);
-    let probs = tf.softmax(scores) as tf.Tensor4D;
+    // Scaled dot-product attention: softmax(q·kᵀ/√d + bias) [B, A, T, T] (one kernel where a backend registers it)
+    let probs = attentionProbs(q, k, bias, A);
     probs = dropout(probs, cfg.attentionProbsDropoutProb, ctx.training, ctx.nextSeed()) as tf.Tensor4D;
     if (headMask) probs = tf.mul(probs, headMask) as tf.Tensor4D;
 
