@@ -5,16 +5,16 @@ import type { CommonOptimizerOptions, OptimizerKind, TrainableParam } from './ty
 type AdamOptions = Omit<CommonOptimizerOptions, 'weightDecay' | 'decayFilter'>;
 
 /** Moments and the bias-corrected torch.optim.Adam step: θ − (lr/bc₁)·m/(√v/√bc₂ + ε), t = step + 1. */
-function adamStep([beta1, beta2, eps]: [number, number, number], theta: tf.Tensor, { grad, slots: [m, v], lr, stepBefore }: UpdateInput): tf.Tensor {
+function adamStep([beta1, beta2, eps]: [number, number, number], theta: tf.Tensor, { grad, slots: [m, v], lr, stepBefore, scalar: c }: UpdateInput): tf.Tensor {
   const t = stepBefore + 1;
   const bc1 = 1 - beta1 ** t;
   const bc2 = 1 - beta2 ** t;
-  const mNew = tf.add(tf.mul(m, beta1), tf.mul(grad, 1 - beta1));
-  const vNew = tf.add(tf.mul(v, beta2), tf.mul(tf.square(grad), 1 - beta2));
-  const denom = tf.add(tf.div(tf.sqrt(vNew), Math.sqrt(bc2)), eps);
+  const mNew = tf.add(tf.mul(m, c(beta1)), tf.mul(grad, c(1 - beta1)));
+  const vNew = tf.add(tf.mul(v, c(beta2)), tf.mul(tf.square(grad), c(1 - beta2)));
+  const denom = tf.add(tf.div(tf.sqrt(vNew), c(Math.sqrt(bc2))), c(eps));
   m.assign(mNew);
   v.assign(vNew);
-  return tf.sub(theta, tf.mul(tf.div(mNew, denom), lr / bc1));
+  return tf.sub(theta, tf.mul(tf.div(mNew, denom), c(lr / bc1)));
 }
 
 /**
@@ -77,7 +77,7 @@ export class AdamW extends SlotOptimizer {
 
   protected update(input: UpdateInput): void {
     // θ − θ·(lr·wd) rather than θ·(1 − lr·wd): the float32 rounding of 1 − 1e-7 would swamp the decay.
-    const decayed = input.weightDecay > 0 ? tf.sub(input.theta, tf.mul(input.theta, input.lr * input.weightDecay)) : input.theta;
+    const decayed = input.weightDecay > 0 ? tf.sub(input.theta, tf.mul(input.theta, input.scalar(input.lr * input.weightDecay))) : input.theta;
     input.theta.assign(adamStep([this.beta1, this.beta2, this.eps], decayed, input));
   }
 }
