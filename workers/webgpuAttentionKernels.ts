@@ -1,7 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
-import { webgpu_util } from '@tensorflow/tfjs-backend-webgpu';
 import { ATTENTION_SOFTMAX, ATTENTION_SOFTMAX_GRAD, type AttentionSoftmaxAttrs } from '../src/engine/model/kernels/attentionSoftmax.ts';
-import { float32, run, type Program } from './webgpuProgram.ts';
+import { float32, rowPerWorkgroupProgram, run, type Program } from './webgpuProgram.ts';
 
 /**
  * The attention softmax as one WebGPU dispatch each way (src/engine/model/kernels/attentionSoftmax.ts):
@@ -35,24 +34,7 @@ const REDUCE_ROW = `
       }`;
 
 function rowsProgram(name: string, variableNames: string[], shape: [number, number], uniforms: string, body: string): Program {
-  return {
-    name,
-    variableNames,
-    outputShape: shape,
-    shaderKey: name,
-    dispatchLayout: webgpu_util.flatDispatchLayout(shape),
-    dispatch: [shape[0], 1, 1],
-    workgroupSize: [BLOCK, 1, 1],
-    uniforms,
-    getUserCode: () => `
-      ${REDUCE_ROW}
-      fn main(index : i32) {
-        let row = index / blockSize;
-        let tid = i32(localId.x);
-        let cols = uniforms.outShape[1];
-        ${body}
-      }`,
-  };
+  return rowPerWorkgroupProgram(name, variableNames, shape, BLOCK, uniforms, REDUCE_ROW, body);
 }
 
 /** y = softmax(scores/divisor + bias[row's batch]) over each row of scores [B·A·T, T]. */

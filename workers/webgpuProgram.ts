@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
+import { webgpu_util } from '@tensorflow/tfjs-backend-webgpu';
 
 /**
  * The shape of a tfjs-backend-webgpu program as its backend's runWebGPUProgram reads it (tfjs-backend-webgpu
@@ -31,4 +32,38 @@ export function run(backend: unknown): Run {
 
 export function float32(name: string, ...xs: tf.TensorInfo[]): void {
   for (const x of xs) if (x.dtype !== 'float32') throw new Error(`${name}: expects float32 inputs, got ${x.dtype}`);
+}
+
+/**
+ * A program with one workgroup of `block` threads per row of a [rows, cols] output (tfjs's SoftmaxProgram
+ * layout): `declarations` (workgroup memory, helper functions) come first, then `body` runs with row, tid (the
+ * thread's index in the workgroup) and cols in scope.
+ */
+export function rowPerWorkgroupProgram(
+  name: string,
+  variableNames: string[],
+  shape: [number, number],
+  block: number,
+  uniforms: string,
+  declarations: string,
+  body: string,
+): Program {
+  return {
+    name,
+    variableNames,
+    outputShape: shape,
+    shaderKey: name,
+    dispatchLayout: webgpu_util.flatDispatchLayout(shape),
+    dispatch: [shape[0], 1, 1],
+    workgroupSize: [block, 1, 1],
+    uniforms,
+    getUserCode: () => `
+      ${declarations}
+      fn main(index : i32) {
+        let row = index / ${block};
+        let tid = i32(localId.x);
+        let cols = uniforms.outShape[1];
+        ${body}
+      }`,
+  };
 }

@@ -54,6 +54,15 @@ test('the fused attention softmax (scale, mask, softmax) equals the generic path
   expect(r.tensorsAfter).toBe(r.tensorsBefore);
 });
 
+test('the fused dropout draws the same mask as tf.dropout and scales alike, forward and gradient', async () => {
+  const r = await call<{ diffs: Record<string, number>; zeroed: number; tensorsBefore: number; tensorsAfter: number }>('dropoutVsGeneric', [4, 16, 128]);
+  console.log('dropout fused vs generic max |Δ|:', JSON.stringify(r.diffs), 'zeroed fraction', r.zeroed);
+  expect(r.diffs).toEqual({ y: 0, dx: 0 });
+  // 8192 draws at rate 0.1: the zeroed fraction is 0.1 within 4 standard deviations (0.0133).
+  expect(Math.abs(r.zeroed - 0.1)).toBeLessThan(0.0133);
+  expect(r.tensorsAfter).toBe(r.tensorsBefore);
+});
+
 test('a train step needs fewer dispatches with the fused kernels; the encoder forward stays within 1e-5', async () => {
   const shape = { layers: 2, hidden: 128, heads: 2, intermediate: 512, batch: 2, seq: 16 };
   await call('setFused', false);
@@ -62,7 +71,9 @@ test('a train step needs fewer dispatches with the fused kernels; the encoder fo
   await call('setFused', true);
   const fused = await call<{ forward: WebGPUCounts; trainStep: WebGPUCounts }>('countWebGPU', 'bert-tiny-arch-random', shape);
   const fusedOut = await call<{ last: Float32Array; tensorsBefore: number; tensorsAfter: number }>('forward', 'bert-tiny-arch-random', 2, 16);
-  console.log(`uploads per train step by shape (fused): ${JSON.stringify(fused.trainStep.uploadsByShape)}`);
+  console.log(
+    `uploads per train step by shape: fused ${JSON.stringify(fused.trainStep.uploadsByShape)}, generic ${JSON.stringify(generic.trainStep.uploadsByShape)}`,
+  );
   console.log(
     `dispatches per forward: generic ${generic.forward.dispatches}, fused ${fused.forward.dispatches}; per train step: generic ${generic.trainStep.dispatches}, fused ${fused.trainStep.dispatches}; uploads per train step ${generic.trainStep.uploads} → ${fused.trainStep.uploads}`,
   );
@@ -76,6 +87,15 @@ test('a train step needs fewer dispatches with the fused kernels; the encoder fo
   expect(fused.trainStep.byProgram.taskscope_attention_softmax_grad).toBe(2);
   expect(fused.forward.byProgram.SoftmaxProgram).toBeUndefined();
   expect(generic.forward.byProgram.SoftmaxProgram).toBe(2);
+  // 8 dropouts (embeddings, 3 per layer, the head) each one dispatch forward and one backward; dγ's x̂ of 5 LayerNorms.
+  expect(fused.trainStep.byProgram.taskscope_dropout).toBe(16);
+  expect(fused.trainStep.byProgram.taskscope_layer_norm_xhat).toBe(5);
+  // What a step still uploads: 8 dropout masks (drawn on the CPU, as tf.dropout draws them on every backend),
+  // the batch (ids, token types, positions, attention bias, labels and two [B]/[B, 2] loss inputs) and 13
+  // scalars: the optimiser's 8 distinct values (β₁, 1−β₁, β₂, 1−β₂, √bc₂, ε, lr/bc₁, lr·wd), 3 of global
+  // clipping and 2 of the loss.
+  expect(fused.trainStep.uploadsByShape['float32[]']).toBe(13);
+  expect(fused.trainStep.uploads).toBe(28);
   expect(fused.forward.dispatches).toBeLessThan(generic.forward.dispatches);
   expect(fused.trainStep.dispatches).toBeLessThan(generic.trainStep.dispatches);
   let worst = 0;

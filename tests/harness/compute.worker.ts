@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import * as Comlink from 'comlink';
 import { countWebGPUWork, type WebGPUCounts } from '../../workers/webgpuCounters.ts';
 import { registerWebGPUKernels, unregisterWebGPUKernels } from '../../workers/webgpuKernels.ts';
-import { activation, layerNorm } from '../../src/engine/model/ops.ts';
+import { activation, dropout, layerNorm } from '../../src/engine/model/ops.ts';
 import { attentionProbs } from '../../src/engine/model/kernels/attentionSoftmax.ts';
 import { setupBrowserBackend, type BackendReport, type BackendRequest, type SetupOptions } from '../../workers/browserBackend.ts';
 import { BertEncoder } from '../../src/engine/model/bertEncoder.ts';
@@ -209,6 +209,24 @@ const api = {
     const { diffs } = await fusedAgainstGeneric(pass);
     tf.dispose([x, w, gamma, beta]);
     return { diffs, tensorsBefore, tensorsAfter: tf.memory().numTensors };
+  },
+
+  /** ops.ts dropout (rate 0.1, seed 7) and its gradient, with the fused kernel and without; largest |Δ| per output. */
+  async dropoutVsGeneric(shape: number[]): Promise<{ diffs: Record<string, number>; zeroed: number; tensorsBefore: number; tensorsAfter: number }> {
+    const tensorsBefore = tf.memory().numTensors;
+    const x = tf.randomNormal(shape, 0, 1, 'float32', 31);
+    const w = tf.randomNormal(shape, 0, 1, 'float32', 32);
+    const pass = async () => {
+      const f = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(dropout(a, 0.1, true, 7), w)));
+      const out = tf.tidy(() => [dropout(x, 0.1, true, 7), f(x)]);
+      const [y, dx] = (await Promise.all(out.map((t) => t.data()))) as Float32Array[];
+      tf.dispose(out);
+      return { y: y!, dx: dx! };
+    };
+    const r = await fusedAgainstGeneric(pass);
+    const y = (await pass()).y;
+    tf.dispose([x, w]);
+    return { diffs: r.diffs, zeroed: y.filter((v) => v === 0).length / y.length, tensorsBefore, tensorsAfter: tf.memory().numTensors };
   },
 
   /**

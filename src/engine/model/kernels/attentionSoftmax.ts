@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { registerGradientOnce } from './registerGradientOnce.ts';
 import { attentionScores } from './attentionMatMuls.ts';
 
 /**
@@ -42,13 +43,9 @@ function softmaxGrad(y: tf.Tensor, dy: tf.Tensor): tf.Tensor {
   return tf.sub(dyTimesY, tf.mul(tf.sum(dyTimesY, -1, true), y));
 }
 
-let registered = false;
-
-/** Registers the gradient of ATTENTION_SOFTMAX (idempotent; tfjs warns on a second registration). */
+/** Registers the gradient of ATTENTION_SOFTMAX (idempotent). */
 export function registerAttentionSoftmaxGradient(): void {
-  if (registered) return;
-  registered = true;
-  tf.registerGradient({
+  registerGradientOnce({
     kernelName: ATTENTION_SOFTMAX,
     outputsToSave: [true],
     gradFunc: (dy, saved, attrs) => {
