@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { webgpu_util } from '@tensorflow/tfjs-backend-webgpu';
-import { float32, rowPerWorkgroupProgram, run, type Program } from './webgpuProgram.ts';
+import { elementwiseProgram, float32, rowPerWorkgroupProgram, run, type Program } from './webgpuProgram.ts';
 import { attentionKernelConfigs } from './webgpuAttentionKernels.ts';
+import { adamKernelConfig } from './webgpuAdamKernel.ts';
 import { registerAttentionSoftmaxGradient } from '../src/engine/model/kernels/attentionSoftmax.ts';
 import { FUSED_DROPOUT, registerFusedDropoutGradient } from '../src/engine/model/kernels/fusedDropout.ts';
 import {
@@ -35,26 +35,7 @@ fn erfAS(a : f32) -> f32 {
 }`;
 
 function elementwise(shaderKey: string, variableNames: string[], outputShape: number[], body: string, uniforms?: string): Program {
-  const workgroupSize: [number, number, number] = [128, 1, 1];
-  const dispatchLayout = webgpu_util.flatDispatchLayout(outputShape);
-  return {
-    name: shaderKey,
-    variableNames,
-    outputShape,
-    shaderKey,
-    dispatchLayout,
-    dispatch: webgpu_util.computeDispatch(dispatchLayout, outputShape, workgroupSize),
-    workgroupSize,
-    size: true,
-    uniforms,
-    getUserCode: () => `
-      ${ERF}
-      fn main(index : i32) {
-        if (index < uniforms.size) {
-          ${body}
-        }
-      }`,
-  };
+  return elementwiseProgram(shaderKey, variableNames, outputShape, body, uniforms, ERF);
 }
 
 const INV_SQRT2 = Math.SQRT1_2;
@@ -202,6 +183,7 @@ function layerNormGradXProgram(shape: [number, number]): Program {
 function configs(): tf.KernelConfig[] {
   return [
     ...attentionKernelConfigs(),
+    adamKernelConfig(),
     {
       kernelName: FUSED_DROPOUT,
       backendName: 'webgpu',
@@ -271,7 +253,7 @@ function configs(): tf.KernelConfig[] {
   ];
 }
 
-/** Registers the fused kernels (LayerNorm, GELU, attention softmax, dropout) on the webgpu backend (idempotent). */
+/** Registers the fused kernels (LayerNorm, GELU, attention softmax, dropout, Adam step) on the webgpu backend (idempotent). */
 export function registerWebGPUKernels(): void {
   registerFusedGradients();
   registerAttentionSoftmaxGradient();

@@ -67,3 +67,27 @@ export function rowPerWorkgroupProgram(
       }`,
   };
 }
+
+/** A flat element-wise program over `outputShape` (tfjs's UnaryOpProgram layout); `body` sees `index`. */
+export function elementwiseProgram(name: string, variableNames: string[], outputShape: number[], body: string, uniforms?: string, declarations = ''): Program {
+  const workgroupSize: [number, number, number] = [128, 1, 1];
+  const dispatchLayout = webgpu_util.flatDispatchLayout(outputShape);
+  return {
+    name,
+    variableNames,
+    outputShape,
+    shaderKey: name,
+    dispatchLayout,
+    dispatch: webgpu_util.computeDispatch(dispatchLayout, outputShape, workgroupSize),
+    workgroupSize,
+    size: true,
+    uniforms,
+    getUserCode: () => `
+      ${declarations}
+      fn main(index : i32) {
+        if (index < uniforms.size) {
+          ${body}
+        }
+      }`,
+  };
+}

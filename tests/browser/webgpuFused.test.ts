@@ -63,6 +63,23 @@ test('the fused dropout draws the same mask as tf.dropout and scales alike, forw
   expect(r.tensorsAfter).toBe(r.tensorsBefore);
 });
 
+test('the fused Adam and AdamW step equals the generic update within 1e-5 relative: parameters and both moments over 3 steps', async () => {
+  for (const kind of ['adam', 'adamw'] as const) {
+    const r = await call<{ relative: Record<string, number>; tensorsBefore: number; tensorsAfter: number }>('adamVsGeneric', kind);
+    console.log(`${kind} fused vs generic, |Δ| / max|generic|:`, JSON.stringify(r.relative));
+    expect(Object.keys(r.relative).sort()).toEqual([
+      'bias',
+      'layer.bias:exp_avg',
+      'layer.bias:exp_avg_sq',
+      'layer.weight:exp_avg',
+      'layer.weight:exp_avg_sq',
+      'weight',
+    ]);
+    for (const [k, d] of Object.entries(r.relative)) expect(d, `${kind} ${k}`).toBeLessThan(1e-5);
+    expect(r.tensorsAfter).toBe(r.tensorsBefore);
+  }
+});
+
 test('a train step needs fewer dispatches with the fused kernels; the encoder forward stays within 1e-5', async () => {
   const shape = { layers: 2, hidden: 128, heads: 2, intermediate: 512, batch: 2, seq: 16 };
   await call('setFused', false);
@@ -90,12 +107,14 @@ test('a train step needs fewer dispatches with the fused kernels; the encoder fo
   // 8 dropouts (embeddings, 3 per layer, the head) each one dispatch forward and one backward; dγ's x̂ of 5 LayerNorms.
   expect(fused.trainStep.byProgram.taskscope_dropout).toBe(16);
   expect(fused.trainStep.byProgram.taskscope_layer_norm_xhat).toBe(5);
+  // The optimiser: one Adam kernel per parameter (3 dispatches: m′, v′, θ′), the encoder's and head's 41 parameters.
+  expect(fused.trainStep.byProgram.taskscope_adam_thetaNew).toBe(41);
+  expect(fused.trainStep.byProgram.taskscope_adam_mNew).toBe(41);
   // What a step still uploads: 8 dropout masks (drawn on the CPU, as tf.dropout draws them on every backend),
-  // the batch (ids, token types, positions, attention bias, labels and two [B]/[B, 2] loss inputs) and 13
-  // scalars: the optimiser's 8 distinct values (β₁, 1−β₁, β₂, 1−β₂, √bc₂, ε, lr/bc₁, lr·wd), 3 of global
-  // clipping and 2 of the loss.
-  expect(fused.trainStep.uploadsByShape['float32[]']).toBe(13);
-  expect(fused.trainStep.uploads).toBe(28);
+  // the batch (ids, token types, positions, attention bias, labels and two [B]/[B, 2] loss inputs) and 5
+  // scalars: 3 of global clipping and 2 of the loss (the optimiser's are uniforms of its kernel).
+  expect(fused.trainStep.uploadsByShape['float32[]']).toBe(5);
+  expect(fused.trainStep.uploads).toBe(20);
   expect(fused.forward.dispatches).toBeLessThan(generic.forward.dispatches);
   expect(fused.trainStep.dispatches).toBeLessThan(generic.trainStep.dispatches);
   let worst = 0;

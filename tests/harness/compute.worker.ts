@@ -13,6 +13,7 @@ import { Rng } from '../../src/engine/runtime/rng.ts';
 import { memorySplit } from '../../src/engine/train/memorySplit.ts';
 import { buildEncoder, buildMultiTaskModel } from '../../src/engine/model/modelFactory.ts';
 import { Trainer } from '../../src/engine/train/trainer.ts';
+import { createOptimizer } from '../../src/engine/train/optim/index.ts';
 
 /**
  * Test and bench worker: a module worker like the app's own (same backend setup), running the encoder on a
@@ -209,6 +210,39 @@ const api = {
     const { diffs } = await fusedAgainstGeneric(pass);
     tf.dispose([x, w, gamma, beta]);
     return { diffs, tensorsBefore, tensorsAfter: tf.memory().numTensors };
+  },
+
+  /**
+   * Three steps of `kind` ('adam' or 'adamw', lr 1e-2 falling) on a decayed [64, 48] weight and an undecayed
+   * [48] bias, with the fused Adam kernel and without: |Δ| / max|generic| of the parameters and both moments.
+   */
+  async adamVsGeneric(kind: 'adam' | 'adamw'): Promise<{ relative: Record<string, number>; tensorsBefore: number; tensorsAfter: number }> {
+    const tensorsBefore = tf.memory().numTensors;
+    const pass = async () => {
+      // Inside tidy the initial tensor is freed while the variable keeps its data.
+      const w = tf.tidy(() => tf.variable(tf.randomNormal([64, 48], 0, 1, 'float32', 41)));
+      const b = tf.tidy(() => tf.variable(tf.randomNormal([48], 0, 1, 'float32', 42)));
+      const opt = createOptimizer(kind, [
+        { name: 'layer.weight', variable: w },
+        { name: 'layer.bias', variable: b },
+      ]);
+      for (let step = 0; step < 3; step++) {
+        const grads = {
+          'layer.weight': tf.randomNormal([64, 48], 0, 0.1, 'float32', 50 + step),
+          'layer.bias': tf.randomNormal([48], 0, 0.1, 'float32', 60 + step),
+        };
+        opt.step(grads, (t) => 1e-2 / (1 + t));
+        tf.dispose(Object.values(grads));
+      }
+      const state = await opt.getState();
+      const out: Record<string, Float32Array> = { weight: (await w.data()) as Float32Array, bias: (await b.data()) as Float32Array };
+      for (const sl of state.slots) out[sl.name] = sl.data as Float32Array;
+      opt.dispose();
+      tf.dispose([w, b]);
+      return out;
+    };
+    const { relative } = await fusedAgainstGeneric(pass);
+    return { relative, tensorsBefore, tensorsAfter: tf.memory().numTensors };
   },
 
   /** ops.ts dropout (rate 0.1, seed 7) and its gradient, with the fused kernel and without; largest |Δ| per output. */
