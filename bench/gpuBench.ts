@@ -72,6 +72,10 @@ export async function runGpuBench(o: GpuBenchOptions) {
     };
     process.stderr.write(`adapter: ${JSON.stringify(adapter)}\n`);
 
+    // The same counts with tfjs's generic compositions (Taskscope's webgpu kernels unregistered), for comparison.
+    await call('webgpu', 'setFused', false);
+    const genericCounts = await call<{ forward: WebGPUCounts; trainStep: WebGPUCounts }>('webgpu', 'countWebGPU', FIXTURE, shape);
+    await call('webgpu', 'setFused', true);
     const counts = await call<{ forward: WebGPUCounts; trainStep: WebGPUCounts }>('webgpu', 'countWebGPU', FIXTURE, shape);
     const times = new Map<string, number[]>();
     const push = (k: string, xs: number[]) => times.set(k, [...(times.get(k) ?? []), ...xs]);
@@ -103,6 +107,7 @@ export async function runGpuBench(o: GpuBenchOptions) {
       rows: [row('forward'), row('train')],
       torchCuda: torch.forward.cuda ? { device: torch.forward.device, torch: torch.forward.torch } : { unavailable: torch.forward.why },
       webgpuCounts: counts,
+      webgpuGenericCounts: genericCounts,
     };
   } finally {
     await h.close();
@@ -134,8 +139,22 @@ export function gpuBenchMarkdown(r: GpuBenchResult): string {
           `| ${x.what} | ${fmt(x.webgpuMs, 1)} | ${fmt(x.wasmMs, 1)} | ${fmt(x.webgpuSpeedVsWasm, 2)}× | ${x.torchCudaMs === null ? '—' : fmt(x.torchCudaMs, 2)} |`,
       ),
       '',
-      `WebGPU work: forward ${r.webgpuCounts.forward.dispatches} dispatches, ${r.webgpuCounts.forward.uploads} uploads; train step ${r.webgpuCounts.trainStep.dispatches} dispatches, ${r.webgpuCounts.trainStep.uploads} uploads (${fmt(r.webgpuCounts.trainStep.uploadBytes / 1024, 1)} KiB).`,
+      '| WebGPU work | forward dispatches | forward uploads | train-step dispatches | train-step uploads (KiB) |',
+      '|---|---|---|---|---|',
+      ...(
+        [
+          ['tfjs generic ops', r.webgpuGenericCounts],
+          ['Taskscope fused kernels', r.webgpuCounts],
+        ] as const
+      ).map(
+        ([what, c]) =>
+          `| ${what} | ${c.forward.dispatches} | ${c.forward.uploads} | ${c.trainStep.dispatches} | ${c.trainStep.uploads} (${fmt(c.trainStep.uploadBytes / 1024, 1)}) |`,
+      ),
+      '',
       `Train step by program: ${topPrograms(r.webgpuCounts.trainStep)}.`,
+      `Train-step uploads by shape: ${Object.entries(r.webgpuCounts.trainStep.uploadsByShape)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}.`,
     ].join('\n') + '\n'
   );
 }

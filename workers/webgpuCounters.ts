@@ -12,6 +12,8 @@ export interface WebGPUCounts {
   byProgram: Record<string, number>;
   uploads: number;
   uploadBytes: number;
+  /** Uploads by dtype and shape, e.g. 'float32[]' for scalars, 'float32[2,2,16,16]' for a dropout mask. */
+  uploadsByShape: Record<string, number>;
 }
 
 interface Internals {
@@ -23,7 +25,7 @@ interface Internals {
 export async function countWebGPUWork<T>(run: () => Promise<T>): Promise<{ result: T; counts: WebGPUCounts }> {
   if (tf.getBackend() !== 'webgpu') throw new Error(`countWebGPUWork: the active backend is ${tf.getBackend()}, not webgpu`);
   const backend = tf.backend() as unknown as Internals;
-  const counts: WebGPUCounts = { dispatches: 0, byProgram: {}, uploads: 0, uploadBytes: 0 };
+  const counts: WebGPUCounts = { dispatches: 0, byProgram: {}, uploads: 0, uploadBytes: 0, uploadsByShape: {} };
   const record = backend.recordAndSubmit;
   const upload = backend.uploadToGPU;
   backend.recordAndSubmit = function (this: Internals, program, ...rest) {
@@ -38,6 +40,8 @@ export async function countWebGPUWork<T>(run: () => Promise<T>): Promise<{ resul
     if (d && d.resource == null && d.values) {
       counts.uploads++;
       counts.uploadBytes += d.values.length * 4;
+      const key = `${d.dtype}[${d.shape.join(',')}]`;
+      counts.uploadsByShape[key] = (counts.uploadsByShape[key] ?? 0) + 1;
     }
     return upload.call(this, dataId);
   };

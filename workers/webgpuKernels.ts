@@ -1,6 +1,17 @@
 import * as tf from '@tensorflow/tfjs';
-import { webgpu_util } from '@tensorflow/tfjs-backend-webgpu';
-import { FUSED_GELU, FUSED_GELU_GRAD, FUSED_LAYER_NORM, FUSED_LAYER_NORM_GRAD_X, registerFusedGradients } from '../src/engine/model/fusedOps.ts';
+import { elementwiseProgram, float32, rowPerWorkgroupProgram, run, type Program } from './webgpuProgram.ts';
+import { attentionKernelConfigs } from './webgpuAttentionKernels.ts';
+import { adamKernelConfig } from './webgpuAdamKernel.ts';
+import { registerAttentionSoftmaxGradient } from '../src/engine/model/kernels/attentionSoftmax.ts';
+import { FUSED_DROPOUT, registerFusedDropoutGradient } from '../src/engine/model/kernels/fusedDropout.ts';
+import {
+  FUSED_GELU,
+  FUSED_GELU_GRAD,
+  FUSED_LAYER_NORM,
+  FUSED_LAYER_NORM_GRAD_X,
+  FUSED_LAYER_NORM_XHAT,
+  registerFusedGradients,
+} from '../src/engine/model/fusedOps.ts';
 
 /**
  * Single-dispatch WebGPU kernels for the encoder's LayerNorm and exact GELU (tfjs's webgpu backend runs
@@ -23,40 +34,8 @@ fn erfAS(a : f32) -> f32 {
   return sign(a) * (1.0 - (((((a5 * t + a4) * t) + a3) * t + a2) * t + a1) * t * exp(-absA * absA));
 }`;
 
-interface Program {
-  /** Stable name for dispatch counts (tfjs rewrites shaderKey with shapes and dtypes before compiling). */
-  name: string;
-  variableNames: string[];
-  outputShape: number[];
-  shaderKey: string;
-  dispatchLayout: { x: number[] };
-  dispatch: [number, number, number];
-  workgroupSize: [number, number, number];
-  size?: boolean;
-  uniforms?: string;
-  getUserCode(): string;
-}
-
-function elementwise(shaderKey: string, variableNames: string[], outputShape: number[], body: string): Program {
-  const workgroupSize: [number, number, number] = [128, 1, 1];
-  const dispatchLayout = webgpu_util.flatDispatchLayout(outputShape);
-  return {
-    name: shaderKey,
-    variableNames,
-    outputShape,
-    shaderKey,
-    dispatchLayout,
-    dispatch: webgpu_util.computeDispatch(dispatchLayout, outputShape, workgroupSize),
-    workgroupSize,
-    size: true,
-    getUserCode: () => `
-      ${ERF}
-      fn main(index : i32) {
-        if (index < uniforms.size) {
-          ${body}
-        }
-      }`,
-  };
+function elementwise(shaderKey: string, variableNames: string[], outputShape: number[], body: string, uniforms?: string): Program {
+  return elementwiseProgram(shaderKey, variableNames, outputShape, body, uniforms, ERF);
 }
 
 const INV_SQRT2 = Math.SQRT1_2;
@@ -83,6 +62,19 @@ function geluGradProgram(shape: number[]): Program {
           let dy = getDYByOutputIndex(index);
           let d = 0.5 * (1.0 + erfAS(x * ${INV_SQRT2})) + x * ${INV_SQRT_2PI} * exp(-0.5 * x * x);
           setOutputAtIndex(index, dy * d);`,
+  );
+}
+
+/** x · ⌊r + p⌋ / p, in tf.dropout's order of operations (fusedDropout.ts). */
+function dropoutProgram(shape: number[]): Program {
+  return elementwise(
+    'taskscope_dropout',
+    ['X', 'R'],
+    shape,
+    `
+          let keep = floor(getRByOutputIndex(index) + uniforms.keepProb) / uniforms.keepProb;
+          setOutputAtIndex(index, getXByOutputIndex(index) * keep);`,
+    'keepProb : f32,',
   );
 }
 
@@ -134,25 +126,7 @@ const ROW_STATS = `
       }`;
 
 function rowProgram(shaderKey: string, variableNames: string[], shape: [number, number], body: string): Program {
-  return {
-    name: shaderKey,
-    variableNames,
-    outputShape: shape,
-    shaderKey,
-    dispatchLayout: webgpu_util.flatDispatchLayout(shape),
-    dispatch: [shape[0], 1, 1],
-    workgroupSize: [BLOCK, 1, 1],
-    uniforms: 'eps : f32,',
-    getUserCode: () => `
-      ${ROW_STATS}
-      fn main(index : i32) {
-        let row = index / blockSize;
-        let tid = i32(localId.x);
-        let cols = uniforms.outShape[1];
-        rowStats(row, tid, cols);
-        ${body}
-      }`,
-  };
+  return rowPerWorkgroupProgram(shaderKey, variableNames, shape, BLOCK, 'eps : f32,', ROW_STATS, `rowStats(row, tid, cols);\n${body}`);
 }
 
 /** y = γ·x̂ + β, one workgroup per row. */
@@ -165,6 +139,19 @@ function layerNormProgram(shape: [number, number]): Program {
         for (var col = tid; col < cols; col += blockSize) {
           let xhat = (getX(row, col) - meanShared) * rstdShared;
           setOutputAtCoords(row, col, xhat * getGamma(col) + getBeta(col));
+        }`,
+  );
+}
+
+/** x̂ = (x − μ)·r for dγ = Σ dy·x̂, one workgroup per row. */
+function layerNormXhatProgram(shape: [number, number]): Program {
+  return rowProgram(
+    'taskscope_layer_norm_xhat',
+    ['X'],
+    shape,
+    `
+        for (var col = tid; col < cols; col += blockSize) {
+          setOutputAtCoords(row, col, (getX(row, col) - meanShared) * rstdShared);
         }`,
   );
 }
@@ -193,19 +180,22 @@ function layerNormGradXProgram(shape: [number, number]): Program {
   );
 }
 
-type Run = (program: Program, inputs: tf.TensorInfo[], dtype: 'float32', uniforms?: { type: string; data: number[] }[]) => tf.TensorInfo;
-
-function run(backend: unknown): Run {
-  const b = backend as unknown as { runWebGPUProgram: Run };
-  return b.runWebGPUProgram.bind(b);
-}
-
-function float32(name: string, ...xs: tf.TensorInfo[]): void {
-  for (const x of xs) if (x.dtype !== 'float32') throw new Error(`${name}: expects float32 inputs, got ${x.dtype}`);
-}
-
 function configs(): tf.KernelConfig[] {
   return [
+    ...attentionKernelConfigs(),
+    adamKernelConfig(),
+    {
+      kernelName: FUSED_DROPOUT,
+      backendName: 'webgpu',
+      kernelFunc: ({ inputs, backend, attrs }) => {
+        const x = inputs.x as tf.TensorInfo;
+        const r = inputs.r as tf.TensorInfo;
+        float32(FUSED_DROPOUT, x, r);
+        if (x.shape.join() !== r.shape.join()) throw new Error(`${FUSED_DROPOUT}: x [${x.shape}] and r [${r.shape}] differ in shape`);
+        const keepProb = (attrs as unknown as { keepProb: number }).keepProb;
+        return run(backend)(dropoutProgram(x.shape), [x, r], 'float32', [{ type: 'float32', data: [keepProb] }]);
+      },
+    },
     {
       kernelName: FUSED_GELU,
       backendName: 'webgpu',
@@ -239,6 +229,16 @@ function configs(): tf.KernelConfig[] {
       },
     },
     {
+      kernelName: FUSED_LAYER_NORM_XHAT,
+      backendName: 'webgpu',
+      kernelFunc: ({ inputs, backend, attrs }) => {
+        const x = inputs.x as tf.TensorInfo;
+        float32(FUSED_LAYER_NORM_XHAT, x);
+        const eps = (attrs as unknown as { eps: number }).eps;
+        return run(backend)(layerNormXhatProgram(x.shape as [number, number]), [x], 'float32', [{ type: 'float32', data: [eps] }]);
+      },
+    },
+    {
       kernelName: FUSED_LAYER_NORM_GRAD_X,
       backendName: 'webgpu',
       kernelFunc: ({ inputs, backend, attrs }) => {
@@ -253,13 +253,15 @@ function configs(): tf.KernelConfig[] {
   ];
 }
 
-/** Registers the fused kernels on the webgpu backend (idempotent). */
+/** Registers the fused kernels (LayerNorm, GELU, attention softmax, dropout, Adam step) on the webgpu backend (idempotent). */
 export function registerWebGPUKernels(): void {
   registerFusedGradients();
+  registerAttentionSoftmaxGradient();
+  registerFusedDropoutGradient();
   for (const c of configs()) if (!tf.getKernel(c.kernelName, 'webgpu')) tf.registerKernel(c);
 }
 
-/** Removes them again, so ops.ts takes the generic path (exactness tests and dispatch counts compare both). */
+/** Removes them again, so ops.ts and attentionProbs take the generic path (exactness tests and dispatch counts compare both). */
 export function unregisterWebGPUKernels(): void {
   for (const c of configs()) if (tf.getKernel(c.kernelName, 'webgpu')) tf.unregisterKernel(c.kernelName, 'webgpu');
 }

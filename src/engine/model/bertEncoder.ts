@@ -2,8 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 import type { BertCheckpoint, BertConfig, NamedTensor } from '../checkpoint/types.ts';
 import { createBertParams, bindingsToNamedTensors, type BertParams, type HfBinding, type LayerParams } from './bertWeights.ts';
 import { activation, dense, dropout, embeddingLookup, layerNorm } from './ops.ts';
-import { attentionContext, attentionScores } from './kernels/attentionMatMuls.ts';
+import { attentionContext } from './kernels/attentionMatMuls.ts';
 import { mergeHeads, splitHeads } from './kernels/attentionHeads.ts';
+import { attentionProbs } from './kernels/attentionSoftmax.ts';
 import type { EncoderExtension, ExtensionContext } from './encoderExtension.ts';
 
 /**
@@ -211,9 +212,8 @@ export class BertEncoder {
     // Split heads, all three at once: [B, T, 3·A·d] → q, k, v of [B·A, T, d] (kernels/attentionHeads.ts).
     const [q, k, v] = splitHeads(qkv as tf.Tensor3D, A, 3) as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
 
-    // Scaled dot-product attention: softmax(q·kᵀ/√d + bias) [B, A, T, T]
-    const scores = tf.add(tf.reshape(attentionScores(q, k, d), [B, A, T, T]), bias);
-    let probs = tf.softmax(scores) as tf.Tensor4D;
+    // Scaled dot-product attention: softmax(q·kᵀ/√d + bias) [B, A, T, T] (one kernel where a backend registers it)
+    let probs = attentionProbs(q, k, bias, A);
     probs = dropout(probs, cfg.attentionProbsDropoutProb, ctx.training, ctx.nextSeed()) as tf.Tensor4D;
     if (headMask) probs = tf.mul(probs, headMask) as tf.Tensor4D;
 

@@ -15,6 +15,8 @@ export const FUSED_GELU_GRAD = 'TaskscopeGeluGrad';
 export const FUSED_LAYER_NORM = 'TaskscopeLayerNorm';
 /** dx of LayerNorm from x, γ and dy (attr eps): optional, the gradient falls back to tfjs ops without it. */
 export const FUSED_LAYER_NORM_GRAD_X = 'TaskscopeLayerNormGradX';
+/** x̂ = (x − μ)·r of x [rows, H] (attr eps), for dγ: optional, as FUSED_LAYER_NORM_GRAD_X. */
+export const FUSED_LAYER_NORM_XHAT = 'TaskscopeLayerNormXhat';
 
 export function hasFusedKernel(name: string): boolean {
   return tf.getKernel(name, tf.getBackend()) !== undefined;
@@ -71,7 +73,12 @@ export function registerFusedGradients(): void {
           const gg = tf.mul(g, gamma);
           return tf.mul(r, tf.sub(tf.sub(gg, tf.mean(gg, -1, true)), tf.mul(xhat, tf.mean(tf.mul(gg, xhat), -1, true))));
         },
-        gamma: () => tf.sum(tf.mul(g, parts().xhat), 0),
+        gamma: () => {
+          const xhat = hasFusedKernel(FUSED_LAYER_NORM_XHAT)
+            ? (tf.engine().runKernel(FUSED_LAYER_NORM_XHAT, { x }, { eps } as unknown as tf.NamedAttrMap) as tf.Tensor)
+            : parts().xhat;
+          return tf.sum(tf.mul(g, xhat), 0);
+        },
         beta: () => tf.sum(g, 0),
       };
     },

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { gatherRows } from './kernels/gatherRows.ts';
 import { FUSED_GELU, FUSED_LAYER_NORM, fusedGelu, fusedLayerNorm, hasFusedKernel } from './fusedOps.ts';
+import { FUSED_DROPOUT, fusedDropout } from './kernels/fusedDropout.ts';
 
 /**
  * Building blocks with hand-written gradients where tfjs's defaults are slow or missing on some backends
@@ -89,6 +90,7 @@ export function activation(x: tf.Tensor, kind: 'gelu' | 'gelu_new' | 'relu'): tf
 /** Inverted dropout; identity when rate is 0 or not training. `seed` makes masks reproducible. */
 export function dropout(x: tf.Tensor, rate: number, training: boolean, seed?: number): tf.Tensor {
   if (!training || rate <= 0) return x;
+  if (hasFusedKernel(FUSED_DROPOUT)) return fusedDropout(x, rate, seed);
   return tf.dropout(x, rate, undefined, seed);
 }
 

@@ -1,20 +1,33 @@
 import * as tf from '@tensorflow/tfjs';
 import { SlotOptimizer, type UpdateInput } from './slotOptimizer.ts';
+import { fusedAdamStep, hasFusedAdam } from './fusedAdam.ts';
 import type { CommonOptimizerOptions, OptimizerKind, TrainableParam } from './types.ts';
 
 type AdamOptions = Omit<CommonOptimizerOptions, 'weightDecay' | 'decayFilter'>;
 
 /** Moments and the bias-corrected torch.optim.Adam step: θ − (lr/bc₁)·m/(√v/√bc₂ + ε), t = step + 1. */
-function adamStep([beta1, beta2, eps]: [number, number, number], theta: tf.Tensor, { grad, slots: [m, v], lr, stepBefore }: UpdateInput): tf.Tensor {
+function adamStep([beta1, beta2, eps]: [number, number, number], theta: tf.Tensor, { grad, slots: [m, v], lr, stepBefore, scalar: c }: UpdateInput): tf.Tensor {
   const t = stepBefore + 1;
   const bc1 = 1 - beta1 ** t;
   const bc2 = 1 - beta2 ** t;
-  const mNew = tf.add(tf.mul(m, beta1), tf.mul(grad, 1 - beta1));
-  const vNew = tf.add(tf.mul(v, beta2), tf.mul(tf.square(grad), 1 - beta2));
-  const denom = tf.add(tf.div(tf.sqrt(vNew), Math.sqrt(bc2)), eps);
+  const mNew = tf.add(tf.mul(m, c(beta1)), tf.mul(grad, c(1 - beta1)));
+  const vNew = tf.add(tf.mul(v, c(beta2)), tf.mul(tf.square(grad), c(1 - beta2)));
+  const denom = tf.add(tf.div(tf.sqrt(vNew), c(Math.sqrt(bc2))), c(eps));
   m.assign(mNew);
   v.assign(vNew);
-  return tf.sub(theta, tf.mul(tf.div(mNew, denom), lr / bc1));
+  return tf.sub(theta, tf.mul(tf.div(mNew, denom), c(lr / bc1)));
+}
+
+/** The same update as one backend kernel where one is registered (fusedAdam.ts); false where none is. */
+function fusedUpdate([beta1, beta2, eps]: [number, number, number], { theta, grad, slots: [m, v], lr, stepBefore }: UpdateInput, decay: number): boolean {
+  if (!hasFusedAdam()) return false;
+  const t = stepBefore + 1;
+  const attrs = { beta1, beta2, eps, sqrtBc2: Math.sqrt(1 - beta2 ** t), stepSize: lr / (1 - beta1 ** t), decay };
+  const [mNew, vNew, thetaNew] = fusedAdamStep(theta, grad, m, v, attrs);
+  m.assign(mNew);
+  v.assign(vNew);
+  theta.assign(thetaNew);
+  return true;
 }
 
 /**
@@ -47,6 +60,7 @@ export class Adam extends SlotOptimizer {
   }
 
   protected update(input: UpdateInput): void {
+    if (fusedUpdate([this.beta1, this.beta2, this.eps], input, 0)) return;
     input.theta.assign(adamStep([this.beta1, this.beta2, this.eps], input.theta, input));
   }
 }
@@ -76,8 +90,9 @@ export class AdamW extends SlotOptimizer {
   }
 
   protected update(input: UpdateInput): void {
+    if (fusedUpdate([this.beta1, this.beta2, this.eps], input, input.weightDecay > 0 ? input.lr * input.weightDecay : 0)) return;
     // θ − θ·(lr·wd) rather than θ·(1 − lr·wd): the float32 rounding of 1 − 1e-7 would swamp the decay.
-    const decayed = input.weightDecay > 0 ? tf.sub(input.theta, tf.mul(input.theta, input.lr * input.weightDecay)) : input.theta;
+    const decayed = input.weightDecay > 0 ? tf.sub(input.theta, tf.mul(input.theta, input.scalar(input.lr * input.weightDecay))) : input.theta;
     input.theta.assign(adamStep([this.beta1, this.beta2, this.eps], decayed, input));
   }
 }

@@ -30,12 +30,12 @@ export class Adamax extends SlotOptimizer {
     return stepBefore;
   }
 
-  protected update({ theta, grad, slots: [m, u], lr, weightDecay }: UpdateInput): void {
-    const mNew = tf.add(tf.mul(m, this.beta1), tf.mul(grad, 1 - this.beta1));
-    const uNew = tf.maximum(tf.mul(u, this.beta2), tf.add(tf.abs(grad), this.eps));
-    let upd = tf.div(mNew, tf.add(uNew, this.eps));
-    if (weightDecay > 0) upd = tf.add(upd, tf.mul(theta, weightDecay));
-    theta.assign(tf.sub(theta, tf.mul(upd, lr)));
+  protected update({ theta, grad, slots: [m, u], lr, weightDecay, scalar: c }: UpdateInput): void {
+    const mNew = tf.add(tf.mul(m, c(this.beta1)), tf.mul(grad, c(1 - this.beta1)));
+    const uNew = tf.maximum(tf.mul(u, c(this.beta2)), tf.add(tf.abs(grad), c(this.eps)));
+    let upd = tf.div(mNew, tf.add(uNew, c(this.eps)));
+    if (weightDecay > 0) upd = tf.add(upd, tf.mul(theta, c(weightDecay)));
+    theta.assign(tf.sub(theta, tf.mul(upd, c(lr))));
     m.assign(mNew);
     u.assign(uNew);
   }

@@ -29,12 +29,12 @@ export class BertAdam extends SlotOptimizer {
     return stepBefore;
   }
 
-  protected update({ theta, grad, slots: [m, v], lr, weightDecay }: UpdateInput): void {
-    const mNew = tf.add(tf.mul(m, this.beta1), tf.mul(grad, 1 - this.beta1));
-    const vNew = tf.add(tf.mul(v, this.beta2), tf.mul(tf.square(grad), 1 - this.beta2));
-    let upd = tf.div(mNew, tf.add(tf.sqrt(vNew), this.eps));
-    if (weightDecay > 0) upd = tf.add(upd, tf.mul(theta, weightDecay));
-    theta.assign(tf.sub(theta, tf.mul(upd, lr)));
+  protected update({ theta, grad, slots: [m, v], lr, weightDecay, scalar: c }: UpdateInput): void {
+    const mNew = tf.add(tf.mul(m, c(this.beta1)), tf.mul(grad, c(1 - this.beta1)));
+    const vNew = tf.add(tf.mul(v, c(this.beta2)), tf.mul(tf.square(grad), c(1 - this.beta2)));
+    let upd = tf.div(mNew, tf.add(tf.sqrt(vNew), c(this.eps)));
+    if (weightDecay > 0) upd = tf.add(upd, tf.mul(theta, c(weightDecay)));
+    theta.assign(tf.sub(theta, tf.mul(upd, c(lr))));
     m.assign(mNew);
     v.assign(vNew);
   }

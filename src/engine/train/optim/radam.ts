@@ -42,21 +42,21 @@ export class RAdam extends SlotOptimizer {
     return stepBefore + 1;
   }
 
-  protected update({ theta, grad, slots: [m, v], lr, stepBefore, weightDecay }: UpdateInput): void {
+  protected update({ theta, grad, slots: [m, v], lr, stepBefore, weightDecay, scalar: c }: UpdateInput): void {
     const t = stepBefore + 1;
-    const mNew = tf.add(tf.mul(m, this.beta1), tf.mul(grad, 1 - this.beta1));
-    const vNew = tf.add(tf.mul(v, this.beta2), tf.mul(tf.square(grad), 1 - this.beta2));
+    const mNew = tf.add(tf.mul(m, c(this.beta1)), tf.mul(grad, c(1 - this.beta1)));
+    const vNew = tf.add(tf.mul(v, c(this.beta2)), tf.mul(tf.square(grad), c(1 - this.beta2)));
     const { rho, rhoInf } = radamRho(this.beta2, t);
     const bc1 = 1 - this.beta1 ** t;
     let next: tf.Tensor;
     if (rho >= RADAM_RHO_THRESHOLD) {
       const rect = Math.sqrt(((((((1 - this.beta2 ** t) * (rho - 4)) / (rhoInf - 4)) * (rho - 2)) / rho) * rhoInf) / (rhoInf - 2));
-      next = tf.sub(theta, tf.mul(tf.div(mNew, tf.add(tf.sqrt(vNew), this.eps)), (lr * rect) / bc1));
+      next = tf.sub(theta, tf.mul(tf.div(mNew, tf.add(tf.sqrt(vNew), c(this.eps))), c((lr * rect) / bc1)));
     } else {
-      next = tf.sub(theta, tf.mul(mNew, lr / bc1));
+      next = tf.sub(theta, tf.mul(mNew, c(lr / bc1)));
     }
     // θ − θ·(wd·lr), not θ·(1 − wd·lr), whose float32 factor would lose most of the decay's digits.
-    if (weightDecay !== 0) next = tf.sub(next, tf.mul(next, weightDecay * lr));
+    if (weightDecay !== 0) next = tf.sub(next, tf.mul(next, c(weightDecay * lr)));
     theta.assign(next);
     m.assign(mNew);
     v.assign(vNew);

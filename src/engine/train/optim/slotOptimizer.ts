@@ -9,6 +9,8 @@ export interface UpdateInput {
   /** The gradient after per-parameter clipping (float32). */
   grad: tf.Tensor;
   slots: tf.Variable[];
+  /** A float32 scalar of `v`, shared by every update of this step (see SlotOptimizer.stepScalar). */
+  scalar: (v: number) => tf.Scalar;
   /** The scheduled learning rate for this update. */
   lr: number;
   /** This parameter's update count before this update (torch state['step']). */
@@ -27,8 +29,8 @@ interface ParamEntry {
 }
 
 /** torch clip_grad_norm_ on one tensor: g · min(1, max / (‖g‖ + 1e-6)). */
-function clipPerParam(g: tf.Tensor, maxNorm: number): tf.Tensor {
-  const coef = tf.minimum(tf.div(maxNorm, tf.add(tf.norm(g), 1e-6)), 1);
+function clipPerParam(g: tf.Tensor, maxNorm: number, scalar: (v: number) => tf.Scalar): tf.Tensor {
+  const coef = tf.minimum(tf.div(scalar(maxNorm), tf.add(tf.norm(g), scalar(1e-6))), scalar(1));
   return tf.mul(g, coef);
 }
 
@@ -61,6 +63,8 @@ export abstract class SlotOptimizer {
   private readonly byName = new Map<string, ParamEntry>();
   private globalStep = 0;
   private disposed = false;
+  /** This step's scalars by value; null outside step(). */
+  private stepScalars: Map<number | '-0', tf.Scalar> | null = null;
 
   constructor(params: readonly TrainableParam[], opts: CommonOptimizerOptions, defaults: Required<CommonOptimizerOptions>) {
     const o = { ...defaults, ...stripUndefined(opts) };
@@ -112,6 +116,35 @@ export abstract class SlotOptimizer {
   step(grads: GradMap, lr: LearningRate): void {
     this.checkAlive();
     const gradMap = grads instanceof Map ? grads : new Map(Object.entries(grads));
+    this.stepScalars = new Map();
+    try {
+      this.updateAll(gradMap, lr);
+    } finally {
+      tf.dispose([...this.stepScalars.values()]);
+      this.stepScalars = null;
+    }
+    this.globalStep += 1;
+  }
+
+  /**
+   * The scalar tensor of `v` for this step, created on first use and disposed when the step ends. Update rules
+   * take their constants (β, 1 − β, ε, lr/bc₁, …) from here rather than as JS numbers, which tfjs turns into a
+   * new scalar tensor at every use: on webgpu each of those is an upload, ~8 per parameter and step. The value
+   * is the same float32 either way, so the arithmetic is unchanged.
+   */
+  private stepScalar(v: number): tf.Scalar {
+    const memo = this.stepScalars;
+    if (memo === null) throw new Error('optimizer: step scalars are only available inside step()');
+    const key = Object.is(v, -0) ? '-0' : v; // a Map would take −0 for 0
+    let s = memo.get(key);
+    if (s === undefined) {
+      s = tf.keep(tf.scalar(v, 'float32'));
+      memo.set(key, s);
+    }
+    return s;
+  }
+
+  private updateAll(gradMap: Map<string, tf.Tensor>, lr: LearningRate): void {
     for (const name of gradMap.keys()) {
       if (!this.byName.has(name)) throw new Error(`optimizer: gradient given for unknown parameter '${name}'`);
     }
@@ -129,11 +162,13 @@ export abstract class SlotOptimizer {
       const slots = entry.slots;
       tf.tidy(() => {
         let grad = g === undefined ? tf.zerosLike(entry.variable) : g.dtype === 'float32' ? g : g.toFloat();
-        if (this.maxGradNorm > 0) grad = clipPerParam(grad, this.maxGradNorm);
+        const scalar = (v: number) => this.stepScalar(v);
+        if (this.maxGradNorm > 0) grad = clipPerParam(grad, this.maxGradNorm, scalar);
         this.update({
           theta: entry.variable,
           grad,
           slots,
+          scalar,
           lr: rate,
           stepBefore: entry.steps,
           weightDecay: entry.decays ? this.weightDecay : 0,
@@ -141,7 +176,6 @@ export abstract class SlotOptimizer {
       });
       entry.steps += 1;
     }
-    this.globalStep += 1;
   }
 
   /** A copy of the state; slot values are read back asynchronously so a GPU backend is not stalled. */
