@@ -8,7 +8,8 @@ import { parseExperiment, type Experiment } from '../../engine/experiment/experi
 import { torchExportFiles } from '../../engine/export/torch/torchExport.ts';
 import { BertTokenizer } from '../../engine/tokenizer/bertTokenizer.ts';
 import { buildMultiTaskModel, variantExtensionFor } from '../../engine/model/modelFactory.ts';
-import { runTaskOrder, type TaskSplits } from '../../engine/train/trainer.ts';
+import { runTaskOrder } from '../../engine/train/microBatchSchedule.ts';
+import type { TaskSplits } from '../../engine/train/trainer.ts';
 import { trainRowsFor } from '../../engine/train/trainSubset.ts';
 import { dataSourceOf } from '../experimentDataSource.ts';
 import { initNodeBackend } from '../nodeBackend.ts';

@@ -2,7 +2,8 @@ import type { LoadedSplit } from '../../data/shardReader.ts';
 import type { Experiment } from '../../experiment/experimentSchema.ts';
 import { exportCheckpointFiles } from '../../train/exportCheckpoint.ts';
 import type { MultiTaskModel } from '../../model/multiTaskModel.ts';
-import { runTaskOrder, Trainer, type TaskSplits } from '../../train/trainer.ts';
+import { runTaskOrder } from '../../train/microBatchSchedule.ts';
+import { Trainer, type TaskSplits } from '../../train/trainer.ts';
 import { planMicroBatches, type PlannedMicroBatch } from './batchPlan.ts';
 import { torchExportReadme } from './readme.ts';
 
