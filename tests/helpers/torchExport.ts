@@ -2,12 +2,11 @@ import { execFile } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { repoRoot } from './shared.ts';
 
 /** Debian's torch lives under /usr/bin/python3; the tests use it whatever python3 PATH finds. */
 export const PYTHON = process.env.TASKSCOPE_TORCH_PYTHON ?? '/usr/bin/python3';
 
-export const trainPyTemplate = () => readFile(join(repoRoot, 'src/engine/export/torch/template/train.py'), 'utf8');
+export { readTorchTemplate } from '../../src/cli/commands/exportTorch.ts';
 
 export async function writeFiles(dir: string, files: ReadonlyMap<string, string | Uint8Array>): Promise<void> {
   for (const [name, content] of files) {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../helpers/nodeBackends.ts';
 import { tinyExperiment, tinyModel, toySplits } from '../helpers/tinyTraining.ts';
-import { readLog, runTorch, trainPyTemplate, writeFiles } from '../helpers/torchExport.ts';
+import { readLog, readTorchTemplate, runTorch, writeFiles } from '../helpers/torchExport.ts';
 import { torchExportFiles } from '../../src/engine/export/torch/torchExport.ts';
 import { lastEvaluation, parseRunLog } from '../../src/engine/export/torch/importRun.ts';
 import { Trainer } from '../../src/engine/train/trainer.ts';
@@ -41,7 +41,7 @@ async function exportAndTrain(over: Partial<ExperimentInput>, dir: string) {
   if (exp.variant.kind === 'mtdnn') encoder.dispose();
   const vocabText = Array.from({ length: TINY_VOCAB }, (_, i) => `[unused${i}]`).join('\n') + '\n';
   const before = tf.memory().numTensors;
-  const files = await torchExportFiles({ experiment: exp, model, data, vocabText, doLowerCase: true, trainPy: await trainPyTemplate() });
+  const files = await torchExportFiles({ experiment: exp, model, data, vocabText, doLowerCase: true, template: await readTorchTemplate() });
   expect(tf.memory().numTensors).toBe(before); // the export leaves no tensor behind
   await writeFiles(dir, files);
   const steps: StepEvent[] = [];
@@ -145,6 +145,37 @@ describe('export-torch: torchrun data parallel', () => {
   }, 300_000);
 });
 
+describe('export-torch: a resumed run', () => {
+  it("cut at step 5 and resumed with --resume gives the uncut run's 12 losses (dropout on: the generator state is restored)", async () => {
+    const dir = join(root, 'resume');
+    const over: Partial<ExperimentInput> = {
+      encoderDropout: 0.1,
+      tasks: [
+        { name: 'RTE', dropout: 0.1 },
+        { name: 'STS-B', dropout: 0.1 },
+      ],
+      sampler: { kind: 'sqrt' },
+      gradAccumulation: 2,
+      epochs: 3,
+    };
+    await exportAndTrain(over, dir);
+    const args = (out: string, steps: number) => ['--out', join(dir, out), '--max-steps', String(steps), '--threads', '1'];
+    await runTorch(dir, args('whole', 12));
+    await runTorch(dir, args('cut', 5));
+    await runTorch(dir, [...args('cut', 12), '--resume']);
+    const whole = (await readLog(join(dir, 'whole', 'log.jsonl'))).filter((l) => l.type === 'step');
+    const cut = (await readLog(join(dir, 'cut', 'log.jsonl'))).filter((l) => l.type === 'step');
+    expect(cut.map((l) => l.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    expect(cut.map((l) => l.tasks)).toEqual(whole.map((l) => l.tasks));
+    const worst = Math.max(...cut.map((l, i) => Math.abs(l.loss - whole[i].loss)));
+    console.log(`resume at step 5: worst |Δloss| over 12 steps ${worst.toExponential(2)}`);
+    expect(worst).toBeLessThan(1e-6);
+    const status = (await readLog(join(dir, 'cut', 'log.jsonl'))).filter((l) => l.type === 'status').map((l) => `${l.status}:${l.step}`);
+    // The cut run's lines after step 5 are dropped; the resumed run starts at 5 and stops at 12 of 24.
+    expect(status).toEqual(['running:5', 'stopped:12']);
+  }, 300_000);
+});
+
 describe('export-torch: what it refuses, and bad logs on import', () => {
   it('refuses SMART, Gated-BERT and F1 decision thresholds, naming each field', async () => {
     const exp = tinyExperiment({
@@ -152,7 +183,7 @@ describe('export-torch: what it refuses, and bad logs on import', () => {
       variant: { kind: 'gated' },
       tasks: [{ name: 'MRPC', thresholdHoldout: 0.2 }, { name: 'STS-B' }],
     });
-    await expect(torchExportFiles({ experiment: exp, model: null as never, data: {}, vocabText: '', doLowerCase: true, trainPy: '' })).rejects.toThrow(
+    await expect(torchExportFiles({ experiment: exp, model: null as never, data: {}, vocabText: '', doLowerCase: true, template: new Map() })).rejects.toThrow(
       'export-torch: tiny:\n  smart.enabled: SMART adversarial training is not in the exported trainer\n' +
         '  variant.kind: gated (Gated-BERT) is not in the exported trainer (mtdnn, embert, pals are)\n' +
         '  tasks.0.thresholdHoldout: F1 decision thresholds are not in the exported trainer',

@@ -39,8 +39,18 @@ describe('export-torch → train.py → import-run', () => {
     const notes: string[] = [];
     await runExportTorchCli({ config, out: exportDir, cache: join(tmp, 'shards') }, (l) => notes.push(l));
     expect(notes).toContain('RTE: 48 training rows, 277 dev rows');
-    expect((await readdir(exportDir)).sort()).toEqual(['README.md', 'data', 'experiment.json', 'export.json', 'init', 'plan.jsonl', 'train.py']);
-    expect((await readFile(join(exportDir, 'plan.jsonl'), 'utf8')).trim().split('\n')).toHaveLength(6); // 3 + 3 batches of 16
+    expect((await readdir(exportDir)).sort()).toEqual([
+      'README.md',
+      'data',
+      'experiment.json',
+      'export.json',
+      'init',
+      'schedule-check.jsonl',
+      'taskscope_torch',
+      'train.py',
+    ]);
+    // train.py generates the schedule; the check file holds the whole (short) run here: 3 + 3 batches of 16.
+    expect((await readFile(join(exportDir, 'schedule-check.jsonl'), 'utf8')).trim().split('\n')).toHaveLength(6);
     await expect(runExportTorchCli({ config, out: exportDir, cache: join(tmp, 'shards') }, () => {})).rejects.toThrow(
       `--out: ${exportDir} is not empty; export into a new folder`,
     );
@@ -49,7 +59,7 @@ describe('export-torch → train.py → import-run', () => {
     await mkdir(join(trainRun, 'checkpoint'), { recursive: true });
     await writeFile(join(trainRun, 'checkpoint', 'experiment.json'), await readFile(join(exportDir, 'experiment.json'), 'utf8'));
     await runExportTorchCli({ run: trainRun, out: join(tmp, 'export-of-run'), cache: join(tmp, 'shards') }, () => {});
-    for (const f of ['export.json', 'plan.jsonl', 'data/RTE/train.jsonl', 'init/heads.json']) {
+    for (const f of ['export.json', 'schedule-check.jsonl', 'data/RTE/train.jsonl', 'init/heads.json', 'taskscope_torch/schedule.py']) {
       expect(await readFile(join(tmp, 'export-of-run', f), 'utf8')).toBe(await readFile(join(exportDir, f), 'utf8'));
     }
     await expect(runExportTorchCli({ run: join(tmp, 'nowhere'), out: join(tmp, 'x'), cache: join(tmp, 'shards') }, () => {})).rejects.toThrow(
