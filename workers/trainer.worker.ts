@@ -28,7 +28,7 @@ import { configJsonOf, freshModel, modelFromConfig, specsFor } from './trainer/b
 import { LiveRun } from './trainer/liveRun.ts';
 import { loadCachedCheckpoint } from './trainer/modelCache.ts';
 import { deleteRun, getRun, listRuns, putRun } from './trainer/runStore.ts';
-import { importedRunRecord } from './trainer/importedRun.ts';
+import { importTorchRunFiles } from './trainer/importTorchRun.ts';
 import { loadRunData } from './trainer/runData.ts';
 import { SelectionJob } from './trainer/selectionJob.ts';
 import { workerSelectionEnv, type EncoderInit } from './trainer/selectionEnv.ts';
@@ -415,8 +415,9 @@ const api = {
 
   /** The run's latest weights as an HF folder (config.json, vocab.txt, model.safetensors, heads.json, …) zipped. */
   /** A run trained by an export-torch folder (its files by path inside the folder) stored as a run of this browser. */
-  async importTorchRun(files: [string, string][]): Promise<RunRecord> {
-    const record = importedRunRecord(new Map(files), `torch-${Date.now().toString(36)}`);
+  /** A train.py run folder (paths inside it → contents); head importance and correlation are computed here on its checkpoint. */
+  async importTorchRun(files: [string, Blob][]): Promise<RunRecord> {
+    const record = await importTorchRunFiles(new Map(files), `torch-${Date.now().toString(36)}`);
     await putRun(record);
     return record;
   },

@@ -6,7 +6,7 @@ import { fixtureModelDir, glueDir } from '../helpers/shared.ts';
 import { readLog, runTorch } from '../helpers/torchExport.ts';
 import { runExportTorchCli } from '../../src/cli/commands/exportTorch.ts';
 import { runImportRunCli } from '../../src/cli/commands/importRun.ts';
-import { importedRunRecord } from '../../workers/trainer/importedRun.ts';
+import { importTorchRunFiles } from '../../workers/trainer/importTorchRun.ts';
 
 let tmp: string;
 beforeAll(async () => {
@@ -96,11 +96,18 @@ describe('export-torch → train.py → import-run', () => {
     expect(report.torchImportanceMaxDifference).toBeLessThan(1e-4);
     const torchImportance = JSON.parse(await readFile(join(runDir, 'importance.json'), 'utf8')).tasks;
     expect(torchImportance.RTE.examples).toBe(12);
-    // The browser's import (Results → "Import PyTorch run") builds its stored run from the same files.
-    const picked = new Map<string, string>();
-    for (const f of ['log.jsonl', 'metrics.json', 'import.json', 'checkpoint/config.json', 'checkpoint/experiment.json'])
-      picked.set(f, await readFile(join(imported, f), 'utf8'));
-    const record = importedRunRecord(picked, 'torch-test', '2026-01-01T00:00:00.000Z');
+    // The page's import (Results → "Import PyTorch run"): the trainer worker loads train.py's --out folder itself and
+    // measures head importance on the imported checkpoint; no import-run numbers are involved.
+    const picked = new Map<string, Blob>();
+    for (const f of [
+      'log.jsonl',
+      'metrics.json',
+      'data/RTE/dev.jsonl',
+      'data/WNLI/dev.jsonl',
+      ...(await readdir(join(runDir, 'checkpoint'))).map((n) => `checkpoint/${n}`),
+    ])
+      picked.set(f, new Blob([await readFile(join(runDir, f))]));
+    const record = await importTorchRunFiles(picked, 'torch-test', '2026-01-01T00:00:00.000Z', 12);
     expect(record).toMatchObject({
       id: 'torch-test',
       name: 'torch-roundtrip (PyTorch)',
@@ -112,10 +119,21 @@ describe('export-torch → train.py → import-run', () => {
     expect(record.evaluation).toEqual(lastEval);
     expect(record.losses.map((p) => `${p.step}:${p.task}`)).toEqual(steps.map((s) => `${s.step}:${s.task}`));
     expect(record.losses.map((p) => p.loss)).toEqual(steps.map((s) => s.loss));
-    expect(record.importance!.tasks.RTE).toEqual(report.importance.RTE.normalized);
+    expect(record.importance!.probeRows).toEqual({ RTE: 12, WNLI: 12 });
+    for (const t of ['RTE', 'WNLI']) {
+      const mine = record.importance!.tasks[t];
+      // The same engine computation as import-run's, and PyTorch's own measure on the trained weights within 1e-4.
+      expect(mine).toEqual(report.importance[t].normalized);
+      const worst = Math.max(...mine.flatMap((row, l) => row.map((v, h) => Math.abs(v - torchImportance[t].normalized[l][h]))));
+      console.log(`${t}: head importance, worker import vs train.py: max |Δ| ${worst.toExponential(2)}`);
+      expect(worst).toBeLessThan(1e-4);
+    }
     expect(record.correlation!.kendall_tau_b.tasks).toEqual(['RTE', 'WNLI']);
-    expect(() => importedRunRecord(new Map([['log.jsonl', picked.get('log.jsonl')!]]), 'x')).toThrow(
-      'checkpoint/experiment.json is missing: pick the folder train.py wrote (--out), after `taskscope import-run` on it',
+    expect(record.correlation!.spearman.values[0][1]).toBeCloseTo(report.correlation.spearman.values[0][1], 12);
+    picked.delete('data/RTE/dev.jsonl');
+    picked.delete('data/WNLI/dev.jsonl');
+    await expect(importTorchRunFiles(picked, 'x')).rejects.toThrow(
+      'no data/<task>/dev.jsonl in the folder: head importance needs the dev rows train.py copies there',
     );
     expect(report.correlation.kendall_tau_b.tasks).toEqual(['RTE', 'WNLI']);
     expect(report.correlation.spearman.values[0][1]).toBe(report.correlation.spearman.values[1][0]);

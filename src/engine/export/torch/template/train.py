@@ -21,6 +21,7 @@ import datetime
 import json
 import math
 import os
+import shutil
 import time
 
 import torch
@@ -194,11 +195,18 @@ def main():
         emit({'type': 'status', 'status': status, 'step': steps})
         summary = {'status': status, 'step': steps, 'totalSteps': total_steps, 'backend': f'torch {torch.__version__} {device}',
                    'world': world, 'seed': export['seed'], 'wallSeconds': time.time() - started, 'evaluation': c['lastEval'],
-                   'examplesPerSec': c['rows'] / max(c['trainSeconds'], 1e-9), 'exportDir': HERE}
+                   'examplesPerSec': c['rows'] / max(c['trainSeconds'], 1e-9), 'exportDir': HERE, 'padId': pad_id,
+                   'evalBatchSize': export['evalBatchSize']}
         model.save(os.path.join(out, 'checkpoint'), init_dir, experiment, summary)
         with open(os.path.join(out, 'metrics.json'), 'w') as f:
             f.write(json.dumps(json.loads(json_line(summary)), indent=2) + '\n')
         log.close()
+        # The dev rows go with the run, so Taskscope's page can measure head importance on the imported model.
+        for t in tasks:
+            src = os.path.join(HERE, 'data', t['name'], 'dev.jsonl')
+            if os.path.exists(src):
+                os.makedirs(os.path.join(out, 'data', t['name']), exist_ok=True)
+                shutil.copyfile(src, os.path.join(out, 'data', t['name'], 'dev.jsonl'))
         if args.importance_rows > 0:
             imp = mask_importance(model, tasks, dev, pad_id, device, args.importance_rows)
             with open(os.path.join(out, 'importance.json'), 'w') as f:
