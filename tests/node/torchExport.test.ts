@@ -39,6 +39,13 @@ async function exportAndTrain(over: Partial<ExperimentInput>, dir: string) {
   const encoder = buildEncoder(exp, { vocabSize: TINY_VOCAB });
   const model = exp.variant.kind === 'mtdnn' ? tinyModel(exp) : buildMultiTaskModel(exp, encoder, { extension: variantExtensionFor(exp, encoder) });
   if (exp.variant.kind === 'mtdnn') encoder.dispose();
+  // Gated-BERT starts with small task scales and adapters (N(0, 0.02²)) and zero gates, so its additions barely move the
+  // loss; scaled up (and the gates made non-uniform) they change it by far more than the tolerance, so the comparison tests them.
+  for (const [name, v] of model.namedVariables()) {
+    if (name.startsWith('gated.task_emb_')) tf.tidy(() => v.assign(tf.onesLike(v)));
+    if (name.startsWith('gated.gate_')) tf.tidy(() => v.assign(tf.randomNormal(v.shape, 0, 0.05, 'float32', 7)));
+    if (name.startsWith('gated.task.')) tf.tidy(() => v.assign(tf.mul(v, 10)));
+  }
   const vocabText = Array.from({ length: TINY_VOCAB }, (_, i) => `[unused${i}]`).join('\n') + '\n';
   const before = tf.memory().numTensors;
   const files = await torchExportFiles({ experiment: exp, model, data, vocabText, doLowerCase: true, template: await readTorchTemplate() });
@@ -53,7 +60,7 @@ async function exportAndTrain(over: Partial<ExperimentInput>, dir: string) {
 }
 
 describe('export-torch: the exported trainer matches Taskscope step for step', () => {
-  for (const variant of ['mtdnn', 'embert', 'pals'] as const) {
+  for (const variant of ['mtdnn', 'embert', 'pals', 'gated'] as const) {
     it(`${variant}: first ${STEPS} losses within 1e-5 (dropout off, same batches, adamax + warmup + clipping)`, async () => {
       const dir = join(root, variant);
       const { steps } = await exportAndTrain(
@@ -177,15 +184,13 @@ describe('export-torch: a resumed run', () => {
 });
 
 describe('export-torch: what it refuses, and bad logs on import', () => {
-  it('refuses SMART, Gated-BERT and F1 decision thresholds, naming each field', async () => {
+  it('refuses SMART and F1 decision thresholds, naming each field', async () => {
     const exp = tinyExperiment({
       smart: { enabled: true },
-      variant: { kind: 'gated' },
       tasks: [{ name: 'MRPC', thresholdHoldout: 0.2 }, { name: 'STS-B' }],
     });
     await expect(torchExportFiles({ experiment: exp, model: null as never, data: {}, vocabText: '', doLowerCase: true, template: new Map() })).rejects.toThrow(
       'export-torch: tiny:\n  smart.enabled: SMART adversarial training is not in the exported trainer\n' +
-        '  variant.kind: gated (Gated-BERT) is not in the exported trainer (mtdnn, embert, pals are)\n' +
         '  tasks.0.thresholdHoldout: F1 decision thresholds are not in the exported trainer',
     );
   });

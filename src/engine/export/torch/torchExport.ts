@@ -46,7 +46,6 @@ export interface TorchExportInput {
 export function unsupportedForTorch(exp: Experiment): string[] {
   const out: string[] = [];
   if (exp.smart.enabled) out.push('smart.enabled: SMART adversarial training is not in the exported trainer');
-  if (exp.variant.kind === 'gated') out.push('variant.kind: gated (Gated-BERT) is not in the exported trainer (mtdnn, embert, pals are)');
   exp.tasks.forEach((t, i) => {
     if (t.thresholdHoldout) out.push(`tasks.${i}.thresholdHoldout: F1 decision thresholds are not in the exported trainer`);
   });

@@ -108,8 +108,8 @@ class Bert(nn.Module):
         self.act = act_fn(config.get('hidden_act', 'gelu'))
         self.variant = variant
         self.ext = Extension(ext_tensors) if ext_tensors else None
-        if variant['kind'] not in ('mtdnn', 'embert', 'pals'):
-            raise ValueError(f'variant {variant["kind"]} is not in this exported trainer (mtdnn, embert, pals)')
+        if variant['kind'] not in ('mtdnn', 'embert', 'pals', 'gated'):
+            raise ValueError(f'variant {variant["kind"]} is not in this exported trainer (mtdnn, embert, pals, gated)')
 
     def ext_param_names(self, task_id):
         """Extension tensors a batch of task `task_id` reaches (PALs: only that task's; EmBERT: whole tables)."""
@@ -120,6 +120,18 @@ class Bert(nn.Module):
         return list(self.ext.names)
 
     def forward(self, ids, types, mask, task_id, head_mask=None):
+        if self.variant['kind'] != 'gated':
+            return self.encode(ids, types, mask, task_id, head_mask)
+        # Gated-BERT's gate reads the flattened sequence: every batch is padded to gated_seq_len, outputs cut back.
+        T = ids.shape[1]
+        S = self.ext.get('gated.gate_q.weight').shape[1] // self.c['hidden_size']
+        if T > S:
+            raise ValueError(f'Gated-BERT: a batch of {T} tokens is longer than gated_seq_len {S}')
+        pad = lambda x, v: F.pad(x, (0, S - T), value=v)
+        h, pooled = self.encode(pad(ids, self.c.get('pad_token_id', 0)), pad(types, 0), pad(mask, 0), task_id, head_mask)
+        return h[:, :T], pooled
+
+    def encode(self, ids, types, mask, task_id, head_mask=None):
         c = self.c
         B, T = ids.shape
         H = c['hidden_size']
@@ -136,7 +148,10 @@ class Bert(nn.Module):
         for l, layer in enumerate(self.encoder.layer):
             s = layer.attention.self
             q, k, v = s.query(h), s.key(h), s.value(h)
-            if kind == 'embert':
+            if kind == 'gated' and l == len(self.encoder.layer) - 1:
+                dq, dk, dv = self.gated_deltas(h, task_id)
+                q, k, v = q + dq, k + dk, v + dv
+            elif kind in ('embert', 'gated'):
                 pre = f'embert.layer.{l}.task_emb_'
                 if self.ext.has(pre + 'q'):
                     q = q + self.ext.get(pre + 'q')[task_id]
@@ -156,6 +171,36 @@ class Bert(nn.Module):
             h = layer.output.LayerNorm(ffn + attn)
         pooled = torch.tanh(self.pooler.dense(h[:, 0]))
         return h, pooled
+
+    def gated_deltas(self, h, i):
+        """Gated-BERT's last-layer additions for task i (src/engine/model/variants/gatedAttention.ts): own low-rank Q/K
+        adapters scaled by c1, the other tasks' adapters mixed by softmax gates over the flattened sequence scaled by
+        c2, and the task's value adapter scaled by cV."""
+        ext = self.ext
+        B, S, H = h.shape
+        T = ext.get('gated.task_emb_q1').shape[0]
+        low = lambda j, kind: ext_linear(ext, f'gated.task.{j}.{kind}_up', ext_linear(ext, f'gated.task.{j}.{kind}_down', h))
+        row = lambda name: ext.get(f'gated.task_emb_{name}')[i].view(1, 1, -1)
+        flat = h.reshape(B, S * H)
+
+        def mixture(gate, kind):
+            g = torch.softmax(ext_linear(ext, f'gated.gate_{gate}', flat), -1)
+            total = None
+            for j in range(T):
+                if j != i:
+                    term = g[:, j].view(B, 1, 1) * low(j, kind)
+                    total = term if total is None else total + term
+            return total
+
+        q = row('q1') * low(i, 'query')
+        k = row('k1') * low(i, 'key')
+        mq, mk = mixture('q', 'query'), mixture('k', 'key')
+        if mq is not None:
+            q = q + row('q2') * mq
+        if mk is not None:
+            k = k + row('k2') * mk
+        v = row('v') * ext_linear(ext, f'gated.task.{i}.value', h)
+        return q, k, v
 
     def pal(self, l, h, i, bias, ap):
         """PAL(h) = GELU(V_D · MultiHeadAttn(V_E · h)) on the layer input (Bert-n-Pals BERTPals)."""
