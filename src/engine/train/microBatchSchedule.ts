@@ -39,12 +39,17 @@ export interface MicroBatch {
 
 /** Where a schedule is; plain JSON, part of a train state (same field names as TrainStateMeta). */
 export interface MicroBatchScheduleState {
+  /** Micro-batches consumed (step · gradAccumulation). */
   microStep: number;
+  /** 0-based epoch the next batch belongs to, and how many of its batches are consumed. */
   epoch: number;
   epochPosition: number;
+  /** Epochs fully consumed. */
   completedEpochs: number;
+  /** Sampler generator at the start of `epoch` (its task order is drawn from it) and now. */
   epochRngState: RngState;
   rngState: RngState;
+  /** Each task's batch reader, by task name. */
   readers: Record<string, BatchPosition>;
   siwlm: SiwlmCounterState | null;
 }
