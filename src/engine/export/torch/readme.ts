@@ -45,10 +45,11 @@ the same losses as an uncut run. Resume with the same number of processes (the d
 
 Output in \`--out\`: \`log.jsonl\` (Taskscope's step/eval/status lines), \`metrics.json\`, \`checkpoint/\` (HF
 layout: config.json, vocab.txt, tokenizer_config.json, model.safetensors with BertModel tensor names, plus
-heads.json, extension.safetensors for a variant, experiment.json). \`--importance-rows N\` also writes
-\`importance.json\` (head importance on N dev rows per task). Bring the run back into Taskscope with
-\`taskscope import-run <out>\` (Taskscope's dev metrics, head importance and task correlation on the trained
-checkpoint, in \`import.json\`); Results → "Import PyTorch run" then shows it in the browser.
+heads.json, extension.safetensors for a variant, experiment.json), \`data/<task>/dev.jsonl\` (the dev rows) and
+\`train-state/\`. \`--importance-rows N\` also writes \`importance.json\` (head importance on N dev rows per task).
+Bring the run back into Taskscope: in the page, Results → "Import PyTorch run" and pick the \`--out\` folder (the
+page measures head importance and task correlation on the trained checkpoint itself); on the command line,
+\`taskscope import-run <out>\` (Taskscope's dev metrics, head importance and task correlation, in \`import.json\`).
 
 ## Several machines
 
