@@ -4,6 +4,7 @@ import { exportCheckpointFiles } from '../../train/exportCheckpoint.ts';
 import type { MultiTaskModel } from '../../model/multiTaskModel.ts';
 import { runTaskOrder } from '../../train/microBatchSchedule.ts';
 import { Trainer, type TaskSplits } from '../../train/trainer.ts';
+import { splitThresholdHoldout } from '../../train/trainSubset.ts';
 import { planMicroBatches, type PlannedMicroBatch } from './batchPlan.ts';
 import { torchExportReadme } from './readme.ts';
 
@@ -46,9 +47,6 @@ export interface TorchExportInput {
 export function unsupportedForTorch(exp: Experiment): string[] {
   const out: string[] = [];
   if (exp.smart.enabled) out.push('smart.enabled: SMART adversarial training is not in the exported trainer');
-  exp.tasks.forEach((t, i) => {
-    if (t.thresholdHoldout) out.push(`tasks.${i}.thresholdHoldout: F1 decision thresholds are not in the exported trainer`);
-  });
   return out;
 }
 
@@ -94,7 +92,9 @@ export async function torchExportFiles(input: TorchExportInput): Promise<Map<str
   const totals = { totalSteps: trainer.totalSteps, scheduleTotal: trainer.scheduleTotal, epochLength: trainer.epochLength };
   trainer.dispose();
   const tasks = runTaskOrder(exp);
-  const train = Object.fromEntries(tasks.map((t) => [t.name, input.data[t.name].train]));
+  // thresholdHoldout rows leave the training rows as the trainer leaves them; train.py chooses F1 thresholds on them.
+  const parts = Object.fromEntries(tasks.map((t) => [t.name, splitThresholdHoldout(input.data[t.name].train, t, exp.seed)]));
+  const train = Object.fromEntries(tasks.map((t) => [t.name, parts[t.name].train]));
   const check = planMicroBatches(exp, train, Math.min(SCHEDULE_CHECK_LENGTH, totals.totalSteps * exp.gradAccumulation));
   const padIds = new Set(tasks.map((t) => input.data[t.name].train.manifest.padId));
   if (padIds.size !== 1) throw new Error(`export-torch: the tasks' data use different [PAD] ids (${[...padIds].join(', ')})`);
@@ -138,7 +138,9 @@ export async function torchExportFiles(input: TorchExportInput): Promise<Map<str
   files.set('schedule-check.jsonl', planLines(check));
   for (const t of tasks) {
     const d = input.data[t.name];
-    files.set(`data/${t.name}/train.jsonl`, splitRows(d.train));
+    files.set(`data/${t.name}/train.jsonl`, splitRows(parts[t.name].train));
+    const holdout = parts[t.name].holdout;
+    if (holdout) files.set(`data/${t.name}/holdout.jsonl`, splitRows(holdout));
     if (d.dev) files.set(`data/${t.name}/dev.jsonl`, splitRows(d.dev));
   }
   const init = await exportCheckpointFiles(input.model, { experiment: exp, vocabText: input.vocabText, doLowerCase: input.doLowerCase });

@@ -118,6 +118,9 @@ def main():
         p = os.path.join(HERE, 'data', t['name'], 'dev.jsonl')
         if os.path.exists(p):
             dev[t['name']] = read_jsonl(p)
+    # thresholdHoldout: the held-out training rows Taskscope split off (data/<task>/holdout.jsonl), for F1 thresholds.
+    holdout = {t['name']: read_jsonl(os.path.join(HERE, 'data', t['name'], 'holdout.jsonl')) for t in tasks
+               if os.path.exists(os.path.join(HERE, 'data', t['name'], 'holdout.jsonl'))}
     lengths = [[len(r['ids']) for r in rows] for rows in train]
     check_schedule(MicroBatchSchedule(experiment, tasks, lengths), export)
     schedule = MicroBatchSchedule(experiment, tasks, lengths)
@@ -178,7 +181,7 @@ def main():
               'tokensPerSec': c['tokens'] / c['trainSeconds'], 'etaSeconds': elapsed / step * (steps - step), 'elapsedSeconds': elapsed})
         every = lambda n: n > 0 and step % n == 0
         if rank == 0 and (r['epochEnd'] or every(export['evalEvery'])):
-            c['lastEval'] = evaluate(model, tasks, dev, export['evalBatchSize'], pad_id, device, step, r['epoch'])
+            c['lastEval'] = evaluate(model, tasks, dev, export['evalBatchSize'], pad_id, device, step, r['epoch'], holdout)
             c['lastEvalStep'] = step
             emit({'type': 'eval', **c['lastEval']})
         if every(args.save_every) and step < steps:
@@ -189,7 +192,7 @@ def main():
         save()
     if rank == 0:
         if c['lastEvalStep'] != steps:
-            c['lastEval'] = evaluate(model, tasks, dev, export['evalBatchSize'], pad_id, device, steps, c['epoch'])
+            c['lastEval'] = evaluate(model, tasks, dev, export['evalBatchSize'], pad_id, device, steps, c['epoch'], holdout)
             emit({'type': 'eval', **c['lastEval']})
         status = 'done' if steps == total_steps else 'stopped'
         emit({'type': 'status', 'status': status, 'step': steps})

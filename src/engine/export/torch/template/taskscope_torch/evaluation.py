@@ -105,7 +105,60 @@ def metric(name, preds, scores, labels):
 
 
 @torch.no_grad()
-def evaluate(model, tasks, dev, batch_size, pad_id, device, step, epoch):
+def predict(model, idx, kind, rows, batch_size, pad_id, device):
+    """Class ids (argmax), scores (softmax probabilities row-major, or the regression / ranking outputs), labels and the
+    summed loss of `rows`, as Taskscope's predictSplit gives them."""
+    preds, scores, labels = [], [], []
+    loss_sum = 0.0
+    for s in range(0, len(rows), batch_size):
+        chunk = rows[s:s + batch_size]
+        ids, types, mask, lab = make_batch(chunk, pad_id, device)
+        o = model(idx, ids, types, mask)
+        loss_sum += float(per_example_loss(kind, o, batch_targets(kind, lab)).mean()) * len(chunk)
+        if kind == 'regression':
+            p = o.view(-1)
+            preds += p.tolist()
+            scores += p.tolist()
+        elif kind == 'ranking':
+            g = o.view(-1, 2)
+            preds += F.one_hot(g.argmax(-1), 2).view(-1).float().tolist()
+            scores += o.view(-1).tolist()
+        else:
+            preds += o.argmax(-1).float().tolist()
+            scores += torch.softmax(o, -1).view(-1).tolist()
+        labels += lab.tolist()
+    return preds, scores, labels, loss_sum
+
+
+def best_f1_threshold(probs, labels):
+    """src/engine/metrics/f1Threshold.ts: every cut between sorted scores, the midpoint threshold, ties to the higher."""
+    positives = sum(labels)
+    if positives == 0:
+        raise ValueError('thresholdHoldout: the held-out rows have no positive label')
+    order = sorted(range(len(probs)), key=lambda i: -probs[i])
+    best = None
+    tp = 0
+    for k in range(1, len(order) + 1):
+        tp += labels[order[k - 1]]
+        score = probs[order[k - 1]]
+        nxt = probs[order[k]] if k < len(order) else -math.inf
+        if nxt == score:
+            continue
+        f = 2 * tp / (k + positives)
+        if best is None or f > best[1]:
+            best = ((score + nxt) / 2 if k < len(order) else 0, f)
+    return best
+
+
+def task_metrics(t, preds, scores, labels):
+    metrics = {m: metric(m, preds, scores, labels) for m in t['metrics']}
+    used = ['mcc'] if 'mcc' in t['metrics'] else t['metrics']
+    return metrics, sum(metrics[m] for m in used) / len(used)
+
+
+def evaluate(model, tasks, dev, batch_size, pad_id, device, step, epoch, holdout=None):
+    """Dev metrics per task; a task with held-out training rows (thresholdHoldout) gets its class predictions from the
+    F1-maximising threshold chosen there, its argmax metrics kept beside them, as Taskscope's evaluateTasks."""
     model.eval()
     out = []
     for idx, t in enumerate(tasks):
@@ -113,30 +166,18 @@ def evaluate(model, tasks, dev, batch_size, pad_id, device, step, epoch):
         if not rows:
             continue
         kind = model.heads[t['name']].snap['kind']
-        preds, scores, labels = [], [], []
-        loss_sum = 0.0
-        for s in range(0, len(rows), batch_size):
-            chunk = rows[s:s + batch_size]
-            ids, types, mask, lab = make_batch(chunk, pad_id, device)
-            o = model(idx, ids, types, mask)
-            loss_sum += float(per_example_loss(kind, o, batch_targets(kind, lab)).mean()) * len(chunk)
-            if kind == 'regression':
-                p = o.view(-1)
-                preds += p.tolist()
-                scores += p.tolist()
-            elif kind == 'ranking':
-                g = o.view(-1, 2)
-                preds += F.one_hot(g.argmax(-1), 2).view(-1).float().tolist()
-                scores += o.view(-1).tolist()
-            else:
-                preds += o.argmax(-1).float().tolist()
-                scores += torch.softmax(o, -1).view(-1).tolist()
-            labels += lab.tolist()
-        metrics = {m: metric(m, preds, scores, labels) for m in t['metrics']}
-        used = ['mcc'] if 'mcc' in t['metrics'] else t['metrics']
-        score = sum(metrics[m] for m in used) / len(used)
-        out.append({'task': t['name'], 'rows': len(labels), 'loss': loss_sum / max(1, len(labels)), 'metrics': metrics,
-                    'score': score})
+        preds, scores, labels, loss_sum = predict(model, idx, kind, rows, batch_size, pad_id, device)
+        metrics, score = task_metrics(t, preds, scores, labels)
+        entry = {'task': t['name'], 'rows': len(labels), 'loss': loss_sum / max(1, len(labels)), 'metrics': metrics, 'score': score}
+        held = (holdout or {}).get(t['name'])
+        if held:
+            _, h_scores, h_labels, _ = predict(model, idx, kind, held, batch_size, pad_id, device)
+            threshold, f1_held = best_f1_threshold(h_scores[1::2], h_labels)
+            decided = [1.0 if p >= threshold else 0.0 for p in scores[1::2]]
+            metrics_t, score_t = task_metrics(t, decided, scores, labels)
+            entry.update({'metrics': metrics_t, 'score': score_t, 'decision': {
+                'threshold': threshold, 'holdoutRows': len(held), 'holdoutF1': f1_held, 'argmaxMetrics': metrics}})
+        out.append(entry)
     model.train()
     glue = sum(t['score'] for t in out) / len(out) if out else float('nan')
     return {'step': step, 'epoch': epoch, 'tasks': out, 'glueScore': glue}
