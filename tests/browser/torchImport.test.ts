@@ -1,11 +1,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { useBackend } from '../helpers/nodeBackends.ts';
-import { fixtureModelDir, glueDir } from '../helpers/shared.ts';
-import { readLog, runTorch } from '../helpers/torchExport.ts';
+import { glueTorchExperiment, readLog, runFolderBlobs, runTorch } from '../helpers/torchExport.ts';
 import { runExportTorchCli } from '../../src/cli/commands/exportTorch.ts';
 import { importTorchRunFiles, IMPORT_IMPORTANCE_ROWS } from '../../workers/trainer/importTorchRun.ts';
 import type { RunRecord } from '../../workers/trainer/types.ts';
@@ -32,23 +31,7 @@ afterAll(async () => {
 /** Exports RTE + WNLI (48 rows each, the random-tiny fixture model) and trains it with train.py; returns the --out folder. */
 async function trainedRunFolder(): Promise<string> {
   const config = join(dir, 'exp.json');
-  writeFileSync(
-    config,
-    JSON.stringify({
-      name: 'torch-import',
-      tasks: [
-        { name: 'RTE', maxTrainRows: 48 },
-        { name: 'WNLI', maxTrainRows: 48 },
-      ],
-      model: { kind: 'dir', path: fixtureModelDir('random-tiny') },
-      data: { kind: 'glue-dir', path: glueDir },
-      epochs: 1,
-      batchSize: 16,
-      maxLength: 32,
-      seed: 5,
-      optimizer: { kind: 'adamax', lr: 1e-3 },
-    }),
-  );
+  writeFileSync(config, JSON.stringify(glueTorchExperiment('torch-import')));
   const exportDir = join(dir, 'export');
   await runExportTorchCli({ config, out: exportDir, cache: join(dir, 'shards') }, () => {});
   const runDir = join(dir, 'run');
@@ -96,15 +79,7 @@ describe('Results: import a PyTorch run', () => {
     const record = stored.find((r) => r.name === 'torch-import (PyTorch)')!;
     expect(record.importance!.probeRows).toEqual({ RTE: IMPORT_IMPORTANCE_ROWS, WNLI: IMPORT_IMPORTANCE_ROWS });
     // The engine's computation on the same files in Node (cpu backend), and PyTorch's own (train.py --importance-rows).
-    const files = new Map<string, Blob>();
-    for (const f of [
-      'log.jsonl',
-      'metrics.json',
-      'data/RTE/dev.jsonl',
-      'data/WNLI/dev.jsonl',
-      ...(await readdir(join(runDir, 'checkpoint'))).map((n) => `checkpoint/${n}`),
-    ])
-      files.set(f, new Blob([await readFile(join(runDir, f))]));
+    const files = await runFolderBlobs(runDir, ['RTE', 'WNLI']);
     const engine = await importTorchRunFiles(files, 'node');
     const torch = JSON.parse(await readFile(join(runDir, 'importance.json'), 'utf8')).tasks as Record<string, { normalized: number[][] }>;
     const worst = (a: number[][], b: number[][]) => Math.max(...a.flatMap((row, l) => row.map((v, k) => Math.abs(v - b[l][k]))));

@@ -2,8 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fixtureModelDir, glueDir } from '../helpers/shared.ts';
-import { readLog, runTorch } from '../helpers/torchExport.ts';
+import { glueTorchExperiment, readLog, runFolderBlobs, runTorch } from '../helpers/torchExport.ts';
 import { runExportTorchCli } from '../../src/cli/commands/exportTorch.ts';
 import { runImportRunCli } from '../../src/cli/commands/importRun.ts';
 import { importTorchRunFiles } from '../../workers/trainer/importTorchRun.ts';
@@ -17,24 +16,7 @@ afterAll(() => rm(tmp, { recursive: true, force: true }));
 describe('export-torch → train.py → import-run', () => {
   it('RTE (SAN head) + WNLI from the shared GLUE files: metrics, curves and head importance come back', async () => {
     const config = join(tmp, 'exp.json');
-    await writeFile(
-      config,
-      JSON.stringify({
-        name: 'torch-roundtrip',
-        tasks: [
-          { name: 'RTE', maxTrainRows: 48, head: 'san' },
-          { name: 'WNLI', maxTrainRows: 48 },
-        ],
-        model: { kind: 'dir', path: fixtureModelDir('random-tiny') },
-        data: { kind: 'glue-dir', path: glueDir },
-        epochs: 1,
-        batchSize: 16,
-        evalBatchSize: 64,
-        maxLength: 32,
-        seed: 5,
-        optimizer: { kind: 'adamax', lr: 1e-3 },
-      }),
-    );
+    await writeFile(config, JSON.stringify(glueTorchExperiment('torch-roundtrip', 'san')));
     const exportDir = join(tmp, 'export');
     const notes: string[] = [];
     await runExportTorchCli({ config, out: exportDir, cache: join(tmp, 'shards') }, (l) => notes.push(l));
@@ -98,15 +80,7 @@ describe('export-torch → train.py → import-run', () => {
     expect(torchImportance.RTE.examples).toBe(12);
     // The page's import (Results → "Import PyTorch run"): the trainer worker loads train.py's --out folder itself and
     // measures head importance on the imported checkpoint; no import-run numbers are involved.
-    const picked = new Map<string, Blob>();
-    for (const f of [
-      'log.jsonl',
-      'metrics.json',
-      'data/RTE/dev.jsonl',
-      'data/WNLI/dev.jsonl',
-      ...(await readdir(join(runDir, 'checkpoint'))).map((n) => `checkpoint/${n}`),
-    ])
-      picked.set(f, new Blob([await readFile(join(runDir, f))]));
+    const picked = await runFolderBlobs(runDir, ['RTE', 'WNLI']);
     const record = await importTorchRunFiles(picked, 'torch-test', '2026-01-01T00:00:00.000Z', 12);
     expect(record).toMatchObject({
       id: 'torch-test',
