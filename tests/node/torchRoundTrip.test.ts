@@ -27,6 +27,7 @@ describe('export-torch → train.py → import-run', () => {
       'experiment.json',
       'export.json',
       'init',
+      'mtdnn',
       'schedule-check.jsonl',
       'taskscope_torch',
       'train.py',

@@ -6,6 +6,7 @@ import { runTaskOrder } from '../../train/microBatchSchedule.ts';
 import { Trainer, type TaskSplits } from '../../train/trainer.ts';
 import { splitThresholdHoldout } from '../../train/trainSubset.ts';
 import { planMicroBatches, type PlannedMicroBatch } from './batchPlan.ts';
+import { mtdnnLayoutFiles } from './mtdnnLayout.ts';
 import { torchExportReadme } from './readme.ts';
 
 export const TORCH_EXPORT_FORMAT = 'taskscope-torch-export/1';
@@ -132,7 +133,6 @@ export async function torchExportFiles(input: TorchExportInput): Promise<Map<str
   const files = new Map<string, string | Uint8Array>();
   if (!input.template.has('train.py')) throw new Error('export-torch: the trainer template has no train.py');
   for (const [name, text] of input.template) files.set(name, text);
-  files.set('README.md', torchExportReadme(spec, check.length));
   files.set('experiment.json', `${JSON.stringify(exp, null, 2)}\n`);
   files.set('export.json', `${JSON.stringify(spec, null, 2)}\n`);
   files.set('schedule-check.jsonl', planLines(check));
@@ -143,6 +143,9 @@ export async function torchExportFiles(input: TorchExportInput): Promise<Map<str
     if (holdout) files.set(`data/${t.name}/holdout.jsonl`, splitRows(holdout));
     if (d.dev) files.set(`data/${t.name}/dev.jsonl`, splitRows(d.dev));
   }
+  const mtdnn = mtdnnLayoutFiles(exp, Object.fromEntries(tasks.map((t) => [t.name, { ...input.data[t.name], train: parts[t.name].train }])));
+  for (const [name, text] of mtdnn) files.set(name, text);
+  files.set('README.md', torchExportReadme(spec, check.length));
   const init = await exportCheckpointFiles(input.model, { experiment: exp, vocabText: input.vocabText, doLowerCase: input.doLowerCase });
   for (const [name, content] of init) files.set(`init/${name}`, content);
   return files;
