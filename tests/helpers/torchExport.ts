@@ -1,13 +1,13 @@
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { fixtureModelDir, glueDir } from './shared.ts';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { repoRoot } from './shared.ts';
 
 /** Debian's torch lives under /usr/bin/python3; the tests use it whatever python3 PATH finds. */
 export const PYTHON = process.env.TASKSCOPE_TORCH_PYTHON ?? '/usr/bin/python3';
 
-export const trainPyTemplate = () => readFile(join(repoRoot, 'src/engine/export/torch/template/train.py'), 'utf8');
+export { readTorchTemplate } from '../../src/cli/commands/exportTorch.ts';
 
 export async function writeFiles(dir: string, files: ReadonlyMap<string, string | Uint8Array>): Promise<void> {
   for (const [name, content] of files) {
@@ -55,4 +55,36 @@ export async function readLog(file: string): Promise<Record<string, any>[]> {
     .split('\n')
     .filter((l) => l.trim())
     .map((l) => JSON.parse(l));
+}
+
+/** A small export-torch experiment over the shared GLUE files: RTE (optionally with a SAN head) and WNLI, 48 rows each. */
+export function glueTorchExperiment(name: string, rteHead: 'linear' | 'san' = 'linear'): Record<string, unknown> {
+  return {
+    name,
+    tasks: [
+      { name: 'RTE', maxTrainRows: 48, head: rteHead },
+      { name: 'WNLI', maxTrainRows: 48 },
+    ],
+    model: { kind: 'dir', path: fixtureModelDir('random-tiny') },
+    data: { kind: 'glue-dir', path: glueDir },
+    epochs: 1,
+    batchSize: 16,
+    evalBatchSize: 64,
+    maxLength: 32,
+    seed: 5,
+    optimizer: { kind: 'adamax', lr: 1e-3 },
+  };
+}
+
+/** The files of a train.py --out folder that the page's import reads (log, metrics, checkpoint/, dev rows), as blobs. */
+export async function runFolderBlobs(runDir: string, tasks: readonly string[]): Promise<Map<string, Blob>> {
+  const names = [
+    'log.jsonl',
+    'metrics.json',
+    ...tasks.map((t) => `data/${t}/dev.jsonl`),
+    ...(await readdir(join(runDir, 'checkpoint'))).map((n) => `checkpoint/${n}`),
+  ];
+  const files = new Map<string, Blob>();
+  for (const f of names) files.set(f, new Blob([await readFile(join(runDir, f))]));
+  return files;
 }

@@ -5,14 +5,19 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../helpers/nodeBackends.ts';
 import { tinyExperiment, tinyModel, toySplits } from '../helpers/tinyTraining.ts';
-import { readLog, runTorch, trainPyTemplate, writeFiles } from '../helpers/torchExport.ts';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { PYTHON, readLog, readTorchTemplate, runTorch, writeFiles } from '../helpers/torchExport.ts';
+import { bestF1Threshold } from '../../src/engine/metrics/f1Threshold.ts';
+import { Rng } from '../../src/engine/runtime/rng.ts';
 import { torchExportFiles } from '../../src/engine/export/torch/torchExport.ts';
 import { lastEvaluation, parseRunLog } from '../../src/engine/export/torch/importRun.ts';
 import { Trainer } from '../../src/engine/train/trainer.ts';
 import type { StepEvent } from '../../src/engine/train/trainEvents.ts';
 import type { ExperimentInput } from '../../src/engine/experiment/experimentSchema.ts';
 import { buildEncoder, buildMultiTaskModel, variantExtensionFor } from '../../src/engine/model/modelFactory.ts';
-import { TINY_VOCAB } from '../helpers/tinyTraining.ts';
+import { TINY_VOCAB, toyRows } from '../helpers/tinyTraining.ts';
+import { memorySplit } from '../../src/engine/train/memorySplit.ts';
 
 let root: string;
 beforeAll(async () => {
@@ -26,7 +31,7 @@ afterAll(async () => {
 const STEPS = 20;
 
 /** Exports the experiment's fresh model, then trains that same model STEPS steps in Taskscope. */
-async function exportAndTrain(over: Partial<ExperimentInput>, dir: string) {
+async function exportAndTrain(over: Partial<ExperimentInput>, dir: string, data = toySplits(32, 16), scaleOf: (name: string) => number = () => 1) {
   const exp = tinyExperiment({
     encoderDropout: 0,
     tasks: [
@@ -35,25 +40,33 @@ async function exportAndTrain(over: Partial<ExperimentInput>, dir: string) {
     ],
     ...over,
   });
-  const data = toySplits(32, 16);
   const encoder = buildEncoder(exp, { vocabSize: TINY_VOCAB });
   const model = exp.variant.kind === 'mtdnn' ? tinyModel(exp) : buildMultiTaskModel(exp, encoder, { extension: variantExtensionFor(exp, encoder) });
   if (exp.variant.kind === 'mtdnn') encoder.dispose();
+  // Gated-BERT starts with small task scales and adapters (N(0, 0.02²)) and zero gates, so its additions barely move the
+  // loss; scaled up (and the gates made non-uniform) they change it by far more than the tolerance, so the comparison tests them.
+  for (const [name, v] of model.namedVariables()) {
+    if (name.startsWith('gated.task_emb_')) tf.tidy(() => v.assign(tf.onesLike(v)));
+    if (name.startsWith('gated.gate_')) tf.tidy(() => v.assign(tf.randomNormal(v.shape, 0, 0.05, 'float32', 7)));
+    if (name.startsWith('gated.task.')) tf.tidy(() => v.assign(tf.mul(v, 10)));
+    if (scaleOf(name) !== 1) tf.tidy(() => v.assign(tf.mul(v, scaleOf(name))));
+  }
   const vocabText = Array.from({ length: TINY_VOCAB }, (_, i) => `[unused${i}]`).join('\n') + '\n';
   const before = tf.memory().numTensors;
-  const files = await torchExportFiles({ experiment: exp, model, data, vocabText, doLowerCase: true, trainPy: await trainPyTemplate() });
+  const files = await torchExportFiles({ experiment: exp, model, data, vocabText, doLowerCase: true, template: await readTorchTemplate() });
   expect(tf.memory().numTensors).toBe(before); // the export leaves no tensor behind
   await writeFiles(dir, files);
   const steps: StepEvent[] = [];
   const trainer = new Trainer({ experiment: exp, model, data, onEvent: (e) => e.type === 'step' && steps.push(e) });
   for (let i = 0; i < STEPS; i++) await trainer.trainStep();
+  const evaluation = await trainer.evaluate();
   trainer.dispose();
   model.dispose();
-  return { exp, steps, files };
+  return { exp, steps, files, evaluation };
 }
 
 describe('export-torch: the exported trainer matches Taskscope step for step', () => {
-  for (const variant of ['mtdnn', 'embert', 'pals'] as const) {
+  for (const variant of ['mtdnn', 'embert', 'pals', 'gated'] as const) {
     it(`${variant}: first ${STEPS} losses within 1e-5 (dropout off, same batches, adamax + warmup + clipping)`, async () => {
       const dir = join(root, variant);
       const { steps } = await exportAndTrain(
@@ -145,17 +158,94 @@ describe('export-torch: torchrun data parallel', () => {
   }, 300_000);
 });
 
+describe('export-torch: F1 decision thresholds (thresholdHoldout)', () => {
+  it('MRPC with a quarter of its rows held out: same training rows (losses within 1e-5) and the same threshold and dev metrics', async () => {
+    const dir = join(root, 'threshold');
+    const pairs = (split: 'train' | 'dev', n: number, seed: number) => memorySplit('MRPC', split, toyRows('pair', n, seed), { type: 'classification' });
+    const data = { ...toySplits(32, 16), MRPC: { train: pairs('train', 40, 4), dev: pairs('dev', 24, 5) } };
+    const over: Partial<ExperimentInput> = {
+      tasks: [
+        { name: 'MRPC', dropout: 0, thresholdHoldout: 0.25 },
+        { name: 'STS-B', dropout: 0 },
+      ],
+      optimizer: { kind: 'adamax', lr: 1e-2 },
+      epochs: 3,
+    };
+    // The toy model barely separates MRPC's classes: with probabilities within 1e-5 of each other, float rounding
+    // between the frameworks (1e-7) can move a dev row across a cut between them. The classifier ×10 keeps them apart.
+    const { steps, files, evaluation } = await exportAndTrain(over, dir, data, (name) => (name.startsWith('heads.MRPC.') ? 10 : 1));
+    expect((files.get('data/MRPC/holdout.jsonl') as string).trim().split('\n')).toHaveLength(10);
+    expect((files.get('data/MRPC/train.jsonl') as string).trim().split('\n')).toHaveLength(30);
+    await runTorch(dir, ['--out', join(dir, 'run'), '--max-steps', String(STEPS), '--threads', '1']);
+    const log = await readLog(join(dir, 'run', 'log.jsonl'));
+    const py = log.filter((l) => l.type === 'step');
+    const worst = Math.max(...py.map((p, i) => Math.abs(p.loss - steps[i].loss)));
+    console.log(`thresholdHoldout: worst |Δloss| ${worst.toExponential(2)}`);
+    expect(worst).toBeLessThan(1e-5);
+    const ts = evaluation.tasks.find((t) => t.task === 'MRPC')!;
+    const pe = log
+      .filter((l) => l.type === 'eval')
+      .at(-1)!
+      .tasks.find((t: { task: string }) => t.task === 'MRPC');
+    expect(pe.decision.holdoutRows).toBe(10);
+    expect(Math.abs(pe.decision.threshold - ts.decision!.threshold)).toBeLessThan(1e-5);
+    expect(pe.decision.holdoutF1).toBeCloseTo(ts.decision!.holdoutF1, 9);
+    for (const m of ['acc', 'f1'] as const) {
+      expect(pe.metrics[m]).toBeCloseTo(ts.metrics[m]!, 9);
+      expect(pe.decision.argmaxMetrics[m]).toBeCloseTo(ts.decision!.argmaxMetrics![m]!, 9);
+    }
+    // The toy model does not separate the classes (its threshold is "all positive"), so the threshold search itself
+    // is checked on 300 seeded scores with ties: train.py's best_f1_threshold gives bestF1Threshold's answer exactly.
+    const rng = new Rng('f1-threshold');
+    const probs = Array.from({ length: 300 }, () => Math.fround(rng.int(120) / 120));
+    const labels = probs.map((p) => (rng.uniform() < p ? 1 : 0));
+    const script = 'import json,sys; from taskscope_torch.evaluation import best_f1_threshold as b; print(json.dumps(b(*json.loads(sys.argv[1]))))';
+    const { stdout } = await promisify(execFile)(PYTHON, ['-c', script, JSON.stringify([probs, labels])], { cwd: dir });
+    const want = bestF1Threshold(probs, labels);
+    expect(want.threshold).toBeGreaterThan(0.05); // a real cut, not "all positive"
+    expect(JSON.parse(stdout)).toEqual([want.threshold, want.f1]);
+  }, 300_000);
+});
+
+describe('export-torch: a resumed run', () => {
+  it("cut at step 5 and resumed with --resume gives the uncut run's 12 losses (dropout on: the generator state is restored)", async () => {
+    const dir = join(root, 'resume');
+    const over: Partial<ExperimentInput> = {
+      encoderDropout: 0.1,
+      tasks: [
+        { name: 'RTE', dropout: 0.1 },
+        { name: 'STS-B', dropout: 0.1 },
+      ],
+      sampler: { kind: 'sqrt' },
+      gradAccumulation: 2,
+      epochs: 3,
+    };
+    await exportAndTrain(over, dir);
+    const args = (out: string, steps: number) => ['--out', join(dir, out), '--max-steps', String(steps), '--threads', '1'];
+    await runTorch(dir, args('whole', 12));
+    await runTorch(dir, args('cut', 5));
+    await runTorch(dir, [...args('cut', 12), '--resume']);
+    const whole = (await readLog(join(dir, 'whole', 'log.jsonl'))).filter((l) => l.type === 'step');
+    const cut = (await readLog(join(dir, 'cut', 'log.jsonl'))).filter((l) => l.type === 'step');
+    expect(cut.map((l) => l.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    expect(cut.map((l) => l.tasks)).toEqual(whole.map((l) => l.tasks));
+    const worst = Math.max(...cut.map((l, i) => Math.abs(l.loss - whole[i].loss)));
+    console.log(`resume at step 5: worst |Δloss| over 12 steps ${worst.toExponential(2)}`);
+    expect(worst).toBeLessThan(1e-6);
+    const status = (await readLog(join(dir, 'cut', 'log.jsonl'))).filter((l) => l.type === 'status').map((l) => `${l.status}:${l.step}`);
+    // The cut run's lines after step 5 are dropped; the resumed run starts at 5 and stops at 12 of 24.
+    expect(status).toEqual(['running:5', 'stopped:12']);
+  }, 300_000);
+});
+
 describe('export-torch: what it refuses, and bad logs on import', () => {
-  it('refuses SMART, Gated-BERT and F1 decision thresholds, naming each field', async () => {
+  it('refuses SMART, naming the field', async () => {
     const exp = tinyExperiment({
       smart: { enabled: true },
-      variant: { kind: 'gated' },
-      tasks: [{ name: 'MRPC', thresholdHoldout: 0.2 }, { name: 'STS-B' }],
+      tasks: [{ name: 'MRPC' }, { name: 'STS-B' }],
     });
-    await expect(torchExportFiles({ experiment: exp, model: null as never, data: {}, vocabText: '', doLowerCase: true, trainPy: '' })).rejects.toThrow(
-      'export-torch: tiny:\n  smart.enabled: SMART adversarial training is not in the exported trainer\n' +
-        '  variant.kind: gated (Gated-BERT) is not in the exported trainer (mtdnn, embert, pals are)\n' +
-        '  tasks.0.thresholdHoldout: F1 decision thresholds are not in the exported trainer',
+    await expect(torchExportFiles({ experiment: exp, model: null as never, data: {}, vocabText: '', doLowerCase: true, template: new Map() })).rejects.toThrow(
+      'export-torch: tiny:\n  smart.enabled: SMART adversarial training is not in the exported trainer',
     );
   });
 

@@ -2,11 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fixtureModelDir, glueDir } from '../helpers/shared.ts';
-import { readLog, runTorch } from '../helpers/torchExport.ts';
+import { glueTorchExperiment, readLog, runFolderBlobs, runTorch } from '../helpers/torchExport.ts';
 import { runExportTorchCli } from '../../src/cli/commands/exportTorch.ts';
 import { runImportRunCli } from '../../src/cli/commands/importRun.ts';
-import { importedRunRecord } from '../../workers/trainer/importedRun.ts';
+import { importTorchRunFiles } from '../../workers/trainer/importTorchRun.ts';
 
 let tmp: string;
 beforeAll(async () => {
@@ -17,30 +16,24 @@ afterAll(() => rm(tmp, { recursive: true, force: true }));
 describe('export-torch → train.py → import-run', () => {
   it('RTE (SAN head) + WNLI from the shared GLUE files: metrics, curves and head importance come back', async () => {
     const config = join(tmp, 'exp.json');
-    await writeFile(
-      config,
-      JSON.stringify({
-        name: 'torch-roundtrip',
-        tasks: [
-          { name: 'RTE', maxTrainRows: 48, head: 'san' },
-          { name: 'WNLI', maxTrainRows: 48 },
-        ],
-        model: { kind: 'dir', path: fixtureModelDir('random-tiny') },
-        data: { kind: 'glue-dir', path: glueDir },
-        epochs: 1,
-        batchSize: 16,
-        evalBatchSize: 64,
-        maxLength: 32,
-        seed: 5,
-        optimizer: { kind: 'adamax', lr: 1e-3 },
-      }),
-    );
+    await writeFile(config, JSON.stringify(glueTorchExperiment('torch-roundtrip', 'san')));
     const exportDir = join(tmp, 'export');
     const notes: string[] = [];
     await runExportTorchCli({ config, out: exportDir, cache: join(tmp, 'shards') }, (l) => notes.push(l));
     expect(notes).toContain('RTE: 48 training rows, 277 dev rows');
-    expect((await readdir(exportDir)).sort()).toEqual(['README.md', 'data', 'experiment.json', 'export.json', 'init', 'plan.jsonl', 'train.py']);
-    expect((await readFile(join(exportDir, 'plan.jsonl'), 'utf8')).trim().split('\n')).toHaveLength(6); // 3 + 3 batches of 16
+    expect((await readdir(exportDir)).sort()).toEqual([
+      'README.md',
+      'data',
+      'experiment.json',
+      'export.json',
+      'init',
+      'mtdnn',
+      'schedule-check.jsonl',
+      'taskscope_torch',
+      'train.py',
+    ]);
+    // train.py generates the schedule; the check file holds the whole (short) run here: 3 + 3 batches of 16.
+    expect((await readFile(join(exportDir, 'schedule-check.jsonl'), 'utf8')).trim().split('\n')).toHaveLength(6);
     await expect(runExportTorchCli({ config, out: exportDir, cache: join(tmp, 'shards') }, () => {})).rejects.toThrow(
       `--out: ${exportDir} is not empty; export into a new folder`,
     );
@@ -49,7 +42,7 @@ describe('export-torch → train.py → import-run', () => {
     await mkdir(join(trainRun, 'checkpoint'), { recursive: true });
     await writeFile(join(trainRun, 'checkpoint', 'experiment.json'), await readFile(join(exportDir, 'experiment.json'), 'utf8'));
     await runExportTorchCli({ run: trainRun, out: join(tmp, 'export-of-run'), cache: join(tmp, 'shards') }, () => {});
-    for (const f of ['export.json', 'plan.jsonl', 'data/RTE/train.jsonl', 'init/heads.json']) {
+    for (const f of ['export.json', 'schedule-check.jsonl', 'data/RTE/train.jsonl', 'init/heads.json', 'taskscope_torch/schedule.py']) {
       expect(await readFile(join(tmp, 'export-of-run', f), 'utf8')).toBe(await readFile(join(exportDir, f), 'utf8'));
     }
     await expect(runExportTorchCli({ run: join(tmp, 'nowhere'), out: join(tmp, 'x'), cache: join(tmp, 'shards') }, () => {})).rejects.toThrow(
@@ -86,11 +79,10 @@ describe('export-torch → train.py → import-run', () => {
     expect(report.torchImportanceMaxDifference).toBeLessThan(1e-4);
     const torchImportance = JSON.parse(await readFile(join(runDir, 'importance.json'), 'utf8')).tasks;
     expect(torchImportance.RTE.examples).toBe(12);
-    // The browser's import (Results → "Import PyTorch run") builds its stored run from the same files.
-    const picked = new Map<string, string>();
-    for (const f of ['log.jsonl', 'metrics.json', 'import.json', 'checkpoint/config.json', 'checkpoint/experiment.json'])
-      picked.set(f, await readFile(join(imported, f), 'utf8'));
-    const record = importedRunRecord(picked, 'torch-test', '2026-01-01T00:00:00.000Z');
+    // The page's import (Results → "Import PyTorch run"): the trainer worker loads train.py's --out folder itself and
+    // measures head importance on the imported checkpoint; no import-run numbers are involved.
+    const picked = await runFolderBlobs(runDir, ['RTE', 'WNLI']);
+    const record = await importTorchRunFiles(picked, 'torch-test', '2026-01-01T00:00:00.000Z', 12);
     expect(record).toMatchObject({
       id: 'torch-test',
       name: 'torch-roundtrip (PyTorch)',
@@ -102,10 +94,21 @@ describe('export-torch → train.py → import-run', () => {
     expect(record.evaluation).toEqual(lastEval);
     expect(record.losses.map((p) => `${p.step}:${p.task}`)).toEqual(steps.map((s) => `${s.step}:${s.task}`));
     expect(record.losses.map((p) => p.loss)).toEqual(steps.map((s) => s.loss));
-    expect(record.importance!.tasks.RTE).toEqual(report.importance.RTE.normalized);
+    expect(record.importance!.probeRows).toEqual({ RTE: 12, WNLI: 12 });
+    for (const t of ['RTE', 'WNLI']) {
+      const mine = record.importance!.tasks[t];
+      // The same engine computation as import-run's, and PyTorch's own measure on the trained weights within 1e-4.
+      expect(mine).toEqual(report.importance[t].normalized);
+      const worst = Math.max(...mine.flatMap((row, l) => row.map((v, h) => Math.abs(v - torchImportance[t].normalized[l][h]))));
+      console.log(`${t}: head importance, worker import vs train.py: max |Δ| ${worst.toExponential(2)}`);
+      expect(worst).toBeLessThan(1e-4);
+    }
     expect(record.correlation!.kendall_tau_b.tasks).toEqual(['RTE', 'WNLI']);
-    expect(() => importedRunRecord(new Map([['log.jsonl', picked.get('log.jsonl')!]]), 'x')).toThrow(
-      'checkpoint/experiment.json is missing: pick the folder train.py wrote (--out), after `taskscope import-run` on it',
+    expect(record.correlation!.spearman.values[0][1]).toBeCloseTo(report.correlation.spearman.values[0][1], 12);
+    picked.delete('data/RTE/dev.jsonl');
+    picked.delete('data/WNLI/dev.jsonl');
+    await expect(importTorchRunFiles(picked, 'x')).rejects.toThrow(
+      'no data/<task>/dev.jsonl in the folder: head importance needs the dev rows train.py copies there',
     );
     expect(report.correlation.kendall_tau_b.tasks).toEqual(['RTE', 'WNLI']);
     expect(report.correlation.spearman.values[0][1]).toBe(report.correlation.spearman.values[1][0]);

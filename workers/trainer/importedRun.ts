@@ -5,15 +5,11 @@ import type { TaskCorrelationMatrix } from '../../src/engine/analysis/taskCorrel
 import type { HeadMatrix } from '../../src/engine/analysis/types.ts';
 import type { LossPoint, RunRecord } from './types.ts';
 
-/** What `taskscope import-run` adds to a run folder (import.json): Taskscope's analysis of the imported checkpoint. */
-interface ImportReport {
-  format: 'taskscope-import/1';
+/** Taskscope's analysis of the imported checkpoint (importedHeadAnalysis), computed where the run is imported. */
+export interface ImportedHeads {
   importance: Record<string, { examples: number; normalized: HeadMatrix }>;
-  correlation: { kendall_tau_b: NullableMatrix; spearman: NullableMatrix } | null;
+  correlation: { kendall_tau_b: TaskCorrelationMatrix; spearman: TaskCorrelationMatrix } | null;
 }
-type NullableMatrix = { tasks: string[]; values: (number | null)[][] };
-
-const nanFromNull = (m: NullableMatrix): TaskCorrelationMatrix => ({ ...m, values: m.values.map((r) => r.map((x) => x ?? NaN)) }) as TaskCorrelationMatrix;
 
 function json<T>(files: ReadonlyMap<string, string>, name: string, required: boolean): T | undefined {
   const text = files.get(name);
@@ -30,11 +26,15 @@ function json<T>(files: ReadonlyMap<string, string>, name: string, required: boo
 
 /**
  * A run trained by an export-torch folder, as a stored run of the workbench: loss curves from log.jsonl, the last
- * evaluation, and (when `taskscope import-run` has been run on the folder) the head importance and task
- * correlation Taskscope computed on the imported checkpoint. `files` maps paths inside the run folder
- * (`log.jsonl`, `metrics.json`, `import.json`, `checkpoint/config.json`, …) to their text.
+ * evaluation, and the head importance and task correlation Taskscope computed on the imported checkpoint (`heads`).
+ * `files` maps paths inside the run folder (`log.jsonl`, `metrics.json`, `checkpoint/config.json`, …) to their text.
  */
-export function importedRunRecord(files: ReadonlyMap<string, string>, id: string, now = new Date().toISOString()): RunRecord {
+export function importedRunRecord(
+  files: ReadonlyMap<string, string>,
+  id: string,
+  now = new Date().toISOString(),
+  heads: ImportedHeads | null = null,
+): RunRecord {
   const logText = files.get('log.jsonl');
   if (logText === undefined) throw new Error('log.jsonl is missing: pick the folder train.py wrote (--out)');
   const log = parseRunLog(logText, 'log.jsonl');
@@ -43,7 +43,6 @@ export function importedRunRecord(files: ReadonlyMap<string, string>, id: string
   if (configText === undefined) throw new Error('checkpoint/config.json is missing: the run has no trained checkpoint');
   const config = parseBertConfig(configText, 'checkpoint/config.json');
   const metrics = json<Record<string, unknown>>(files, 'metrics.json', false) ?? {};
-  const report = json<ImportReport>(files, 'import.json', false);
   const steps = log.filter((l) => l.type === 'step');
   const last = steps[steps.length - 1];
   const losses: LossPoint[] = steps.flatMap((s) => {
@@ -76,17 +75,15 @@ export function importedRunRecord(files: ReadonlyMap<string, string>, id: string
     totalSteps: num(last.totalSteps) || step,
     checkpointStep: null,
     evaluation: lastEvaluation(log),
-    importance: report
+    importance: heads
       ? {
           step,
           measure: 'mask',
-          tasks: Object.fromEntries(Object.entries(report.importance).map(([t, m]) => [t, m.normalized])),
-          probeRows: Object.fromEntries(Object.entries(report.importance).map(([t, m]) => [t, m.examples])),
+          tasks: Object.fromEntries(Object.entries(heads.importance).map(([t, m]) => [t, m.normalized])),
+          probeRows: Object.fromEntries(Object.entries(heads.importance).map(([t, m]) => [t, m.examples])),
         }
       : null,
-    correlation: report?.correlation
-      ? { step, kendall_tau_b: nanFromNull(report.correlation.kendall_tau_b), spearman: nanFromNull(report.correlation.spearman) }
-      : null,
+    correlation: heads?.correlation ? { step, ...heads.correlation } : null,
     lr: num(last.lr),
     examplesPerSec: num(last.examplesPerSec),
     etaSeconds: 0,

@@ -8,7 +8,8 @@ import { parseExperiment, type Experiment } from '../../engine/experiment/experi
 import { torchExportFiles } from '../../engine/export/torch/torchExport.ts';
 import { BertTokenizer } from '../../engine/tokenizer/bertTokenizer.ts';
 import { buildMultiTaskModel, variantExtensionFor } from '../../engine/model/modelFactory.ts';
-import { runTaskOrder, type TaskSplits } from '../../engine/train/trainer.ts';
+import { runTaskOrder } from '../../engine/train/microBatchSchedule.ts';
+import type { TaskSplits } from '../../engine/train/trainer.ts';
 import { trainRowsFor } from '../../engine/train/trainSubset.ts';
 import { dataSourceOf } from '../experimentDataSource.ts';
 import { initNodeBackend } from '../nodeBackend.ts';
@@ -24,8 +25,22 @@ export interface ExportTorchOptions {
 }
 
 /** The Python trainer shipped in every export (the repository's template, next to the engine code). Found from the
- * package root, so it is the same file whether the CLI runs from the sources or from the dist-cli bundle. */
-export const TRAIN_PY_TEMPLATE = join(packageRoot(), 'src/engine/export/torch/template/train.py');
+ * package root, so it is the same folder whether the CLI runs from the sources or from the dist-cli bundle. */
+export const TORCH_TEMPLATE_DIR = join(packageRoot(), 'src/engine/export/torch/template');
+
+/** The template's .py files by path relative to it (train.py, taskscope_torch/*.py); caches are left out. */
+export async function readTorchTemplate(dir = TORCH_TEMPLATE_DIR): Promise<Map<string, string>> {
+  const files = new Map<string, string>();
+  const walk = async (rel: string): Promise<void> => {
+    for (const e of await readdir(join(dir, rel), { withFileTypes: true })) {
+      const path = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory() && e.name !== '__pycache__') await walk(path);
+      else if (e.isFile() && e.name.endsWith('.py')) files.set(path, await readFile(join(dir, path), 'utf8'));
+    }
+  };
+  await walk('');
+  return new Map([...files].sort(([a], [b]) => a.localeCompare(b)));
+}
 
 async function readJson(file: string, what: string): Promise<unknown> {
   const text = await readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
@@ -100,7 +115,7 @@ export async function runExportTorchCli(o: ExportTorchOptions, note: (line: stri
       data,
       vocabText: initial.vocabText,
       doLowerCase: initial.doLowerCase,
-      trainPy: await readFile(TRAIN_PY_TEMPLATE, 'utf8'),
+      template: await readTorchTemplate(),
     });
     await writeExport(out, files);
     const spec = JSON.parse(files.get('export.json') as string) as { totalSteps: number };

@@ -8,7 +8,7 @@ import { experimentVariantOptions } from './experimentParameterCounts.ts';
 import type { VariantExtension } from './variants/variantExtension.ts';
 import { MultiTaskModel } from './multiTaskModel.ts';
 import { taskSpecFromRegistry, type TaskSpec } from './taskSpec.ts';
-import { runTaskOrder } from '../train/trainer.ts';
+import { runTaskOrder } from '../train/microBatchSchedule.ts';
 
 type RandomModel = Extract<Experiment['model'], { kind: 'random' }>;
 

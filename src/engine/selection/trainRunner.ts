@@ -5,7 +5,8 @@ import { buildMultiTaskModel, variantExtensionFor } from '../model/modelFactory.
 import type { MultiTaskModel } from '../model/multiTaskModel.ts';
 import type { TaskSpec } from '../model/taskSpec.ts';
 import type { TrainerEvent } from '../train/trainEvents.ts';
-import { Trainer, type TaskEntry, type TaskSplits } from '../train/trainer.ts';
+import type { TaskEntry } from '../train/microBatchSchedule.ts';
+import { Trainer, type TaskSplits } from '../train/trainer.ts';
 import type { LossExtras } from '../train/trainStep.ts';
 import type { EpochMetrics } from './gradtsTrial.ts';
 import { nowMs, secondsSince, type Metrics, type ModelSize, type SelectionTraining } from './selectionResult.ts';

@@ -1,19 +1,17 @@
 import * as tf from '@tensorflow/tfjs';
 import { parseSafetensors, serializeSafetensors } from '../checkpoint/safetensors.ts';
 import type { NamedTensor } from '../checkpoint/types.ts';
-import type { BatchPosition } from '../data/batchReader.ts';
 import type { Experiment } from '../experiment/experimentSchema.ts';
-import type { RngState } from '../runtime/rng.ts';
 import type { EvaluationResult } from './evaluate.ts';
+import type { MicroBatchScheduleState } from './microBatchSchedule.ts';
 import type { OptimizerKind, OptimizerState } from './optim/types.ts';
-import type { SiwlmCounterState } from './sampling/siwlm.ts';
 
 export const TRAIN_STATE_FORMAT = 'taskscope-train-state/1';
 const MODEL_PREFIX = 'model/';
 const OPTIM_PREFIX = 'optim/';
 
-/** Everything but the tensors: plain JSON. */
-export interface TrainStateMeta {
+/** Everything but the tensors: plain JSON. The schedule's position is MicroBatchScheduleState's fields. */
+export interface TrainStateMeta extends MicroBatchScheduleState {
   format: typeof TRAIN_STATE_FORMAT;
   savedAt: string;
   experiment: Experiment;
@@ -21,18 +19,6 @@ export interface TrainStateMeta {
   tasks: string[];
   /** Optimiser steps done. */
   step: number;
-  /** Micro-batches consumed (step · gradAccumulation). */
-  microStep: number;
-  /** 0-based epoch the next batch belongs to, and how many of its batches are consumed. */
-  epoch: number;
-  epochPosition: number;
-  /** Epochs fully consumed. */
-  completedEpochs: number;
-  /** Sampler generator at the start of `epoch` (its task order is drawn from it) and now. */
-  epochRngState: RngState;
-  rngState: RngState;
-  readers: Record<string, BatchPosition>;
-  siwlm: SiwlmCounterState | null;
   optimizer: { kind: OptimizerKind; step: number; paramSteps: Record<string, number> };
   /** Step of the last evaluation, so a resumed run does not repeat it. */
   lastEvalStep: number;

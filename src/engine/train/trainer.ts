@@ -1,117 +1,24 @@
 import * as tf from '@tensorflow/tfjs';
-import { BatchReader } from '../data/batchReader.ts';
 import type { LoadedSplit } from '../data/shardReader.ts';
 import type { Experiment } from '../experiment/experimentSchema.ts';
-import { Rng, type RngState } from '../runtime/rng.ts';
+import { Rng } from '../runtime/rng.ts';
 import { batchToTensors, disposeBatch, realTokens } from './batchTensors.ts';
 import { clipGradientsTensor, globalNorm } from './clipGradients.ts';
 import { evaluateTasks, type EvaluationResult } from './evaluate.ts';
 import type { MultiTaskModel } from '../model/multiTaskModel.ts';
 import { createOptimizer, type SlotOptimizer } from './optim/index.ts';
-import { SiwlmAlphaCounter } from './sampling/siwlm.ts';
+import { MicroBatchSchedule, runTaskOrder, type TaskEntry } from './microBatchSchedule.ts';
 import { lrAt, type ScheduleOptions } from './schedule.ts';
-import { epochTaskOrder, nominalEpochLength, type ScheduleContext } from './taskScheduler.ts';
+import { resumeDifferences } from './resumeDifferences.ts';
 import type { RunStatus, StepEvent, TrainerEvent } from './trainEvents.ts';
 import { assignVariables, decodeTrainState, encodeTrainState, readVariables, TRAIN_STATE_FORMAT, type TrainState, type TrainStateStore } from './trainState.ts';
 import { smartLossExtras, smartOptionsFromExperiment } from './smart.ts';
 import { splitThresholdHoldout } from './trainSubset.ts';
 import { accumulateGradients, microBatchGradients, type LossExtras } from './trainStep.ts';
 import { StepTelemetry } from './stepTelemetry.ts';
+import { describeNonFinite, NonFiniteLossError, yieldToEventLoop, type RunResult, type TrainerOptions, type TaskSplits } from './trainerTypes.ts';
 
-export type TaskEntry = Experiment['tasks'][number];
-
-/** A task's tokenized splits. */
-export interface TaskSplits {
-  train: LoadedSplit;
-  /** Labelled dev split for evaluation; without it the task is trained but not scored. */
-  dev?: LoadedSplit;
-}
-
-export interface TrainerOptions {
-  experiment: Experiment;
-  /** Must have a head for every task of the experiment (see `runTaskOrder` and `buildMultiTaskModel`). */
-  model: MultiTaskModel;
-  /** The training rows per task; the trainer itself keeps a task's thresholdHoldout fraction out of them. */
-  data: Readonly<Record<string, TaskSplits>>;
-  /** Where train states go (checkpointEvery, epoch ends, stop); none = no checkpoints. */
-  store?: TrainStateStore;
-  onEvent?: (e: TrainerEvent) => void;
-  /** KD / SMART terms (see LossExtras). */
-  lossExtras?: LossExtras;
-  /**
-   * A checksum of the initial weights (the caller's choice of hash), saved with every state: a resume
-   * with other initial weights is refused even when the experiment's `model` entry reads the same.
-   */
-  initialModelChecksum?: string;
-}
-
-export interface RunResult {
-  status: 'done' | 'stopped' | 'failed';
-  step: number;
-  /** The failure, for 'failed'. */
-  message?: string;
-  lastEvaluation: EvaluationResult | null;
-}
-
-/** The run stopped on a NaN/Inf loss or gradient; nothing was applied or saved from the bad step. */
-export class NonFiniteLossError extends Error {
-  constructor(
-    message: string,
-    readonly step: number,
-    readonly task: string,
-    readonly lastCheckpointStep: number | null,
-  ) {
-    super(message);
-    this.name = 'NonFiniteLossError';
-  }
-}
-
-/**
- * The run's task order: the experiment's, with the SIWLM central task moved first (task id 0 is the one the
- * intensive phase favours; Taskscope decision 6). Without `centralTask` the first listed task is central.
- */
-export function runTaskOrder(exp: Experiment): TaskEntry[] {
-  const tasks = [...exp.tasks];
-  if (!exp.siwlm.enabled || !exp.siwlm.centralTask) return tasks;
-  const i = tasks.findIndex((t) => t.name === exp.siwlm.centralTask);
-  if (i < 0) throw new Error(`siwlm.centralTask ${exp.siwlm.centralTask} is not one of the tasks`);
-  return [tasks[i], ...tasks.slice(0, i), ...tasks.slice(i + 1)];
-}
-
-/**
- * Experiment fields that may change between a save and a resume without changing the run's arithmetic.
- * `model` is not one of them: where both states carry the initial weights' checksum the weights are compared
- * instead of the entry (a model folder may move); `name` is not either, as the checkpoint's experiment.json
- * would name another experiment than the one trained.
- */
-const RESUME_FREE_FIELDS = ['evalEvery', 'checkpointEvery', 'backend', 'evalBatchSize', 'data'] as const;
-
-/** The experiment fields (and `initial weights`) in which a saved state differs from this run; [] = resumable. */
-export function resumeDifferences(
-  saved: { experiment: Experiment; initialModelChecksum?: string },
-  now: { experiment: Experiment; initialModelChecksum?: string },
-): string[] {
-  const a = saved.experiment as Record<string, unknown>;
-  const b = now.experiment as Record<string, unknown>;
-  const byChecksum = saved.initialModelChecksum !== undefined && now.initialModelChecksum !== undefined;
-  const differ = Object.keys({ ...a, ...b }).filter(
-    (k) => !(RESUME_FREE_FIELDS as readonly string[]).includes(k) && !(byChecksum && k === 'model') && JSON.stringify(a[k]) !== JSON.stringify(b[k]),
-  );
-  if (byChecksum && saved.initialModelChecksum !== now.initialModelChecksum) {
-    differ.push(`model (initial weights ${saved.initialModelChecksum!.slice(0, 12)}… saved, ${now.initialModelChecksum!.slice(0, 12)}… now)`);
-  }
-  return differ;
-}
-
-function describeNonFinite(x: number): string {
-  return Number.isNaN(x) ? 'NaN' : x > 0 ? 'Inf' : '-Inf';
-}
-
-/** Lets queued messages (pause/stop from the page) run between steps. */
-function yieldToEventLoop(): Promise<void> {
-  const g = globalThis as { setImmediate?: (f: () => void) => void };
-  return new Promise((r) => (g.setImmediate ? g.setImmediate(r) : setTimeout(r, 0)));
-}
+export { NonFiniteLossError, type RunResult, type TaskSplits, type TrainerOptions } from './trainerTypes.ts';
 
 /**
  * The step-wise multi-task trainer (MT-DNN `train.py`, docs/methods.md §1.5–1.8; SIWLM §2): every batch holds one task,
@@ -131,28 +38,17 @@ export class Trainer {
   readonly scheduleTotal: number;
   /** Micro-batches per epoch (the sampler's epoch length). */
   readonly epochLength: number;
-  private readonly totalMicro: number;
-  private readonly readers: BatchReader[];
+  private readonly schedule: MicroBatchSchedule;
   private readonly splits: TaskSplits[];
   /** Per task: training rows kept out to choose its F1 decision threshold (thresholdHoldout), if any. */
   private readonly holdouts: (LoadedSplit | undefined)[];
-  private readonly weights: number[];
-  private readonly scheduleCtx: ScheduleContext;
   private readonly lrOptions: ScheduleOptions;
-  private readonly siwlm: SiwlmAlphaCounter | null;
   private readonly store?: TrainStateStore;
   private readonly onEvent?: (e: TrainerEvent) => void;
   private readonly lossExtras?: LossExtras;
   private readonly initialModelChecksum?: string;
 
-  private rng: Rng;
-  private epoch = 0;
-  private epochOrder: number[] = [];
-  private epochPosition = 0;
-  private epochRngState: RngState;
-  private completedEpochs = 0;
   private stepCount = 0;
-  private microStep = 0;
   private lastEvalStep = -1;
   private lastCheckpointStep: number | null = null;
   private lastEvaluation: EvaluationResult | null = null;
@@ -175,7 +71,6 @@ export class Trainer {
     const smart = smartOptionsFromExperiment(exp.smart);
     this.lossExtras = opts.lossExtras ?? (smart ? smartLossExtras(smart) : undefined);
     this.tasks = runTaskOrder(exp);
-    const names = this.tasks.map((t) => t.name);
     for (const t of this.tasks) {
       const slot = this.model.slot(t.name);
       if (slot.choice !== t.head) throw new Error(`trainer: ${t.name} has a ${slot.choice} head but the experiment asks for ${t.head}`);
@@ -186,26 +81,18 @@ export class Trainer {
     const parts = this.tasks.map((t) => splitThresholdHoldout(opts.data[t.name].train, t, exp.seed));
     this.splits = this.tasks.map((t, i) => ({ ...opts.data[t.name], train: parts[i].train }));
     this.holdouts = parts.map((p) => p.holdout);
-    this.readers = this.tasks.map(
-      (t, i) => new BatchReader([this.splits[i].train], { batchSize: exp.batchSize, seed: trainReaderSeed(exp.seed, t.name), plan: exp.batches }),
+    this.schedule = new MicroBatchSchedule(
+      exp,
+      this.splits.map((s) => s.train),
     );
-    this.weights = this.tasks.map((t, i) => (!exp.siwlm.enabled ? 1 : i === 0 ? exp.siwlm.centralWeight : t.weight));
-    this.siwlm = exp.siwlm.enabled && exp.siwlm.alternation ? new SiwlmAlphaCounter(this.tasks.length) : null;
-    this.scheduleCtx = {
-      taskNames: names,
-      batchCounts: this.readers.map((r) => r.batchesPerEpoch),
-      sizes: this.splits.map((s) => s.train.rows),
-      totalEpochs: Math.max(1, Math.ceil(exp.epochs)),
-    };
-    // The real epoch length (MT-DNN with ratio > 0 subsamples auxiliary batches); a throwaway generator draws it.
-    this.epochLength = epochTaskOrder(exp.sampler, this.scheduleCtx, 0, new Rng(0)).length;
-    this.totalMicro = Math.max(1, Math.round(exp.epochs * this.epochLength));
+    this.epochLength = this.schedule.epochLength;
+    const totalMicro = Math.max(1, Math.round(exp.epochs * this.epochLength));
     // Accumulation runs across epoch ends (MT-DNN counts batches globally); a last partial group is never applied.
-    this.totalSteps = Math.floor(this.totalMicro / exp.gradAccumulation);
+    this.totalSteps = Math.floor(totalMicro / exp.gradAccumulation);
     if (this.totalSteps < 1) {
-      throw new Error(`trainer: ${this.totalMicro} batches do not fill one step of gradAccumulation ${exp.gradAccumulation}`);
+      throw new Error(`trainer: ${totalMicro} batches do not fill one step of gradAccumulation ${exp.gradAccumulation}`);
     }
-    this.scheduleTotal = Math.floor((exp.epochs * nominalEpochLength(exp.sampler, this.scheduleCtx)) / exp.gradAccumulation);
+    this.scheduleTotal = Math.floor((exp.epochs * this.schedule.nominalEpochLength) / exp.gradAccumulation);
     this.lrOptions = { base: exp.optimizer.lr, warmup: exp.schedule.warmup, kind: exp.schedule.kind };
 
     const o = exp.optimizer;
@@ -219,10 +106,6 @@ export class Trainer {
       decayFilter: o.decayFilter,
       maxGradNorm: o.maxGradNorm,
     });
-
-    this.rng = new Rng(`${exp.seed}/sampler`);
-    this.epochRngState = this.rng.getState();
-    this.beginEpoch(0);
   }
 
   get step(): number {
@@ -230,7 +113,7 @@ export class Trainer {
   }
 
   get currentEpoch(): number {
-    return this.epoch;
+    return this.schedule.currentEpoch;
   }
 
   get status(): RunStatus {
@@ -286,9 +169,9 @@ export class Trainer {
           if (!this.stopRequested) this.setStatus('running');
           continue;
         }
-        const epochsBefore = this.completedEpochs;
+        const epochsBefore = this.schedule.epochsCompleted;
         await this.trainStep();
-        const epochEnded = this.completedEpochs > epochsBefore;
+        const epochEnded = this.schedule.epochsCompleted > epochsBefore;
         const every = (n: number) => n > 0 && this.stepCount % n === 0;
         if (epochEnded || every(this.experiment.evalEvery)) await this.evaluate();
         if (this.store && (epochEnded || every(this.experiment.checkpointEvery))) await this.saveCheckpoint();
@@ -325,18 +208,14 @@ export class Trainer {
     let gradNormValue: number;
     let event: StepEvent;
     try {
-      let stepTask: number | undefined;
       for (let k = 0; k < exp.gradAccumulation; k++) {
-        const { taskIdx, batch } = this.nextMicroBatch(stepTask);
-        // The sampled modes draw one task per optimiser step (EmBERT/PALs sample when step % grad_acc == 0);
-        // MT-DNN accumulates whatever its batch list holds next, so its steps may mix tasks, as the seed's do.
-        if (this.experiment.sampler.kind !== 'mtdnn') stepTask = taskIdx;
+        const microStep = this.schedule.micro;
+        const { taskIdx, batch, weight } = this.schedule.next();
         const slot = this.model.slot(this.tasks[taskIdx].name);
-        const weight = this.weights[taskIdx] * (this.siwlm ? this.siwlm.next(taskIdx) : 1);
         const t = batchToTensors(batch, slot.spec.type, slot.spec.numLabels);
         try {
           const r = microBatchGradients(this.model, slot.spec.name, t, {
-            seed: dropoutSeed(exp.seed, this.microStep),
+            seed: dropoutSeed(exp.seed, microStep),
             weight,
             scale: 1 / exp.gradAccumulation,
             lossExtras: this.lossExtras,
@@ -347,7 +226,6 @@ export class Trainer {
         } finally {
           disposeBatch(t);
         }
-        this.microStep++;
         rows += batch.batchSize;
         tokens += realTokens(batch);
       }
@@ -379,7 +257,7 @@ export class Trainer {
         type: 'step',
         step: this.stepCount,
         totalSteps: this.totalSteps,
-        epoch: this.epoch,
+        epoch: this.schedule.currentEpoch,
         task: losses[losses.length - 1].task,
         tasks: losses.map((l) => l.task),
         weights: losses.map((l) => l.weight),
@@ -407,7 +285,7 @@ export class Trainer {
       this.model,
       this.tasks.map((t, i) => ({ spec: this.model.slot(t.name).spec, dev: this.splits[i].dev, holdout: this.holdouts[i] })),
       this.experiment.evalBatchSize,
-      { step: this.stepCount, epoch: this.epoch },
+      { step: this.stepCount, epoch: this.schedule.currentEpoch },
     );
     this.lastEvalStep = this.stepCount;
     this.lastEvaluation = result;
@@ -425,14 +303,7 @@ export class Trainer {
         experiment: this.experiment,
         tasks: this.tasks.map((t) => t.name),
         step: this.stepCount,
-        microStep: this.microStep,
-        epoch: this.epoch,
-        epochPosition: this.epochPosition,
-        completedEpochs: this.completedEpochs,
-        epochRngState: [...this.epochRngState] as RngState,
-        rngState: this.rng.getState(),
-        readers: Object.fromEntries(this.tasks.map((t, i) => [t.name, this.readers[i].position])),
-        siwlm: this.siwlm ? this.siwlm.getState() : null,
+        ...this.schedule.getState(),
         optimizer: opt,
         lastEvalStep: this.lastEvalStep,
         lastEvaluation: this.lastEvaluation,
@@ -453,27 +324,8 @@ export class Trainer {
     if (m.tasks.join(',') !== names.join(',')) throw new Error(`${origin}: tasks ${m.tasks.join(', ')} differ from this run's ${names.join(', ')}`);
     assignVariables(this.model.namedVariables(), state.model, origin);
     this.optimizer.setState(state.optimizer);
-    this.tasks.forEach((t, i) => {
-      const p = m.readers[t.name];
-      if (!p) throw new Error(`${origin}: no batch position for task ${t.name}`);
-      this.readers[i].restore(p);
-    });
-    this.rng = Rng.fromState(m.epochRngState);
-    this.epoch = m.epoch;
-    this.epochRngState = [...m.epochRngState] as RngState;
-    this.epochOrder = epochTaskOrder(this.experiment.sampler, this.scheduleCtx, m.epoch, this.rng);
-    if (this.rng.getState().join(',') !== m.rngState.join(','))
-      throw new Error(`${origin}: the sampler state does not reproduce epoch ${m.epoch}'s task order (data sizes changed?)`);
-    if (m.epochPosition > this.epochOrder.length)
-      throw new Error(`${origin}: epoch position ${m.epochPosition} is past the epoch's ${this.epochOrder.length} batches`);
-    this.epochPosition = m.epochPosition;
-    if (this.siwlm) {
-      if (!m.siwlm) throw new Error(`${origin}: no SIWLM counter state`);
-      this.siwlm.setState(m.siwlm);
-    }
+    this.schedule.setState(m, origin);
     this.stepCount = m.step;
-    this.microStep = m.microStep;
-    this.completedEpochs = m.completedEpochs;
     this.lastEvalStep = m.lastEvalStep;
     // States saved before lastEvaluation was kept have none; the final evaluation is then redone (see run()).
     this.lastEvaluation = m.lastEvaluation ?? null;
@@ -503,26 +355,6 @@ export class Trainer {
     this.optimizer.dispose();
   }
 
-  private beginEpoch(epoch: number): void {
-    this.epoch = epoch;
-    this.epochRngState = this.rng.getState();
-    this.epochOrder = epochTaskOrder(this.experiment.sampler, this.scheduleCtx, epoch, this.rng);
-    this.epochPosition = 0;
-    this.siwlm?.startEpoch(epoch);
-  }
-
-  /**
-   * The next entry of the epoch's task order and a batch of its task — or of `task`, which then overrides the
-   * entry (the entry is still consumed, so the sampler's stream and epoch lengths stay as without accumulation).
-   */
-  private nextMicroBatch(task?: number) {
-    if (this.epochPosition >= this.epochOrder.length) this.beginEpoch(this.epoch + 1);
-    const taskIdx = task ?? this.epochOrder[this.epochPosition];
-    this.epochPosition++;
-    if (this.epochPosition === this.epochOrder.length) this.completedEpochs++;
-    return { taskIdx, batch: this.readers[taskIdx].next() };
-  }
-
   private failNonFinite(what: string, step: number, task: string): never {
     const where = this.lastCheckpointStep === null ? 'no checkpoint was saved' : `last good checkpoint is step ${this.lastCheckpointStep}`;
     const message = `${what} at step ${step} on task ${task}; stopped, ${where}`;
@@ -538,11 +370,6 @@ export class Trainer {
     this.statusValue = status;
     this.onEvent?.({ type: 'status', status, step: this.stepCount, message });
   }
-}
-
-/** The seed of a task's training batch reader (row shuffling per epoch). */
-export function trainReaderSeed(seed: number, task: string): string {
-  return `${seed}/train/${task}`;
 }
 
 /** The dropout seed of the n-th batch of a run: a hash, so it needs no state of its own to resume. */

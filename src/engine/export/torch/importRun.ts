@@ -104,19 +104,18 @@ async function* labelledBatches(
   }
 }
 
-/** What Results shows for an imported run, computed by Taskscope itself on the imported model. */
-export async function analyseImportedRun(
+/**
+ * Head importance (mask measure) on each task's first `importanceRows` dev rows and the task correlation of the
+ * normalised matrices, computed on the imported model: what `import-run` and the page's import (in the trainer
+ * worker) both show.
+ */
+export async function importedHeadAnalysis(
   model: MultiTaskModel,
   dev: Readonly<Record<string, LoadedSplit>>,
-  opts: { evalBatchSize: number; importanceRows: number; step: number; epoch: number },
-): Promise<ImportedRunAnalysis> {
+  importanceRows: number,
+): Promise<Pick<ImportedRunAnalysis, 'importance' | 'correlation'>> {
   const tasks = model.tasks.filter((t) => dev[t]);
-  const evaluation = await evaluateTasks(
-    model,
-    tasks.map((t) => ({ spec: model.slot(t).spec, dev: dev[t] })),
-    opts.evalBatchSize,
-    { step: opts.step, epoch: opts.epoch },
-  );
+  const opts = { importanceRows };
   const importance: ImportedRunAnalysis['importance'] = {};
   for (const t of tasks) {
     const { spec } = model.slot(t);
@@ -135,5 +134,21 @@ export async function analyseImportedRun(
     Object.keys(matrices).length >= 2
       ? { kendall_tau_b: taskCorrelationMatrix(matrices, 'kendall_tau_b'), spearman: taskCorrelationMatrix(matrices, 'spearman') }
       : null;
-  return { evaluation, importance, correlation };
+  return { importance, correlation };
+}
+
+/** What `taskscope import-run` reports, computed by Taskscope itself on the imported model: dev metrics and the head analysis. */
+export async function analyseImportedRun(
+  model: MultiTaskModel,
+  dev: Readonly<Record<string, LoadedSplit>>,
+  opts: { evalBatchSize: number; importanceRows: number; step: number; epoch: number },
+): Promise<ImportedRunAnalysis> {
+  const tasks = model.tasks.filter((t) => dev[t]);
+  const evaluation = await evaluateTasks(
+    model,
+    tasks.map((t) => ({ spec: model.slot(t).spec, dev: dev[t] })),
+    opts.evalBatchSize,
+    { step: opts.step, epoch: opts.epoch },
+  );
+  return { evaluation, ...(await importedHeadAnalysis(model, dev, opts.importanceRows)) };
 }

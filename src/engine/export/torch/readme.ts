@@ -1,7 +1,7 @@
 import type { TorchExportSpec } from './torchExport.ts';
 
 /** README.md of an export folder: what is in it, how to run it on one machine and on a cluster. */
-export function torchExportReadme(spec: TorchExportSpec, microBatches: number): string {
+export function torchExportReadme(spec: TorchExportSpec, checkedMicroBatches: number): string {
   const tasks = spec.tasks.map((t) => `${t.name} (${t.head === 'san' ? 'SAN' : t.type})`).join(', ');
   return `# ${spec.name}: Taskscope experiment for PyTorch
 
@@ -12,15 +12,20 @@ schedule ${spec.schedule.kind} (warmup ${spec.schedule.warmup}), global clip ${s
 
 | file | what |
 | --- | --- |
-| train.py | the trainer (model, heads, losses, optimiser, schedule, evaluation, checkpoints) |
+| train.py | the entry point: arguments, the training loop, logging, checkpoints |
+| taskscope_torch/ | model.py (BERT, EmBERT, PALs), heads.py (heads, losses), schedule.py + rng.py (task sampling, batches, SIWLM), optim.py, step.py (one data-parallel step), evaluation.py (metrics, head importance), resume.py, safetensors_io.py |
 | experiment.json | the Taskscope experiment, as exported |
 | export.json | the resolved run: task order, step counts, optimiser and schedule values |
-| plan.jsonl | all ${microBatches} micro-batches in order: task index, row indices, loss weight, epoch |
+| schedule-check.jsonl | the run's first ${checkedMicroBatches} micro-batches as Taskscope drew them (task index, row indices, loss weight) |
 | data/<task>/train.jsonl, dev.jsonl | Taskscope's token ids (\`ids\`, \`segmentA\`, \`label\`, \`uid\`) |
+| mtdnn/ | the tasks and data as the original MT-DNN code base reads them: task_def.yml and <task>_{train,dev}.json (uid, label, token_id, type_id); see Taskscope's docs/torch-export.md for what does not map |
 | init/ | the starting weights: HF BERT folder (config.json, vocab.txt, model.safetensors) + heads.json (+ extension.safetensors) |
 
-The task sampling (MT-DNN, SIWLM, annealed, …), the row shuffling and the SIWLM loss weights were drawn by
-Taskscope for this seed and are replayed from plan.jsonl, so the run sees the batches Taskscope's trainer would.
+train.py generates the micro-batch sequence itself, from the seed and data/, with a port of Taskscope's seeded
+generator and sampler (taskscope_torch/schedule.py): MT-DNN mix_opt/ratio or annealed / proportional / sqrt /
+uniform / temperature sampling, the \`batches\` mode (fixed, fixed-contents, reshuffle), the SIWLM loss weights, one
+task per optimiser step and gradient accumulation. At start it checks that its first micro-batches are the ones in
+schedule-check.jsonl and stops if not. \`python3 -m taskscope_torch.schedule --count N .\` prints the first N.
 
 ## One machine
 
@@ -33,14 +38,19 @@ stdout to log files, stderr to the console as well); newer torch releases do not
 
 Each micro-batch is split across the processes and the gradients are summed with all_reduce, so any number of
 processes computes the same updates as one (up to float rounding). \`--max-steps N\` stops early, \`--threads N\`
-sets torch's threads per process, \`--save-every N\` writes intermediate checkpoints.
+sets torch's threads per process, \`--save-every N\` writes intermediate checkpoints and the train state.
+
+A run saves its train state (weights, optimiser, schedule position, each process's generator) in
+\`<out>/train-state/\` when it ends or stops and every \`--save-every\` steps; \`--resume\` continues from it with
+the same losses as an uncut run. Resume with the same number of processes (the dropout generators are per process).
 
 Output in \`--out\`: \`log.jsonl\` (Taskscope's step/eval/status lines), \`metrics.json\`, \`checkpoint/\` (HF
 layout: config.json, vocab.txt, tokenizer_config.json, model.safetensors with BertModel tensor names, plus
-heads.json, extension.safetensors for a variant, experiment.json). \`--importance-rows N\` also writes
-\`importance.json\` (head importance on N dev rows per task). Bring the run back into Taskscope with
-\`taskscope import-run <out>\` (Taskscope's dev metrics, head importance and task correlation on the trained
-checkpoint, in \`import.json\`); Results → "Import PyTorch run" then shows it in the browser.
+heads.json, extension.safetensors for a variant, experiment.json), \`data/<task>/dev.jsonl\` (the dev rows) and
+\`train-state/\`. \`--importance-rows N\` also writes \`importance.json\` (head importance on N dev rows per task).
+Bring the run back into Taskscope: in the page, Results → "Import PyTorch run" and pick the \`--out\` folder (the
+page measures head importance and task correlation on the trained checkpoint itself); on the command line,
+\`taskscope import-run <out>\` (Taskscope's dev metrics, head importance and task correlation, in \`import.json\`).
 
 ## Several machines
 

@@ -2,8 +2,11 @@ import type { LoadedSplit } from '../../data/shardReader.ts';
 import type { Experiment } from '../../experiment/experimentSchema.ts';
 import { exportCheckpointFiles } from '../../train/exportCheckpoint.ts';
 import type { MultiTaskModel } from '../../model/multiTaskModel.ts';
-import { runTaskOrder, Trainer, type TaskSplits } from '../../train/trainer.ts';
+import { runTaskOrder } from '../../train/microBatchSchedule.ts';
+import { Trainer, type TaskSplits } from '../../train/trainer.ts';
+import { splitThresholdHoldout } from '../../train/trainSubset.ts';
 import { planMicroBatches, type PlannedMicroBatch } from './batchPlan.ts';
+import { mtdnnLayoutFiles } from './mtdnnLayout.ts';
 import { torchExportReadme } from './readme.ts';
 
 export const TORCH_EXPORT_FORMAT = 'taskscope-torch-export/1';
@@ -37,18 +40,14 @@ export interface TorchExportInput {
   data: Readonly<Record<string, TaskSplits>>;
   vocabText: string;
   doLowerCase: boolean;
-  /** The text of template/train.py. */
-  trainPy: string;
+  /** The files of template/ (train.py, taskscope_torch/*.py) by path relative to it. */
+  template: ReadonlyMap<string, string>;
 }
 
 /** What the exported trainer cannot reproduce; the export refuses rather than train something else. */
 export function unsupportedForTorch(exp: Experiment): string[] {
   const out: string[] = [];
   if (exp.smart.enabled) out.push('smart.enabled: SMART adversarial training is not in the exported trainer');
-  if (exp.variant.kind === 'gated') out.push('variant.kind: gated (Gated-BERT) is not in the exported trainer (mtdnn, embert, pals are)');
-  exp.tasks.forEach((t, i) => {
-    if (t.thresholdHoldout) out.push(`tasks.${i}.thresholdHoldout: F1 decision thresholds are not in the exported trainer`);
-  });
   return out;
 }
 
@@ -73,13 +72,17 @@ function splitRows(s: LoadedSplit): string {
   return lines.join('\n') + '\n';
 }
 
+/** Micro-batches written to schedule-check.jsonl: train.py generates the sequence itself and checks it starts with these. */
+export const SCHEDULE_CHECK_LENGTH = 64;
+
 function planLines(plan: PlannedMicroBatch[]): string {
-  return plan.map((p) => JSON.stringify(p)).join('\n') + '\n';
+  return plan.map(({ task, rows, weight }) => JSON.stringify({ task, rows, weight })).join('\n') + '\n';
 }
 
 /**
- * The files of a PyTorch export of one experiment (paths relative to the export folder): train.py, README.md,
- * experiment.json, export.json, plan.jsonl (every micro-batch of the run), data/<task>/{train,dev}.jsonl
+ * The files of a PyTorch export of one experiment (paths relative to the export folder): train.py and
+ * taskscope_torch/ (the template), README.md, experiment.json, export.json, schedule-check.jsonl (the run's first
+ * micro-batches, which train.py's own schedule must reproduce), data/<task>/{train,dev}.jsonl
  * (Taskscope's token ids) and init/ (the starting weights as an HF folder + heads.json + extension.safetensors).
  */
 export async function torchExportFiles(input: TorchExportInput): Promise<Map<string, string | Uint8Array>> {
@@ -90,8 +93,10 @@ export async function torchExportFiles(input: TorchExportInput): Promise<Map<str
   const totals = { totalSteps: trainer.totalSteps, scheduleTotal: trainer.scheduleTotal, epochLength: trainer.epochLength };
   trainer.dispose();
   const tasks = runTaskOrder(exp);
-  const train = Object.fromEntries(tasks.map((t) => [t.name, input.data[t.name].train]));
-  const plan = planMicroBatches(exp, train, totals.totalSteps * exp.gradAccumulation);
+  // thresholdHoldout rows leave the training rows as the trainer leaves them; train.py chooses F1 thresholds on them.
+  const parts = Object.fromEntries(tasks.map((t) => [t.name, splitThresholdHoldout(input.data[t.name].train, t, exp.seed)]));
+  const train = Object.fromEntries(tasks.map((t) => [t.name, parts[t.name].train]));
+  const check = planMicroBatches(exp, train, Math.min(SCHEDULE_CHECK_LENGTH, totals.totalSteps * exp.gradAccumulation));
   const padIds = new Set(tasks.map((t) => input.data[t.name].train.manifest.padId));
   if (padIds.size !== 1) throw new Error(`export-torch: the tasks' data use different [PAD] ids (${[...padIds].join(', ')})`);
   const o = exp.optimizer;
@@ -126,16 +131,21 @@ export async function torchExportFiles(input: TorchExportInput): Promise<Map<str
     schedule: { kind: exp.schedule.kind, warmup: exp.schedule.warmup },
   };
   const files = new Map<string, string | Uint8Array>();
-  files.set('train.py', input.trainPy);
-  files.set('README.md', torchExportReadme(spec, plan.length));
+  if (!input.template.has('train.py')) throw new Error('export-torch: the trainer template has no train.py');
+  for (const [name, text] of input.template) files.set(name, text);
   files.set('experiment.json', `${JSON.stringify(exp, null, 2)}\n`);
   files.set('export.json', `${JSON.stringify(spec, null, 2)}\n`);
-  files.set('plan.jsonl', planLines(plan));
+  files.set('schedule-check.jsonl', planLines(check));
   for (const t of tasks) {
     const d = input.data[t.name];
-    files.set(`data/${t.name}/train.jsonl`, splitRows(d.train));
+    files.set(`data/${t.name}/train.jsonl`, splitRows(parts[t.name].train));
+    const holdout = parts[t.name].holdout;
+    if (holdout) files.set(`data/${t.name}/holdout.jsonl`, splitRows(holdout));
     if (d.dev) files.set(`data/${t.name}/dev.jsonl`, splitRows(d.dev));
   }
+  const mtdnn = mtdnnLayoutFiles(exp, Object.fromEntries(tasks.map((t) => [t.name, { ...input.data[t.name], train: parts[t.name].train }])));
+  for (const [name, text] of mtdnn) files.set(name, text);
+  files.set('README.md', torchExportReadme(spec, check.length));
   const init = await exportCheckpointFiles(input.model, { experiment: exp, vocabText: input.vocabText, doLowerCase: input.doLowerCase });
   for (const [name, content] of init) files.set(`init/${name}`, content);
   return files;
