@@ -195,8 +195,7 @@ export class BertEncoder {
   private attention(l: number, w: LayerParams, hIn: tf.Tensor3D, bias: tf.Tensor4D, headMask: tf.Tensor | null, ctx: ExtensionContext) {
     const cfg = this.config;
     const [B, T, H] = hIn.shape;
-    const A = cfg.numAttentionHeads;
-    const d = H / A;
+    const A = cfg.numAttentionHeads; // heads of d = H / A features each
 
     // Q, K, V in one matmul: [B, T, H] · [H, 3H] → [B, T, 3H]. Variants may add task-specific terms.
     let qkv = dense(
