@@ -21,9 +21,12 @@ const FIXTURE = 'bert-tiny-arch-random';
 const PYTHON = process.env.TASKSCOPE_PYTHON ?? '/usr/bin/python3';
 const TOL = 1e-4;
 
-/** The ONNX export, built once per checkout (under the ignored .cache/) and served by the dev server. */
+/**
+ * The ONNX export, built once per checkout (under the ignored .cache/) and served by the dev server. Its own
+ * name: the Node peers bench caches a different export (with pooler_output) of the same fixture.
+ */
 export function onnxExport(): { file: string; url: string } {
-  const rel = `.cache/bench/${FIXTURE}.onnx`;
+  const rel = `.cache/bench/${FIXTURE}-last-hidden.onnx`;
   const file = resolve(repoRoot, rel);
   const src = resolve(fixtureModelDir(FIXTURE), 'model.safetensors');
   if (!existsSync(file) || statSync(file).mtimeMs < statSync(src).mtimeMs) {
