@@ -8,6 +8,7 @@ import type { TrainStateStore } from '../../src/engine/train/trainState.ts';
 import { parseAppExperiment } from '../../src/urlState/appExperiment.ts';
 import { syntheticDemoExperiment } from '../../src/urlState/defaults.ts';
 import { LiveRun } from '../../workers/trainer/liveRun.ts';
+import { newRunRecord } from '../../workers/trainer/newRunRecord.ts';
 import { syntheticSplits } from '../../workers/trainer/syntheticData.ts';
 import type { RunOptions, RunRecord, RunUpdate } from '../../workers/trainer/types.ts';
 
@@ -37,34 +38,19 @@ export function demoRun(checkpointEvery: number): { exp: Experiment; splits: Rec
 
 /** The record the worker writes before training: a random 2 × 4-head H64 model on the cpu backend. */
 function demoRecord(id: string, exp: Experiment, options: RunOptions): RunRecord {
-  const now = new Date().toISOString();
-  return {
+  return newRunRecord({
     id,
     name: exp.name,
-    createdAt: now,
-    updatedAt: now,
-    status: 'preparing',
     experiment: exp,
     model: { origin: 'random', layers: 2, heads: 4, hidden: 64, vocabSize: SYN_VOCAB },
     dataKind: 'synthetic',
     backend: 'cpu',
-    step: 0,
-    totalSteps: 0,
-    checkpointStep: null,
-    evaluation: null,
-    importance: null,
-    correlation: null,
-    lr: 0,
-    examplesPerSec: 0,
-    etaSeconds: 0,
-    elapsedSeconds: 0,
-    losses: [],
     data: { kind: 'synthetic', trainRows: 16, devRows: PROBE_ROWS },
     options,
     configJson: '{}',
     vocabText: '',
     doLowerCase: true,
-  };
+  });
 }
 
 /** A LiveRun over a Trainer of `model`, with every update it posts collected (structured-cloned, as posted). */

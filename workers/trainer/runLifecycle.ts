@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { newRunRecord } from './newRunRecord.ts';
 import type { MultiTaskModel } from '../../src/engine/model/multiTaskModel.ts';
 import { IdbTrainStateStore } from '../../src/engine/platform/browser/idbTrainStateStore.ts';
 import { Trainer, type TaskSplits } from '../../src/engine/train/trainer.ts';
@@ -91,34 +92,19 @@ export async function startRun(req: StartRunRequest, onUpdate: UpdateSink): Prom
   const { init, vocabText, doLowerCase, origin } = await encoderInit(exp, req.model);
   const model = freshModel(exp, init);
   const c = model.encoder.config;
-  const now = new Date().toISOString();
-  const record: RunRecord = {
+  const record = newRunRecord({
     id: newRunId(),
     name: exp.name,
-    createdAt: now,
-    updatedAt: now,
-    status: 'preparing',
     experiment: exp,
     model: { origin, layers: c.numHiddenLayers, heads: c.numAttentionHeads, hidden: c.hiddenSize, vocabSize: c.vocabSize },
     dataKind: req.data.kind,
     backend: tf.getBackend(),
-    step: 0,
-    totalSteps: 0,
-    checkpointStep: null,
-    evaluation: null,
-    importance: null,
-    correlation: null,
-    lr: 0,
-    examplesPerSec: 0,
-    etaSeconds: 0,
-    elapsedSeconds: 0,
-    losses: [],
     data: req.data,
     options: req.options,
     configJson: configJsonOf(model),
     vocabText,
     doLowerCase,
-  };
+  });
   return launch(record, model, splits, onUpdate, false);
 }
 
