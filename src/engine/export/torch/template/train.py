@@ -60,6 +60,9 @@ def parse_args():
     ap.add_argument('--threads', type=int, default=0, help='torch intra-op threads per process (0 = torch default)')
     ap.add_argument('--save-every', type=int, default=0,
                     help='also write checkpoint-step<N>/ and the train state every N steps (0 = only when the run ends or stops)')
+    ap.add_argument('--smart-noise', default='taskscope', choices=['taskscope', 'torch'],
+                    help="SMART's initial noise: taskscope (tfjs's draw, Taskscope's values; pure Python, about 0.6 s per "
+                         'million values) | torch (torch.randn, fast, other values)')
     ap.add_argument('--importance-rows', type=int, default=0,
                     help='after training, head importance (mask measure) on this many dev rows per task -> importance.json (0 = skip)')
     return ap.parse_args()
@@ -133,7 +136,7 @@ def main():
     lr_of = lambda k: lr_at(k, export['scheduleTotal'], o['lr'], s['warmup'], s['kind'])
     opt = Optimizer(model.named, o, lr_of)
     kinds = [model.heads[t['name']].snap['kind'] for t in tasks]
-    smart = smart_options(export.get('smart'))
+    smart = smart_options(export.get('smart'), args.smart_noise)
 
     out = os.path.abspath(args.out)
     state_dir = os.path.join(out, 'train-state')

@@ -23,8 +23,9 @@ from .tfjs_random import random_normal
 DEFAULTS = {'alpha': 1.0, 'noiseVar': 1e-5, 'stepSize': 1e-3, 'epsilon': 1e-6, 'steps': 1, 'norm': 'inf', 'dropout': 'fresh'}
 
 
-def smart_options(block):
-    """The export's `smart` block as options (None when SMART is off), checked as Taskscope checks them."""
+def smart_options(block, noise='taskscope'):
+    """The export's `smart` block as options (None when SMART is off), checked as Taskscope checks them; `noise`
+    is train.py's --smart-noise (taskscope | torch)."""
     if not block or not block.get('enabled'):
         return None
     o = {**DEFAULTS, **{k: v for k, v in block.items() if k in DEFAULTS}}
@@ -35,6 +36,7 @@ def smart_options(block):
             raise ValueError(f'smart: {k} must be a finite number >= 0, got {o[k]}')
     if o['norm'] not in ('inf', 'l2', 'l1') or o['dropout'] not in ('fresh', 'same'):
         raise ValueError(f'smart: norm must be inf|l2|l1 and dropout fresh|same, got {o["norm"]}, {o["dropout"]}')
+    o['noise'] = noise
     return o
 
 
@@ -113,6 +115,16 @@ class SmartStep:
             dist.all_reduce(sq)
         return math.isfinite(math.sqrt(float(sq))) if math.isfinite(float(sq)) else False
 
+    def _draw(self, b, full_len, hidden, lo):
+        """Rows lo..lo+b of the whole batch's [B, full_len, hidden] standard-normal draw. 'taskscope': tfjs's
+        values (pure Python, about 0.6 s per million values); 'torch': torch.randn from the same seed, fast but
+        other values. tfjs draws from Math.random for seed 0 (one seed in 2^32), so that draw is torch's too."""
+        seed = noise_seed(self.seed)
+        if self.o['noise'] == 'taskscope' and seed != 0:
+            return random_normal([b, full_len, hidden], seed, skip=lo * full_len * hidden)
+        g = torch.Generator().manual_seed(seed)
+        return torch.randn([lo + b, full_len, hidden], generator=g)[lo:]
+
     def idle(self):
         """The collectives of a rank that holds none of the micro-batch's rows (their squared gradient norm is 0)."""
         if self.world > 1:
@@ -126,8 +138,7 @@ class SmartStep:
         draw); n_units rows (groups for ranking) make the whole batch's mean."""
         o = self.o
         b, T = mask.shape
-        # Rows lo..lo+b of the whole batch's row-major draw, cut to this rank's padded length.
-        full = random_normal([b, full_len, hidden], noise_seed(self.seed), skip=lo * full_len * hidden)
+        full = self._draw(b, full_len, hidden, lo)
         noise = (full[:, :T].to(self.device) * o['noiseVar']) * mask.to(torch.float32).view(b, T, 1)
         # The adversarial forwards' dropout: 'fresh' shares one generator state among them, apart from the clean
         # forward's; 'same' replays the clean forward's. (Taskscope seeds its masks; torch's differ, as with no SMART.)
