@@ -18,6 +18,9 @@ import type { ExperimentInput } from '../../src/engine/experiment/experimentSche
 import { buildEncoder, buildMultiTaskModel, variantExtensionFor } from '../../src/engine/model/modelFactory.ts';
 import { TINY_VOCAB, toyRows } from '../helpers/tinyTraining.ts';
 import { memorySplit } from '../../src/engine/train/memorySplit.ts';
+import { fileURLToPath } from 'node:url';
+
+const TEMPLATE_DIR = fileURLToPath(new URL('../../src/engine/export/torch/template', import.meta.url));
 
 let root: string;
 beforeAll(async () => {
@@ -238,17 +241,65 @@ describe('export-torch: a resumed run', () => {
   }, 300_000);
 });
 
-describe('export-torch: what it refuses, and bad logs on import', () => {
-  it('refuses SMART, naming the field', async () => {
-    const exp = tinyExperiment({
-      smart: { enabled: true },
-      tasks: [{ name: 'MRPC' }, { name: 'STS-B' }],
-    });
-    await expect(torchExportFiles({ experiment: exp, model: null as never, data: {}, vocabText: '', doLowerCase: true, template: new Map() })).rejects.toThrow(
-      'export-torch: tiny:\n  smart.enabled: SMART adversarial training is not in the exported trainer',
-    );
-  });
+describe('export-torch: SMART adversarial training', () => {
+  // alpha 100 and step size 2: on the tiny random model the defaults' term moves the losses by less than the tolerance.
+  const smart = { enabled: true, alpha: 100, noiseVar: 1e-3, stepSize: 2, epsilon: 1e-6, steps: 2 };
+  // Batch 5: under torchrun the ranks hold 3 + 2 rows and slice the batch's noise.
+  const over: Partial<ExperimentInput> = { batchSize: 5, gradAccumulation: 2, epochs: 3, optimizer: { kind: 'adamax', lr: 5e-3 }, smart };
 
+  it(`classification + regression, 2 ascent steps: first ${STEPS} losses within 1e-5 (dropout off), 1 and 2 processes`, async () => {
+    const dir = join(root, 'smart');
+    const { steps, files } = await exportAndTrain(over, dir);
+    expect(JSON.parse(files.get('export.json') as string).smart).toEqual({ ...smart, norm: 'inf', dropout: 'fresh' });
+    await runTorch(dir, ['--out', join(dir, 'run'), '--max-steps', String(STEPS), '--threads', '1']);
+    const py = (await readLog(join(dir, 'run', 'log.jsonl'))).filter((l) => l.type === 'step');
+    expect(py).toHaveLength(STEPS);
+    expect(py.map((p) => p.tasks)).toEqual(steps.map((s) => s.tasks));
+    const worst = Math.max(...py.map((p, i) => Math.abs(p.loss - steps[i].loss)));
+    await runTorch(dir, ['--out', join(dir, 'two'), '--max-steps', String(STEPS), '--threads', '1'], 2);
+    const two = (await readLog(join(dir, 'two', 'log.jsonl'))).filter((l) => l.type === 'step');
+    expect(two).toHaveLength(STEPS);
+    const worstTwo = Math.max(...two.map((p, i) => Math.abs(p.loss - steps[i].loss)));
+    // SMART really changes the run: the same experiment without it trains to other losses.
+    const plain = (await exportAndTrain({ ...over, smart: { enabled: false } }, join(root, 'smart-off'))).steps;
+    const effect = Math.max(...plain.map((s, i) => Math.abs(s.loss - steps[i].loss)));
+    console.log(
+      `SMART: worst |Δloss| over ${STEPS} steps ${worst.toExponential(2)} (1 process), ${worstTwo.toExponential(2)} (2); SMART's own effect ${effect.toExponential(2)}`,
+    );
+    expect(worst).toBeLessThan(1e-5);
+    expect(worstTwo).toBeLessThan(1e-5);
+    expect(effect).toBeGreaterThan(1e-3);
+  }, 300_000);
+
+  it("SMART's noise: the Python draw equals tf.randomNormal(shape, 0, 1, 'float32', seed) exactly", async () => {
+    const cases: [number, number[]][] = [
+      [1, [5]],
+      [123456789, [2, 3, 4]],
+      [4294967295, [3, 7, 16]],
+    ];
+    const script = [
+      'import json, sys',
+      'from taskscope_torch.tfjs_random import random_normal',
+      'for seed, shape in json.loads(sys.argv[1]):',
+      '    print(json.dumps(random_normal(shape, seed).reshape(-1).tolist()))',
+      // A slice of rows, as a rank of a data-parallel run draws: rows 1.. of [3, 7, 16].
+      'print(json.dumps(random_normal([2, 7, 16], 4294967295, skip=7 * 16).reshape(-1).tolist()))',
+    ].join('\n');
+    const { stdout } = await promisify(execFile)(PYTHON, ['-c', script, JSON.stringify(cases)], { cwd: TEMPLATE_DIR });
+    const lines = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as number[]);
+    cases.forEach(([seed, shape], i) => {
+      const draw = tf.randomNormal(shape, 0, 1, 'float32', seed);
+      expect(lines[i]).toEqual(Array.from(draw.dataSync()));
+      draw.dispose();
+    });
+    expect(lines[3]).toEqual(lines[2].slice(7 * 16));
+  });
+});
+
+describe('export-torch: bad logs on import', () => {
   it('parseRunLog names the bad line', () => {
     expect(() => parseRunLog('{"type":"status","step":0}\n{"type":"step","step":1,"loss":0.5}\n{"type":"step","step":2}\n', 'run/log.jsonl')).toThrow(
       'run/log.jsonl:3: a step line needs numeric "step" and "loss"',

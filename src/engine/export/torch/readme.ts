@@ -8,12 +8,12 @@ export function torchExportReadme(spec: TorchExportSpec, checkedMicroBatches: nu
 Written by \`taskscope export-torch\`. Needs Python 3 and PyTorch (tested with Debian's python3-torch 1.13);
 no other package. Tasks: ${tasks}; variant ${spec.variant.kind}; ${spec.totalSteps} optimiser steps of
 ${spec.gradAccumulation} micro-batch(es) of ${spec.batchSize} rows; optimiser ${spec.optimizer.kind} (lr ${spec.optimizer.lr}),
-schedule ${spec.schedule.kind} (warmup ${spec.schedule.warmup}), global clip ${spec.globalClip}.
+schedule ${spec.schedule.kind} (warmup ${spec.schedule.warmup}), global clip ${spec.globalClip}${smartLine(spec)}.
 
 | file | what |
 | --- | --- |
 | train.py | the entry point: arguments, the training loop, logging, checkpoints |
-| taskscope_torch/ | model.py (BERT, EmBERT, PALs), heads.py (heads, losses), schedule.py + rng.py (task sampling, batches, SIWLM), optim.py, step.py (one data-parallel step), evaluation.py (metrics, head importance), resume.py, safetensors_io.py |
+| taskscope_torch/ | model.py (BERT, EmBERT, PALs), heads.py (heads, losses), schedule.py + rng.py (task sampling, batches, SIWLM), optim.py, step.py (one data-parallel step), evaluation.py (metrics, head importance), resume.py, safetensors_io.py, smart.py + tfjs_random.py (SMART adversarial training and its noise) |
 | experiment.json | the Taskscope experiment, as exported |
 | export.json | the resolved run: task order, step counts, optimiser and schedule values |
 | schedule-check.jsonl | the run's first ${checkedMicroBatches} micro-batches as Taskscope drew them (task index, row indices, loss weight) |
@@ -52,6 +52,17 @@ Bring the run back into Taskscope: in the page, Results → "Import PyTorch run"
 page measures head importance and task correlation on the trained checkpoint itself); on the command line,
 \`taskscope import-run <out>\` (Taskscope's dev metrics, head importance and task correlation, in \`import.json\`).
 
+## SMART
+
+When the experiment has SMART on (export.json's \`smart\`), every micro-batch adds SMART's adversarial term
+(Jiang et al. 2020, as MT-DNN's SmartPerturbation and Taskscope's trainer): noise on the embedding output, K ascent
+steps on the stable-KL (MSE for regression) loss with max-abs normalised gradients, then alpha times the symmetric KL
+between the clean and the perturbed outputs. The noise is Taskscope's own draw (tfjs's seeded normal generator,
+taskscope_torch/tfjs_random.py), computed in pure Python: about 0.6 s per million values, i.e. per micro-batch
+rows × padded length × hidden size. For large models pass \`--smart-noise torch\` (torch.randn from the same seed:
+fast, but other values than Taskscope's, so losses agree in distribution only). Dropout in the adversarial forwards:
+'fresh' (default) replays one generator state for all of them, apart from the clean forward's.
+
 ## Several machines
 
 Start the same command on every node; torchrun's rendezvous connects them. The export folder must be on
@@ -78,6 +89,12 @@ The batch size is the experiment's (${spec.batchSize} rows per micro-batch, spli
 per process: more processes make a step faster, not bigger. To train with a larger batch, change the experiment
 in Taskscope and export again.
 `;
+}
+
+function smartLine(spec: TorchExportSpec): string {
+  const s = spec.smart;
+  if (!s) return '';
+  return `; SMART (alpha ${s.alpha}, noise ${s.noiseVar}, step ${s.stepSize}, epsilon ${s.epsilon}, ${s.steps} step(s), norm ${s.norm})`;
 }
 
 function slug(s: string): string {

@@ -3,6 +3,7 @@ import type { Experiment } from '../../experiment/experimentSchema.ts';
 import { exportCheckpointFiles } from '../../train/exportCheckpoint.ts';
 import type { MultiTaskModel } from '../../model/multiTaskModel.ts';
 import { runTaskOrder } from '../../train/microBatchSchedule.ts';
+import { SMART_DEFAULTS, smartOptionsFromExperiment, type SmartOptions } from '../../train/smart.ts';
 import { Trainer, type TaskSplits } from '../../train/trainer.ts';
 import { splitThresholdHoldout } from '../../train/trainSubset.ts';
 import { planMicroBatches, type PlannedMicroBatch } from './batchPlan.ts';
@@ -30,6 +31,8 @@ export interface TorchExportSpec {
   evalEvery: number;
   optimizer: { kind: string; lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; decayFilter: string; maxGradNorm: number };
   schedule: { kind: string; warmup: number };
+  /** SMART's options as the trainer resolves them (its defaults for what the experiment does not set); null = off. */
+  smart: (Required<SmartOptions> & { enabled: true }) | null;
 }
 
 export interface TorchExportInput {
@@ -44,11 +47,9 @@ export interface TorchExportInput {
   template: ReadonlyMap<string, string>;
 }
 
-/** What the exported trainer cannot reproduce; the export refuses rather than train something else. */
-export function unsupportedForTorch(exp: Experiment): string[] {
-  const out: string[] = [];
-  if (exp.smart.enabled) out.push('smart.enabled: SMART adversarial training is not in the exported trainer');
-  return out;
+function smartSpec(exp: Experiment): TorchExportSpec['smart'] {
+  const options = smartOptionsFromExperiment(exp.smart);
+  return options ? { enabled: true, ...SMART_DEFAULTS, ...options } : null;
 }
 
 interface ExportRow {
@@ -87,8 +88,6 @@ function planLines(plan: PlannedMicroBatch[]): string {
  */
 export async function torchExportFiles(input: TorchExportInput): Promise<Map<string, string | Uint8Array>> {
   const exp = input.experiment;
-  const problems = unsupportedForTorch(exp);
-  if (problems.length) throw new Error(`export-torch: ${exp.name}:\n  ${problems.join('\n  ')}`);
   const trainer = new Trainer({ experiment: exp, model: input.model, data: input.data });
   const totals = { totalSteps: trainer.totalSteps, scheduleTotal: trainer.scheduleTotal, epochLength: trainer.epochLength };
   trainer.dispose();
@@ -129,6 +128,7 @@ export async function torchExportFiles(input: TorchExportInput): Promise<Map<str
       maxGradNorm: o.maxGradNorm,
     },
     schedule: { kind: exp.schedule.kind, warmup: exp.schedule.warmup },
+    smart: smartSpec(exp),
   };
   const files = new Map<string, string | Uint8Array>();
   if (!input.template.has('train.py')) throw new Error('export-torch: the trainer template has no train.py');

@@ -32,6 +32,7 @@ from taskscope_torch.heads import MultiTask
 from taskscope_torch.optim import Optimizer, lr_at
 from taskscope_torch.resume import load_state, save_state
 from taskscope_torch.schedule import MicroBatchSchedule
+from taskscope_torch.smart import smart_options
 from taskscope_torch.step import NonFinite, train_step
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -59,6 +60,9 @@ def parse_args():
     ap.add_argument('--threads', type=int, default=0, help='torch intra-op threads per process (0 = torch default)')
     ap.add_argument('--save-every', type=int, default=0,
                     help='also write checkpoint-step<N>/ and the train state every N steps (0 = only when the run ends or stops)')
+    ap.add_argument('--smart-noise', default='taskscope', choices=['taskscope', 'torch'],
+                    help="SMART's initial noise: taskscope (tfjs's draw, Taskscope's values; pure Python, about 0.6 s per "
+                         'million values) | torch (torch.randn, fast, other values)')
     ap.add_argument('--importance-rows', type=int, default=0,
                     help='after training, head importance (mask measure) on this many dev rows per task -> importance.json (0 = skip)')
     return ap.parse_args()
@@ -132,6 +136,7 @@ def main():
     lr_of = lambda k: lr_at(k, export['scheduleTotal'], o['lr'], s['warmup'], s['kind'])
     opt = Optimizer(model.named, o, lr_of)
     kinds = [model.heads[t['name']].snap['kind'] for t in tasks]
+    smart = smart_options(export.get('smart'), args.smart_noise)
 
     out = os.path.abspath(args.out)
     state_dir = os.path.join(out, 'train-state')
@@ -163,7 +168,8 @@ def main():
         t0 = time.time()
         lr = lr_of(opt.global_step)
         try:
-            r = train_step(model, opt, schedule, train, kinds, pad_id, device, rank, world, acc, export['globalClip'])
+            r = train_step(model, opt, schedule, train, kinds, pad_id, device, rank, world, acc, export['globalClip'],
+                           smart, export['seed'])
         except NonFinite as e:
             emit({'type': 'status', 'status': 'failed', 'step': step - 1, 'message': f'{e} at step {step}'})
             raise SystemExit(1)

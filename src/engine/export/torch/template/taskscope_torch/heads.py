@@ -174,8 +174,8 @@ class MultiTask(nn.Module):
         head = list(head_param_names(t['name'], self.heads[t['name']].snap['kind']))
         return enc + self.bert.ext_param_names(task_idx) + head
 
-    def forward(self, task_idx, ids, types, mask, head_mask=None):
-        seq, pooled = self.bert(ids, types, mask, task_idx, head_mask)
+    def forward(self, task_idx, ids, types, mask, head_mask=None, delta=None):
+        seq, pooled = self.bert(ids, types, mask, task_idx, head_mask, delta)
         return self.heads[self.tasks[task_idx]['name']](seq, pooled, types, mask)
 
     def save(self, out_dir, init_dir, experiment, metrics=None):

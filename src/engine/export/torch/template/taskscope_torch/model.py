@@ -119,19 +119,22 @@ class Bert(nn.Module):
             return [n for n in self.ext.names if f'.task.{task_id}.' in n or n.startswith(f'task.{task_id}.')]
         return list(self.ext.names)
 
-    def forward(self, ids, types, mask, task_id, head_mask=None):
+    def forward(self, ids, types, mask, task_id, head_mask=None, delta=None):
+        """`delta` [B, T, H] is added to the embedding output (after its dropout): SMART's perturbation."""
         if self.variant['kind'] != 'gated':
-            return self.encode(ids, types, mask, task_id, head_mask)
+            return self.encode(ids, types, mask, task_id, head_mask, delta)
         # Gated-BERT's gate reads the flattened sequence: every batch is padded to gated_seq_len, outputs cut back.
         T = ids.shape[1]
         S = self.ext.get('gated.gate_q.weight').shape[1] // self.c['hidden_size']
         if T > S:
             raise ValueError(f'Gated-BERT: a batch of {T} tokens is longer than gated_seq_len {S}')
         pad = lambda x, v: F.pad(x, (0, S - T), value=v)
-        h, pooled = self.encode(pad(ids, self.c.get('pad_token_id', 0)), pad(types, 0), pad(mask, 0), task_id, head_mask)
+        if delta is not None:
+            delta = F.pad(delta, (0, 0, 0, S - T))
+        h, pooled = self.encode(pad(ids, self.c.get('pad_token_id', 0)), pad(types, 0), pad(mask, 0), task_id, head_mask, delta)
         return h[:, :T], pooled
 
-    def encode(self, ids, types, mask, task_id, head_mask=None):
+    def encode(self, ids, types, mask, task_id, head_mask=None, delta=None):
         c = self.c
         B, T = ids.shape
         H = c['hidden_size']
@@ -143,6 +146,8 @@ class Bert(nn.Module):
         pos = torch.arange(T, device=ids.device)
         h = e.word_embeddings(ids) + e.position_embeddings(pos).unsqueeze(0) + e.token_type_embeddings(types)
         h = F.dropout(e.LayerNorm(h), hp, self.training)
+        if delta is not None:
+            h = h + delta
         bias = ((1.0 - mask.float()) * -10000.0).view(B, 1, 1, T)
         kind = self.variant['kind']
         for l, layer in enumerate(self.encoder.layer):

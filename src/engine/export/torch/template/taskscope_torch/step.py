@@ -11,6 +11,7 @@ import torch.distributed as dist
 
 from .evaluation import batch_targets, make_batch
 from .heads import per_example_loss
+from .smart import SmartStep, dropout_seed
 
 
 def shard(n, rank, world, group):
@@ -26,8 +27,9 @@ class NonFinite(Exception):
     pass
 
 
-def train_step(model, opt, schedule, train, kinds, pad_id, device, rank, world, acc, global_clip):
-    """Draws gradAccumulation micro-batches from `schedule`, accumulates, clips, steps. Returns what the log needs."""
+def train_step(model, opt, schedule, train, kinds, pad_id, device, rank, world, acc, global_clip, smart=None, seed=0):
+    """Draws gradAccumulation micro-batches from `schedule`, accumulates, clips, steps. Returns what the log needs.
+    `smart`: SMART's options (taskscope_torch/smart.py) or None; `seed` the experiment's (SMART's noise)."""
     tasks = model.tasks
     touched = set()
     losses, names, weights = [], [], []
@@ -35,6 +37,7 @@ def train_step(model, opt, schedule, train, kinds, pad_id, device, rank, world, 
     epoch = 0
     rows_in_step = tokens_in_step = 0
     for _ in range(acc):
+        adv = SmartStep(smart, dropout_seed(seed, schedule.micro), device, world) if smart else None
         mb = schedule.next()
         ti = mb['task']
         kind = kinds[ti]
@@ -48,10 +51,19 @@ def train_step(model, opt, schedule, train, kinds, pad_id, device, rank, world, 
         loss_sum = torch.zeros((), device=device)
         if hi > lo:
             ids, types, mask, lab = make_batch(rows[lo:hi], pad_id, device)
-            per = per_example_loss(kind, model(ti, ids, types, mask), batch_targets(kind, lab))
-            loss_sum = per.sum()
+            out = model(ti, ids, types, mask)
+            loss_sum = per_example_loss(kind, out, batch_targets(kind, lab)).sum()
             # This rank's share of weight * mean(loss) / gradAccumulation over the whole micro-batch.
-            (loss_sum * (mb['weight'] / (n_units * acc))).backward()
+            total = loss_sum * (mb['weight'] / (n_units * acc))
+            if adv is not None:
+                full_len = max(len(r['ids']) for r in rows)
+                forward = lambda delta: model(ti, ids, types, mask, delta=delta)
+                term = adv.term(forward, out, mask, kind, model.bert.c['hidden_size'], full_len, lo, n_units)
+                if term is not None:  # SMART is not task-weighted; like the task loss it is scaled by 1/gradAccumulation
+                    total = total + term / acc
+            total.backward()
+        elif adv is not None:
+            adv.idle()
         losses.append(loss_sum.detach() / n_units)
         names.append(tasks[ti]['name'])
         weights.append(mb['weight'])
