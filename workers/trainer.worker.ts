@@ -7,6 +7,7 @@ import { current, deleteRun, getRun, importance, listRuns, pause, resume, resume
 import { embeddings, exportCheckpoint, exportSubmission, modelOfRun } from './trainer/runOutputs.ts';
 import { runSelection, stopSelection } from './trainer/selectionRequest.ts';
 import { importTorchRun } from './trainer/torchImport.ts';
+import { exportTorchRun } from './trainer/torchExportRun.ts';
 import { loadShard } from './trainer/shardAccess.ts';
 
 /**
@@ -40,6 +41,7 @@ const api = {
   getRun,
   deleteRun,
   importTorchRun,
+  exportTorchRun,
   exportCheckpoint,
   exportSubmission,
   embeddings,

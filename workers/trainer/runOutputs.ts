@@ -42,7 +42,7 @@ export async function modelOfRun(id: string): Promise<{ model: MultiTaskModel; r
   return { model, record, owned: true };
 }
 
-const safeName = (s: string) => s.replace(/[^\w.-]+/g, '-').slice(0, 80) || 'run';
+export const safeName = (s: string) => s.replace(/[^\w.-]+/g, '-').slice(0, 80) || 'run';
 
 /** The run's latest weights as an HF folder (config.json, vocab.txt, model.safetensors, heads.json, …) zipped. */
 export async function exportCheckpoint(id: string): Promise<{ fileName: string; zip: Uint8Array }> {

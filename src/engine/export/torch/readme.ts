@@ -18,7 +18,7 @@ schedule ${spec.schedule.kind} (warmup ${spec.schedule.warmup}), global clip ${s
 | export.json | the resolved run: task order, step counts, optimiser and schedule values |
 | schedule-check.jsonl | the run's first ${checkedMicroBatches} micro-batches as Taskscope drew them (task index, row indices, loss weight) |
 | data/<task>/train.jsonl, dev.jsonl | Taskscope's token ids (\`ids\`, \`segmentA\`, \`label\`, \`uid\`) |
-| mtdnn/ | the tasks and data as the original MT-DNN code base reads them: task_def.yml and <task>_{train,dev}.json (uid, label, token_id, type_id); see Taskscope's docs/torch-export.md for what does not map |
+| mtdnn/ | (GLUE tasks only) the tasks and data as the original MT-DNN code base reads them: task_def.yml and <task>_{train,dev}.json (uid, label, token_id, type_id); see Taskscope's docs/torch-export.md for what does not map |
 | init/ | the starting weights: HF BERT folder (config.json, vocab.txt, model.safetensors) + heads.json (+ extension.safetensors) |
 
 train.py generates the micro-batch sequence itself, from the seed and data/, with a port of Taskscope's seeded

@@ -7,6 +7,7 @@ import { SMART_DEFAULTS, smartOptionsFromExperiment, type SmartOptions } from '.
 import { Trainer, type TaskSplits } from '../../train/trainer.ts';
 import { splitThresholdHoldout } from '../../train/trainSubset.ts';
 import { planMicroBatches, type PlannedMicroBatch } from './batchPlan.ts';
+import { findTask } from '../../../../datasets/glueTasks.ts';
 import { mtdnnLayoutFiles } from './mtdnnLayout.ts';
 import { torchExportReadme } from './readme.ts';
 
@@ -143,8 +144,11 @@ export async function torchExportFiles(input: TorchExportInput): Promise<Map<str
     if (holdout) files.set(`data/${t.name}/holdout.jsonl`, splitRows(holdout));
     if (d.dev) files.set(`data/${t.name}/dev.jsonl`, splitRows(d.dev));
   }
-  const mtdnn = mtdnnLayoutFiles(exp, Object.fromEntries(tasks.map((t) => [t.name, { ...input.data[t.name], train: parts[t.name].train }])));
-  for (const [name, text] of mtdnn) files.set(name, text);
+  // The MT-DNN code base's layout describes GLUE tasks; generated (synthetic, planted) tasks have no place in it.
+  if (tasks.every((t) => findTask(t.name))) {
+    const mtdnn = mtdnnLayoutFiles(exp, Object.fromEntries(tasks.map((t) => [t.name, { ...input.data[t.name], train: parts[t.name].train }])));
+    for (const [name, text] of mtdnn) files.set(name, text);
+  }
   files.set('README.md', torchExportReadme(spec, check.length));
   const init = await exportCheckpointFiles(input.model, { experiment: exp, vocabText: input.vocabText, doLowerCase: input.doLowerCase });
   for (const [name, content] of init) files.set(`init/${name}`, content);
