@@ -1,5 +1,4 @@
 import * as Comlink from 'comlink';
-import { zipSync } from 'fflate';
 import { getTask } from '../../datasets/glueTasks.ts';
 import { embeddingMap, stackFeatures, type EmbeddingMap } from '../../src/engine/analysis/embeddingMap.ts';
 import { pooledFeatures } from '../../src/engine/analysis/pooledFeatures.ts';
@@ -11,6 +10,7 @@ import { exportCheckpointFiles } from '../../src/engine/train/exportCheckpoint.t
 import { buildSubmissionZip, type SubmissionPredictions } from '../../src/engine/train/submission.ts';
 import { assignVariables, decodeTrainState } from '../../src/engine/train/trainState.ts';
 import { ensureBackend } from './backendSession.ts';
+import { folderZip } from './folderZip.ts';
 import { modelFromConfig, specsFor } from './buildModel.ts';
 import { loadRunData } from './runData.ts';
 import { getRun } from './runStore.ts';
@@ -42,8 +42,6 @@ export async function modelOfRun(id: string): Promise<{ model: MultiTaskModel; r
   return { model, record, owned: true };
 }
 
-export const safeName = (s: string) => s.replace(/[^\w.-]+/g, '-').slice(0, 80) || 'run';
-
 /** The run's latest weights as an HF folder (config.json, vocab.txt, model.safetensors, heads.json, …) zipped. */
 export async function exportCheckpoint(id: string): Promise<{ fileName: string; zip: Uint8Array }> {
   const { model, record, owned } = await modelOfRun(id);
@@ -54,9 +52,7 @@ export async function exportCheckpoint(id: string): Promise<{ fileName: string; 
       doLowerCase: record.doLowerCase,
       metrics: record.evaluation ?? undefined,
     });
-    const folder = safeName(`${record.name}-${record.id}`);
-    const zip = zipSync(Object.fromEntries([...files].map(([name, bytes]) => [`${folder}/${name}`, bytes])));
-    return Comlink.transfer({ fileName: `${folder}.zip`, zip }, [zip.buffer as ArrayBuffer]);
+    return folderZip(`${record.name}-${record.id}`, files);
   } finally {
     if (owned) model.dispose();
   }

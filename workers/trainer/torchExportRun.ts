@@ -1,12 +1,10 @@
-import * as Comlink from 'comlink';
-import { strToU8, zipSync } from 'fflate';
 import { torchExportFiles } from '../../src/engine/export/torch/torchExport.ts';
 import { parseAppExperiment } from '../../src/urlState/appExperiment.ts';
 import { ensureBackend } from './backendSession.ts';
 import { freshModel } from './buildModel.ts';
 import { encoderInit } from './preparedModel.ts';
 import { loadRunData } from './runData.ts';
-import { safeName } from './runOutputs.ts';
+import { folderZip } from './folderZip.ts';
 import { getRun } from './runStore.ts';
 import { loadShard } from './shardAccess.ts';
 import type { ModelFrom } from './types.ts';
@@ -44,11 +42,7 @@ export async function exportTorchRun(id: string, from: ModelFrom): Promise<{ fil
   const model = freshModel(exp, init);
   try {
     const files = await torchExportFiles({ experiment: exp, model, data, vocabText, doLowerCase, template: torchTemplate() });
-    const folder = safeName(`${record.name}-${record.id}-torch`);
-    const zip = zipSync(
-      Object.fromEntries([...files].map(([name, content]) => [`${folder}/${name}`, typeof content === 'string' ? strToU8(content) : content])),
-    );
-    return Comlink.transfer({ fileName: `${folder}.zip`, zip, files: files.size }, [zip.buffer as ArrayBuffer]);
+    return folderZip(`${record.name}-${record.id}-torch`, files, { files: files.size });
   } finally {
     model.dispose();
   }

@@ -49,23 +49,29 @@ export class ExportStore {
     return `${base}#${hash}`;
   }
 
+  /** A stored run, or the live one, by id. */
+  private runOf(id: string) {
+    const { runs } = this.host;
+    const r = runs.list.find((x) => x.id === id) ?? (runs.run?.id === id ? runs.run : null);
+    if (!r) throw new Error(`no run ${id}`);
+    return r;
+  }
+
   /**
    * A stored run's experiment as a zipped export-torch folder (train.py for torchrun, its data and starting
    * weights), built by the trainer worker from the model the run started from.
    */
   async torchExport(id: string): Promise<{ fileName: string; zip: Uint8Array; files: number }> {
-    const { trainer, jobs, data, runs } = this.host;
-    const r = runs.list.find((x) => x.id === id) ?? (runs.run?.id === id ? runs.run : null);
-    if (!r) throw new Error(`no run ${id}`);
+    const { trainer, jobs, data } = this.host;
+    const r = this.runOf(id);
     const from = data.modelFrom(r.experiment);
     return jobs.run('Exporting for PyTorch', () => trainer.api.exportTorchRun(id, from));
   }
 
   /** Test sets of a GLUE run's tasks as shards, then the submission zip from the trainer worker. */
   async submissionZip(id: string): Promise<{ zip: Uint8Array; files: string[]; missing: string[]; warnings: string[] }> {
-    const { trainer, jobs, data, runs } = this.host;
-    const r = runs.list.find((x) => x.id === id) ?? (runs.run?.id === id ? runs.run : null);
-    if (!r) throw new Error(`no run ${id}`);
+    const { trainer, jobs, data } = this.host;
+    const r = this.runOf(id);
     const exp = r.experiment;
     if (exp.data.kind === 'synthetic') throw new Error('the synthetic tasks are not GLUE tasks: there is nothing to submit');
     const prepared = await trainer.api.prepareModel(data.modelFrom(exp));
