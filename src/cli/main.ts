@@ -27,6 +27,10 @@ export const COMMANDS: Record<string, CommandEntry> = {
     summary: 'masked-LM pretraining (BERT 80/10/10 masking, tied MLM head) on the text of the GLUE files',
     load: () => import('./commands/pretrain.ts').then((m) => m.registerPretrainCommand),
   },
+  release: {
+    summary: 'a pretraining run as a small release checkpoint: F16 weights, its stages and held-out evaluation, SHA-256 sums',
+    load: () => import('./commands/release.ts').then((m) => m.registerReleaseCommand),
+  },
   select: {
     summary: 'auxiliary-task selection (GradTS-trial, GradTS-fg, FastMTL, random) for a target task; writes what was chosen and why as JSON',
     load: () => import('./commands/select.ts').then((m) => m.registerSelectCommand),

@@ -43,6 +43,7 @@ describe('commands loaded at start-up', () => {
       'encode',
       'data',
       'pretrain',
+      'release',
       'select',
       'train',
       'pipeline',

@@ -1,13 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { Command } from 'commander';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { useBackend } from '../helpers/nodeBackends.ts';
 import { loadBertCheckpoint } from '../../src/engine/checkpoint/hfFolder.ts';
 import { dirSource } from '../../src/engine/platform/node/nodeSource.ts';
-import { Rng } from '../../src/engine/runtime/rng.ts';
-import { registerPretrainCommand } from '../../src/cli/commands/pretrain.ts';
+import { SMALL_PRETRAIN_ARGS, pretrainCliRoot, readJsonLines } from '../helpers/pretrainCliRoot.ts';
 import { TINY } from '../helpers/pretrainTiny.ts';
 
 // wasm: the 200-step loop takes ~14 s there and ~90 s on tfjs's cpu backend (both run on the CPU).
@@ -16,52 +13,9 @@ beforeAll(async () => {
 });
 
 describe('taskscope pretrain (CLI)', () => {
-  /** A tiny GLUE folder (80 CoLA sentences) and a `taskscope pretrain` runner writing to `<root>/<dir>`. */
-  function cliRoot() {
-    const root = mkdtempSync(join(tmpdir(), 'mlm-cli-'));
-    const words = ['the', 'cat', 'sat', 'on', 'mat', 'dog', 'is', 'not', 'good', 'bad', 'very', 'movie', 'it', 'was', 'fun', 'boring'];
-    const rng = new Rng(8);
-    const lines = Array.from({ length: 80 }, (_, i) => `src\t1\t\t${Array.from({ length: 4 + (i % 5) }, () => words[rng.int(words.length)]).join(' ')} ${i}.`);
-    mkdirSync(join(root, 'glue', 'CoLA'), { recursive: true });
-    writeFileSync(join(root, 'glue', 'CoLA', 'train.tsv'), `${lines.join('\n')}\n`);
-    const cli = async (dir: string, ...args: string[]) => {
-      const program = new Command('taskscope').exitOverride();
-      registerPretrainCommand(program);
-      let stdout = '';
-      const write = process.stdout.write.bind(process.stdout);
-      process.stdout.write = ((chunk: string) => ((stdout += chunk), true)) as typeof process.stdout.write;
-      try {
-        await program.parseAsync(['node', 'taskscope', 'pretrain', '--glue', join(root, 'glue'), '--out', join(root, dir), ...args]);
-      } finally {
-        process.stdout.write = write;
-      }
-      return stdout;
-    };
-    return { root, cli };
-  }
-  const small = [
-    '--layers',
-    '1',
-    '--hidden',
-    '32',
-    '--heads',
-    '2',
-    '--intermediate',
-    '64',
-    '--max-len',
-    '16',
-    '--batch-size',
-    '4',
-    '--held-out',
-    '3',
-    '--save-every',
-    '2',
-  ];
-  const readLog = (file: string) =>
-    readFileSync(file, 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l));
+  const cliRoot = pretrainCliRoot;
+  const small = SMALL_PRETRAIN_ARGS;
+  const readLog = (file: string) => readJsonLines(file) as Record<string, any>[];
 
   it('trains, checkpoints, logs JSONL, reports held-out loss, and resumes', async () => {
     const { root, cli: cliIn } = cliRoot();

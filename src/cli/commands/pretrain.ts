@@ -12,11 +12,10 @@ import type { BertConfig } from '../../engine/checkpoint/types.ts';
 import { tsvSourceFromPath } from '../../engine/platform/node/nodeFiles.ts';
 import { BertEncoder } from '../../engine/model/bertEncoder.ts';
 import { MaskedLmHead } from '../../engine/model/heads/maskedLmHead.ts';
-import { buildMlmCorpus } from '../../engine/pretrain/corpus.ts';
+import { buildMlmCorpus, corpusRng } from '../../engine/pretrain/corpus.ts';
 import { maskingVocab } from '../../engine/pretrain/masking.ts';
 import { OPTIMIZER_FILE, STATE_FILE, parsePretrainState, pretrainCheckpointFiles } from '../../engine/pretrain/pretrainCheckpoint.ts';
 import { MlmPretrainer, type MlmEvalResult } from '../../engine/pretrain/pretrainMlm.ts';
-import { Rng } from '../../engine/runtime/rng.ts';
 import { BertTokenizer } from '../../engine/tokenizer/bertTokenizer.ts';
 import { initNodeBackend } from '../nodeBackend.ts';
 import { withRunFolderLock } from '../runFolderLock.ts';
@@ -199,7 +198,7 @@ async function pretrainInFolder(o: PretrainCliOptions, cmd: Command, out: string
   const corpus = await buildMlmCorpus(
     await tsvSourceFromPath(o.glue),
     { maxLength: maxLen, clsId: tokenizer.clsId, sepId: tokenizer.sepId, heldOut, tokenize: (t) => tokenizer.tokenizeToIds(t) },
-    new Rng(`corpus/${seed}`),
+    corpusRng(seed),
   );
   const corpusInfo = {
     texts: corpus.texts,

@@ -193,7 +193,7 @@ export class MlmPretrainer {
   /** Masked-LM loss (token-weighted) and accuracy on `seqs`, with masking fixed by `maskSeed`, dropout off. */
   async evaluate(
     seqs: readonly PackedSequence[],
-    maskSeed: string | number = `mlm/${this.options.seed}/heldout`,
+    maskSeed: string | number = heldOutMaskSeed(this.options.seed),
     batchSize = this.options.batchSize,
   ): Promise<MlmEvalResult> {
     return evaluateMlm(this.encoder, this.head, seqs, this.vocab, this.padId, new Rng(maskSeed), batchSize, this.options.masking);
@@ -218,6 +218,11 @@ export class MlmPretrainer {
   dispose(): void {
     this.optimizer.dispose();
   }
+}
+
+/** The masking seed of a run's held-out evaluation: fixed per run, so every evaluation masks the same tokens. */
+export function heldOutMaskSeed(runSeed: number): string {
+  return `mlm/${runSeed}/heldout`;
 }
 
 /** Masked-LM loss and accuracy of a model on `seqs` (see MlmPretrainer.evaluate). */
