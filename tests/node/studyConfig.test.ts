@@ -82,7 +82,7 @@ describe('experiments/studies', () => {
     const file = join(folder, f);
     const s = parseStudy(JSON.parse(readFileSync(file, 'utf8')), file);
     expect(s.outDir).toBe(resolve(repoRoot, 'runs/studies', s.name));
-    for (const arm of s.arms.filter((a) => !a.tasksFrom && !a.randomTasksLike && !a.importanceFrom)) {
+    for (const arm of s.arms.filter((a) => !a.tasksFrom && !a.randomTasksLike && !a.importanceFrom && !a.trialSelectionFrom)) {
       const jobs = armJobs(s, arm);
       const perSeed = arm.mode === 'single' ? (arm.tasks ?? s.tasks).length : 1;
       expect(jobs).toHaveLength((arm.seeds ?? s.seeds).length * perSeed);

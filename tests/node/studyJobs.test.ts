@@ -159,6 +159,30 @@ describe('arms that read an earlier select result', () => {
     });
   });
 
+  it('trialSelectionFrom: a gradts-fg arm filters the rows of the tasks the trial arm chose (with its matrices)', () => {
+    const s = withResult(
+      [
+        {
+          name: 'fg',
+          mode: 'select',
+          importanceFrom: { arm: 'gt' },
+          trialSelectionFrom: { arm: 'gt', seed: 4 },
+          selection: { method: 'gradts-fg', target: 'MRPC' },
+        },
+      ],
+      [2],
+    );
+    const [job] = armJobs(s, s.arms[1]);
+    expect(job.config.selection).toEqual({
+      method: 'gradts-fg',
+      target: 'MRPC',
+      importance: matrices,
+      trialSelection: ['SST-2'],
+      seed: 2,
+      stages: { train: { seed: 2 }, trial: { seed: 2 } },
+    });
+  });
+
   it('a missing result.json says which arm to run first', () => {
     const out = tempRoot();
     const s = parseStudy(

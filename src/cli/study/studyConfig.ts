@@ -32,6 +32,8 @@ const ArmSchema = v.object({
   randomTasksLike: v.optional(armRef),
   /** A select arm that reuses the GradTS head matrices an earlier gradts select arm computed (its first seed). */
   importanceFrom: v.optional(armRef),
+  /** A gradts-fg select arm that filters the rows of the auxiliary tasks an earlier gradts-trial arm chose (GradTS §3.3). */
+  trialSelectionFrom: v.optional(armRef),
   /** A prune arm: the single arm whose checkpoints it prunes. */
   modelFrom: v.optional(v.object({ arm: v.string() })),
   /** A prune arm's settings: importanceRows, randomOrders, fractions (as the prune command's flags). */
@@ -86,7 +88,7 @@ export function parseStudy(input: unknown, file: string): Study {
       const from = s.arms.slice(0, names.indexOf(a.name)).find((b) => b.name === a.modelFrom?.arm);
       if (!from || from.mode !== 'single') throw new Error(`${file}: arm ${a.name}: mode prune needs "modelFrom": {"arm": <an earlier single arm>}`);
     }
-    for (const key of ['tasksFrom', 'randomTasksLike', 'importanceFrom', 'modelFrom'] as const) {
+    for (const key of ['tasksFrom', 'randomTasksLike', 'importanceFrom', 'trialSelectionFrom', 'modelFrom'] as const) {
       const ref = a[key];
       if (ref && !names.slice(0, names.indexOf(a.name)).includes(ref.arm))
         throw new Error(`${file}: arm ${a.name}: ${key}.arm ${ref.arm} is not an earlier arm`);

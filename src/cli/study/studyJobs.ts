@@ -99,6 +99,7 @@ export function armJobs(study: Study, arm: StudyArm): StudyJob[] {
     } else {
       const sel = { ...arm.selection };
       if (arm.importanceFrom) sel.importance = selectionOf(study, arm, arm.importanceFrom, seed).reasons?.importance?.matrices;
+      if (arm.trialSelectionFrom) sel.trialSelection = selectionOf(study, arm, arm.trialSelectionFrom, seed).chosen;
       const stages = (sel.stages ?? {}) as Record<string, Record<string, unknown>>;
       const everyStage = arm.seedAllStages ? { tune: { ...(stages.tune ?? {}), seed } } : {};
       if (arm.seedAllStages && sel.tdSeed === undefined) sel.tdSeed = 200 + seed; // FastMTL's own seeds are 200 + s
