@@ -143,6 +143,18 @@ describe('planted-relations report', () => {
   });
 });
 
+describe('planted-relations report without finished GradTS-fg runs', () => {
+  it('says so under the section title instead of an empty table', () => {
+    const arms = [{ name: 'gradts-fg-MARK', mode: 'select', selection: { method: 'gradts-fg', target: 'PL-MARK' } }];
+    const text = plantedReport(parseStudy({ name: 'pl0', seeds: [1], out: join(dir, 'empty'), base: {}, tasks: TASKS, arms }, join(dir, 'study0.json')), []);
+    expect(text).toContain("### 6. GradTS-fg: does the instance filter rank helpers' rows above distractors'?");
+    expect(text).toContain(
+      'Wall = the whole selection: tuning and measuring the target and every candidate alone, and the correlations.\n\nNo finished GradTS-fg run.',
+    );
+    expect(text).not.toContain('| target | seed | θ |');
+  });
+});
+
 describe('the planted fidelity study file', () => {
   it('parses, and its base experiment with its tasks is a valid synthetic experiment', async () => {
     const { readFileSync } = await import('node:fs');

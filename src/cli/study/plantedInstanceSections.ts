@@ -127,7 +127,7 @@ export function gradtsFgSection(study: Study, tasks: string[]): string[] {
     }
   }
   out.push('');
-  if (runs === 0) return [...out, 'No finished GradTS-fg run.', ''];
+  if (runs === 0) return [...out.slice(0, 4), 'No finished GradTS-fg run.', ''];
   if (noneKept > 0)
     out.push(
       `No measured row reached θ in ${noneKept} of ${runs} runs: GradTS-fg then keeps nothing and chooses no task; the AUC still ranks every measured row.`,
