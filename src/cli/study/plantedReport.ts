@@ -1,7 +1,8 @@
 import { taskEntry, type Study } from './studyConfig.ts';
 import type { RunResult } from './studyTable.ts';
 import { importanceSection, selectionSection } from './plantedMapSections.ts';
-import { fastmtlSection, mtlSection, pruningSection } from './plantedRunSections.ts';
+import { fastmtlSection, gradtsFgSection } from './plantedInstanceSections.ts';
+import { mtlSection, pruningSection } from './plantedRunSections.ts';
 
 /**
  * The planted-relations fidelity tests (docs/planted-relations.md) over a finished study whose tasks are
@@ -19,5 +20,6 @@ export function plantedReport(study: Study, results: RunResult[]): string {
     ...fastmtlSection(study, tasks),
     ...mtlSection(study, results),
     ...pruningSection(study),
+    ...gradtsFgSection(study, tasks),
   ].join('\n');
 }

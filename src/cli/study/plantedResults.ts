@@ -24,6 +24,10 @@ export interface SelectFile {
     trials?: { k: number; tasks: string[]; last: Record<string, number>; wallSeconds: number }[];
     pools?: Record<string, { candidates: number; chosen: number; scores?: number[] }>;
     trial?: { trials?: { tasks: string[] }[] } | null;
+    /** GradTS-fg: θ, and per candidate the kept uids and the τ of every measured row (NaN is written as null). */
+    threshold?: number;
+    perTask?: Record<string, { uids: string[]; correlations: (number | null)[] }>;
+    skipped?: string;
   };
 }
 

@@ -1,54 +1,13 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { curveArea, rocAuc, signFlipPValue } from '../../engine/analysis/plantedFidelity.ts';
+import { curveArea, signFlipPValue } from '../../engine/analysis/plantedFidelity.ts';
 import { permutationPValue } from '../../engine/metrics/permutationTest.ts';
-import { plantedHelpers } from '../../engine/synthetic/plantedTasks.ts';
 import type { Study } from './studyConfig.ts';
 import { meanStd, type RunResult } from './studyTable.ts';
 import { finished, readJson, selectArms, selectResults, type PruneFile } from './plantedResults.ts';
-import { f3, ms, pv } from './reportNumbers.ts';
+import { ms, pv } from './reportNumbers.ts';
 
-/** Sections 3 to 5 of the planted report: FastMTL's discriminator, MTL with the selection, pruning by importance. */
-
-export function fastmtlSection(study: Study, tasks: string[]): string[] {
-  const out = [
-    "### 3. FastMTL: does the discriminator rank helpers' instances above distractors'?",
-    '',
-    "AUC of p(target | x) over the unused training rows of the planted helpers (positives) against those of the other candidates (negatives); helper share = share of the selected rows that come from helpers, against the helpers' share of all candidate rows. p = exact sign-flip over runs of AUC − 0.5, one-sided.",
-    '',
-    '| target | seed | AUC | helper share of selected | helper share of candidates | selection wall s |',
-    '|---|---|---|---|---|---|',
-  ];
-  const aucs: number[] = [];
-  const walls: number[] = [];
-  for (const arm of selectArms(study, 'fastmtl')) {
-    for (const { seed, r } of selectResults(study, arm)) {
-      const pools = r.reasons?.pools ?? {};
-      const helpers = plantedHelpers(r.target, tasks);
-      const pos = Object.entries(pools)
-        .filter(([t]) => helpers.includes(t))
-        .flatMap(([, p]) => p.scores ?? []);
-      const neg = Object.entries(pools)
-        .filter(([t]) => !helpers.includes(t))
-        .flatMap(([, p]) => p.scores ?? []);
-      if (pos.length === 0 || neg.length === 0) continue;
-      const auc = rocAuc(pos, neg);
-      aucs.push(auc);
-      walls.push(r.wallSeconds);
-      const sum = (f: (p: { candidates: number; chosen: number }) => number, only?: boolean) =>
-        Object.entries(pools)
-          .filter(([t]) => only === undefined || helpers.includes(t) === only)
-          .reduce((s, [, p]) => s + f(p), 0);
-      out.push(
-        `| ${r.target} | ${seed} | ${f3(auc)} | ${f3(sum((p) => p.chosen, true) / sum((p) => p.chosen))} | ${f3(sum((p) => p.candidates, true) / sum((p) => p.candidates))} | ${r.wallSeconds.toFixed(0)} |`,
-      );
-    }
-  }
-  out.push('');
-  if (aucs.length)
-    out.push(`AUC over ${aucs.length} runs: ${ms(aucs)}; p(AUC > 0.5) = **${pv(signFlipPValue(aucs, 0.5))}**; selection wall ${ms(walls, 1, 0)} s.`, '');
-  return out;
-}
+/** Sections 4 and 5 of the planted report: MTL with the selection, pruning by importance. */
 
 export function mtlSection(study: Study, results: RunResult[]): string[] {
   const out = [
