@@ -12,7 +12,7 @@ import type { BertConfig } from '../../engine/checkpoint/types.ts';
 import { tsvSourceFromPath } from '../../engine/platform/node/nodeFiles.ts';
 import { BertEncoder } from '../../engine/model/bertEncoder.ts';
 import { MaskedLmHead } from '../../engine/model/heads/maskedLmHead.ts';
-import { buildMlmCorpus, corpusRng } from '../../engine/pretrain/corpus.ts';
+import { pretrainCorpus } from '../../engine/pretrain/heldOutEvaluation.ts';
 import { maskingVocab } from '../../engine/pretrain/masking.ts';
 import { OPTIMIZER_FILE, STATE_FILE, parsePretrainState, pretrainCheckpointFiles } from '../../engine/pretrain/pretrainCheckpoint.ts';
 import { MlmPretrainer, type MlmEvalResult } from '../../engine/pretrain/pretrainMlm.ts';
@@ -195,11 +195,7 @@ async function pretrainInFolder(o: PretrainCliOptions, cmd: Command, out: string
     throw new Error(`vocab.txt has ${tokenizer.vocabSize} tokens but config.json has vocab_size ${config.vocabSize}`);
 
   const t0 = performance.now();
-  const corpus = await buildMlmCorpus(
-    await tsvSourceFromPath(o.glue),
-    { maxLength: maxLen, clsId: tokenizer.clsId, sepId: tokenizer.sepId, heldOut, tokenize: (t) => tokenizer.tokenizeToIds(t) },
-    corpusRng(seed),
-  );
+  const corpus = await pretrainCorpus(await tsvSourceFromPath(o.glue), tokenizer, { seed, maxLen, heldOut });
   const corpusInfo = {
     texts: corpus.texts,
     tokens: corpus.tokens,

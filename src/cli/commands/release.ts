@@ -3,15 +3,11 @@ import { existsSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { loadBertCheckpoint } from '../../engine/checkpoint/hfFolder.ts';
-import type { BertCheckpoint } from '../../engine/checkpoint/types.ts';
-import { BertEncoder } from '../../engine/model/bertEncoder.ts';
-import { MaskedLmHead } from '../../engine/model/heads/maskedLmHead.ts';
 import { dirSource, writeFolder } from '../../engine/platform/node/nodeSource.ts';
 import { tsvSourceFromPath } from '../../engine/platform/node/nodeFiles.ts';
-import { buildMlmCorpus, corpusRng, type PackedSequence } from '../../engine/pretrain/corpus.ts';
-import { maskingVocab } from '../../engine/pretrain/masking.ts';
+import { heldOutFigure, pretrainCorpus, type HeldOutSpec } from '../../engine/pretrain/heldOutEvaluation.ts';
 import { STATE_FILE } from '../../engine/pretrain/pretrainCheckpoint.ts';
-import { evaluateMlm, heldOutMaskSeed, type MlmEvalResult } from '../../engine/pretrain/pretrainMlm.ts';
+import { heldOutMaskSeed } from '../../engine/pretrain/pretrainMlm.ts';
 import {
   RELEASE_MANIFEST,
   RELEASE_SUMS,
@@ -20,7 +16,6 @@ import {
   releaseModelFiles,
   sha256SumsText,
 } from '../../engine/pretrain/releaseCheckpoint.ts';
-import { Rng } from '../../engine/runtime/rng.ts';
 import { BertTokenizer } from '../../engine/tokenizer/bertTokenizer.ts';
 import { initNodeBackend } from '../nodeBackend.ts';
 
@@ -32,12 +27,8 @@ interface ReleaseCliOptions {
 }
 
 /** What a release needs from the run's pretrain_state.json: the options that fix its held-out set. */
-interface RunFacts {
+interface RunFacts extends HeldOutSpec {
   step: number;
-  seed: number;
-  maxLen: number;
-  batchSize: number;
-  heldOut: number;
   options: Record<string, string>;
   corpus: Record<string, unknown>;
 }
@@ -70,19 +61,6 @@ async function readRunFacts(from: string): Promise<RunFacts> {
   };
 }
 
-async function heldOutFigure(ckpt: BertCheckpoint, heldOut: readonly PackedSequence[], run: RunFacts): Promise<MlmEvalResult> {
-  const tokenizer = BertTokenizer.fromVocabText(ckpt.vocabText, { doLowerCase: ckpt.doLowerCase });
-  const encoder = BertEncoder.fromCheckpoint(ckpt);
-  const head = new MaskedLmHead(ckpt.config, encoder.params.wordEmbeddings, ckpt.extraTensors!);
-  try {
-    const vocab = maskingVocab(tokenizer.vocab.tokens, tokenizer);
-    return await evaluateMlm(encoder, head, heldOut, vocab, tokenizer.padId, new Rng(heldOutMaskSeed(run.seed)), run.batchSize);
-  } finally {
-    head.dispose();
-    encoder.dispose();
-  }
-}
-
 export function registerReleaseCommand(program: Command) {
   program
     .command('release')
@@ -106,11 +84,10 @@ export function registerReleaseCommand(program: Command) {
         );
       }
 
-      const tokenizer = BertTokenizer.fromVocabText(source.vocabText, { doLowerCase: source.doLowerCase });
-      const corpus = await buildMlmCorpus(
+      const corpus = await pretrainCorpus(
         await tsvSourceFromPath(o.glue),
-        { maxLength: run.maxLen, clsId: tokenizer.clsId, sepId: tokenizer.sepId, heldOut: run.heldOut, tokenize: (t) => tokenizer.tokenizeToIds(t) },
-        corpusRng(run.seed),
+        BertTokenizer.fromVocabText(source.vocabText, { doLowerCase: source.doLowerCase }),
+        run,
       );
       for (const key of ['texts', 'tokens', 'train', 'heldOut'] as const) {
         const now = key === 'train' || key === 'heldOut' ? corpus[key].length : corpus[key];

@@ -2,7 +2,7 @@ import { GLUE_TASKS } from '../../../datasets/glueTasks.ts';
 import type { TaskDef } from '../../../datasets/types.ts';
 import type { DataIssue } from '../data/dataError.ts';
 import type { DataSource } from '../data/types.ts';
-import { Rng } from '../runtime/rng.ts';
+import type { Rng } from '../runtime/rng.ts';
 
 /**
  * The masked-LM corpus: every text of every GLUE split a source holds (labels ignored), deduplicated, in file
@@ -173,9 +173,4 @@ export function padBatch(seqs: readonly PackedSequence[], padId: number): Padded
     realTokens += s.ids.length;
   });
   return { B, T, inputIds, typeIds, attentionMask, realTokens };
-}
-
-/** The seed of a pretraining run's corpus shuffle and held-out split: a run and its release rebuild the same split. */
-export function corpusRng(runSeed: number): Rng {
-  return new Rng(`corpus/${runSeed}`);
 }
