@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { gatherRows } from './kernels/gatherRows.ts';
+import { transposeLast2 } from './kernels/transposeLast2.ts';
 import { FUSED_GELU, FUSED_LAYER_NORM, fusedGelu, fusedLayerNorm, hasFusedKernel } from './fusedOps.ts';
 import { FUSED_DROPOUT, fusedDropout } from './kernels/fusedDropout.ts';
 
@@ -22,9 +23,9 @@ export const dense2d = tf.customGrad((...args: unknown[]) => {
       const dy2 = dy as tf.Tensor2D;
       const [N, inDim] = xs.shape;
       const outDim = Ws.shape[1];
-      const dx = tf.matMul(dy2, tf.transpose(Ws));
+      const dx = tf.matMul(dy2, transposeLast2(Ws));
       // dW = xᵀ·dy, or (dyᵀ·x)ᵀ when dy is the narrower [N, ·] operand to transpose.
-      const dW = inDim <= outDim ? tf.matMul(tf.transpose(xs), dy2) : tf.transpose(tf.matMul(tf.transpose(dy2), xs));
+      const dW = inDim <= outDim ? tf.matMul(transposeLast2(xs), dy2) : transposeLast2(tf.matMul(transposeLast2(dy2), xs) as tf.Tensor2D);
       const db = tf.getBackend() === 'wasm' ? tf.reshape(tf.matMul(tf.ones([1, N]), dy2), [outDim]) : tf.sum(dy2, 0);
       return [dx, dW, db];
     },
