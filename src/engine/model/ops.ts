@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { gatherRows } from './kernels/gatherRows.ts';
 import { transposeLast2 } from './kernels/transposeLast2.ts';
 import { FUSED_GELU, FUSED_LAYER_NORM, fusedGelu, fusedLayerNorm, hasFusedKernel } from './fusedOps.ts';
+import { sumRows } from './kernels/sumRows.ts';
 import { FUSED_DROPOUT, fusedDropout } from './kernels/fusedDropout.ts';
 
 /**
@@ -12,7 +13,7 @@ import { FUSED_DROPOUT, fusedDropout } from './kernels/fusedDropout.ts';
 /** y = x·W + b with x [N, in], W [in, out] (stored transposed from HF's [out, in]), b [out] → [N, out].
  * The gradient keeps every matmul on tfjs-wasm's XNNPACK path (2-D, no transpose flags: the transposed
  * matMul is 10–35× slower), transposing whichever of x and dy is wider for dW, and sums dy over rows
- * for db as ones[1, N]·dy, which on wasm is far cheaper than a Sum over axis 0. */
+ * for db in one pass (kernels/sumRows.ts). */
 export const dense2d = tf.customGrad((...args: unknown[]) => {
   const [x, W, b, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
   save([x, W]);
@@ -21,15 +22,14 @@ export const dense2d = tf.customGrad((...args: unknown[]) => {
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [xs, Ws] = saved as [tf.Tensor2D, tf.Tensor2D];
       const dy2 = dy as tf.Tensor2D;
-      const [N, inDim] = xs.shape;
+      const inDim = xs.shape[1];
       const outDim = Ws.shape[1];
       const dx = tf.matMul(dy2, transposeLast2(Ws));
       // dW = xᵀ·dy or (dyᵀ·x)ᵀ, whichever passes the narrower [N, ·] operand as XNNPACK's weights: it packs
       // the weights afresh on every call (a new tensor each step), ~3 ms for a [2048, 512] operand, more than
       // the tiled transpose of the wider one costs. Both forms multiply and add the same terms in the same order.
       const dW = inDim <= outDim ? transposeLast2(tf.matMul(transposeLast2(dy2), xs) as tf.Tensor2D) : tf.matMul(transposeLast2(xs), dy2);
-      const db = tf.getBackend() === 'wasm' ? tf.reshape(tf.matMul(tf.ones([1, N]), dy2), [outDim]) : tf.sum(dy2, 0);
-      return [dx, dW, db];
+      return [dx, dW, sumRows(dy2)];
     },
   };
 }) as (x: tf.Tensor2D, W: tf.Tensor2D, b: tf.Tensor1D) => tf.Tensor2D;
