@@ -12,7 +12,7 @@ import { FUSED_DROPOUT, fusedDropout } from './kernels/fusedDropout.ts';
 
 /** y = x·W + b with x [N, in], W [in, out] (stored transposed from HF's [out, in]), b [out] → [N, out].
  * The gradient keeps every matmul on tfjs-wasm's XNNPACK path (2-D, no transpose flags: the transposed
- * matMul is 10–35× slower), transposing whichever of x and dy is wider for dW, and sums dy over rows
+ * matMul is 10–35× slower), transposing one of x and dy for dW (which one: below), and sums dy over rows
  * for db in one pass (kernels/sumRows.ts). */
 export const dense2d = tf.customGrad((...args: unknown[]) => {
   const [x, W, b, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
@@ -25,10 +25,12 @@ export const dense2d = tf.customGrad((...args: unknown[]) => {
       const inDim = xs.shape[1];
       const outDim = Ws.shape[1];
       const dx = tf.matMul(dy2, transposeLast2(Ws));
-      // dW = xᵀ·dy or (dyᵀ·x)ᵀ, whichever passes the narrower [N, ·] operand as XNNPACK's weights: it packs
-      // the weights afresh on every call (a new tensor each step), ~3 ms for a [2048, 512] operand, more than
-      // the tiled transpose of the wider one costs. Both forms multiply and add the same terms in the same order.
-      const dW = inDim <= outDim ? transposeLast2(tf.matMul(transposeLast2(dy2), xs) as tf.Tensor2D) : tf.matMul(transposeLast2(xs), dy2);
+      // dW = xᵀ·dy or (dyᵀ·x)ᵀ. On wasm, whichever passes the narrower [N, ·] operand as XNNPACK's weights: it
+      // packs the weights afresh on every call (a new tensor each step), ~3 ms for a [2048, 512] operand, more
+      // than the tiled transpose of the wider one costs; both forms multiply and add the same terms in the same
+      // order. Elsewhere the narrower operand is the one transposed (less to copy).
+      const transposeDy = tf.getBackend() === 'wasm' ? inDim <= outDim : inDim > outDim;
+      const dW = transposeDy ? transposeLast2(tf.matMul(transposeLast2(dy2), xs) as tf.Tensor2D) : tf.matMul(transposeLast2(xs), dy2);
       return [dx, dW, sumRows(dy2)];
     },
   };
