@@ -7,15 +7,20 @@ import { registerGradientOnce } from './registerGradientOnce.ts';
  *
  * On wasm every matmul gradient needs one such transpose (tfjs-wasm hands only untransposed batch-1 matmuls
  * to XNNPACK, docs/architecture.md, tfjs trap 2), and tfjs-wasm's Transpose (transpose_impl.cc) walks the
- * output one column at a time, a cache miss per float: 2.5 ms for the [2048, 128] activations of a
- * BERT-Tiny b16×s128 dense layer, 10–13 ms for [2048, 512], on one core. This kernel copies 32 × 32 tiles
- * between views of the heap (0.35 ms and 1.6 ms there). A transpose is a copy, so values and gradients
- * are exact. Other backends keep tf.transpose.
+ * output one column at a time: fast while a matrix fits in the L1 cache, a cache miss per float past it
+ * (2.3 ms for the [2048, 128] activations of a BERT-Tiny b16×s128 dense layer, 10 ms for [2048, 512], on
+ * one core). This kernel copies 32 × 32 tiles between views of the heap (0.55 and 2.2 ms there), but at
+ * ~2 ns a float it loses to tfjs on small matrices ([32, 128, 64]: 0.5 vs 0.1 ms), so it takes only
+ * matrices of MIN_TILED floats or more. A transpose is a copy, so values and gradients are exact. Other
+ * backends keep tf.transpose.
  */
 export const TRANSPOSE_LAST2 = 'TaskscopeTransposeLast2';
 
 /** Tile side: a 32 × 32 float tile of the source and of the destination (4 KiB each) stays in L1. */
 const TILE = 32;
+/** The smallest matrix (r·c floats) the tiled copy takes: [128, 128] (1.0 vs 1.6 ms for 32 of them); tfjs
+ * keeps [128, 64] and smaller. */
+const MIN_TILED = 128 * 128;
 
 /** dst[c·R + r] = src[r·C + c] for one R × C matrix starting at src[s] and dst[d]. */
 function transposeTiles(src: Float32Array, s: number, dst: Float32Array, d: number, R: number, C: number) {
@@ -55,9 +60,10 @@ function ensureRegistered() {
   registerGradientOnce({ kernelName: TRANSPOSE_LAST2, gradFunc: (dy) => ({ x: () => transposeLast2(dy as tf.Tensor2D) }) });
 }
 
-/** [r, c] → [c, r] and [N, r, c] → [N, c, r]; differentiable. tf.transpose except on wasm (float32). */
+/** [r, c] → [c, r] and [N, r, c] → [N, c, r]; differentiable. tf.transpose except on wasm (float32, r·c ≥ MIN_TILED). */
 export function transposeLast2<T extends tf.Tensor2D | tf.Tensor3D>(x: T): T {
-  if (tf.getBackend() !== 'wasm' || x.dtype !== 'float32') return tf.transpose(x, x.rank === 3 ? [0, 2, 1] : [1, 0]);
+  const [r, c] = x.shape.slice(-2) as [number, number];
+  if (tf.getBackend() !== 'wasm' || x.dtype !== 'float32' || r * c < MIN_TILED) return tf.transpose(x, x.rank === 3 ? [0, 2, 1] : [1, 0]);
   ensureRegistered();
   return tf.engine().runKernel(TRANSPOSE_LAST2, { x }) as T;
 }
