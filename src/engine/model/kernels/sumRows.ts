@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { heapF32, type WasmBackendLike } from './wasmBackend.ts';
-import { registerGradientOnce } from './registerGradientOnce.ts';
+import { registerWasmKernelOnce } from './registerWasmKernel.ts';
 
 /**
  * Column sums of a matrix, x [N, C] → [C]: the dense layer's bias gradient.
@@ -30,24 +30,16 @@ function wasmKernel({ inputs, backend }: { inputs: tf.NamedTensorInfoMap; backen
   return out;
 }
 
-let registered = false;
-function ensureRegistered() {
-  if (registered) return;
-  registered = true;
-  tf.registerKernel({ kernelName: SUM_ROWS, backendName: 'wasm', kernelFunc: wasmKernel as unknown as tf.KernelFunc });
-  // The row count travels as an attribute, so the forward saves (on wasm: copies) nothing for the gradient.
-  registerGradientOnce({
-    kernelName: SUM_ROWS,
-    gradFunc: (dy, _saved, attrs) => {
-      const rows = (attrs as unknown as { rows: number }).rows;
-      return { x: () => tf.broadcastTo(tf.reshape(dy as tf.Tensor, [1, -1]), [rows, (dy as tf.Tensor).size]) };
-    },
-  });
-}
+/** The gradient broadcasts dy back over the rows; the row count travels as an attribute, so the forward
+ * saves (on wasm: copies) nothing for it. */
+const gradFunc: tf.GradConfig['gradFunc'] = (dy, _saved, attrs) => {
+  const rows = (attrs as unknown as { rows: number }).rows;
+  return { x: () => tf.broadcastTo(tf.reshape(dy as tf.Tensor, [1, -1]), [rows, (dy as tf.Tensor).size]) };
+};
 
 /** x [N, C] → Σ over rows [C]; differentiable. tf.sum(x, 0) except on wasm (float32). */
 export function sumRows(x: tf.Tensor2D): tf.Tensor1D {
   if (tf.getBackend() !== 'wasm' || x.dtype !== 'float32') return tf.sum(x, 0);
-  ensureRegistered();
+  registerWasmKernelOnce(SUM_ROWS, wasmKernel, gradFunc);
   return tf.engine().runKernel(SUM_ROWS, { x }, { rows: x.shape[0] } as unknown as tf.NamedAttrMap) as tf.Tensor1D;
 }

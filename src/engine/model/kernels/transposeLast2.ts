@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { heapF32, type WasmBackendLike } from './wasmBackend.ts';
-import { registerGradientOnce } from './registerGradientOnce.ts';
+import { registerWasmKernelOnce } from './registerWasmKernel.ts';
 
 /**
  * Swaps the last two axes of a matrix or a stack of matrices: [r, c] → [c, r], [N, r, c] → [N, c, r].
@@ -51,19 +51,11 @@ function wasmKernel({ inputs, backend }: { inputs: tf.NamedTensorInfoMap; backen
   return out;
 }
 
-let registered = false;
-function ensureRegistered() {
-  if (registered) return;
-  registered = true;
-  tf.registerKernel({ kernelName: TRANSPOSE_LAST2, backendName: 'wasm', kernelFunc: wasmKernel as unknown as tf.KernelFunc });
-  // Its own inverse: the gradient of a swap is the swap of the gradient.
-  registerGradientOnce({ kernelName: TRANSPOSE_LAST2, gradFunc: (dy) => ({ x: () => transposeLast2(dy as tf.Tensor2D) }) });
-}
-
 /** [r, c] → [c, r] and [N, r, c] → [N, c, r]; differentiable. tf.transpose except on wasm (float32, r·c ≥ MIN_TILED). */
 export function transposeLast2<T extends tf.Tensor2D | tf.Tensor3D>(x: T): T {
   const [r, c] = x.shape.slice(-2) as [number, number];
   if (tf.getBackend() !== 'wasm' || x.dtype !== 'float32' || r * c < MIN_TILED) return tf.transpose(x, x.rank === 3 ? [0, 2, 1] : [1, 0]);
-  ensureRegistered();
+  // Its own inverse: the gradient of a swap is the swap of the gradient.
+  registerWasmKernelOnce(TRANSPOSE_LAST2, wasmKernel, (dy) => ({ x: () => transposeLast2(dy as tf.Tensor2D) }));
   return tf.engine().runKernel(TRANSPOSE_LAST2, { x }) as T;
 }
