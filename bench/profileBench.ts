@@ -1,10 +1,15 @@
 /**
  * Where a training step's time goes, per tfjs kernel: tf.profile around Trainer.trainStep() (the step of
  * bench/trainBench.ts: random-init encoder, one 2-class head, dropout 0.1, AdamW, clip 1, random ids) after
- * one warm-up step, summed by kernel name over the profiled steps. Writes bench/results/profile-<backend>.md.
+ * `warmup` steps, summed by kernel name over the profiled steps. Writes bench/results/profile-<backend>.md.
+ *
+ * The warm-up is several steps, not one: the first steps grow the wasm heap, and a kernel whose output is
+ * placed in freshly grown memory pays for first touching it. The embedding's 30,522 × 128 ScatterNd took
+ * ~100 ms in steps 2–3 (output at the top of the heap) and ~1.6 ms from step 4 on (a reused block), on a
+ * loaded 2-core machine: a one-step warm-up charged it 10 % of the step.
  *
  *   npm run bench -- profile
- *   npx tsx bench/profileBench.ts [--backend wasm] [--layers 2] [--hidden 128] [--heads 2] [--batch 16] [--seq 128] [--steps 2] [--top 15]
+ *   npx tsx bench/profileBench.ts [--backend wasm] [--layers 2] [--hidden 128] [--heads 2] [--batch 16] [--seq 128] [--warmup 4] [--steps 2] [--top 15]
  */
 import * as tf from '@tensorflow/tfjs';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -23,6 +28,7 @@ export interface ProfileOptions {
   heads: number;
   batch: number;
   seq: number;
+  warmup: number;
   steps: number;
   top: number;
 }
@@ -49,11 +55,11 @@ export async function runProfileBench(o: ProfileOptions) {
   };
   const exp = benchExperiment(shape, 'adamw');
   const model = buildMultiTaskModel(exp, buildEncoder(exp, { vocabSize: VOCAB }));
-  const trainer = new Trainer({ experiment: exp, model, data: { [TASK]: { train: randomSplit(shape, o.batch * (1 + o.steps)) } } });
+  const trainer = new Trainer({ experiment: exp, model, data: { [TASK]: { train: randomSplit(shape, o.batch * (o.warmup + o.steps)) } } });
   const byKernel = new Map<string, { ms: number; calls: number }>();
   let wallMs = 0;
   try {
-    await trainer.trainStep();
+    for (let i = 0; i < o.warmup; i++) await trainer.trainStep();
     for (let i = 0; i < o.steps; i++) {
       const t = performance.now();
       const prof = await tf.profile(async () => {
@@ -82,6 +88,7 @@ export async function runProfileBench(o: ProfileOptions) {
     bench: 'train-step-profile',
     backend: o.backend,
     shape: shape.name,
+    warmup: o.warmup,
     steps: o.steps,
     stepMs: wallMs / o.steps,
     kernelMs: kernelMs / o.steps,
@@ -94,7 +101,7 @@ export function profileMarkdown(res: Awaited<ReturnType<typeof runProfileBench>>
   const lines = [
     `## Train step kernel profile, tfjs-${res.backend}, ${res.shape} (${res.date.slice(0, 16)}Z)`,
     '',
-    `Per step (mean of ${res.steps} profiled steps): ${fmt(res.stepMs, 0)} ms wall under tf.profile, ${fmt(res.kernelMs, 0)} ms inside registered kernels (tf.customGrad wrappers left out: their time is their kernels').`,
+    `Per step (mean of ${res.steps} profiled steps after ${res.warmup} warm-up steps): ${fmt(res.stepMs, 0)} ms wall under tf.profile, ${fmt(res.kernelMs, 0)} ms inside registered kernels (tf.customGrad wrappers left out: their time is their kernels').`,
     '',
     '| kernel | ms / step | calls / step | share of kernel time |',
     '|---|---:|---:|---:|',
@@ -124,6 +131,7 @@ export function parseProfileArgs(argv: string[]): ProfileOptions {
       heads: { type: 'string', default: '2' },
       batch: { type: 'string', default: '16' },
       seq: { type: 'string', default: '128' },
+      warmup: { type: 'string', default: '4' },
       steps: { type: 'string', default: '2' },
       top: { type: 'string', default: '15' },
     },
@@ -141,6 +149,7 @@ export function parseProfileArgs(argv: string[]): ProfileOptions {
     heads: int('heads'),
     batch: int('batch'),
     seq: int('seq'),
+    warmup: int('warmup'),
     steps: int('steps'),
     top: int('top'),
   };

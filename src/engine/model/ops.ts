@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { gatherRows } from './kernels/gatherRows.ts';
+import { transposeLast2 } from './kernels/transposeLast2.ts';
 import { FUSED_GELU, FUSED_LAYER_NORM, fusedGelu, fusedLayerNorm, hasFusedKernel } from './fusedOps.ts';
+import { sumRows } from './kernels/sumRows.ts';
 import { FUSED_DROPOUT, fusedDropout } from './kernels/fusedDropout.ts';
 
 /**
@@ -10,8 +12,8 @@ import { FUSED_DROPOUT, fusedDropout } from './kernels/fusedDropout.ts';
 
 /** y = x·W + b with x [N, in], W [in, out] (stored transposed from HF's [out, in]), b [out] → [N, out].
  * The gradient keeps every matmul on tfjs-wasm's XNNPACK path (2-D, no transpose flags: the transposed
- * matMul is 10–35× slower), transposing whichever of x and dy is narrower for dW, and sums dy over rows
- * for db as ones[1, N]·dy, which on wasm is far cheaper than a Sum over axis 0. */
+ * matMul is 10–35× slower), transposing one of x and dy for dW (which one: below), and sums dy over rows
+ * for db in one pass (kernels/sumRows.ts). */
 export const dense2d = tf.customGrad((...args: unknown[]) => {
   const [x, W, b, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
   save([x, W]);
@@ -20,13 +22,16 @@ export const dense2d = tf.customGrad((...args: unknown[]) => {
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [xs, Ws] = saved as [tf.Tensor2D, tf.Tensor2D];
       const dy2 = dy as tf.Tensor2D;
-      const [N, inDim] = xs.shape;
+      const inDim = xs.shape[1];
       const outDim = Ws.shape[1];
-      const dx = tf.matMul(dy2, tf.transpose(Ws));
-      // dW = xᵀ·dy, or (dyᵀ·x)ᵀ when dy is the narrower [N, ·] operand to transpose.
-      const dW = inDim <= outDim ? tf.matMul(tf.transpose(xs), dy2) : tf.transpose(tf.matMul(tf.transpose(dy2), xs));
-      const db = tf.getBackend() === 'wasm' ? tf.reshape(tf.matMul(tf.ones([1, N]), dy2), [outDim]) : tf.sum(dy2, 0);
-      return [dx, dW, db];
+      const dx = tf.matMul(dy2, transposeLast2(Ws));
+      // dW = xᵀ·dy or (dyᵀ·x)ᵀ. On wasm, whichever passes the narrower [N, ·] operand as XNNPACK's weights: it
+      // packs the weights afresh on every call (a new tensor each step), ~3 ms for a [2048, 512] operand, more
+      // than the tiled transpose of the wider one costs; both forms multiply and add the same terms in the same
+      // order. Elsewhere the narrower operand is the one transposed (less to copy).
+      const transposeDy = tf.getBackend() === 'wasm' ? inDim <= outDim : inDim > outDim;
+      const dW = transposeDy ? transposeLast2(tf.matMul(transposeLast2(dy2), xs) as tf.Tensor2D) : tf.matMul(transposeLast2(xs), dy2);
+      return [dx, dW, sumRows(dy2)];
     },
   };
 }) as (x: tf.Tensor2D, W: tf.Tensor2D, b: tf.Tensor1D) => tf.Tensor2D;

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { batchMatMul, transposeLast2 } from './batchMatMulFast.ts';
+import { batchMatMul } from './batchMatMulFast.ts';
+import { transposeLast2 } from './transposeLast2.ts';
 
 /**
  * The two matmuls of scaled dot-product attention over B·A heads. On wasm they run as per-head XNNPACK

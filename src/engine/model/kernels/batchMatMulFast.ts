@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { WasmBackendLike } from './wasmBackend.ts';
+import { transposeLast2 } from './transposeLast2.ts';
 
 /**
  * Batched a·b for a [N, m, k] and b [N, k, n] → [N, m, n], with no transpose flags.
@@ -79,11 +80,6 @@ export function batchMatMulForward(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D 
   if (tf.getBackend() !== 'wasm') return tf.matMul(a, b);
   ensureRegistered();
   return tf.engine().runKernel(FAST_BATCH_MATMUL, { a, b }) as tf.Tensor3D;
-}
-
-/** Swaps the last two axes: [N, r, c] → [N, c, r]. */
-export function transposeLast2(x: tf.Tensor3D): tf.Tensor3D {
-  return tf.transpose(x, [0, 2, 1]);
 }
 
 /** Differentiable a·b over a leading batch axis; the gradient is two more fast matmuls:
