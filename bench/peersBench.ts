@@ -34,6 +34,13 @@ import { timeTfjsMatmul, timeTfjsTrain, VOCAB, type NamedShape } from './trainBe
 import { trainStepFlops } from './trainFlops.ts';
 import { fixtureModelDir } from '../tests/helpers/shared.ts';
 
+/**
+ * Train steps before timing, for both trainers: tfjs-wasm's first steps grow its heap, and a kernel whose output
+ * lands in fresh memory pays for first touching it (the 30,522 × H embedding gradient: ~100 ms in steps 1–3,
+ * ~1 ms from step 4 on; `npm run bench -- profile`).
+ */
+const TRAIN_WARMUP = 4;
+
 const MODEL_DIR = fixtureModelDir('bert-tiny-arch-random');
 const WEIGHTS = resolve(MODEL_DIR, 'model.safetensors');
 const ONNX_FILE = resolve(import.meta.dirname, '../.cache/bench/bert-tiny-arch-random.onnx');
@@ -229,7 +236,7 @@ export async function runPeersBench(o: PeersOptions) {
       }
       push(fwdKey('taskscope tfjs-wasm 1T', RATIO_FORWARD), await timeTfjsForward(ckpt, ratioInputs, o.reps));
       for (const s of TRAIN_SHAPES) {
-        const t = await timeTfjsTrain('wasm', s, 1, o.reps, 'adamw');
+        const t = await timeTfjsTrain('wasm', s, TRAIN_WARMUP, o.reps, 'adamw');
         if (t.leaked) notes.push(`WARNING: the tfjs trainer left ${t.leaked} tensors behind.`);
         push(`train|taskscope tfjs-wasm 1T|${s.name}`, t.ms);
         for (const threads of [1, 2]) {
@@ -239,7 +246,7 @@ export async function runPeersBench(o: PeersOptions) {
             batch: s.batch,
             seq: s.seq,
             reps: o.reps,
-            warmup: 1,
+            warmup: TRAIN_WARMUP,
             threads,
             optimizer: 'adamw',
             weight_decay: 0.01,

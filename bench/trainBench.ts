@@ -6,7 +6,7 @@
  * backend's own peak: a large square matmul timed in the same run. Everything is interleaved round by
  * round (the machine is shared and noisy: only ratios inside one run mean anything).
  *
- *   npx tsx bench/trainBench.ts [--rounds 2] [--reps 3] [--warmup 1] [--cpu-reps 1] [--matmul 1024]
+ *   npx tsx bench/trainBench.ts [--rounds 2] [--reps 3] [--warmup 4] [--cpu-reps 1] [--matmul 1024]
  *                               [--optimizer adamw|adamax] [--backends wasm,cpu,torch]
  */
 import * as tf from '@tensorflow/tfjs';
@@ -298,7 +298,7 @@ export function parseTrainBenchArgs(argv: string[]): TrainBenchOptions {
     options: {
       rounds: { type: 'string', default: '2' },
       reps: { type: 'string', default: '3' },
-      warmup: { type: 'string', default: '1' },
+      warmup: { type: 'string', default: '4' }, // tfjs-wasm's first steps pay for growing its heap
       'cpu-reps': { type: 'string', default: '1' },
       matmul: { type: 'string', default: '1024' },
       optimizer: { type: 'string', default: 'adamw' },
