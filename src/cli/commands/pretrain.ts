@@ -266,7 +266,7 @@ async function pretrainInFolder(o: PretrainCliOptions, cmd: Command, out: string
           `step ${ev.step}/${steps} loss ${payload.loss} (mean of last ${recent.length}: ${(recent.reduce((a, b) => a + b, 0) / recent.length).toFixed(3)}) acc ${payload.acc} lr ${payload.lr} ${payload.tps} tok/s ETA ${payload.eta}`,
         );
       if (ev.step % saveEvery === 0) await save();
-      if (evalEvery > 0 && ev.step % evalEvery === 0 && ev.step < steps) {
+      if (evalEvery > 0 && ev.step % evalEvery === 0 && ev.step < stopAt) {
         const r = await evaluate();
         note(`held-out at step ${ev.step}: MLM loss ${r.loss.toFixed(4)}, accuracy ${(100 * r.accuracy).toFixed(2)} %`);
       }
