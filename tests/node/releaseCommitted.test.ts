@@ -33,7 +33,7 @@ describe('the committed release encoder', () => {
     expect(weights.metadata?.taskscope_step).toBe(String(manifest.step));
   });
 
-  it("scores on the rebuilt held-out GLUE sequences what its release.json says (F16 weights, wasm)", async () => {
+  it('scores on the rebuilt held-out GLUE sequences what its release.json says (F16 weights, wasm)', async () => {
     const ckpt = await loadBertCheckpoint(dirSource(RELEASE));
     const spec = {
       seed: manifest.seed,
