@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
 import { appendFileSync, cpSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { useBackend } from '../helpers/nodeBackends.ts';
@@ -8,6 +9,7 @@ import { loadBertCheckpoint } from '../../src/engine/checkpoint/hfFolder.ts';
 import { f16BitsToF32, f32ToF16Bits } from '../../src/engine/checkpoint/halfFloat.ts';
 import { parseSafetensors } from '../../src/engine/checkpoint/safetensors.ts';
 import { dirSource } from '../../src/engine/platform/node/nodeSource.ts';
+import { heldOutFigure } from '../../src/engine/pretrain/heldOutEvaluation.ts';
 import { pretrainStages, verifySha256Sums } from '../../src/engine/pretrain/releaseCheckpoint.ts';
 import { registerReleaseCommand } from '../../src/cli/commands/release.ts';
 
@@ -88,6 +90,17 @@ describe('taskscope release', () => {
       rmSync(root, { recursive: true, force: true });
     }
   }, 120_000);
+
+  it('scoring a checkpoint without its masked-LM head names the missing tensor, leaving no tensors behind', async () => {
+    const ckpt = await loadBertCheckpoint(dirSource(TINY));
+    const before = tf.memory().numTensors;
+    for (const extraTensors of [undefined, new Map()]) {
+      await expect(heldOutFigure({ ...ckpt, extraTensors }, [], { seed: 1, maxLen: 16, heldOut: 3, batchSize: 4 })).rejects.toThrow(
+        'checkpoint: missing tensor cls.predictions.transform.dense.weight (the masked-LM head)',
+      );
+    }
+    expect(tf.memory().numTensors).toBe(before);
+  });
 
   it('pretrainStages names a malformed log line', () => {
     expect(() => pretrainStages('{"type":"start","resumedAt":null}\n{"type":"step","step":1}\nnot json\n', 'log.jsonl')).toThrow(

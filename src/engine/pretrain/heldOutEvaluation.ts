@@ -35,7 +35,15 @@ export async function pretrainCorpus(source: DataSource, tokenizer: BertTokenize
 export async function heldOutFigure(ckpt: BertCheckpoint, heldOut: readonly PackedSequence[], spec: HeldOutSpec): Promise<MlmEvalResult> {
   const tokenizer = BertTokenizer.fromVocabText(ckpt.vocabText, { doLowerCase: ckpt.doLowerCase });
   const encoder = BertEncoder.fromCheckpoint(ckpt);
-  const head = new MaskedLmHead(ckpt.config, encoder.params.wordEmbeddings, ckpt.extraTensors!);
+  // A checkpoint without extra tensors must not fall through to a freshly initialised head: an empty map makes
+  // MaskedLmHead name the missing cls.predictions tensor instead.
+  let head: MaskedLmHead;
+  try {
+    head = new MaskedLmHead(ckpt.config, encoder.params.wordEmbeddings, ckpt.extraTensors ?? new Map());
+  } catch (e) {
+    encoder.dispose();
+    throw e;
+  }
   try {
     const vocab = maskingVocab(tokenizer.vocab.tokens, tokenizer);
     return await evaluateMlm(encoder, head, heldOut, vocab, tokenizer.padId, new Rng(heldOutMaskSeed(spec.seed)), spec.batchSize);
