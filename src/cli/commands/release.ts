@@ -107,6 +107,7 @@ export function registerReleaseCommand(program: Command) {
         throw new Error(`held-out loss at step ${run.step} is ${f32.loss} here but ${logged.loss} in the run's log.jsonl; not the same held-out data`);
       }
       const modelFiles = releaseModelFiles(source, run.step);
+      const modelEntries = await releaseFileEntries(modelFiles);
       await writeFolder(out, modelFiles);
       const f16 = await heldOutFigure(await loadBertCheckpoint(dirSource(out)), corpus.heldOut, run);
 
@@ -127,15 +128,15 @@ export function registerReleaseCommand(program: Command) {
           f32: { loss: f32.loss, accuracy: f32.accuracy },
           logged: logged ?? null,
         },
-        files: await releaseFileEntries(modelFiles),
+        files: modelEntries,
       };
-      const all = new Map(modelFiles);
-      all.set(RELEASE_MANIFEST, new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`));
-      const entries = await releaseFileEntries(all);
+      const manifestBytes = new TextEncoder().encode(`${JSON.stringify(manifest, null, 2)}\n`);
+      // The sums cover the model files (hashed once, above) and the manifest.
+      const entries = [...modelEntries, ...(await releaseFileEntries(new Map([[RELEASE_MANIFEST, manifestBytes]])))].sort((a, b) => (a.name < b.name ? -1 : 1));
       await writeFolder(
         out,
         new Map<string, string | Uint8Array>([
-          [RELEASE_MANIFEST, all.get(RELEASE_MANIFEST)!],
+          [RELEASE_MANIFEST, manifestBytes],
           [RELEASE_SUMS, sha256SumsText(entries)],
         ]),
       );
